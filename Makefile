@@ -1,0 +1,74 @@
+# semlite: build the loadable extension, its tests, sanitizer builds, fuzzers and benches.
+#
+#   make              ./semlite.so
+#   make test         build everything the tests need (twins included) and run them
+#   make asan-test    the same tests against an ASan+UBSan build
+#   make demo         the README's demo
+#   make fuzz         run every fuzzer for FUZZ_SECONDS each (clang + libFuzzer)
+
+CC      ?= cc
+SHARED  ?= $(abspath ../shared)
+MODELS  ?= $(abspath models/synthetic)
+OPT     ?= -O2
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wshadow -Wno-unused-parameter \
+              -fvisibility=hidden -ffp-contract=off -g -pthread
+LIBS    = -lopenblas -lm -lpthread
+BUILD   ?= build/release
+SAN     =
+
+EXT_SRC   := $(wildcard ext/*.c ext/*/*.c)
+LIB_SRC   := $(filter-out ext/semlite.c ext/sql/%,$(EXT_SRC))
+TEST_SRC  := $(wildcard tests/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+# SIMD kernels are compiled for their ISA only; dispatch.c decides at run time which runs.
+ISA_FLAGS_avx2   = -mavx2 -mfma -mf16c
+ISA_FLAGS_avx512 = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
+isa_flags = $(if $(findstring _avx512,$(1)),$(ISA_FLAGS_avx512),$(if $(findstring _avx2,$(1)),$(ISA_FLAGS_avx2)))
+
+.PHONY: all test asan asan-test demo fuzz clean twins bench
+all: semlite.so
+
+semlite.so: $(BUILD)/semlite.so
+	cp $< $@
+
+$(BUILD)/semlite.so: $(call obj,$(EXT_SRC))
+	$(CC) -shared $(SAN) -o $@ $^ $(LIBS) -Wl,--no-undefined -Wl,-Bsymbolic
+
+$(BUILD)/%.o: %.c $(wildcard ext/*.h ext/*/*.h tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(OPT) $(SAN) $(call isa_flags,$<) -c $< -o $@
+
+$(BUILD)/tests/run: $(call obj,$(TEST_SRC) $(LIB_SRC))
+	$(CC) $(SAN) -pthread -o $@ $^ -lsqlite3 $(LIBS) -ldl
+
+# The synthetic twins the tests and benches run on (see models/README.md).
+TWINS = $(MODELS)/minilm-l6-embed/model.safetensors $(MODELS)/minilm-l6-rerank/model.safetensors
+twins: $(TWINS)
+$(TWINS) &: models/gen_twins.c
+	@mkdir -p build
+	$(CC) -std=c11 -O2 -ffp-contract=off -o build/gen_twins models/gen_twins.c -lm
+	build/gen_twins $(SHARED)/models $(MODELS)
+	cd $(MODELS) && sha256sum --quiet -c $(SHARED)/models/synthetic/SHA256SUMS
+
+TEST_ENV = SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath $(BUILD)/semlite.so)
+test: $(BUILD)/semlite.so $(BUILD)/tests/run twins
+	$(TEST_ENV) $(BUILD)/tests/run
+
+asan:
+	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" build/asan/semlite.so build/asan/tests/run
+
+# The .so is loaded by a sanitized test binary, so the runtime is already in place.
+asan-test: asan twins
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath build/asan/semlite.so) build/asan/tests/run
+
+demo: semlite.so
+	sh tools/demo.sh
+
+clean:
+	rm -rf build semlite.so
+
+include tests/fuzz/fuzz.mk
+include bench/bench.mk

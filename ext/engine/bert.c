@@ -1,0 +1,395 @@
+/*
+** bert.c: binds BERT weights from safetensors and runs the float32 forward pass.
+**
+** Weights stay in the read-only mapping of model.safetensors: an aligned F32 tensor is
+** used in place, so loading copies nothing. Only F16/BF16 tensors (converted once to
+** float32) and F32 tensors at an address not aligned for float are copied; they are
+** owned here and reported by sl_bert_owned_bytes().
+**
+** The forward pass is Hugging Face's BertModel in eval mode: word + position +
+** token-type embeddings, LayerNorm, then per layer post-LN self-attention and an erf
+** GELU feed-forward block. Matrix products go through cblas_sgemm; the rest through
+** the ISA-dispatched kernels (kernels/kernels.h).
+*/
+#include "bert.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/kernels.h"
+#include "safetensors.h"
+
+typedef struct linear {
+  const float *w;   /* [out][in], PyTorch's layout */
+  const float *b;   /* [out] */
+  int out, in;
+} linear;
+
+typedef struct layer {
+  linear q, k, v, attn_out, ff_in, ff_out;
+  const float *ln1_g, *ln1_b, *ln2_g, *ln2_b;
+} layer;
+
+struct sl_bert {
+  sl_model_config cfg;
+  sl_safetensors *st;
+  const float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
+  layer *layers;
+  linear pooler, classifier;     /* SL_KIND_RERANK only */
+  void **owned;                  /* converted or realigned tensors */
+  size_t n_owned;
+  size_t owned_bytes;
+  size_t params;
+  sl_dtype dtype;
+};
+
+static float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+  float f;
+  if (exp == 0) {                       /* zero or subnormal: man * 2^-24 */
+    f = ldexpf((float)man, -24);
+    memcpy(&bits, &f, 4);
+    bits |= sign;
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (man << 13);
+  } else {
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  }
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+/* Returns float32 data for t: the mapping itself when possible, else an owned copy. */
+static const float *tensor_f32(sl_bert *b, const sl_tensor *t, sl_err *err) {
+  float *copy;
+  void **grown;
+  if (t->dtype == SL_DT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) return t->data;
+  if (t->dtype == SL_DT_I64) {
+    sl_fail(err, "tensor '%s' is I64, expected floating point", t->name);
+    return NULL;
+  }
+  copy = malloc(t->n_elems * sizeof(float) + 1);
+  grown = realloc(b->owned, (b->n_owned + 1) * sizeof *grown);
+  if (!copy || !grown) {
+    free(copy);
+    if (grown) b->owned = grown;
+    sl_fail(err, "out of memory converting tensor '%s'", t->name);
+    return NULL;
+  }
+  b->owned = grown;
+  b->owned[b->n_owned++] = copy;
+  b->owned_bytes += t->n_elems * sizeof(float);
+  const uint8_t *src = t->data;
+  for (size_t i = 0; i < t->n_elems; i++) {
+    if (t->dtype == SL_DT_F32) {
+      memcpy(&copy[i], src + 4 * i, 4);
+    } else {
+      uint16_t h;
+      memcpy(&h, src + 2 * i, 2);
+      if (t->dtype == SL_DT_F16) {
+        copy[i] = half_to_float(h);
+      } else {
+        uint32_t bits = (uint32_t)h << 16;
+        memcpy(&copy[i], &bits, 4);
+      }
+    }
+  }
+  return copy;
+}
+
+/* Finds `prefix name` (falling back to `name`), checks its shape, binds its data. */
+static const float *bind(sl_bert *b, const char *prefix, const char *name, int d0, int d1,
+                         sl_err *err) {
+  char full[256];
+  const sl_tensor *t;
+  snprintf(full, sizeof full, "%s%s", prefix, name);
+  t = sl_st_find(b->st, full);
+  if (!t) t = sl_st_find(b->st, name);
+  if (!t) {
+    sl_fail(err, "model.safetensors has no tensor '%s'", full);
+    return NULL;
+  }
+  if ((d1 == 0 && (t->ndim != 1 || t->shape[0] != d0)) ||
+      (d1 != 0 && (t->ndim != 2 || t->shape[0] != d0 || t->shape[1] != d1))) {
+    char got[128] = "";
+    size_t off = 0;
+    for (int i = 0; i < t->ndim && off < sizeof got - 24; i++)
+      off += (size_t)snprintf(got + off, sizeof got - off, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+    if (d1)
+      sl_fail(err, "tensor '%s' has shape [%s], expected [%d, %d]", t->name, got, d0, d1);
+    else
+      sl_fail(err, "tensor '%s' has shape [%s], expected [%d]", t->name, got, d0);
+    return NULL;
+  }
+  b->params += t->n_elems;
+  return tensor_f32(b, t, err);
+}
+
+static int bind_linear(sl_bert *b, const char *prefix, const char *name, int out, int in,
+                       linear *l, sl_err *err) {
+  char wname[200], bname[200];
+  snprintf(wname, sizeof wname, "%s.weight", name);
+  snprintf(bname, sizeof bname, "%s.bias", name);
+  l->out = out;
+  l->in = in;
+  l->w = bind(b, prefix, wname, out, in, err);
+  if (!l->w) return SL_ERROR;
+  l->b = bind(b, prefix, bname, out, 0, err);
+  return l->b ? SL_OK : SL_ERROR;
+}
+
+static int bind_all(sl_bert *b, sl_err *err) {
+  const sl_model_config *c = &b->cfg;
+  const char *p = sl_st_find(b->st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
+  const sl_tensor *word;
+
+  if (!(b->word = bind(b, p, "embeddings.word_embeddings.weight", c->vocab, c->hidden, err)) ||
+      !(b->pos = bind(b, p, "embeddings.position_embeddings.weight", c->max_position, c->hidden, err)) ||
+      !(b->type = bind(b, p, "embeddings.token_type_embeddings.weight", c->type_vocab, c->hidden, err)) ||
+      !(b->emb_ln_g = bind(b, p, "embeddings.LayerNorm.weight", c->hidden, 0, err)) ||
+      !(b->emb_ln_b = bind(b, p, "embeddings.LayerNorm.bias", c->hidden, 0, err)))
+    return SL_ERROR;
+  word = sl_st_find(b->st, "bert.embeddings.word_embeddings.weight");
+  b->dtype = (word ? word : sl_st_find(b->st, "embeddings.word_embeddings.weight"))->dtype;
+
+  b->layers = calloc((size_t)c->layers, sizeof *b->layers);
+  if (!b->layers) return sl_fail(err, "out of memory");
+  for (int i = 0; i < c->layers; i++) {
+    layer *L = &b->layers[i];
+    char n[8][96];
+    static const char *parts[] = {
+      "attention.self.query", "attention.self.key", "attention.self.value",
+      "attention.output.dense", "intermediate.dense", "output.dense",
+      "attention.output.LayerNorm", "output.LayerNorm"};
+    for (int j = 0; j < 8; j++) snprintf(n[j], sizeof n[j], "encoder.layer.%d.%s", i, parts[j]);
+    char g1[128], b1[128], g2[128], b2[128];
+    snprintf(g1, sizeof g1, "%s.weight", n[6]);
+    snprintf(b1, sizeof b1, "%s.bias", n[6]);
+    snprintf(g2, sizeof g2, "%s.weight", n[7]);
+    snprintf(b2, sizeof b2, "%s.bias", n[7]);
+    if (bind_linear(b, p, n[0], c->hidden, c->hidden, &L->q, err) ||
+        bind_linear(b, p, n[1], c->hidden, c->hidden, &L->k, err) ||
+        bind_linear(b, p, n[2], c->hidden, c->hidden, &L->v, err) ||
+        bind_linear(b, p, n[3], c->hidden, c->hidden, &L->attn_out, err) ||
+        bind_linear(b, p, n[4], c->intermediate, c->hidden, &L->ff_in, err) ||
+        bind_linear(b, p, n[5], c->hidden, c->intermediate, &L->ff_out, err) ||
+        !(L->ln1_g = bind(b, p, g1, c->hidden, 0, err)) ||
+        !(L->ln1_b = bind(b, p, b1, c->hidden, 0, err)) ||
+        !(L->ln2_g = bind(b, p, g2, c->hidden, 0, err)) ||
+        !(L->ln2_b = bind(b, p, b2, c->hidden, 0, err)))
+      return SL_ERROR;
+  }
+  if (c->kind == SL_KIND_RERANK) {
+    if (bind_linear(b, p, "pooler.dense", c->hidden, c->hidden, &b->pooler, err) ||
+        bind_linear(b, "", "classifier", c->num_labels, c->hidden, &b->classifier, err))
+      return SL_ERROR;
+  }
+  return SL_OK;
+}
+
+/* One forward pass runs on the calling thread; parallelism comes from concurrent calls.
+** OpenBLAS's own pool would fight them for the cores, and on a 2-core machine it makes
+** even a lone call slower (docs/performance.md: 20 inputs of 256 tokens take 6.8 s with
+** its threads, 4.8 s without). This is process-wide OpenBLAS state: documented in
+** docs/architecture.md. */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_single_thread(void) { openblas_set_num_threads(1); }
+
+int sl_bert_load(const sl_model_config *cfg, const char *path, sl_bert **out, sl_err *err) {
+  sl_bert *b = calloc(1, sizeof *b);
+  *out = NULL;
+  pthread_once(&blas_once, blas_single_thread);
+  if (!b) return sl_fail(err, "out of memory");
+  b->cfg = *cfg;
+  /* The encoder has no use for the tokenizer's strings; a copy must not point into
+  ** the caller's struct. */
+  memset(&b->cfg.tok, 0, sizeof b->cfg.tok);
+  if (sl_st_open(path, &b->st, err) || bind_all(b, err)) {
+    sl_bert_free(b);
+    return SL_ERROR;
+  }
+  *out = b;
+  return SL_OK;
+}
+
+void sl_bert_free(sl_bert *b) {
+  if (!b) return;
+  for (size_t i = 0; i < b->n_owned; i++) free(b->owned[i]);
+  free(b->owned);
+  free(b->layers);
+  sl_st_close(b->st);
+  free(b);
+}
+
+const sl_model_config *sl_bert_config(const sl_bert *b) { return &b->cfg; }
+size_t sl_bert_params(const sl_bert *b) { return b->params; }
+size_t sl_bert_file_bytes(const sl_bert *b) { return b->st->file_bytes; }
+size_t sl_bert_owned_bytes(const sl_bert *b) { return b->owned_bytes; }
+const char *sl_bert_dtype(const sl_bert *b) { return sl_dtype_name(b->dtype); }
+
+/* y[rows][l->out] = x[rows][l->in] . W^T + b */
+static void apply_linear(const linear *l, const float *x, size_t rows, float *y) {
+  for (size_t r = 0; r < rows; r++) memcpy(y + r * (size_t)l->out, l->b, (size_t)l->out * sizeof(float));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, l->out, l->in, 1.0f, x,
+              l->in, l->w, l->in, 1.0f, y, l->out);
+}
+
+/* Scratch for one forward pass, sized from the batch. */
+typedef struct scratch {
+  float *x, *q, *k, *v, *ctx, *tmp, *ff, *scores;
+  void *block;
+} scratch;
+
+static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_model_config *c,
+                         sl_err *err) {
+  size_t th = tokens * (size_t)c->hidden, ti = tokens * (size_t)c->intermediate;
+  size_t total = 6 * th + ti + longest * longest;
+  float *p = malloc(total * sizeof(float));
+  if (!p) return sl_fail(err, "out of memory for a batch of %zu tokens", tokens);
+  s->block = p;
+  s->x = p; p += th;
+  s->q = p; p += th;
+  s->k = p; p += th;
+  s->v = p; p += th;
+  s->ctx = p; p += th;
+  s->tmp = p; p += th;
+  s->ff = p; p += ti;
+  s->scores = p;
+  return SL_OK;
+}
+
+static int check_batch(const sl_bert *b, const sl_batch *batch, size_t *tokens, size_t *longest,
+                       sl_err *err) {
+  const sl_model_config *c = &b->cfg;
+  *longest = 0;
+  for (size_t s = 0; s < batch->n_seq; s++) {
+    size_t len = batch->offsets[s + 1] - batch->offsets[s];
+    if (batch->offsets[s + 1] < batch->offsets[s] || len == 0 || len > (size_t)c->max_position)
+      return sl_fail(err, "sequence %zu has %zu tokens (1 to %d allowed)", s, len, c->max_position);
+    if (len > *longest) *longest = len;
+  }
+  *tokens = batch->offsets[batch->n_seq] - batch->offsets[0];
+  for (size_t t = batch->offsets[0]; t < batch->offsets[batch->n_seq]; t++) {
+    if (batch->ids[t] < 0 || batch->ids[t] >= c->vocab)
+      return sl_fail(err, "token id %d is outside the vocabulary (%d)", batch->ids[t], c->vocab);
+    if (batch->type_ids && (batch->type_ids[t] < 0 || batch->type_ids[t] >= c->type_vocab))
+      return sl_fail(err, "token type id %d is outside [0, %d)", batch->type_ids[t], c->type_vocab);
+  }
+  return SL_OK;
+}
+
+/* Runs the encoder; on success s->x holds the last hidden state of every token. */
+static int encode(const sl_bert *b, const sl_batch *batch, scratch *s, sl_err *err) {
+  const sl_model_config *c = &b->cfg;
+  const sl_kernels *k = sl_kernels_get();
+  const size_t H = (size_t)c->hidden, dh = H / (size_t)c->heads, base = batch->offsets[0];
+  const float attn_scale = 1.0f / sqrtf((float)dh);
+  size_t tokens, longest;
+
+  if (check_batch(b, batch, &tokens, &longest, err) ||
+      scratch_alloc(s, tokens, longest, c, err))
+    return SL_ERROR;
+
+  for (size_t seq = 0; seq < batch->n_seq; seq++) {
+    for (size_t t = batch->offsets[seq]; t < batch->offsets[seq + 1]; t++) {
+      size_t pos = t - batch->offsets[seq];
+      int type = batch->type_ids ? batch->type_ids[t] : 0;
+      const float *w = b->word + (size_t)batch->ids[t] * H, *p = b->pos + pos * H, *ty = b->type + (size_t)type * H;
+      float *x = s->x + (t - base) * H;
+      for (size_t d = 0; d < H; d++) x[d] = w[d] + p[d] + ty[d];
+    }
+  }
+  k->add_layernorm(s->x, NULL, tokens, H, b->emb_ln_g, b->emb_ln_b, c->layer_norm_eps);
+
+  for (int li = 0; li < c->layers; li++) {
+    const layer *L = &b->layers[li];
+    apply_linear(&L->q, s->x, tokens, s->q);
+    apply_linear(&L->k, s->x, tokens, s->k);
+    apply_linear(&L->v, s->x, tokens, s->v);
+    for (size_t seq = 0; seq < batch->n_seq; seq++) {
+      size_t r0 = batch->offsets[seq] - base, len = batch->offsets[seq + 1] - batch->offsets[seq];
+      for (int h = 0; h < c->heads; h++) {
+        size_t col = (size_t)h * dh;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)len, (int)len, (int)dh,
+                    attn_scale, s->q + r0 * H + col, (int)H, s->k + r0 * H + col, (int)H, 0.0f,
+                    s->scores, (int)len);
+        k->softmax_rows(s->scores, len, len, len, 1.0f);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)len, (int)dh, (int)len, 1.0f,
+                    s->scores, (int)len, s->v + r0 * H + col, (int)H, 0.0f, s->ctx + r0 * H + col,
+                    (int)H);
+      }
+    }
+    apply_linear(&L->attn_out, s->ctx, tokens, s->tmp);
+    k->add_layernorm(s->tmp, s->x, tokens, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
+    apply_linear(&L->ff_in, s->tmp, tokens, s->ff);
+    k->gelu(s->ff, tokens * (size_t)c->intermediate);
+    apply_linear(&L->ff_out, s->ff, tokens, s->x);
+    k->add_layernorm(s->x, s->tmp, tokens, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
+  }
+  return SL_OK;
+}
+
+int sl_bert_embed(const sl_bert *b, const sl_batch *batch, float *out, sl_err *err) {
+  const sl_model_config *c = &b->cfg;
+  const sl_kernels *k = sl_kernels_get();
+  const size_t H = (size_t)c->hidden;
+  scratch s = {0};
+
+  if (c->kind != SL_KIND_EMBED) return sl_fail(err, "not an embedding model");
+  if (batch->n_seq == 0) return SL_OK;
+  if (encode(b, batch, &s, err)) {
+    free(s.block);
+    return SL_ERROR;
+  }
+  for (size_t seq = 0; seq < batch->n_seq; seq++) {
+    size_t len = batch->offsets[seq + 1] - batch->offsets[seq];
+    const float *rows = s.x + (batch->offsets[seq] - batch->offsets[0]) * H;
+    float *o = out + seq * H;
+    switch (c->pooling) {
+      case SL_POOL_CLS: memcpy(o, rows, H * sizeof(float)); break;
+      case SL_POOL_MAX: k->max_rows(rows, len, H, o); break;
+      case SL_POOL_MEAN_SQRT_LEN:
+        k->sum_rows(rows, len, H, o);
+        k->scale(o, H, 1.0f / sqrtf((float)len));
+        break;
+      default:
+        k->sum_rows(rows, len, H, o);
+        k->scale(o, H, 1.0f / (float)len);
+        break;
+    }
+    if (c->normalize) {
+      /* As torch.nn.functional.normalize: divide by max(norm, 1e-12). */
+      float norm = sqrtf(k->dot(o, o, H));
+      k->scale(o, H, 1.0f / (norm > 1e-12f ? norm : 1e-12f));
+    }
+  }
+  free(s.block);
+  return SL_OK;
+}
+
+int sl_bert_classify(const sl_bert *b, const sl_batch *batch, float *out, sl_err *err) {
+  const sl_model_config *c = &b->cfg;
+  const size_t H = (size_t)c->hidden;
+  scratch s = {0};
+  float *pooled;
+
+  if (c->kind != SL_KIND_RERANK) return sl_fail(err, "not a sequence classification model");
+  if (batch->n_seq == 0) return SL_OK;
+  if (encode(b, batch, &s, err)) {
+    free(s.block);
+    return SL_ERROR;
+  }
+  /* The pooler reads each sequence's [CLS] row; gather them, then two small GEMMs. */
+  pooled = s.q;
+  for (size_t seq = 0; seq < batch->n_seq; seq++)
+    memcpy(s.ctx + seq * H, s.x + (batch->offsets[seq] - batch->offsets[0]) * H, H * sizeof(float));
+  apply_linear(&b->pooler, s.ctx, batch->n_seq, pooled);
+  for (size_t i = 0; i < batch->n_seq * H; i++) pooled[i] = tanhf(pooled[i]);
+  apply_linear(&b->classifier, pooled, batch->n_seq, out);
+  free(s.block);
+  return SL_OK;
+}

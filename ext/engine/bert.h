@@ -1,0 +1,51 @@
+/*
+** bert.h: the BERT encoder: weights bound from a safetensors file and the float32
+** forward pass over a packed batch.
+**
+** A batch packs sequences of different lengths back to back with no padding: linear
+** layers run over all tokens at once (one GEMM per weight matrix), attention runs per
+** sequence. A loaded sl_bert is immutable; any number of threads may run forward passes
+** on it at once, each with its own scratch memory.
+*/
+#ifndef SEMLITE_BERT_H
+#define SEMLITE_BERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/status.h"
+#include "model_config.h"
+
+typedef struct sl_bert sl_bert;
+
+/* A batch of n_seq sequences: sequence s is ids[offsets[s] .. offsets[s+1]). type_ids
+** may be NULL (all zero). Every sequence has 1..max_position tokens. */
+typedef struct sl_batch {
+  size_t n_seq;
+  const size_t *offsets;
+  const int32_t *ids;
+  const int32_t *type_ids;
+} sl_batch;
+
+/* Maps path (a .safetensors file) and binds the tensors the config calls for. The
+** config is copied. */
+int sl_bert_load(const sl_model_config *cfg, const char *path, sl_bert **out, sl_err *err);
+void sl_bert_free(sl_bert *bert);
+
+const sl_model_config *sl_bert_config(const sl_bert *bert);
+/* Parameters used by the forward pass, and the bytes of the weights file. */
+size_t sl_bert_params(const sl_bert *bert);
+size_t sl_bert_file_bytes(const sl_bert *bert);
+/* Heap bytes of weights converted or realigned at load (0 for aligned F32 files). */
+size_t sl_bert_owned_bytes(const sl_bert *bert);
+/* Dtype of the weights as stored ("F32", "F16", "BF16"). */
+const char *sl_bert_dtype(const sl_bert *bert);
+
+/* Sentence embeddings: out receives n_seq rows of hidden floats (pooled, normalized
+** as configured). SL_KIND_EMBED only. */
+int sl_bert_embed(const sl_bert *bert, const sl_batch *batch, float *out, sl_err *err);
+
+/* Classifier logits: out receives n_seq rows of num_labels floats. SL_KIND_RERANK only. */
+int sl_bert_classify(const sl_bert *bert, const sl_batch *batch, float *out, sl_err *err);
+
+#endif

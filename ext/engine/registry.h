@@ -1,0 +1,49 @@
+/*
+** registry.h: the process-wide model registry, the one documented global of semlite.
+**
+** Names map to loaded models. One folder is loaded once per process: loading it again
+** under another name shares the same sl_model. Every connection and thread sees the
+** same registry. Callers pin a model for the duration of one call with acquire/release;
+** unloading a name removes it at once (new calls no longer find it) and, when it was
+** the model's last name, waits until in-flight calls have released the model before
+** freeing it. A thread must not unload a model it has itself acquired and not released.
+*/
+#ifndef SEMLITE_REGISTRY_H
+#define SEMLITE_REGISTRY_H
+
+#include <stddef.h>
+
+#include "../common/status.h"
+#include "model.h"
+
+/* Loads dir under name. Loading a name again with the same folder is a no-op;
+** with another folder it is an error. */
+int sl_registry_load(const char *name, const char *dir, sl_err *err);
+
+/* Removes name; SL_ERROR when there is no such name. */
+int sl_registry_unload(const char *name, sl_err *err);
+
+/* Pins the model loaded under name, or returns NULL when there is none. */
+sl_model *sl_registry_acquire(const char *name);
+
+/* Pins the model of this kind whose name was loaded earliest, or NULL. */
+sl_model *sl_registry_acquire_first(sl_model_kind kind);
+
+void sl_registry_release(sl_model *m);
+
+/* One row of semlite_models. */
+typedef struct sl_model_info {
+  char name[128];
+  sl_model_kind kind;
+  char path[4096];
+  int dim, layers, max_seq_len;
+  size_t params, bytes;
+  char dtype[16];
+  char pooling[16];
+  double load_ms;
+} sl_model_info;
+
+/* A snapshot of the registry in load order; free *rows with free(). */
+int sl_registry_list(sl_model_info **rows, size_t *n, sl_err *err);
+
+#endif

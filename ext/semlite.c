@@ -1,0 +1,66 @@
+/*
+** semlite.c: the extension's entry point and its one registration table.
+**
+** Every SQL function is listed here with its flags, so what is deterministic and what
+** may only be called from top-level SQL is visible in one place:
+**   DETERMINISTIC|INNOCUOUS  pure functions of their arguments (given a loaded model)
+**   DIRECTONLY               functions that read files or change process state
+*/
+#include <stddef.h>
+
+#include <sqlite3ext.h>
+SQLITE_EXTENSION_INIT1
+
+#include "sql/sql.h"
+
+#define PURE (SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS)
+#define DIRECT (SQLITE_UTF8 | SQLITE_DIRECTONLY)
+
+static const struct {
+  const char *name;
+  int n_arg;
+  int flags;
+  void (*fn)(sqlite3_context *, int, sqlite3_value **);
+} functions[] = {
+  {"semlite_model_load", 2, DIRECT, sl_sql_model_load},
+  {"semlite_model_unload", 1, DIRECT, sl_sql_model_unload},
+  {"embed", 1, PURE, sl_sql_embed},
+  {"embed", 2, PURE, sl_sql_embed},
+  {"semlite_tokenize", 1, PURE, sl_sql_tokenize},
+  {"semlite_tokenize", 2, PURE, sl_sql_tokenize},
+  {"vec_f32", 1, PURE, sl_sql_vec_f32},
+  {"vec_to_json", 1, PURE, sl_sql_vec_to_json},
+  {"vec_length", 1, PURE, sl_sql_vec_length},
+};
+
+static const struct {
+  const char *name;
+  const sqlite3_module *module;
+} modules[] = {
+  {"semlite_models", &sl_models_module},
+};
+
+#ifdef _WIN32
+__declspec(dllexport)
+#else
+__attribute__((visibility("default")))
+#endif
+int sqlite3_semlite_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines *api) {
+  SQLITE_EXTENSION_INIT2(api);
+  for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
+    int rc = sqlite3_create_function_v2(db, functions[i].name, functions[i].n_arg,
+                                        functions[i].flags, NULL, functions[i].fn, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+      *errmsg = sqlite3_mprintf("semlite: cannot register %s: %s", functions[i].name, sqlite3_errmsg(db));
+      return rc;
+    }
+  }
+  for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
+    int rc = sqlite3_create_module_v2(db, modules[i].name, modules[i].module, NULL, NULL);
+    if (rc != SQLITE_OK) {
+      *errmsg = sqlite3_mprintf("semlite: cannot register %s: %s", modules[i].name, sqlite3_errmsg(db));
+      return rc;
+    }
+  }
+  return SQLITE_OK;
+}

@@ -1,0 +1,153 @@
+/*
+** sql_models.c: semlite_model_load(), semlite_model_unload() and the eponymous
+** virtual table semlite_models that lists the process-wide registry.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/registry.h"
+#include "sql.h"
+
+void sl_sql_model_load(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  static const char fn[] = "semlite_model_load";
+  const char *name, *dir;
+  int is_null;
+  sl_err err;
+
+  name = sl_sql_text_arg(ctx, fn, "model name", argv[0], &is_null);
+  if (is_null) { sl_sql_errorf(ctx, fn, "the model name must be TEXT, got NULL"); return; }
+  if (!name) return;
+  dir = sl_sql_text_arg(ctx, fn, "model folder", argv[1], &is_null);
+  if (is_null) { sl_sql_errorf(ctx, fn, "the model folder must be TEXT, got NULL"); return; }
+  if (!dir) return;
+  if (sl_registry_load(name, dir, &err)) {
+    sl_sql_error(ctx, fn, &err);
+    return;
+  }
+  sqlite3_result_text(ctx, name, -1, SQLITE_TRANSIENT);
+}
+
+void sl_sql_model_unload(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  static const char fn[] = "semlite_model_unload";
+  int is_null;
+  sl_err err;
+  const char *name = sl_sql_text_arg(ctx, fn, "model name", argv[0], &is_null);
+  if (is_null) { sl_sql_errorf(ctx, fn, "the model name must be TEXT, got NULL"); return; }
+  if (!name) return;
+  if (sl_registry_unload(name, &err)) {
+    sl_sql_error(ctx, fn, &err);
+    return;
+  }
+  sqlite3_result_int(ctx, 1);
+}
+
+/* semlite_models: one row per loaded name, a snapshot taken when the scan starts. */
+enum { COL_NAME, COL_KIND, COL_PATH, COL_DIM, COL_LAYERS, COL_PARAMS, COL_BYTES, COL_DTYPE,
+       COL_LOAD_MS, COL_MAX_TOKENS, COL_POOLING };
+
+typedef struct models_cursor {
+  sqlite3_vtab_cursor base;
+  sl_model_info *rows;
+  size_t n, i;
+} models_cursor;
+
+static int models_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                          sqlite3_vtab **out, char **errmsg) {
+  int rc = sqlite3_declare_vtab(db,
+      "CREATE TABLE x(name TEXT, kind TEXT, path TEXT, dim INTEGER, layers INTEGER, "
+      "params INTEGER, bytes INTEGER, dtype TEXT, load_ms REAL, max_tokens INTEGER, "
+      "pooling TEXT)");
+  if (rc != SQLITE_OK) return rc;
+  *out = sqlite3_malloc(sizeof **out);
+  if (!*out) return SQLITE_NOMEM;
+  memset(*out, 0, sizeof **out);
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  return SQLITE_OK;
+}
+
+static int models_disconnect(sqlite3_vtab *vtab) {
+  sqlite3_free(vtab);
+  return SQLITE_OK;
+}
+
+static int models_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
+  models_cursor *c = sqlite3_malloc(sizeof *c);
+  if (!c) return SQLITE_NOMEM;
+  memset(c, 0, sizeof *c);
+  *out = &c->base;
+  return SQLITE_OK;
+}
+
+static int models_close(sqlite3_vtab_cursor *cur) {
+  models_cursor *c = (models_cursor *)cur;
+  free(c->rows);
+  sqlite3_free(c);
+  return SQLITE_OK;
+}
+
+static int models_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, int argc,
+                         sqlite3_value **argv) {
+  models_cursor *c = (models_cursor *)cur;
+  sl_err err;
+  free(c->rows);
+  c->rows = NULL;
+  c->i = c->n = 0;
+  if (sl_registry_list(&c->rows, &c->n, &err)) {
+    cur->pVtab->zErrMsg = sqlite3_mprintf("semlite_models: %s", err.msg);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+static int models_next(sqlite3_vtab_cursor *cur) {
+  ((models_cursor *)cur)->i++;
+  return SQLITE_OK;
+}
+
+static int models_eof(sqlite3_vtab_cursor *cur) {
+  models_cursor *c = (models_cursor *)cur;
+  return c->i >= c->n;
+}
+
+static int models_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
+  const sl_model_info *r = &((models_cursor *)cur)->rows[((models_cursor *)cur)->i];
+  switch (col) {
+    case COL_NAME: sqlite3_result_text(ctx, r->name, -1, SQLITE_TRANSIENT); break;
+    case COL_KIND: sqlite3_result_text(ctx, sl_model_kind_name(r->kind), -1, SQLITE_STATIC); break;
+    case COL_PATH: sqlite3_result_text(ctx, r->path, -1, SQLITE_TRANSIENT); break;
+    case COL_DIM: sqlite3_result_int(ctx, r->dim); break;
+    case COL_LAYERS: sqlite3_result_int(ctx, r->layers); break;
+    case COL_PARAMS: sqlite3_result_int64(ctx, (sqlite3_int64)r->params); break;
+    case COL_BYTES: sqlite3_result_int64(ctx, (sqlite3_int64)r->bytes); break;
+    case COL_DTYPE: sqlite3_result_text(ctx, r->dtype, -1, SQLITE_TRANSIENT); break;
+    case COL_LOAD_MS: sqlite3_result_double(ctx, r->load_ms); break;
+    case COL_MAX_TOKENS: sqlite3_result_int(ctx, r->max_seq_len); break;
+    case COL_POOLING: sqlite3_result_text(ctx, r->pooling, -1, SQLITE_TRANSIENT); break;
+  }
+  return SQLITE_OK;
+}
+
+static int models_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
+  *rowid = (sqlite3_int64)((models_cursor *)cur)->i + 1;
+  return SQLITE_OK;
+}
+
+static int models_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
+  info->estimatedCost = 10;
+  info->estimatedRows = 10;
+  return SQLITE_OK;
+}
+
+sqlite3_module sl_models_module = {
+  .iVersion = 0,
+  .xConnect = models_connect,
+  .xBestIndex = models_best_index,
+  .xDisconnect = models_disconnect,
+  .xOpen = models_open,
+  .xClose = models_close,
+  .xFilter = models_filter,
+  .xNext = models_next,
+  .xEof = models_eof,
+  .xColumn = models_column,
+  .xRowid = models_rowid,
+};

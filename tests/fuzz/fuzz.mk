@@ -1,0 +1,47 @@
+# fuzz.mk: libFuzzer targets for the parsers of untrusted input (tests/fuzz/README.md).
+#
+# Included from the top Makefile. `make fuzz` builds each fuzzer with clang (libFuzzer,
+# ASan and UBSan) under build/fuzz/ and runs it for FUZZ_SECONDS seconds. The fuzzer
+# works in build/fuzz/corpus/NAME, a copy of the committed seeds in
+# tests/fuzz/corpus/NAME, so what it discovers stays out of git (and is kept across
+# runs until `make clean`). A finding stops the run with a non-zero status and leaves
+# the input in build/fuzz/ as crash-*, leak-* or timeout-*.
+#
+#   make fuzz                      60 s per fuzzer
+#   make fuzz FUZZ_SECONDS=600     longer
+#   make fuzz FUZZ_ARGS=-jobs=2    any extra libFuzzer flags
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS    ?=
+FUZZ_OUT     := build/fuzz
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_NAMES   := json safetensors
+FUZZ_HDRS    := ext/common/status.h ext/engine/json.h ext/engine/safetensors.h
+FUZZ_SRC_json        := tests/fuzz/fuzz_json.c ext/engine/json.c ext/common/status.c
+FUZZ_SRC_safetensors := tests/fuzz/fuzz_safetensors.c ext/engine/safetensors.c \
+                        ext/engine/json.c ext/common/status.c
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)
+
+$(FUZZ_OUT)/fuzz_json: $(FUZZ_SRC_json) $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC_json)
+
+$(FUZZ_OUT)/fuzz_safetensors: $(FUZZ_SRC_safetensors) $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC_safetensors)
+
+# -timeout catches inputs that take seconds (a quadratic path); -print_final_stats
+# reports the exec count; the last "cov:" line of each run is its coverage.
+fuzz: fuzz-build
+	@set -e; for f in $(FUZZ_NAMES); do \
+	  mkdir -p $(FUZZ_OUT)/corpus/$$f; \
+	  cp tests/fuzz/corpus/$$f/* $(FUZZ_OUT)/corpus/$$f/; \
+	  echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_OUT)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	    -dict=tests/fuzz/$$f.dict -artifact_prefix=$(FUZZ_OUT)/ $(FUZZ_ARGS) \
+	    $(FUZZ_OUT)/corpus/$$f; \
+	done

@@ -1,0 +1,72 @@
+/*
+** main.c: the test runner. Runs every suite, prints each failure as it happens and
+** one closing line `N passed, N failed`. Exit status 0 only when nothing failed and at
+** least one test ran. An optional argument runs only the tests whose name contains it.
+*/
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "test.h"
+
+extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kernels_tests[],
+    embed_tests[];
+
+static const struct { const char *name; const sl_test *tests; } suites[] = {
+  {"json", json_tests},
+  {"safetensors", safetensors_tests},
+  {"tokenizer", tokenizer_tests},
+  {"kernels", kernels_tests},
+  {"embed", embed_tests},
+};
+
+int sl_test_failures;
+static const char *current_test;
+
+void sl_test_fail(const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  if (sl_test_failures++ >= 20) return; /* one broken loop must not flood the log */
+  fprintf(stdout, "  FAIL %s (%s:%d): ", current_test, file, line);
+  va_start(ap, fmt);
+  vfprintf(stdout, fmt, ap);
+  va_end(ap);
+  fputc('\n', stdout);
+  fflush(stdout);
+}
+
+static const char *env_or(const char *name, const char *fallback) {
+  const char *v = getenv(name);
+  return v && *v ? v : fallback;
+}
+const char *sl_test_shared_dir(void) { return env_or("SEMLITE_SHARED", "../shared"); }
+const char *sl_test_models_dir(void) { return env_or("SEMLITE_MODELS", "models/synthetic"); }
+const char *sl_test_so_path(void) { return env_or("SEMLITE_SO", "./semlite.so"); }
+
+int main(int argc, char **argv) {
+  const char *filter = argc > 1 ? argv[1] : NULL;
+  int passed = 0, failed = 0;
+  for (size_t s = 0; s < sizeof suites / sizeof suites[0]; s++) {
+    for (const sl_test *t = suites[s].tests; t->name; t++) {
+      char full[256];
+      snprintf(full, sizeof full, "%s.%s", suites[s].name, t->name);
+      if (filter && !strstr(full, filter)) continue;
+      current_test = full;
+      sl_test_failures = 0;
+      struct timespec t0, t1;
+      clock_gettime(CLOCK_MONOTONIC, &t0);
+      t->fn();
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+      if (sl_test_failures) {
+        failed++;
+        printf("not ok %s (%d failures)\n", full, sl_test_failures);
+      } else {
+        passed++;
+        printf("ok %s (%.0f ms)\n", full, ms);
+      }
+      fflush(stdout);
+    }
+  }
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 && passed > 0 ? 0 : 1;
+}

@@ -1,0 +1,76 @@
+/*
+** test_sql_util.c: helpers for tests that drive semlite through SQL (see test.h).
+*/
+#include <stdlib.h>
+
+#include "test.h"
+
+sqlite3 *t_open(void) {
+  sqlite3 *db = NULL;
+  char *err = NULL;
+  if (sqlite3_open(":memory:", &db) != SQLITE_OK) {
+    sl_test_fail(__FILE__, __LINE__, "sqlite3_open failed");
+    return db;
+  }
+  sqlite3_enable_load_extension(db, 1);
+  if (sqlite3_load_extension(db, sl_test_so_path(), NULL, &err) != SQLITE_OK) {
+    sl_test_fail(__FILE__, __LINE__, "cannot load %s: %s", sl_test_so_path(), err ? err : "?");
+    sqlite3_free(err);
+  }
+  return db;
+}
+
+char *t_query(sqlite3 *db, const char *sql, const char *p1, const char *p2) {
+  sqlite3_stmt *st;
+  char *out;
+  int rc;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    return sqlite3_mprintf("ERROR: %s", sqlite3_errmsg(db));
+  if (p1) sqlite3_bind_text(st, 1, p1, -1, SQLITE_TRANSIENT);
+  if (p2) sqlite3_bind_text(st, 2, p2, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    out = sqlite3_column_type(st, 0) == SQLITE_NULL
+        ? sqlite3_mprintf("NULL")
+        : sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
+  else if (rc == SQLITE_DONE)
+    out = sqlite3_mprintf("NO ROW");
+  else
+    out = sqlite3_mprintf("ERROR: %s", sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  return out;
+}
+
+int t_exec(sqlite3 *db, const char *sql) {
+  char *err = NULL;
+  int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+  if (rc != SQLITE_OK) sl_test_fail(__FILE__, __LINE__, "%s: %s", sql, err ? err : "?");
+  sqlite3_free(err);
+  return rc;
+}
+
+int t_each_line(const char *path, void (*fn)(const char *line, size_t len, void *arg), void *arg) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int count = 0;
+  if (!f) {
+    sl_test_fail(__FILE__, __LINE__, "cannot open %s", path);
+    return 0;
+  }
+  while ((n = getdelim(&buf, &cap, '\n', f)) > 0) {
+    if (buf[n - 1] == '\n') buf[--n] = 0;
+    if (n == 0) continue;
+    fn(buf, (size_t)n, arg);
+    count++;
+  }
+  free(buf);
+  fclose(f);
+  return count;
+}
+
+const char *t_model_path(char *buf, size_t cap, const char *name) {
+  snprintf(buf, cap, "%s/%s", sl_test_models_dir(), name);
+  return buf;
+}

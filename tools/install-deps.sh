@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs the Debian packages semlite builds, tests and benches with. The one list of
+# them: README's commands and .ci/run both call this script.
+set -eu
+PACKAGES="build-essential ca-certificates curl libsqlite3-dev sqlite3 libopenblas-dev libxxhash-dev gnuplot-nox"
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
