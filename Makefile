@@ -27,14 +27,16 @@ ISA_FLAGS_avx2   = -mavx2 -mfma -mf16c
 ISA_FLAGS_avx512 = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 isa_flags = $(if $(findstring _avx512,$(1)),$(ISA_FLAGS_avx512),$(if $(findstring _avx2,$(1)),$(ISA_FLAGS_avx2)))
 
-.PHONY: all test asan asan-test demo fuzz clean twins bench
+.PHONY: all test test-isa asan asan-test demo clean twins bench
 all: semlite.so
 
 semlite.so: $(BUILD)/semlite.so
 	cp $< $@
 
+# -z nodelete: the model registry is process-wide, so the .so must outlive the
+# connections that loaded it (SQLite dlcloses an extension when its connection closes).
 $(BUILD)/semlite.so: $(call obj,$(EXT_SRC))
-	$(CC) -shared $(SAN) -o $@ $^ $(LIBS) -Wl,--no-undefined -Wl,-Bsymbolic
+	$(CC) -shared $(SAN) -o $@ $^ $(LIBS) -Wl,--no-undefined -Wl,-Bsymbolic -Wl,-z,nodelete
 
 $(BUILD)/%.o: %.c $(wildcard ext/*.h ext/*/*.h tests/*.h)
 	@mkdir -p $(dir $@)
@@ -55,6 +57,10 @@ $(TWINS) &: models/gen_twins.c
 TEST_ENV = SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath $(BUILD)/semlite.so)
 test: $(BUILD)/semlite.so $(BUILD)/tests/run twins
 	$(TEST_ENV) $(BUILD)/tests/run
+
+# The reference embeddings again with each lower kernel level forced (SEMLITE_ISA).
+test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins
+	for isa in avx2 scalar; do SEMLITE_ISA=$$isa $(TEST_ENV) $(BUILD)/tests/run embed.reference || exit 1; done
 
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" build/asan/semlite.so build/asan/tests/run

@@ -139,7 +139,7 @@ static void test_errors(void) {
   CHECK_QUERY(db, "SELECT semlite_model_load('m', '/nonexistent/model')", NULL, NULL,
               "ERROR: semlite_model_load: cannot open model folder '/nonexistent/model': No such file or directory");
   {
-    char expect[2048], real[4096];
+    char expect[4600], real[4096];
     t_model_path(path, sizeof path, "minilm-l6-embed/vocab.txt");
     snprintf(expect, sizeof expect, "ERROR: semlite_model_load: '%s' is not a folder", path);
     CHECK_QUERY(db, "SELECT semlite_model_load('m', ?1)", path, NULL, expect);
@@ -300,11 +300,11 @@ static void test_pooling_variants(void) {
     sqlite3_free(n);
     CHECK_INT(n_tokens, 10);
   }
-  t_query(db, "SELECT semlite_model_load('p_mean', ?1)", d_mean, NULL);
-  t_query(db, "SELECT semlite_model_load('p_cls', ?1)", d_cls, NULL);
-  t_query(db, "SELECT semlite_model_load('p_max', ?1)", d_max, NULL);
-  t_query(db, "SELECT semlite_model_load('p_sqrt', ?1)", d_sqrt, NULL);
-  t_query(db, "SELECT semlite_model_load('p_clsn', ?1)", d_norm, NULL);
+  CHECK_QUERY(db, "SELECT semlite_model_load('p_mean', ?1)", d_mean, NULL, "p_mean");
+  CHECK_QUERY(db, "SELECT semlite_model_load('p_cls', ?1)", d_cls, NULL, "p_cls");
+  CHECK_QUERY(db, "SELECT semlite_model_load('p_max', ?1)", d_max, NULL, "p_max");
+  CHECK_QUERY(db, "SELECT semlite_model_load('p_sqrt', ?1)", d_sqrt, NULL, "p_sqrt");
+  CHECK_QUERY(db, "SELECT semlite_model_load('p_clsn', ?1)", d_norm, NULL, "p_clsn");
   CHECK_QUERY(db, "SELECT group_concat(pooling, ',') FROM semlite_models WHERE name LIKE 'p\\_%' ESCAPE '\\'", NULL, NULL,
               "mean,cls,max,mean_sqrt_len,cls");
   if (embed_floats(db, "p_mean", text, mean) && embed_floats(db, "p_cls", text, cls) &&
@@ -331,13 +331,81 @@ static void test_pooling_variants(void) {
     CHECK(max_ge);
     CHECK(cls_differs);
   }
-  t_query(db, "SELECT semlite_model_unload('p_mean'), semlite_model_unload('p_cls'), semlite_model_unload('p_max'), "
-              "semlite_model_unload('p_sqrt'), semlite_model_unload('p_clsn')", NULL, NULL);
+  CHECK_QUERY(db, "SELECT semlite_model_unload('p_mean') + semlite_model_unload('p_cls') + semlite_model_unload('p_max') + "
+                  "semlite_model_unload('p_sqrt') + semlite_model_unload('p_clsn')", NULL, NULL, "5");
   remove_variant(d_mean);
   remove_variant(d_cls);
   remove_variant(d_max);
   remove_variant(d_sqrt);
   remove_variant(d_norm);
+  sqlite3_close(db);
+}
+
+/* A folder whose weights are damaged: loading fails with the loader's message and
+** leaves nothing registered. */
+static void test_corrupt_weights(void) {
+  char dir[256], weights[512], expect[1024];
+  sqlite3 *db = open_with_minilm();
+  FILE *f;
+  make_variant(dir, sizeof dir, "corrupt", "pooling_mode_mean_tokens", 1);
+  snprintf(weights, sizeof weights, "%s/model.safetensors", dir);
+  unlink(weights);
+  f = fopen(weights, "wb");
+  CHECK(f != NULL);
+  if (f) {
+    /* A header length of 4096 bytes with only "{}" after it. */
+    static const unsigned char trunc[] = {0x00, 0x10, 0, 0, 0, 0, 0, 0, '{', '}'};
+    fwrite(trunc, 1, sizeof trunc, f);
+    fclose(f);
+  }
+  snprintf(expect, sizeof expect,
+           "ERROR: semlite_model_load: %s: file is truncated: header says 4096 bytes but only 2 follow the header size",
+           weights);
+  CHECK_QUERY(db, "SELECT semlite_model_load('broken', ?1)", dir, NULL, expect);
+  CHECK_QUERY(db, "SELECT count(*) FROM semlite_models WHERE name = 'broken'", NULL, NULL, "0");
+  remove_variant(dir);
+  sqlite3_close(db);
+}
+
+/* Configuration files drive the model; what semlite cannot run is refused by name. */
+static void test_bad_config(void) {
+  static const struct { const char *file, *text, *error; } cases[] = {
+    {"config.json", "{\"model_type\": \"bert\", \"hidden_act\": \"relu\", \"hidden_size\": 384, "
+     "\"num_attention_heads\": 12, \"num_hidden_layers\": 6, \"intermediate_size\": 1536, \"vocab_size\": 30522}",
+     "config.json: hidden_act 'relu' is not supported (only the exact erf \"gelu\")"},
+    {"config.json", "{\"model_type\": \"bert\", \"hidden_size\": 384, \"num_attention_heads\": 7, "
+     "\"num_hidden_layers\": 6, \"intermediate_size\": 1536, \"vocab_size\": 30522}",
+     "config.json: hidden_size 384 is not a multiple of num_attention_heads 7"},
+    {"config.json", "{\"model_type\": \"gpt2\"}",
+     "config.json: model_type 'gpt2' is not supported (BERT-family models only)"},
+    {"config.json", "{\"model_type\": \"bert\", \"hidden_size\": -1}",
+     "config.json: \"hidden_size\" must be an integer in [1, 16384]"},
+    {"config.json", "{\"model_type\": \"bert\", \"hidden_size\": 384, \"num_attention_heads\": 12, "
+     "\"num_hidden_layers\": 6, \"intermediate_size\": 1536, \"vocab_size\": 30522, \"max_position_embeddings\": 128}",
+     "" /* loads: the twin has 512 positions, so binding reports the shape */},
+    {"1_Pooling/config.json", "{\"pooling_mode_mean_tokens\": true, \"pooling_mode_max_tokens\": true}",
+     "1_Pooling/config.json: exactly one pooling mode must be enabled (found 2)"},
+    {"1_Pooling/config.json", "{\"pooling_mode_lasttoken\": true}",
+     "1_Pooling/config.json: pooling_mode_lasttoken is not supported"},
+    {"sentence_bert_config.json", "{\"max_seq_length\": 1}",
+     "sentence_bert_config.json: \"max_seq_length\" must be an integer in [2, 65536]"},
+  };
+  sqlite3 *db = open_with_minilm();
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char dir[256], path[512], expect[1024];
+    make_variant(dir, sizeof dir, "badcfg", "pooling_mode_mean_tokens", 1);
+    snprintf(path, sizeof path, "%s/%s", dir, cases[i].file);
+    unlink(path);
+    write_file(dir, cases[i].file, cases[i].text);
+    if (cases[i].error[0])
+      snprintf(expect, sizeof expect, "ERROR: semlite_model_load: %s", cases[i].error);
+    else
+      snprintf(expect, sizeof expect, "ERROR: semlite_model_load: tensor 'embeddings.position_embeddings.weight' "
+               "has shape [512, 384], expected [128, 384]");
+    CHECK_QUERY(db, "SELECT semlite_model_load('bad', ?1)", dir, NULL, expect);
+    remove_variant(dir);
+  }
+  CHECK_QUERY(db, "SELECT count(*) FROM semlite_models WHERE name = 'bad'", NULL, NULL, "0");
   sqlite3_close(db);
 }
 
@@ -472,6 +540,8 @@ const sl_test embed_tests[] = {
   {"flags", test_flags},
   {"models_table", test_models_table},
   {"pooling_variants", test_pooling_variants},
+  {"corrupt_weights", test_corrupt_weights},
+  {"bad_config", test_bad_config},
   {"threads", test_threads},
   {"load_unload_race", test_load_unload_race},
   {0, 0},

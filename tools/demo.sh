@@ -36,11 +36,11 @@ INSERT INTO notes(body) VALUES
   ('close the living room shutters at sunset'),
   ('the water valve closes when the flood sensor is wet'),
   ('dim the LED strip when the TV turns on');
--- cosine similarity of unit vectors is their dot product; vec_distance_cosine arrives
--- with vector search, so the demo computes it with json_each.
-WITH q AS (SELECT embed('minilm', 'motion in the corridor') AS v)
-SELECT n.body,
-       round((SELECT sum(a.value * b.value) FROM json_each(vec_to_json(q.v)) a
-                JOIN json_each(vec_to_json(embed('minilm', n.body))) b ON a.key = b.key), 4) AS cosine
-  FROM notes n, q ORDER BY cosine DESC;
+-- Cosine similarity of unit vectors is their dot product. vec_distance_cosine arrives
+-- with vector search; until then the demo computes it with json_each.
+CREATE TABLE vecs AS SELECT body, vec_to_json(embed('minilm', body)) AS v FROM notes;
+WITH q AS (SELECT vec_to_json(embed('minilm', 'motion in the corridor')) AS v)
+SELECT vecs.body,
+       round((SELECT sum(a.value * b.value) FROM json_each(q.v) a JOIN json_each(vecs.v) b USING (key)), 4) AS cosine
+  FROM vecs, q ORDER BY cosine DESC;
 SQL

@@ -20,8 +20,15 @@ int sl_fail(sl_err *err, const char *fmt, ...) {
 }
 
 void sl_err_prefix(sl_err *err, const char *prefix) {
-  char old[SL_ERR_MAX];
+  size_t plen, mlen;
   if (!err) return;
-  memcpy(old, err->msg, sizeof old);
-  snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+  /* "prefix: message", the message's tail cut when the two do not fit. */
+  plen = strnlen(prefix, SL_ERR_MAX - 3);
+  mlen = strnlen(err->msg, SL_ERR_MAX - 1);
+  if (plen + 2 + mlen > SL_ERR_MAX - 1) mlen = SL_ERR_MAX - 1 - plen - 2;
+  memmove(err->msg + plen + 2, err->msg, mlen);
+  memcpy(err->msg, prefix, plen);
+  err->msg[plen] = ':';
+  err->msg[plen + 1] = ' ';
+  err->msg[plen + 2 + mlen] = 0;
 }

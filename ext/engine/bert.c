@@ -288,7 +288,7 @@ static int encode(const sl_bert *b, const sl_batch *batch, scratch *s, sl_err *e
   const sl_kernels *k = sl_kernels_get();
   const size_t H = (size_t)c->hidden, dh = H / (size_t)c->heads, base = batch->offsets[0];
   const float attn_scale = 1.0f / sqrtf((float)dh);
-  size_t tokens, longest;
+  size_t tokens = 0, longest = 0;
 
   if (check_batch(b, batch, &tokens, &longest, err) ||
       scratch_alloc(s, tokens, longest, c, err))

@@ -34,10 +34,7 @@ static int read_json(const char *dir, const char *name, int required, sl_json_ty
     if (!required) return SL_OK;
     return sl_fail(err, "'%s' has no %s (not a Hugging Face model folder?)", dir, name);
   }
-  if (sl_json_parse_file(path, CONFIG_MAX_BYTES, doc, err)) {
-    sl_err_prefix(err, name);
-    return SL_ERROR;
-  }
+  if (sl_json_parse_file(path, CONFIG_MAX_BYTES, doc, err)) return SL_ERROR; /* names the path */
   if (sl_json_root(*doc)->type != root_type) {
     sl_json_free(*doc);
     *doc = NULL;

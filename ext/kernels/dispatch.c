@@ -32,9 +32,6 @@ extern const sl_kernels *const sl_kernels_scalar_table;
 extern const sl_kernels *const sl_kernels_avx2_table;
 extern const sl_kernels *const sl_kernels_avx512_table;
 
-/* The SEMLITE_ISA rule above, pure so that tests can check it without the environment. */
-sl_isa sl_isa_from_env(const char *value, sl_isa best);
-
 #ifdef SL_X86
 static uint64_t xgetbv0(void) {
   uint32_t lo, hi;

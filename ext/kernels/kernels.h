@@ -52,4 +52,8 @@ const sl_kernels *sl_kernels_for(sl_isa isa);
 /* What the CPU supports, independent of SEMLITE_ISA. */
 sl_isa sl_cpu_best_isa(void);
 
+/* The SEMLITE_ISA rule, pure so tests can check it without the environment: the level
+** named by value (NULL, empty or unknown: best), never above best. */
+sl_isa sl_isa_from_env(const char *value, sl_isa best);
+
 #endif

@@ -49,9 +49,11 @@ typedef __m256 VM;
 
 #define W 8
 
-/* Lane mask of the first n lanes, n <= W. */
-static const int32_t tail_lut[2 * W] = {-1, -1, -1, -1, -1, -1, -1, -1};
-static inline __m256i tail(size_t n) { return _mm256_loadu_si256((const __m256i *)(tail_lut + W - n)); }
+/* Mask of the first min(n, W) lanes. */
+static const int32_t lanes_lut[2 * W] = {-1, -1, -1, -1, -1, -1, -1, -1};
+static inline __m256i lanes(size_t n) {
+  return _mm256_loadu_si256((const __m256i *)(lanes_lut + W - (n < W ? n : W)));
+}
 
 static inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -89,14 +91,14 @@ static void gelu(float *x, size_t n) {
   size_t i = 0;
   for (; i + W <= n; i += W) _mm256_storeu_ps(x + i, vf_gelu(_mm256_loadu_ps(x + i)));
   if (i < n) {
-    __m256i m = tail(n - i);
+    __m256i m = lanes(n - i);
     _mm256_maskstore_ps(x + i, m, vf_gelu(_mm256_maskload_ps(x + i, m)));
   }
 }
 
 static void softmax_rows(float *x, size_t rows, size_t cols, size_t ld, float scale) {
   const __m256 s = _mm256_set1_ps(scale);
-  const __m256i m = tail(cols % W);
+  const __m256i m = lanes(cols % W);
   const __m256 mf = _mm256_castsi256_ps(m);
   const size_t nv = cols - cols % W;
   for (size_t r = 0; r < rows; r++) {
@@ -117,12 +119,12 @@ static void softmax_rows(float *x, size_t rows, size_t cols, size_t ld, float sc
 
     __m256 sum = _mm256_setzero_ps();
     for (i = 0; i < nv; i += W) {
-      __m256 e = vf_exp(_mm256_mul_ps(s, _mm256_sub_ps(_mm256_loadu_ps(p + i), xr)));
+      __m256 e = vf_exp_mul(s, _mm256_sub_ps(_mm256_loadu_ps(p + i), xr));
       _mm256_storeu_ps(p + i, e);
       sum = _mm256_add_ps(sum, e);
     }
     if (i < cols) {
-      __m256 e = vf_exp(_mm256_mul_ps(s, _mm256_sub_ps(_mm256_maskload_ps(p + i, m), xr)));
+      __m256 e = vf_exp_mul(s, _mm256_sub_ps(_mm256_maskload_ps(p + i, m), xr));
       _mm256_maskstore_ps(p + i, m, e);
       sum = _mm256_add_ps(sum, _mm256_and_ps(e, mf));
     }
@@ -138,28 +140,31 @@ static void add_layernorm(float *x, const float *residual, size_t rows, size_t d
   for (size_t r = 0; r < rows; r++) {
     float *p = x + r * dim;
     const float *q = residual ? residual + r * dim : NULL;
-    __m256d lo, hi, acc = _mm256_setzero_pd();
+    __m256d lo, hi, acc_lo = _mm256_setzero_pd(), acc_hi = acc_lo;
     for (size_t i = 0; i < dim; i += W) {
-      load_sum(p + i, q ? q + i : NULL, tail(dim - i >= W ? W : dim - i), &lo, &hi);
-      acc = _mm256_add_pd(acc, _mm256_add_pd(lo, hi));
+      load_sum(p + i, q ? q + i : NULL, lanes(dim - i), &lo, &hi);
+      acc_lo = _mm256_add_pd(acc_lo, lo);
+      acc_hi = _mm256_add_pd(acc_hi, hi);
     }
-    const __m256d mean = _mm256_set1_pd(hsum_pd(acc) / (double)dim);
+    const __m256d mean = _mm256_set1_pd(hsum_pd(_mm256_add_pd(acc_lo, acc_hi)) / (double)dim);
 
-    acc = _mm256_setzero_pd();
+    acc_lo = acc_hi = _mm256_setzero_pd();
     for (size_t i = 0; i < dim; i += W) {
-      __m256i m = tail(dim - i >= W ? W : dim - i);
+      __m256i m = lanes(dim - i);
       load_sum(p + i, q ? q + i : NULL, m, &lo, &hi);
       /* lanes past the row hold 0, not the mean: mask their deviation out */
       __m256d mlo = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(m)));
       __m256d mhi = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(m, 1)));
       lo = _mm256_and_pd(_mm256_sub_pd(lo, mean), mlo);
       hi = _mm256_and_pd(_mm256_sub_pd(hi, mean), mhi);
-      acc = _mm256_fmadd_pd(hi, hi, _mm256_fmadd_pd(lo, lo, acc));
+      acc_lo = _mm256_fmadd_pd(lo, lo, acc_lo);
+      acc_hi = _mm256_fmadd_pd(hi, hi, acc_hi);
     }
-    const __m256d inv = _mm256_set1_pd(1.0 / sqrt(hsum_pd(acc) / (double)dim + (double)eps));
+    const double var = hsum_pd(_mm256_add_pd(acc_lo, acc_hi)) / (double)dim;
+    const __m256d inv = _mm256_set1_pd(1.0 / sqrt(var + (double)eps));
 
     for (size_t i = 0; i < dim; i += W) {
-      __m256i m = tail(dim - i >= W ? W : dim - i);
+      __m256i m = lanes(dim - i);
       load_sum(p + i, q ? q + i : NULL, m, &lo, &hi);
       __m128 ylo = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_sub_pd(lo, mean), inv));
       __m128 yhi = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_sub_pd(hi, mean), inv));
@@ -173,21 +178,21 @@ static void add_layernorm(float *x, const float *residual, size_t rows, size_t d
 
 static void sum_rows(const float *x, size_t rows, size_t dim, float *out) {
   for (size_t d = 0; d < dim; d += W) {
-    __m256i m = tail(dim - d >= W ? W : dim - d);
+    __m256i m = lanes(dim - d);
     __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
     for (size_t r = 0; r < rows; r++) {
       __m256 v = _mm256_maskload_ps(x + r * dim + d, m);
       lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
       hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
     }
-    __m256 s = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
-    _mm256_maskstore_ps(out + d, m, s);
+    __m256 s = _mm256_castps128_ps256(_mm256_cvtpd_ps(lo));
+    _mm256_maskstore_ps(out + d, m, _mm256_insertf128_ps(s, _mm256_cvtpd_ps(hi), 1));
   }
 }
 
 static void max_rows(const float *x, size_t rows, size_t dim, float *out) {
   for (size_t d = 0; d < dim; d += W) {
-    __m256i m = tail(dim - d >= W ? W : dim - d);
+    __m256i m = lanes(dim - d);
     __m256 v = _mm256_maskload_ps(x + d, m);
     for (size_t r = 1; r < rows; r++) v = _mm256_max_ps(v, _mm256_maskload_ps(x + r * dim + d, m));
     _mm256_maskstore_ps(out + d, m, v);
@@ -199,7 +204,7 @@ static void scale(float *x, size_t n, float s) {
   size_t i = 0;
   for (; i + W <= n; i += W) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vs));
   if (i < n) {
-    __m256i m = tail(n - i);
+    __m256i m = lanes(n - i);
     _mm256_maskstore_ps(x + i, m, _mm256_mul_ps(_mm256_maskload_ps(x + i, m), vs));
   }
 }
@@ -213,9 +218,10 @@ static float dot(const float *x, const float *y, size_t n) {
     a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 2 * W), _mm256_loadu_ps(y + i + 2 * W), a2);
     a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 3 * W), _mm256_loadu_ps(y + i + 3 * W), a3);
   }
-  for (; i + W <= n; i += W) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+  for (; i + W <= n; i += W)
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
   if (i < n) {
-    __m256i m = tail(n - i);
+    __m256i m = lanes(n - i);
     a1 = _mm256_fmadd_ps(_mm256_maskload_ps(x + i, m), _mm256_maskload_ps(y + i, m), a1);
   }
   return hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
