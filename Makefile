@@ -3,6 +3,7 @@
 #   make              ./semlite.so
 #   make test         build everything the tests need (twins included) and run them
 #   make asan-test    the same tests against an ASan+UBSan build
+#   make valgrind     most tests under valgrind (memcheck)
 #   make demo         the README's demo
 #   make fuzz         run every fuzzer for FUZZ_SECONDS each (clang + libFuzzer)
 
@@ -27,7 +28,7 @@ ISA_FLAGS_avx2   = -mavx2 -mfma -mf16c
 ISA_FLAGS_avx512 = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 isa_flags = $(if $(findstring _avx512,$(1)),$(ISA_FLAGS_avx512),$(if $(findstring _avx2,$(1)),$(ISA_FLAGS_avx2)))
 
-.PHONY: all test test-isa asan asan-test demo clean twins bench
+.PHONY: all test test-isa valgrind asan asan-test demo clean twins bench
 all: semlite.so
 
 semlite.so: $(BUILD)/semlite.so
@@ -61,6 +62,14 @@ test: $(BUILD)/semlite.so $(BUILD)/tests/run twins
 # The reference embeddings again with each lower kernel level forced (SEMLITE_ISA).
 test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins
 	for isa in avx2 scalar; do SEMLITE_ISA=$$isa $(TEST_ENV) $(BUILD)/tests/run embed.reference || exit 1; done
+
+# Valgrind over every test but the three that run hundreds of forward passes (those run
+# under ASan in CI); about a minute.
+VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed.errors \
+                 embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config
+valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins
+	$(TEST_ENV) valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
+	  $(BUILD)/tests/run $(VALGRIND_TESTS)
 
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" build/asan/semlite.so build/asan/tests/run

@@ -1,7 +1,8 @@
 /*
 ** main.c: the test runner. Runs every suite, prints each failure as it happens and
 ** one closing line `N passed, N failed`. Exit status 0 only when nothing failed and at
-** least one test ran. An optional argument runs only the tests whose name contains it.
+** least one test ran. Arguments, when given, run only the tests whose full name
+** (suite.test) contains one of them.
 */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -42,14 +43,20 @@ const char *sl_test_shared_dir(void) { return env_or("SEMLITE_SHARED", "../share
 const char *sl_test_models_dir(void) { return env_or("SEMLITE_MODELS", "models/synthetic"); }
 const char *sl_test_so_path(void) { return env_or("SEMLITE_SO", "./semlite.so"); }
 
+static int selected(const char *name, int argc, char **argv) {
+  if (argc < 2) return 1;
+  for (int i = 1; i < argc; i++)
+    if (strstr(name, argv[i])) return 1;
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  const char *filter = argc > 1 ? argv[1] : NULL;
   int passed = 0, failed = 0;
   for (size_t s = 0; s < sizeof suites / sizeof suites[0]; s++) {
     for (const sl_test *t = suites[s].tests; t->name; t++) {
       char full[256];
       snprintf(full, sizeof full, "%s.%s", suites[s].name, t->name);
-      if (filter && !strstr(full, filter)) continue;
+      if (!selected(full, argc, argv)) continue;
       current_test = full;
       sl_test_failures = 0;
       struct timespec t0, t1;

@@ -44,7 +44,10 @@ const char *sl_test_so_path(void);
 
 #endif
 
-/* ---- SQL helpers (tests/test_sql_util.c) ---- */
+/* Writes data to a new temporary file; its name goes to path. 0 on success. */
+int t_write_temp(char *path, size_t cap, const void *data, size_t len);
+
+/* ---- SQL helpers (tests/test_util.c) ---- */
 #include <sqlite3.h>
 
 /* A fresh in-memory connection with semlite.so loaded through sqlite3_load_extension,

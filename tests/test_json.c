@@ -369,21 +369,6 @@ static void test_long_key_message(void) {
   CHECK_STR(err.msg, want);
 }
 
-static int write_temp(char *path, size_t cap, const char *data, size_t len) {
-  const char *dir = getenv("TMPDIR");
-  int fd;
-  snprintf(path, cap, "%s/semlite_test_XXXXXX", dir && *dir ? dir : "/tmp");
-  fd = mkstemp(path);
-  if (fd < 0) return -1;
-  if (write(fd, data, len) != (ssize_t)len) {
-    close(fd);
-    unlink(path);
-    return -1;
-  }
-  close(fd);
-  return 0;
-}
-
 static void test_parse_file(void) {
   char path[512], want[700];
   sl_err err;
@@ -391,7 +376,7 @@ static void test_parse_file(void) {
   static const char good[] = "{\"hidden_size\": 384}\n";
   static const char broken[] = "{\"a\" 1}";
 
-  CHECK(write_temp(path, sizeof path, good, sizeof good - 1) == 0);
+  CHECK(t_write_temp(path, sizeof path, good, sizeof good - 1) == 0);
   CHECK_INT(sl_json_parse_file(path, 1000, &doc, &err), SL_OK);
   CHECK(doc && sl_json_get(sl_json_root(doc), "hidden_size"));
   sl_json_free(doc);
@@ -401,13 +386,13 @@ static void test_parse_file(void) {
   CHECK_STR(err.msg, want);
   unlink(path);
 
-  CHECK(write_temp(path, sizeof path, broken, sizeof broken - 1) == 0);
+  CHECK(t_write_temp(path, sizeof path, broken, sizeof broken - 1) == 0);
   CHECK_INT(sl_json_parse_file(path, 1000, &doc, &err), SL_ERROR);
   snprintf(want, sizeof want, "%s: invalid JSON at byte 5: expected ':'", path);
   CHECK_STR(err.msg, want);
   unlink(path);
 
-  CHECK(write_temp(path, sizeof path, "", 0) == 0);
+  CHECK(t_write_temp(path, sizeof path, "", 0) == 0);
   CHECK_INT(sl_json_parse_file(path, 1000, &doc, &err), SL_ERROR);
   snprintf(want, sizeof want, "%s: invalid JSON at byte 0: unexpected end of input", path);
   CHECK_STR(err.msg, want);

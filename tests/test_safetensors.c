@@ -337,21 +337,6 @@ static void test_dtype_helpers(void) {
   CHECK_INT(sl_dtype_size((sl_dtype)99), 0);
 }
 
-static int write_temp(char *path, size_t cap, const void *data, size_t len) {
-  const char *dir = getenv("TMPDIR");
-  int fd;
-  snprintf(path, cap, "%s/semlite_test_XXXXXX", dir && *dir ? dir : "/tmp");
-  fd = mkstemp(path);
-  if (fd < 0) return -1;
-  if (write(fd, data, len) != (ssize_t)len) {
-    close(fd);
-    unlink(path);
-    return -1;
-  }
-  close(fd);
-  return 0;
-}
-
 static void test_open(void) {
   char path[512], want[700];
   sl_safetensors *st = NULL;
@@ -359,7 +344,7 @@ static void test_open(void) {
   image im = build("{\"__metadata__\":{\"format\":\"pt\"},\"w\":" T_("F32", "[2]", "[0,8]") "}  ", 8);
   const sl_tensor *t;
 
-  CHECK(write_temp(path, sizeof path, im.buf, im.len) == 0);
+  CHECK(t_write_temp(path, sizeof path, im.buf, im.len) == 0);
   CHECK_MSG(sl_st_open(path, &st, &err) == SL_OK, "refused: %s", err.msg);
   if (st) {
     CHECK_INT(st->mapped, 1);
@@ -371,7 +356,7 @@ static void test_open(void) {
   unlink(path);
 
   /* Truncated on disk: one data byte missing. */
-  CHECK(write_temp(path, sizeof path, im.buf, im.len - 1) == 0);
+  CHECK(t_write_temp(path, sizeof path, im.buf, im.len - 1) == 0);
   st = (sl_safetensors *)1;
   CHECK_INT(sl_st_open(path, &st, &err), SL_ERROR);
   CHECK(st == NULL);
@@ -379,19 +364,19 @@ static void test_open(void) {
   CHECK_STR(err.msg, want);
   unlink(path);
 
-  CHECK(write_temp(path, sizeof path, "", 0) == 0);
+  CHECK(t_write_temp(path, sizeof path, "", 0) == 0);
   CHECK_INT(sl_st_open(path, &st, &err), SL_ERROR);
   snprintf(want, sizeof want, "%s: file is too small: 0 bytes, less than the 8-byte header size", path);
   CHECK_STR(err.msg, want);
   unlink(path);
 
-  CHECK(write_temp(path, sizeof path, im.buf, 7) == 0);
+  CHECK(t_write_temp(path, sizeof path, im.buf, 7) == 0);
   CHECK_INT(sl_st_open(path, &st, &err), SL_ERROR);
   snprintf(want, sizeof want, "%s: file is too small: 7 bytes, less than the 8-byte header size", path);
   CHECK_STR(err.msg, want);
   unlink(path);
 
-  CHECK(write_temp(path, sizeof path, im.buf, 8) == 0);
+  CHECK(t_write_temp(path, sizeof path, im.buf, 8) == 0);
   CHECK_INT(sl_st_open(path, &st, &err), SL_ERROR);
   snprintf(want, sizeof want, "%s: file is truncated: header says %zu bytes but only 0 follow the header size",
            path, im.data_at - 8);

@@ -1,7 +1,8 @@
 /*
-** test_sql_util.c: helpers for tests that drive semlite through SQL (see test.h).
+** test_util.c: helpers shared by the test suites (see test.h).
 */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -73,4 +74,19 @@ int t_each_line(const char *path, void (*fn)(const char *line, size_t len, void 
 const char *t_model_path(char *buf, size_t cap, const char *name) {
   snprintf(buf, cap, "%s/%s", sl_test_models_dir(), name);
   return buf;
+}
+
+int t_write_temp(char *path, size_t cap, const void *data, size_t len) {
+  const char *dir = getenv("TMPDIR");
+  int fd;
+  snprintf(path, cap, "%s/semlite_test_XXXXXX", dir && *dir ? dir : "/tmp");
+  fd = mkstemp(path);
+  if (fd < 0) return -1;
+  if (write(fd, data, len) != (ssize_t)len) {
+    close(fd);
+    unlink(path);
+    return -1;
+  }
+  close(fd);
+  return 0;
 }
