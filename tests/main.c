@@ -11,7 +11,7 @@
 #include "test.h"
 
 extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kernels_tests[],
-    embed_tests[];
+    embed_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[];
 
 static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"json", json_tests},
@@ -19,6 +19,9 @@ static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"tokenizer", tokenizer_tests},
   {"kernels", kernels_tests},
   {"embed", embed_tests},
+  {"rerank", rerank_tests},
+  {"vec", vec_tests},
+  {"vtab_vec", vtab_vec_tests},
 };
 
 int sl_test_failures;
