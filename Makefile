@@ -4,6 +4,7 @@
 #   make test         build everything the tests need (twins included) and run them
 #   make asan-test    the same tests against an ASan+UBSan build
 #   make valgrind     most tests under valgrind (memcheck)
+#   make tsan-test    the multi-threaded tests under ThreadSanitizer
 #   make demo         the README's demo
 #   make fuzz         run every fuzzer for FUZZ_SECONDS each (clang + libFuzzer)
 
@@ -28,7 +29,7 @@ ISA_FLAGS_avx2   = -mavx2 -mfma -mf16c
 ISA_FLAGS_avx512 = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 isa_flags = $(if $(findstring _avx512,$(1)),$(ISA_FLAGS_avx512),$(if $(findstring _avx2,$(1)),$(ISA_FLAGS_avx2)))
 
-.PHONY: all test test-isa valgrind asan asan-test demo clean twins bench
+.PHONY: all test test-isa valgrind tsan tsan-test asan asan-test demo clean twins bench
 all: semlite.so
 
 semlite.so: $(BUILD)/semlite.so
@@ -70,6 +71,16 @@ VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed
 valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins
 	$(TEST_ENV) valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
 	  $(BUILD)/tests/run $(VALGRIND_TESTS)
+
+# ThreadSanitizer over the tests that run many threads at once.
+TSAN_TESTS = kernels.dispatch_threads tokenizer.threads embed.threads embed.load_unload_race
+tsan:
+	$(MAKE) BUILD=build/tsan OPT=-O1 SAN="-fsanitize=thread" build/tsan/semlite.so build/tsan/tests/run
+
+tsan-test: tsan twins
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(abspath tests/tsan.supp)" \
+	  SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath build/tsan/semlite.so) \
+	  build/tsan/tests/run $(TSAN_TESTS)
 
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" build/asan/semlite.so build/asan/tests/run

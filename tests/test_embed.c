@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -473,7 +474,7 @@ static void test_threads(void) {
 ** call either succeeds with the right vector or fails with "no model named". */
 typedef struct race_arg {
   int id, ok, missing, wrong;
-  volatile int *stop;
+  atomic_int *stop;
 } race_arg;
 
 static void *race_worker(void *p) {
@@ -503,7 +504,7 @@ static void test_load_unload_race(void) {
   char dir[256];
   pthread_t th[4];
   race_arg args[4];
-  volatile int stop = 0;
+  atomic_int stop = 0;
   int ok = 0, missing = 0;
   sqlite3 *db = open_with_minilm();
   for (int i = 0; i < N_TEXTS; i++) embed_floats(db, "minilm", thread_texts[i], expected_vecs[i]);

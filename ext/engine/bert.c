@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../kernels/kernels.h"
+#include "pool.h"
 #include "safetensors.h"
 
 typedef struct linear {
@@ -231,23 +232,56 @@ size_t sl_bert_file_bytes(const sl_bert *b) { return b->st->file_bytes; }
 size_t sl_bert_owned_bytes(const sl_bert *b) { return b->owned_bytes; }
 const char *sl_bert_dtype(const sl_bert *b) { return sl_dtype_name(b->dtype); }
 
-/* y[rows][l->out] = x[rows][l->in] . W^T + b */
-static void apply_linear(const linear *l, const float *x, size_t rows, float *y) {
-  for (size_t r = 0; r < rows; r++) memcpy(y + r * (size_t)l->out, l->b, (size_t)l->out * sizeof(float));
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, l->out, l->in, 1.0f, x,
-              l->in, l->w, l->in, 1.0f, y, l->out);
+/* Output columns per parallel task: a multiple of 16 floats, small enough that the
+** smallest layer (384 columns) still splits across cores. */
+#define COLUMN_GRAIN 64
+#define GELU_GRAIN 16384
+
+typedef struct linear_task {
+  const linear *l;
+  const float *x;
+  size_t rows;
+  float *y;
+} linear_task;
+
+/* y[:, c0:c1] = x . W[c0:c1]^T + b[c0:c1]: one OpenBLAS call on a slice of the weights. */
+static void linear_columns(void *ctx, size_t c0, size_t c1) {
+  const linear_task *t = ctx;
+  const linear *l = t->l;
+  for (size_t r = 0; r < t->rows; r++)
+    memcpy(t->y + r * (size_t)l->out + c0, l->b + c0, (c1 - c0) * sizeof(float));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t->rows, (int)(c1 - c0), l->in, 1.0f,
+              t->x, l->in, l->w + c0 * (size_t)l->in, l->in, 1.0f, t->y + c0, l->out);
 }
 
-/* Scratch for one forward pass, sized from the batch. */
+/* y[rows][l->out] = x[rows][l->in] . W^T + b, split by output columns across cores. */
+static void apply_linear(const linear *l, const float *x, size_t rows, float *y) {
+  linear_task t = {l, x, rows, y};
+  sl_parallel_for((size_t)l->out, COLUMN_GRAIN, linear_columns, &t);
+}
+
+typedef struct gelu_task {
+  const sl_kernels *k;
+  float *x;
+} gelu_task;
+
+static void gelu_range(void *ctx, size_t b, size_t e) {
+  const gelu_task *t = ctx;
+  t->k->gelu(t->x + b, e - b);
+}
+
+/* Scratch for one forward pass, sized from the batch: one scores matrix per head, so
+** heads can run in parallel. */
 typedef struct scratch {
   float *x, *q, *k, *v, *ctx, *tmp, *ff, *scores;
+  size_t longest;
   void *block;
 } scratch;
 
 static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_model_config *c,
                          sl_err *err) {
   size_t th = tokens * (size_t)c->hidden, ti = tokens * (size_t)c->intermediate;
-  size_t total = 6 * th + ti + longest * longest;
+  size_t total = 6 * th + ti + (size_t)c->heads * longest * longest;
   float *p = malloc(total * sizeof(float));
   if (!p) return sl_fail(err, "out of memory for a batch of %zu tokens", tokens);
   s->block = p;
@@ -259,6 +293,7 @@ static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_mod
   s->tmp = p; p += th;
   s->ff = p; p += ti;
   s->scores = p;
+  s->longest = longest;
   return SL_OK;
 }
 
@@ -282,12 +317,40 @@ static int check_batch(const sl_bert *b, const sl_batch *batch, size_t *tokens, 
   return SL_OK;
 }
 
+typedef struct attention_task {
+  const sl_model_config *c;
+  const sl_batch *batch;
+  scratch *s;
+  const sl_kernels *k;
+} attention_task;
+
+/* Self-attention of heads [h0, h1) over every sequence of the batch: per sequence,
+** scores = softmax(Q K^T / sqrt(dh)), ctx = scores V. No mask: nothing is padded. */
+static void attention_heads(void *ctx, size_t h0, size_t h1) {
+  const attention_task *t = ctx;
+  const size_t H = (size_t)t->c->hidden, dh = H / (size_t)t->c->heads, base = t->batch->offsets[0];
+  const float scale = 1.0f / sqrtf((float)dh);
+  const scratch *s = t->s;
+  for (size_t h = h0; h < h1; h++) {
+    float *scores = s->scores + h * s->longest * s->longest;
+    size_t col = h * dh;
+    for (size_t seq = 0; seq < t->batch->n_seq; seq++) {
+      size_t r0 = t->batch->offsets[seq] - base;
+      int len = (int)(t->batch->offsets[seq + 1] - t->batch->offsets[seq]);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, (int)dh, scale,
+                  s->q + r0 * H + col, (int)H, s->k + r0 * H + col, (int)H, 0.0f, scores, len);
+      t->k->softmax_rows(scores, (size_t)len, (size_t)len, (size_t)len, 1.0f);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, (int)dh, len, 1.0f, scores, len,
+                  s->v + r0 * H + col, (int)H, 0.0f, s->ctx + r0 * H + col, (int)H);
+    }
+  }
+}
+
 /* Runs the encoder; on success s->x holds the last hidden state of every token. */
 static int encode(const sl_bert *b, const sl_batch *batch, scratch *s, sl_err *err) {
   const sl_model_config *c = &b->cfg;
   const sl_kernels *k = sl_kernels_get();
-  const size_t H = (size_t)c->hidden, dh = H / (size_t)c->heads, base = batch->offsets[0];
-  const float attn_scale = 1.0f / sqrtf((float)dh);
+  const size_t H = (size_t)c->hidden, base = batch->offsets[0];
   size_t tokens = 0, longest = 0;
 
   if (check_batch(b, batch, &tokens, &longest, err) ||
@@ -310,23 +373,15 @@ static int encode(const sl_bert *b, const sl_batch *batch, scratch *s, sl_err *e
     apply_linear(&L->q, s->x, tokens, s->q);
     apply_linear(&L->k, s->x, tokens, s->k);
     apply_linear(&L->v, s->x, tokens, s->v);
-    for (size_t seq = 0; seq < batch->n_seq; seq++) {
-      size_t r0 = batch->offsets[seq] - base, len = batch->offsets[seq + 1] - batch->offsets[seq];
-      for (int h = 0; h < c->heads; h++) {
-        size_t col = (size_t)h * dh;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)len, (int)len, (int)dh,
-                    attn_scale, s->q + r0 * H + col, (int)H, s->k + r0 * H + col, (int)H, 0.0f,
-                    s->scores, (int)len);
-        k->softmax_rows(s->scores, len, len, len, 1.0f);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)len, (int)dh, (int)len, 1.0f,
-                    s->scores, (int)len, s->v + r0 * H + col, (int)H, 0.0f, s->ctx + r0 * H + col,
-                    (int)H);
-      }
-    }
+    attention_task at = {c, batch, s, k};
+    sl_parallel_for((size_t)c->heads, 1, attention_heads, &at);
     apply_linear(&L->attn_out, s->ctx, tokens, s->tmp);
     k->add_layernorm(s->tmp, s->x, tokens, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
     apply_linear(&L->ff_in, s->tmp, tokens, s->ff);
-    k->gelu(s->ff, tokens * (size_t)c->intermediate);
+    {
+      gelu_task gt = {k, s->ff};
+      sl_parallel_for(tokens * (size_t)c->intermediate, GELU_GRAIN, gelu_range, &gt);
+    }
     apply_linear(&L->ff_out, s->ff, tokens, s->x);
     k->add_layernorm(s->x, s->tmp, tokens, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
   }

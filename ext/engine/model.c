@@ -1,5 +1,7 @@
 /*
-** model.c: opens a model folder and runs text-level inference (see model.h).
+** model.c: opens a model folder and runs text-level inference (see model.h): the
+** tokenization a model's inputs get, and the one packing routine that turns many texts
+** or (query, document) pairs into padding-free batches of bounded size for bert.c.
 */
 #include "model.h"
 
@@ -10,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include "unicode.h"
 
 static double now_ms(void) {
   struct timespec ts;
@@ -65,34 +69,125 @@ int sl_model_tokenize(const sl_model *m, const char *text, size_t len, sl_tokens
   return sl_tokenizer_encode_single(m->tok, text, len, (size_t)m->cfg.max_seq_len, out, NULL, err);
 }
 
-int sl_model_embed(const sl_model *m, size_t n, const char *const *texts, const size_t *lens,
-                   float *out, sl_err *err) {
-  sl_tokens all = {0}, one = {0};
-  size_t *offsets = malloc((n + 1) * sizeof *offsets);
+int sl_model_tokenize_pair(const sl_model *m, const char *query, size_t qlen, const char *doc,
+                           size_t dlen, sl_tokens *ids, sl_tokens *type_ids, sl_err *err) {
+  size_t bad;
+  /* The tokenizer would say "first text"; name the texts as a reranker's caller knows them. */
+  if (!sl_utf8_valid(query, qlen, &bad)) return sl_fail(err, "the query is not valid UTF-8 at byte %zu", bad);
+  if (!sl_utf8_valid(doc, dlen, &bad)) return sl_fail(err, "the document is not valid UTF-8 at byte %zu", bad);
+  return sl_tokenizer_encode_pair(m->tok, query, qlen, doc, dlen, (size_t)m->cfg.max_seq_len, ids,
+                                  type_ids, NULL, err);
+}
+
+/* ---- batched inference ----
+** embed and rerank share one packing routine. A call is a list of items (texts, or
+** documents against one query); run_batch tokenizes the leading items, packs them back
+** to back into one sl_batch until the next would pass SL_BATCH_TOKENS, and runs the
+** model's head on it. */
+
+typedef struct call {
+  const sl_model *m;
+  const char *const *texts;   /* the texts, or the documents */
+  const size_t *lens;
+  const char *query;          /* NULL for embed: single sequences without type ids */
+  size_t qlen;
+} call;
+
+static int encode_item(const call *c, size_t i, sl_tokens *ids, sl_tokens *type_ids, sl_err *err) {
+  if (!c->query) return sl_model_tokenize(c->m, c->texts[i], c->lens[i], ids, err);
+  return sl_model_tokenize_pair(c->m, c->query, c->qlen, c->texts[i], c->lens[i], ids, type_ids, err);
+}
+
+static int append(sl_tokens *dst, const sl_tokens *src) {
+  if (dst->n + src->n > dst->cap) {
+    size_t cap = (dst->n + src->n) * 2;
+    int32_t *ids = realloc(dst->ids, cap * sizeof *ids);
+    if (!ids) return SL_ERROR;
+    dst->ids = ids;
+    dst->cap = cap;
+  }
+  memcpy(dst->ids + dst->n, src->ids, src->n * sizeof *src->ids);
+  dst->n += src->n;
+  return SL_OK;
+}
+
+/* One forward pass over items 0.. of c (at most n): see sl_model_embed_batch. */
+static int run_batch(const call *c, size_t n, float *out, size_t *done, sl_err *err) {
+  size_t most = n < SL_BATCH_MAX_SEQS ? n : SL_BATCH_MAX_SEQS, k = 0;
+  sl_tokens all = {0}, all_types = {0}, one = {0}, one_types = {0};
+  size_t *offsets;
   int rc = SL_ERROR;
 
-  if (!offsets) return sl_fail(err, "out of memory");
+  *done = 0;
+  if (n == 0) return SL_OK;
+  if (!(offsets = malloc((most + 1) * sizeof *offsets))) return sl_fail(err, "out of memory");
   offsets[0] = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (sl_model_tokenize(m, texts[i], lens[i], &one, err)) goto done;
-    if (all.n + one.n > all.cap) {
-      size_t cap = (all.n + one.n) * 2;
-      int32_t *ids = realloc(all.ids, cap * sizeof *ids);
-      if (!ids) { sl_fail(err, "out of memory"); goto done; }
-      all.ids = ids;
-      all.cap = cap;
+  while (k < most) {
+    if (encode_item(c, k, &one, &one_types, err)) goto done;
+    /* The item that does not fit is tokenized again by the next batch: one text per
+    ** batch, cheaper than keeping it. */
+    if (k > 0 && all.n + one.n > SL_BATCH_TOKENS) break;
+    if (append(&all, &one) || (c->query && append(&all_types, &one_types))) {
+      sl_fail(err, "out of memory");
+      goto done;
     }
-    memcpy(all.ids + all.n, one.ids, one.n * sizeof *one.ids);
-    all.n += one.n;
-    offsets[i + 1] = all.n;
+    offsets[++k] = all.n;
   }
   {
-    sl_batch batch = {n, offsets, all.ids, NULL};
-    rc = sl_bert_embed(m->bert, &batch, out, err);
+    sl_batch batch = {k, offsets, all.ids, c->query ? all_types.ids : NULL};
+    rc = c->query ? sl_bert_classify(c->m->bert, &batch, out, err)
+                  : sl_bert_embed(c->m->bert, &batch, out, err);
   }
+  if (rc == SL_OK) *done = k;
 done:
   sl_tokens_free(&one);
+  sl_tokens_free(&one_types);
   sl_tokens_free(&all);
+  sl_tokens_free(&all_types);
   free(offsets);
   return rc;
+}
+
+/* All n items of c, batch after batch; out advances by width floats per item. */
+static int run_all(call c, size_t n, size_t width, float *out, sl_err *err) {
+  for (size_t i = 0, done; i < n; i += done) {
+    if (run_batch(&c, n - i, out + i * width, &done, err)) return SL_ERROR;
+    c.texts += done;
+    c.lens += done;
+  }
+  return SL_OK;
+}
+
+/* A classifier with several outputs gives no single relevance score. */
+static int check_reranker(const sl_model *m, sl_err *err) {
+  if (m->cfg.kind != SL_KIND_RERANK) return sl_fail(err, "not a cross-encoder");
+  if (m->cfg.num_labels != 1)
+    return sl_fail(err, "the cross-encoder has %d labels; rerank needs one (num_labels 1)", m->cfg.num_labels);
+  return SL_OK;
+}
+
+int sl_model_embed_batch(const sl_model *m, size_t n, const char *const *texts,
+                         const size_t *lens, float *out, size_t *done, sl_err *err) {
+  call c = {m, texts, lens, NULL, 0};
+  return run_batch(&c, n, out, done, err);
+}
+
+int sl_model_embed(const sl_model *m, size_t n, const char *const *texts, const size_t *lens,
+                   float *out, sl_err *err) {
+  call c = {m, texts, lens, NULL, 0};
+  return run_all(c, n, (size_t)m->cfg.hidden, out, err);
+}
+
+int sl_model_rerank_batch(const sl_model *m, const char *query, size_t qlen, size_t n,
+                          const char *const *docs, const size_t *lens, float *scores,
+                          size_t *done, sl_err *err) {
+  call c = {m, docs, lens, query, qlen};
+  *done = 0;
+  return check_reranker(m, err) || run_batch(&c, n, scores, done, err) ? SL_ERROR : SL_OK;
+}
+
+int sl_model_rerank(const sl_model *m, const char *query, size_t qlen, size_t n,
+                    const char *const *docs, const size_t *lens, float *scores, sl_err *err) {
+  call c = {m, docs, lens, query, qlen};
+  return check_reranker(m, err) || run_all(c, n, 1, scores, err) ? SL_ERROR : SL_OK;
 }

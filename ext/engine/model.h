@@ -31,8 +31,38 @@ void sl_model_close(sl_model *m);
 int sl_model_tokenize(const sl_model *m, const char *text, size_t len, sl_tokens *out,
                       sl_err *err);
 
-/* Embeds n texts; out receives n rows of cfg.hidden floats. Embedding models only. */
+/* [CLS] query [SEP] doc [SEP] with Hugging Face `longest_first` truncation to the
+** model's maximum length; type_ids gets 0 up to the first [SEP], 1 after it. */
+int sl_model_tokenize_pair(const sl_model *m, const char *query, size_t qlen, const char *doc,
+                           size_t dlen, sl_tokens *ids, sl_tokens *type_ids, sl_err *err);
+
+/* Tokens in one forward pass when a call holds many texts. Sequences are packed without
+** padding, so this bounds the pass's scratch memory: about (6 * hidden + intermediate)
+** floats per token, 126 MB for MiniLM-L6 (hidden 384). A sequence longer than the bound
+** (only for models allowing more positions) runs alone. */
+#define SL_BATCH_TOKENS 8192
+/* Sequences in one forward pass: each has at least [CLS] and [SEP]. */
+#define SL_BATCH_MAX_SEQS (SL_BATCH_TOKENS / 2)
+
+/* Embeds n texts; out receives n rows of cfg.hidden floats. Embedding models only.
+** Runs as many forward passes of at most SL_BATCH_TOKENS tokens as the texts need. */
 int sl_model_embed(const sl_model *m, size_t n, const char *const *texts, const size_t *lens,
                    float *out, sl_err *err);
+
+/* Scores n (query, docs[i]) pairs: scores[i] is the classifier's raw logit (no sigmoid).
+** Cross-encoders with one output (num_labels 1) only. Batched as sl_model_embed. */
+int sl_model_rerank(const sl_model *m, const char *query, size_t qlen, size_t n,
+                    const char *const *docs, const size_t *lens, float *scores, sl_err *err);
+
+/* One forward pass over the leading texts of a call: as many as fit in SL_BATCH_TOKENS
+** tokens (at least one, at most SL_BATCH_MAX_SEQS). *done receives how many were run
+** (0 only when n is 0); their rows are written as by the functions above. For callers
+** that hand out results as they come (embed_each, rerank_each), so that they hold one
+** batch in memory at a time. */
+int sl_model_embed_batch(const sl_model *m, size_t n, const char *const *texts,
+                         const size_t *lens, float *out, size_t *done, sl_err *err);
+int sl_model_rerank_batch(const sl_model *m, const char *query, size_t qlen, size_t n,
+                          const char *const *docs, const size_t *lens, float *scores,
+                          size_t *done, sl_err *err);
 
 #endif

@@ -26,3 +26,34 @@ int sl_op_pin(const char *name, sl_model_kind kind, sl_model **out, sl_err *err)
 int sl_op_embed(const sl_model *m, const char *text, size_t len, float *out, sl_err *err) {
   return sl_model_embed(m, 1, &text, &len, out, err);
 }
+
+int sl_op_pin_reranker(const char *name, sl_model **out, sl_err *err) {
+  if (sl_op_pin(name, SL_KIND_RERANK, out, err)) return SL_ERROR;
+  if ((*out)->cfg.num_labels != 1) {
+    int labels = (*out)->cfg.num_labels;
+    sl_registry_release(*out);
+    *out = NULL;
+    if (name)
+      return sl_fail(err, "model '%s' is a classifier with %d labels; rerank needs a cross-encoder "
+                     "with a single output (num_labels 1)", name, labels);
+    return sl_fail(err, "the first loaded cross-encoder is a classifier with %d labels; rerank needs "
+                   "a single output (num_labels 1): name a model", labels);
+  }
+  return SL_OK;
+}
+
+int sl_op_rerank(const sl_model *m, const char *query, size_t qlen, const char *doc,
+                 size_t dlen, float *score, sl_err *err) {
+  return sl_model_rerank(m, query, qlen, 1, &doc, &dlen, score, err);
+}
+
+int sl_op_embed_batch(const sl_model *m, size_t n, const char *const *texts,
+                      const size_t *lens, float *out, size_t *done, sl_err *err) {
+  return sl_model_embed_batch(m, n, texts, lens, out, done, err);
+}
+
+int sl_op_rerank_batch(const sl_model *m, const char *query, size_t qlen, size_t n,
+                       const char *const *docs, const size_t *lens, float *scores,
+                       size_t *done, sl_err *err) {
+  return sl_model_rerank_batch(m, query, qlen, n, docs, lens, scores, done, err);
+}

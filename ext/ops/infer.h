@@ -15,7 +15,24 @@
 ** kind) and checks it is of that kind (any kind for SL_KIND_ANY with a name). Release it with sl_registry_release. */
 int sl_op_pin(const char *name, sl_model_kind kind, sl_model **out, sl_err *err);
 
+/* Pins a cross-encoder to rerank with: as sl_op_pin(name, SL_KIND_RERANK, ...), and
+** refuses a classifier with other than one output (num_labels 1), which has no single
+** relevance score. */
+int sl_op_pin_reranker(const char *name, sl_model **out, sl_err *err);
+
 /* Embeds one text with a pinned model into out (m->cfg.hidden floats). */
 int sl_op_embed(const sl_model *m, const char *text, size_t len, float *out, sl_err *err);
+
+/* Scores one (query, doc) pair with a pinned cross-encoder: the raw logit. */
+int sl_op_rerank(const sl_model *m, const char *query, size_t qlen, const char *doc,
+                 size_t dlen, float *score, sl_err *err);
+
+/* One forward pass over the leading texts (documents): as many as fit in SL_BATCH_TOKENS
+** tokens, at least one; *done receives how many (see sl_model_embed_batch). */
+int sl_op_embed_batch(const sl_model *m, size_t n, const char *const *texts,
+                      const size_t *lens, float *out, size_t *done, sl_err *err);
+int sl_op_rerank_batch(const sl_model *m, const char *query, size_t qlen, size_t n,
+                       const char *const *docs, const size_t *lens, float *scores,
+                       size_t *done, sl_err *err);
 
 #endif
