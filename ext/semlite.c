@@ -16,6 +16,14 @@ SQLITE_EXTENSION_INIT1
 #define PURE (SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS)
 #define DIRECT (SQLITE_UTF8 | SQLITE_DIRECTONLY)
 
+/* The vec_* functions read their arguments' subtypes and set their results' (sqlite-vec's
+** element types): SQLite 3.45+ must be told, or it may drop them (and with
+** SQLITE_STRICT_SUBTYPE refuses the calls). Older SQLite ignores both flags. */
+#ifndef SQLITE_RESULT_SUBTYPE
+#define SQLITE_RESULT_SUBTYPE 0x001000000
+#endif
+#define VEC (PURE | SQLITE_SUBTYPE | SQLITE_RESULT_SUBTYPE)
+
 static const struct {
   const char *name;
   int n_arg;
@@ -23,14 +31,30 @@ static const struct {
   void (*fn)(sqlite3_context *, int, sqlite3_value **);
 } functions[] = {
   {"semlite_model_load", 2, DIRECT, sl_sql_model_load},
+  {"semlite_model_load", 3, DIRECT, sl_sql_model_load},
   {"semlite_model_unload", 1, DIRECT, sl_sql_model_unload},
   {"embed", 1, PURE, sl_sql_embed},
   {"embed", 2, PURE, sl_sql_embed},
   {"semlite_tokenize", 1, PURE, sl_sql_tokenize},
   {"semlite_tokenize", 2, PURE, sl_sql_tokenize},
-  {"vec_f32", 1, PURE, sl_sql_vec_f32},
-  {"vec_to_json", 1, PURE, sl_sql_vec_to_json},
-  {"vec_length", 1, PURE, sl_sql_vec_length},
+  {"vec_f32", 1, VEC, sl_sql_vec_f32},
+  {"vec_int8", 1, VEC, sl_sql_vec_int8},
+  {"vec_bit", 1, VEC, sl_sql_vec_bit},
+  {"vec_to_json", 1, VEC, sl_sql_vec_to_json},
+  {"vec_length", 1, VEC, sl_sql_vec_length},
+  {"vec_distance_l2", 2, VEC, sl_sql_vec_distance_l2},
+  {"vec_distance_l1", 2, VEC, sl_sql_vec_distance_l1},
+  {"vec_distance_cosine", 2, VEC, sl_sql_vec_distance_cosine},
+  {"vec_distance_dot", 2, VEC, sl_sql_vec_distance_dot},
+  {"vec_distance_hamming", 2, VEC, sl_sql_vec_distance_hamming},
+  {"vec_quantize_int8", 2, VEC, sl_sql_vec_quantize_int8},
+  {"vec_quantize_binary", 1, VEC, sl_sql_vec_quantize_binary},
+  {"vec_normalize", 1, VEC, sl_sql_vec_normalize},
+  {"vec_slice", 3, VEC, sl_sql_vec_slice},
+  {"vec_add", 2, VEC, sl_sql_vec_add},
+  {"vec_sub", 2, VEC, sl_sql_vec_sub},
+  {"rerank", 2, PURE, sl_sql_rerank},
+  {"rerank", 3, PURE, sl_sql_rerank},
 };
 
 static const struct {
@@ -38,6 +62,9 @@ static const struct {
   const sqlite3_module *module;
 } modules[] = {
   {"semlite_models", &sl_models_module},
+  {"embed_each", &sl_embed_each_module},
+  {"rerank_each", &sl_rerank_each_module},
+  {"semlite_vec", &sl_vec_module},
 };
 
 #ifdef _WIN32

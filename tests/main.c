@@ -11,14 +11,16 @@
 #include "test.h"
 
 extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kernels_tests[],
-    embed_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[];
+    gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[];
 
 static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"json", json_tests},
   {"safetensors", safetensors_tests},
   {"tokenizer", tokenizer_tests},
   {"kernels", kernels_tests},
+  {"gemm", gemm_tests},
   {"embed", embed_tests},
+  {"quant", quant_tests},
   {"rerank", rerank_tests},
   {"vec", vec_tests},
   {"vtab_vec", vtab_vec_tests},

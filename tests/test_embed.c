@@ -146,7 +146,7 @@ static void test_errors(void) {
     CHECK_QUERY(db, "SELECT semlite_model_load('m', ?1)", path, NULL, expect);
     CHECK(realpath(t_model_path(path, sizeof path, "minilm-l6-embed"), real) != NULL);
     snprintf(expect, sizeof expect,
-             "ERROR: semlite_model_load: a model named 'minilm' is already loaded from '%s' (unload it first)", real);
+             "ERROR: semlite_model_load: a model named 'minilm' is already loaded from '%s' as fp32 (unload it first)", real);
     CHECK_QUERY(db, "SELECT semlite_model_load('minilm', ?1)", t_model_path(path, sizeof path, "minilm-l6-rerank"), NULL,
                 expect);
   }
@@ -205,7 +205,7 @@ static void test_models_table(void) {
               "name,kind,path,dim,layers,params,bytes,dtype,load_ms,max_tokens,pooling");
   CHECK_QUERY(db, "SELECT name||'|'||kind||'|'||dim||'|'||layers||'|'||params||'|'||dtype||'|'||max_tokens||'|'||pooling "
                   "FROM semlite_models WHERE name = 'minilm'", NULL, NULL,
-              "minilm|embed|384|6|22565376|F32|256|mean");
+              "minilm|embed|384|6|22565376|fp32|256|mean");
   CHECK_QUERY(db, "SELECT path FROM semlite_models WHERE name = 'minilm'", NULL, NULL, real);
   CHECK_QUERY(db, "SELECT load_ms > 0 AND bytes > 90000000 FROM semlite_models WHERE name = 'minilm'", NULL, NULL, "1");
   /* Loading the same folder twice shares one model; both names are listed. */

@@ -20,14 +20,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/gemm.h"
 #include "../kernels/kernels.h"
 #include "pool.h"
+#include "quantize.h"
 #include "safetensors.h"
 
 typedef struct linear {
   const float *w;   /* [out][in], PyTorch's layout */
   const float *b;   /* [out] */
   int out, in;
+  sl_qweights q;    /* int8 or bf16 copy of w, when the model computes in that dtype */
 } linear;
 
 typedef struct layer {
@@ -45,7 +48,9 @@ struct sl_bert {
   size_t n_owned;
   size_t owned_bytes;
   size_t params;
-  sl_dtype dtype;
+  size_t quantized_bytes;
+  sl_dtype dtype;                /* of the stored weights */
+  sl_compute_dtype compute;      /* of the encoder's linear layers */
 };
 
 static float half_to_float(uint16_t h) {
@@ -184,6 +189,20 @@ static int bind_all(sl_bert *b, sl_err *err) {
         !(L->ln2_b = bind(b, p, b2, c->hidden, 0, err)))
       return SL_ERROR;
   }
+  if (b->compute != SL_COMPUTE_F32) {
+    /* Only the encoder's linear layers, where the FLOPs are; the pooler and classifier
+    ** run once per sequence and stay float32. */
+    for (int i = 0; i < c->layers; i++) {
+      linear *all[] = {&b->layers[i].q, &b->layers[i].k, &b->layers[i].v,
+                       &b->layers[i].attn_out, &b->layers[i].ff_in, &b->layers[i].ff_out};
+      for (size_t j = 0; j < sizeof all / sizeof all[0]; j++) {
+        if (sl_quantize_weights(all[j]->w, (size_t)all[j]->out, (size_t)all[j]->in, b->compute,
+                                &all[j]->q, err))
+          return SL_ERROR;
+        b->quantized_bytes += sl_qweights_bytes(&all[j]->q);
+      }
+    }
+  }
   if (c->kind == SL_KIND_RERANK) {
     if (bind_linear(b, p, "pooler.dense", c->hidden, c->hidden, &b->pooler, err) ||
         bind_linear(b, "", "classifier", c->num_labels, c->hidden, &b->classifier, err))
@@ -192,20 +211,21 @@ static int bind_all(sl_bert *b, sl_err *err) {
   return SL_OK;
 }
 
-/* One forward pass runs on the calling thread; parallelism comes from concurrent calls.
-** OpenBLAS's own pool would fight them for the cores, and on a 2-core machine it makes
-** even a lone call slower (docs/performance.md: 20 inputs of 256 tokens take 6.8 s with
-** its threads, 4.8 s without). This is process-wide OpenBLAS state: documented in
+/* Parallelism is ours (pool.c), so OpenBLAS runs single-threaded inside each task: its
+** own pool would fight ours for the cores, and on 2 cores it made even a lone call
+** slower (docs/performance.md). This is process-wide OpenBLAS state, documented in
 ** docs/architecture.md. */
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static void blas_single_thread(void) { openblas_set_num_threads(1); }
 
-int sl_bert_load(const sl_model_config *cfg, const char *path, sl_bert **out, sl_err *err) {
+int sl_bert_load(const sl_model_config *cfg, const char *path, sl_compute_dtype compute,
+                 sl_bert **out, sl_err *err) {
   sl_bert *b = calloc(1, sizeof *b);
   *out = NULL;
   pthread_once(&blas_once, blas_single_thread);
   if (!b) return sl_fail(err, "out of memory");
   b->cfg = *cfg;
+  b->compute = compute;
   /* The encoder has no use for the tokenizer's strings; a copy must not point into
   ** the caller's struct. */
   memset(&b->cfg.tok, 0, sizeof b->cfg.tok);
@@ -219,6 +239,15 @@ int sl_bert_load(const sl_model_config *cfg, const char *path, sl_bert **out, sl
 
 void sl_bert_free(sl_bert *b) {
   if (!b) return;
+  for (int i = 0; b->layers && i < b->cfg.layers; i++) {
+    layer *L = &b->layers[i];
+    sl_qweights_free(&L->q.q);
+    sl_qweights_free(&L->k.q);
+    sl_qweights_free(&L->v.q);
+    sl_qweights_free(&L->attn_out.q);
+    sl_qweights_free(&L->ff_in.q);
+    sl_qweights_free(&L->ff_out.q);
+  }
   for (size_t i = 0; i < b->n_owned; i++) free(b->owned[i]);
   free(b->owned);
   free(b->layers);
@@ -229,8 +258,9 @@ void sl_bert_free(sl_bert *b) {
 const sl_model_config *sl_bert_config(const sl_bert *b) { return &b->cfg; }
 size_t sl_bert_params(const sl_bert *b) { return b->params; }
 size_t sl_bert_file_bytes(const sl_bert *b) { return b->st->file_bytes; }
-size_t sl_bert_owned_bytes(const sl_bert *b) { return b->owned_bytes; }
-const char *sl_bert_dtype(const sl_bert *b) { return sl_dtype_name(b->dtype); }
+size_t sl_bert_owned_bytes(const sl_bert *b) { return b->owned_bytes + b->quantized_bytes; }
+const char *sl_bert_dtype(const sl_bert *b) { return sl_compute_dtype_name(b->compute); }
+sl_compute_dtype sl_bert_compute_dtype(const sl_bert *b) { return b->compute; }
 
 /* Output columns per parallel task: a multiple of 16 floats, small enough that the
 ** smallest layer (384 columns) still splits across cores. */
@@ -242,21 +272,48 @@ typedef struct linear_task {
   const float *x;
   size_t rows;
   float *y;
+  const uint8_t *xu;        /* int8: the activations quantized once for every task */
+  const float *xs;
+  const uint16_t *xb;       /* bf16: the activations rounded once for every task */
 } linear_task;
 
-/* y[:, c0:c1] = x . W[c0:c1]^T + b[c0:c1]: one OpenBLAS call on a slice of the weights. */
+/* y[:, c0:c1] = x . W[c0:c1]^T + b[c0:c1] on a slice of the weights. */
 static void linear_columns(void *ctx, size_t c0, size_t c1) {
   const linear_task *t = ctx;
   const linear *l = t->l;
-  for (size_t r = 0; r < t->rows; r++)
-    memcpy(t->y + r * (size_t)l->out + c0, l->b + c0, (c1 - c0) * sizeof(float));
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t->rows, (int)(c1 - c0), l->in, 1.0f,
-              t->x, l->in, l->w + c0 * (size_t)l->in, l->in, 1.0f, t->y + c0, l->out);
+  if (l->q.wq) {
+    sl_gemm_get()->gemm_i8(t->xu, l->q.kpad, t->xs, t->rows, l->q.wq, l->q.ws, l->q.wsum, l->b,
+                           c0, c1, l->q.kpad, t->y, (size_t)l->out);
+  } else if (l->q.wb) {
+    sl_gemm_get()->gemm_bf16(t->xb, l->q.kpad, t->rows, l->q.wb, l->b, c0, c1, l->q.kpad, t->y,
+                             (size_t)l->out);
+  } else {
+    for (size_t r = 0; r < t->rows; r++)
+      memcpy(t->y + r * (size_t)l->out + c0, l->b + c0, (c1 - c0) * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t->rows, (int)(c1 - c0), l->in, 1.0f,
+                t->x, l->in, l->w + c0 * (size_t)l->in, l->in, 1.0f, t->y + c0, l->out);
+  }
 }
 
-/* y[rows][l->out] = x[rows][l->in] . W^T + b, split by output columns across cores. */
-static void apply_linear(const linear *l, const float *x, size_t rows, float *y) {
-  linear_task t = {l, x, rows, y};
+/* y[rows][l->out] = x[rows][l->in] . W^T + b, split by output columns across cores.
+** act is scratch for the reduced-precision activations (rows * kpad * 2 bytes, plus
+** rows floats of scales). */
+static void apply_linear(const linear *l, const float *x, size_t rows, float *y, void *act) {
+  linear_task t = {l, x, rows, y, NULL, NULL, NULL};
+  if (l->q.wq) {
+    float *xs = act;
+    uint8_t *xu = (uint8_t *)(xs + rows);
+    sl_gemm_get()->quantize_rows(x, (size_t)l->in, rows, (size_t)l->in, xu, l->q.kpad, xs);
+    t.xu = xu;
+    t.xs = xs;
+  } else if (l->q.wb) {
+    uint16_t *xb = act;
+    for (size_t r = 0; r < rows; r++) {
+      sl_gemm_get()->to_bf16(x + r * (size_t)l->in, (size_t)l->in, xb + r * l->q.kpad);
+      memset(xb + r * l->q.kpad + l->in, 0, (l->q.kpad - (size_t)l->in) * sizeof *xb);
+    }
+    t.xb = xb;
+  }
   sl_parallel_for((size_t)l->out, COLUMN_GRAIN, linear_columns, &t);
 }
 
@@ -274,6 +331,7 @@ static void gelu_range(void *ctx, size_t b, size_t e) {
 ** heads can run in parallel. */
 typedef struct scratch {
   float *x, *q, *k, *v, *ctx, *tmp, *ff, *scores;
+  void *act;                  /* reduced-precision activations (apply_linear) */
   size_t longest;
   void *block;
 } scratch;
@@ -281,7 +339,11 @@ typedef struct scratch {
 static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_model_config *c,
                          sl_err *err) {
   size_t th = tokens * (size_t)c->hidden, ti = tokens * (size_t)c->intermediate;
-  size_t total = 6 * th + ti + (size_t)c->heads * longest * longest;
+  size_t widest = (size_t)(c->hidden > c->intermediate ? c->hidden : c->intermediate);
+  size_t kpad = (widest + SL_GEMM_K_ALIGN - 1) / SL_GEMM_K_ALIGN * SL_GEMM_K_ALIGN;
+  /* act: tokens scales + tokens * kpad bytes (int8), or tokens * kpad * 2 bytes (bf16) */
+  size_t act_floats = tokens + (tokens * kpad * 2 + sizeof(float) - 1) / sizeof(float);
+  size_t total = 6 * th + ti + (size_t)c->heads * longest * longest + act_floats;
   float *p = malloc(total * sizeof(float));
   if (!p) return sl_fail(err, "out of memory for a batch of %zu tokens", tokens);
   s->block = p;
@@ -292,7 +354,8 @@ static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_mod
   s->ctx = p; p += th;
   s->tmp = p; p += th;
   s->ff = p; p += ti;
-  s->scores = p;
+  s->scores = p; p += (size_t)c->heads * longest * longest;
+  s->act = p;
   s->longest = longest;
   return SL_OK;
 }
@@ -370,19 +433,19 @@ static int encode(const sl_bert *b, const sl_batch *batch, scratch *s, sl_err *e
 
   for (int li = 0; li < c->layers; li++) {
     const layer *L = &b->layers[li];
-    apply_linear(&L->q, s->x, tokens, s->q);
-    apply_linear(&L->k, s->x, tokens, s->k);
-    apply_linear(&L->v, s->x, tokens, s->v);
+    apply_linear(&L->q, s->x, tokens, s->q, s->act);
+    apply_linear(&L->k, s->x, tokens, s->k, s->act);
+    apply_linear(&L->v, s->x, tokens, s->v, s->act);
     attention_task at = {c, batch, s, k};
     sl_parallel_for((size_t)c->heads, 1, attention_heads, &at);
-    apply_linear(&L->attn_out, s->ctx, tokens, s->tmp);
+    apply_linear(&L->attn_out, s->ctx, tokens, s->tmp, s->act);
     k->add_layernorm(s->tmp, s->x, tokens, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
-    apply_linear(&L->ff_in, s->tmp, tokens, s->ff);
+    apply_linear(&L->ff_in, s->tmp, tokens, s->ff, s->act);
     {
       gelu_task gt = {k, s->ff};
       sl_parallel_for(tokens * (size_t)c->intermediate, GELU_GRAIN, gelu_range, &gt);
     }
-    apply_linear(&L->ff_out, s->ff, tokens, s->x);
+    apply_linear(&L->ff_out, s->ff, tokens, s->x, s->act);
     k->add_layernorm(s->x, s->tmp, tokens, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
   }
   return SL_OK;
@@ -442,9 +505,9 @@ int sl_bert_classify(const sl_bert *b, const sl_batch *batch, float *out, sl_err
   pooled = s.q;
   for (size_t seq = 0; seq < batch->n_seq; seq++)
     memcpy(s.ctx + seq * H, s.x + (batch->offsets[seq] - batch->offsets[0]) * H, H * sizeof(float));
-  apply_linear(&b->pooler, s.ctx, batch->n_seq, pooled);
+  apply_linear(&b->pooler, s.ctx, batch->n_seq, pooled, NULL);
   for (size_t i = 0; i < batch->n_seq * H; i++) pooled[i] = tanhf(pooled[i]);
-  apply_linear(&b->classifier, pooled, batch->n_seq, out);
+  apply_linear(&b->classifier, pooled, batch->n_seq, out, NULL);
   free(s.block);
   return SL_OK;
 }

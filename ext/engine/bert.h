@@ -15,6 +15,7 @@
 
 #include "../common/status.h"
 #include "model_config.h"
+#include "quantize.h"
 
 typedef struct sl_bert sl_bert;
 
@@ -28,18 +29,22 @@ typedef struct sl_batch {
 } sl_batch;
 
 /* Maps path (a .safetensors file) and binds the tensors the config calls for. The
-** config is copied. */
-int sl_bert_load(const sl_model_config *cfg, const char *path, sl_bert **out, sl_err *err);
+** config is copied. With compute int8 or bf16, the encoder's linear layers get a
+** reduced-precision copy made here, once. */
+int sl_bert_load(const sl_model_config *cfg, const char *path, sl_compute_dtype compute,
+                 sl_bert **out, sl_err *err);
 void sl_bert_free(sl_bert *bert);
 
 const sl_model_config *sl_bert_config(const sl_bert *bert);
 /* Parameters used by the forward pass, and the bytes of the weights file. */
 size_t sl_bert_params(const sl_bert *bert);
 size_t sl_bert_file_bytes(const sl_bert *bert);
-/* Heap bytes of weights converted or realigned at load (0 for aligned F32 files). */
+/* Heap bytes of weights converted, realigned or quantized at load (0 for an aligned F32
+** file computed in fp32). */
 size_t sl_bert_owned_bytes(const sl_bert *bert);
-/* Dtype of the weights as stored ("F32", "F16", "BF16"). */
+/* The dtype the encoder computes in: "fp32", "int8" or "bf16". */
 const char *sl_bert_dtype(const sl_bert *bert);
+sl_compute_dtype sl_bert_compute_dtype(const sl_bert *bert);
 
 /* Sentence embeddings: out receives n_seq rows of hidden floats (pooled, normalized
 ** as configured). SL_KIND_EMBED only. */

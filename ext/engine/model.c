@@ -21,7 +21,7 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-int sl_model_open(const char *dir, sl_model **out, sl_err *err) {
+int sl_model_open(const char *dir, sl_compute_dtype dtype, sl_model **out, sl_err *err) {
   double t0 = now_ms();
   char real[PATH_MAX], path[PATH_MAX + 32];
   struct stat st;
@@ -47,7 +47,7 @@ int sl_model_open(const char *dir, sl_model **out, sl_err *err) {
     goto fail;
   }
   snprintf(path, sizeof path, "%s/model.safetensors", real);
-  if (sl_bert_load(&m->cfg, path, &m->bert, err)) goto fail;
+  if (sl_bert_load(&m->cfg, path, dtype, &m->bert, err)) goto fail;
   m->load_ms = now_ms() - t0;
   *out = m;
   return SL_OK;

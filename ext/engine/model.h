@@ -24,7 +24,8 @@ typedef struct sl_model {
 } sl_model;
 
 /* Opens the Hugging Face folder dir: configuration, vocab.txt, model.safetensors. */
-int sl_model_open(const char *dir, sl_model **out, sl_err *err);
+/* dtype: what the encoder's linear layers compute in (quantized copies made at load). */
+int sl_model_open(const char *dir, sl_compute_dtype dtype, sl_model **out, sl_err *err);
 void sl_model_close(sl_model *m);
 
 /* [CLS] text [SEP] truncated to the model's maximum length, as the model sees it. */

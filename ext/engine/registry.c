@@ -41,9 +41,13 @@ static name_entry *find_name(const char *name) {
   return NULL;
 }
 
-static slot *find_dir(const char *dir) {
+static int same_model(const sl_model *m, const char *dir, sl_compute_dtype dtype) {
+  return strcmp(m->dir, dir) == 0 && sl_bert_compute_dtype(m->bert) == dtype;
+}
+
+static slot *find_dir(const char *dir, sl_compute_dtype dtype) {
   for (slot *s = models; s; s = s->next)
-    if (!s->dying && strcmp(s->model->dir, dir) == 0) return s;
+    if (!s->dying && same_model(s->model, dir, dtype)) return s;
   return NULL;
 }
 
@@ -76,18 +80,19 @@ static int add_name(const char *name, slot *s, sl_model **model, sl_err *err) {
   return SL_OK;
 }
 
-/* With the lock held: SL_OK and *done=1 when name is already settled (same folder),
-** SL_ERROR when name is taken by another folder, *done=0 when name is free. */
-static int check_name(const char *name, const char *real, int *done, sl_err *err) {
+/* With the lock held: SL_OK and *done=1 when name is already settled (same folder and
+** dtype), SL_ERROR when name is taken by another model, *done=0 when name is free. */
+static int check_name(const char *name, const char *real, sl_compute_dtype dtype, int *done,
+                      sl_err *err) {
   name_entry *e = find_name(name);
   *done = e != NULL;
-  if (e && strcmp(e->slot->model->dir, real) != 0)
-    return sl_fail(err, "a model named '%s' is already loaded from '%s' (unload it first)", name,
-                   e->slot->model->dir);
+  if (e && !same_model(e->slot->model, real, dtype))
+    return sl_fail(err, "a model named '%s' is already loaded from '%s' as %s (unload it first)",
+                   name, e->slot->model->dir, sl_bert_dtype(e->slot->model->bert));
   return SL_OK;
 }
 
-int sl_registry_load(const char *name, const char *dir, sl_err *err) {
+int sl_registry_load(const char *name, const char *dir, sl_compute_dtype dtype, sl_err *err) {
   char real[PATH_MAX];
   sl_model *loaded = NULL;
   slot *s;
@@ -95,11 +100,11 @@ int sl_registry_load(const char *name, const char *dir, sl_err *err) {
 
   if (!name[0]) return sl_fail(err, "model name must not be empty");
   if (strlen(name) >= sizeof(((sl_model_info *)0)->name)) return sl_fail(err, "model name is too long");
-  if (!realpath(dir, real)) return sl_model_open(dir, &loaded, err); /* its error says why */
+  if (!realpath(dir, real)) return sl_model_open(dir, dtype, &loaded, err); /* its error says why */
 
   pthread_mutex_lock(&lock);
-  rc = check_name(name, real, &done, err);
-  if (rc == SL_OK && !done && (s = find_dir(real)) != NULL) {
+  rc = check_name(name, real, dtype, &done, err);
+  if (rc == SL_OK && !done && (s = find_dir(real, dtype)) != NULL) {
     rc = add_name(name, s, NULL, err);
     done = 1;
   }
@@ -107,10 +112,10 @@ int sl_registry_load(const char *name, const char *dir, sl_err *err) {
   if (rc || done) return rc;
 
   /* Load outside the lock; another thread may load the same name or folder meanwhile. */
-  if (sl_model_open(real, &loaded, err)) return SL_ERROR;
+  if (sl_model_open(real, dtype, &loaded, err)) return SL_ERROR;
   pthread_mutex_lock(&lock);
-  rc = check_name(name, real, &done, err);
-  if (rc == SL_OK && !done) rc = add_name(name, find_dir(real), &loaded, err);
+  rc = check_name(name, real, dtype, &done, err);
+  if (rc == SL_OK && !done) rc = add_name(name, find_dir(real, dtype), &loaded, err);
   pthread_mutex_unlock(&lock);
   sl_model_close(loaded);          /* NULL when the registry took it */
   return rc;

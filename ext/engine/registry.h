@@ -1,8 +1,8 @@
 /*
 ** registry.h: the process-wide model registry, the one documented global of semlite.
 **
-** Names map to loaded models. One folder is loaded once per process: loading it again
-** under another name shares the same sl_model. Every connection and thread sees the
+** Names map to loaded models. One folder is loaded once per process and dtype: loading
+** it again under another name shares the same sl_model. Every connection and thread sees the
 ** same registry. Callers pin a model for the duration of one call with acquire/release;
 ** unloading a name removes it at once (new calls no longer find it) and, when it was
 ** the model's last name, waits until in-flight calls have released the model before
@@ -16,9 +16,10 @@
 #include "../common/status.h"
 #include "model.h"
 
-/* Loads dir under name. Loading a name again with the same folder is a no-op;
-** with another folder it is an error. */
-int sl_registry_load(const char *name, const char *dir, sl_err *err);
+/* Loads dir under name, computing in dtype. Loading a name again with the same folder
+** and dtype is a no-op; with another folder or dtype it is an error. A folder loaded
+** in two dtypes is two models. */
+int sl_registry_load(const char *name, const char *dir, sl_compute_dtype dtype, sl_err *err);
 
 /* Removes name; SL_ERROR when there is no such name. */
 int sl_registry_unload(const char *name, sl_err *err);

@@ -10,9 +10,43 @@
 SQLITE_EXTENSION_INIT3
 
 #include "../common/status.h"
+#include "../kernels/distance.h"
 
-/* sqlite-vec's subtype for float32 vectors, so BLOBs move between the two unchanged. */
+/* sqlite-vec's subtypes for float32, bit and int8 vectors, so BLOBs move between the two
+** unchanged, and SQLite's for JSON text (vec_to_json, as sqlite-vec). */
 #define SL_SUBTYPE_F32 223
+#define SL_SUBTYPE_BIT 224
+#define SL_SUBTYPE_I8 225
+#define SL_SUBTYPE_JSON 74
+
+/* A vector argument (sql_vec.c, the one reader of the BLOB and JSON formats). data is
+** aligned for its element type; it points into the SQL value or into `owned`. */
+typedef struct sl_sql_vec {
+  sl_vec_type type;
+  size_t n;             /* dimensions (bits for SL_VEC_BIT) */
+  const void *data;
+  void *owned;          /* sqlite3_malloc'd copy or parse, or NULL */
+} sl_sql_vec;
+
+/* sl_sql_vec_read's type for "as the value's subtype says" (sqlite-vec's rule). */
+#define SL_SQL_VEC_ANY (-1)
+
+/* Reads a non-NULL BLOB or JSON TEXT as `type`, or by subtype with SL_SQL_VEC_ANY.
+** SL_OK, or SL_ERROR with the problem in err. Free with sl_sql_vec_free. */
+int sl_sql_vec_read(sqlite3_value *v, int type, sl_sql_vec *out, sl_err *err);
+void sl_sql_vec_free(sl_sql_vec *vec);
+
+/* "float32", "int8" or "bit", for messages. */
+const char *sl_sql_vec_type_name(sl_vec_type type);
+
+/* Reads the first nvec of argv as vectors (two must agree in type and dimensions).
+** Returns 1, or 0 with the result set: NULL when any argument is NULL, else the error. */
+int sl_sql_vec_args(sqlite3_context *ctx, const char *fn, int argc, sqlite3_value **argv,
+                    int nvec, int type, sl_sql_vec *vecs);
+
+/* The result: n elements of type in buf (sqlite3_malloc'd; ownership passes), with the
+** type's subtype. */
+void sl_sql_vec_result(sqlite3_context *ctx, sl_vec_type type, void *buf, size_t n);
 
 /* sqlite3_result_error with "fn: " in front of the message. */
 void sl_sql_error(sqlite3_context *ctx, const char *fn, const sl_err *err);
@@ -34,8 +68,24 @@ void sl_sql_tokenize(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_f32(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_to_json(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_length(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_int8(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_bit(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_distance_l2(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_distance_l1(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_distance_cosine(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_distance_dot(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_distance_hamming(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_quantize_int8(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_quantize_binary(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_normalize(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_slice(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_add(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_rerank(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 /* Virtual tables */
 extern sqlite3_module sl_models_module;
+extern sqlite3_module sl_embed_each_module, sl_rerank_each_module;
+extern sqlite3_module sl_vec_module;           /* semlite_vec (vtab_vec*.c) */
 
 #endif

@@ -5,14 +5,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/json.h"
 #include "../engine/registry.h"
 #include "sql.h"
+
+/* The options object of semlite_model_load's third argument: {"dtype": "int8"}. */
+static int parse_load_options(const char *text, int len, sl_compute_dtype *dtype, sl_err *err) {
+  sl_json_doc *doc;
+  const sl_json *v;
+  int rc = SL_OK;
+  *dtype = SL_COMPUTE_F32;
+  if (sl_json_parse(text, (size_t)len, &doc, err)) return SL_ERROR;
+  if (sl_json_root(doc)->type != SL_JSON_OBJECT) {
+    sl_json_free(doc);
+    return sl_fail(err, "options must be a JSON object, e.g. '{\"dtype\":\"int8\"}'");
+  }
+  for (v = sl_json_root(doc)->child; v && rc == SL_OK; v = v->next) {
+    if (strcmp(v->key, "dtype") != 0)
+      rc = sl_fail(err, "unknown option '%s' (known: dtype)", v->key);
+    else if (v->type != SL_JSON_STRING)
+      rc = sl_fail(err, "option dtype must be a string");
+    else
+      rc = sl_compute_dtype_parse(v->str, dtype, err);
+  }
+  sl_json_free(doc);
+  return rc;
+}
 
 void sl_sql_model_load(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char fn[] = "semlite_model_load";
   const char *name, *dir;
   int is_null;
   sl_err err;
+  sl_compute_dtype dtype = SL_COMPUTE_F32;
 
   name = sl_sql_text_arg(ctx, fn, "model name", argv[0], &is_null);
   if (is_null) { sl_sql_errorf(ctx, fn, "the model name must be TEXT, got NULL"); return; }
@@ -20,7 +45,15 @@ void sl_sql_model_load(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   dir = sl_sql_text_arg(ctx, fn, "model folder", argv[1], &is_null);
   if (is_null) { sl_sql_errorf(ctx, fn, "the model folder must be TEXT, got NULL"); return; }
   if (!dir) return;
-  if (sl_registry_load(name, dir, &err)) {
+  if (argc == 3 && sqlite3_value_type(argv[2]) != SQLITE_NULL) {
+    const char *opts = sl_sql_text_arg(ctx, fn, "options", argv[2], &is_null);
+    if (!opts) return;
+    if (parse_load_options(opts, sqlite3_value_bytes(argv[2]), &dtype, &err)) {
+      sl_sql_error(ctx, fn, &err);
+      return;
+    }
+  }
+  if (sl_registry_load(name, dir, dtype, &err)) {
     sl_sql_error(ctx, fn, &err);
     return;
   }

@@ -1,117 +1,239 @@
 /*
-** sql_vec.c: the vector helpers with sqlite-vec's names, formats and results:
-** vec_f32(), vec_to_json(), vec_length().
+** sql_vec.c: sqlite-vec's vector formats: the one reader of vector arguments (BLOB or
+** JSON), the one writer of vector results, and the functions that only convert:
+** vec_f32(), vec_int8(), vec_bit(), vec_length(), vec_to_json(). The functions that
+** compute on vectors are in sql_vec_ops.c.
 **
-** A float32 vector is a BLOB of little-endian floats (4 bytes each) or a JSON array of
-** numbers. Unlike sqlite-vec, NULL in gives NULL out (the SQL convention); errors name
-** the function and the problem.
+** Formats, as sqlite-vec defines them:
+**   float32  BLOB of little-endian floats, 4 bytes each; or a JSON array of numbers
+**   int8     BLOB of signed bytes; or a JSON array of integers from -128 to 127
+**   bit      BLOB of bits, 8 per byte, least significant first; no JSON form
+** A BLOB's element type is its subtype (223 float32, 224 bit, 225 int8; none means
+** float32), which is how vec_int8() and vec_bit() results keep their type through
+** other functions; the constructors ignore it, as they exist to say what a BLOB holds.
+** Unlike sqlite-vec, NULL in gives NULL out (the SQL convention), and JSON is read
+** strictly (ext/engine/json.c), so '[1,,2]' is an error rather than [1,2].
 */
 #include <math.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../engine/json.h"
 #include "sql.h"
 
-/* Reads a float32 vector from a BLOB or JSON TEXT into a new sqlite3_malloc'd array.
-** Returns 0 with the result set (NULL or error) when there is no vector. */
-static int read_vector(sqlite3_context *ctx, const char *fn, sqlite3_value *v, float **out,
-                       size_t *n) {
-  *out = NULL;
-  *n = 0;
-  switch (sqlite3_value_type(v)) {
-    case SQLITE_NULL:
+const char *sl_sql_vec_type_name(sl_vec_type type) {
+  switch (type) {
+  case SL_VEC_F32: return "float32";
+  case SL_VEC_I8: return "int8";
+  case SL_VEC_BIT: return "bit";
+  }
+  return "?";
+}
+
+static int subtype_of(sl_vec_type type) {
+  return type == SL_VEC_I8 ? SL_SUBTYPE_I8 : type == SL_VEC_BIT ? SL_SUBTYPE_BIT : SL_SUBTYPE_F32;
+}
+
+/* sqlite-vec's rule: no subtype, its float32 one or SQLite's JSON one mean float32. */
+static int type_of_subtype(unsigned subtype, int *type, sl_err *err) {
+  switch (subtype) {
+  case 0: case SL_SUBTYPE_F32: case SL_SUBTYPE_JSON: *type = SL_VEC_F32; return SL_OK;
+  case SL_SUBTYPE_I8: *type = SL_VEC_I8; return SL_OK;
+  case SL_SUBTYPE_BIT: *type = SL_VEC_BIT; return SL_OK;
+  }
+  return sl_fail(err, "unknown vector subtype %u (223 is float32, 224 bit, 225 int8)", subtype);
+}
+
+/* Borrows the BLOB when its address suits the element type, copies it otherwise: a
+** BLOB read from a database page may sit at any address. */
+static int read_blob(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
+  const void *p = sqlite3_value_blob(v);
+  const int bytes = sqlite3_value_bytes(v);
+  const size_t size = out->type == SL_VEC_F32 ? sizeof(float) : 1; /* also the alignment */
+  if (bytes == 0) return sl_fail(err, "zero-length vectors are not supported");
+  if (!p) return sl_fail(err, "out of memory");
+  if (bytes % size)
+    return sl_fail(err, "a float32 vector BLOB must have a length divisible by 4, got %d bytes", bytes);
+  out->n = out->type == SL_VEC_BIT ? (size_t)bytes * 8 : (size_t)bytes / size;
+  if ((uintptr_t)p % size == 0) {
+    out->data = p;
+    return SL_OK;
+  }
+  if (!(out->owned = sqlite3_malloc(bytes))) return sl_fail(err, "out of memory");
+  memcpy(out->owned, p, (size_t)bytes);
+  out->data = out->owned;
+  return SL_OK;
+}
+
+/* One element of a JSON vector into out[i]. */
+static int json_element(const sl_json *e, size_t i, sl_sql_vec *out, sl_err *err) {
+  const double x = e->number;
+  if (out->type == SL_VEC_F32) {
+    if (e->type != SL_JSON_NUMBER || !isfinite((float)x))
+      return sl_fail(err, "element %zu of the JSON vector is not a finite float32 number", i);
+    ((float *)out->owned)[i] = (float)x;
+  } else {
+    if (e->type != SL_JSON_NUMBER || x != floor(x) || x < -128 || x > 127)
+      return sl_fail(err, "element %zu of the JSON vector is not an integer from -128 to 127", i);
+    ((int8_t *)out->owned)[i] = (int8_t)x;
+  }
+  return SL_OK;
+}
+
+static int read_json(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
+  const char *text = (const char *)sqlite3_value_text(v);
+  sl_json_doc *doc;
+  const sl_json *root, *e;
+  size_t i = 0;
+  int rc = SL_ERROR;
+  if (!text) return sl_fail(err, "out of memory");
+  if (sl_json_parse(text, (size_t)sqlite3_value_bytes(v), &doc, err)) return SL_ERROR;
+  root = sl_json_root(doc);
+  if (root->type != SL_JSON_ARRAY) {
+    sl_fail(err, "a JSON vector must be an array of numbers");
+    goto done;
+  }
+  if (root->n == 0) {
+    sl_fail(err, "zero-length vectors are not supported");
+    goto done;
+  }
+  if (!(out->owned = sqlite3_malloc64(sl_vec_bytes(out->type, root->n)))) {
+    sl_fail(err, "out of memory");
+    goto done;
+  }
+  for (e = root->child; e; e = e->next, i++)
+    if (json_element(e, i, out, err)) goto done;
+  out->n = root->n;
+  out->data = out->owned;
+  rc = SL_OK;
+done:
+  sl_json_free(doc);
+  return rc;
+}
+
+int sl_sql_vec_read(sqlite3_value *v, int type, sl_sql_vec *out, sl_err *err) {
+  int rc;
+  memset(out, 0, sizeof *out);
+  if (type == SL_SQL_VEC_ANY && type_of_subtype(sqlite3_value_subtype(v), &type, err)) return SL_ERROR;
+  out->type = (sl_vec_type)type;
+  if (sqlite3_value_type(v) == SQLITE_BLOB)
+    rc = read_blob(v, out, err);
+  else if (type == SL_VEC_BIT) /* bit vectors have no JSON form */
+    rc = sl_fail(err, "a bit vector must be a BLOB, got %s", sl_sql_type_name(v));
+  else if (sqlite3_value_type(v) == SQLITE_TEXT)
+    rc = read_json(v, out, err);
+  else
+    rc = sl_fail(err, "a vector must be a BLOB or JSON TEXT, got %s", sl_sql_type_name(v));
+  if (rc) sl_sql_vec_free(out);
+  return rc;
+}
+
+void sl_sql_vec_free(sl_sql_vec *vec) {
+  sqlite3_free(vec->owned);
+  vec->owned = NULL;
+  vec->data = NULL;
+}
+
+int sl_sql_vec_args(sqlite3_context *ctx, const char *fn, int argc, sqlite3_value **argv,
+                    int nvec, int type, sl_sql_vec *vecs) {
+  static const char *const which[] = {"first vector", "second vector"};
+  sl_err err;
+  int i;
+  for (i = 0; i < argc; i++) {
+    if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
       sqlite3_result_null(ctx);
       return 0;
-    case SQLITE_BLOB: {
-      int bytes = sqlite3_value_bytes(v);
-      const void *p = sqlite3_value_blob(v);
-      if (bytes == 0) { sl_sql_errorf(ctx, fn, "zero-length vectors are not supported"); return 0; }
-      if (bytes % 4) {
-        sl_sql_errorf(ctx, fn, "a float32 vector BLOB must have a length divisible by 4, got %d bytes", bytes);
-        return 0;
-      }
-      if (!(*out = sqlite3_malloc(bytes))) { sqlite3_result_error_nomem(ctx); return 0; }
-      memcpy(*out, p, (size_t)bytes);
-      *n = (size_t)bytes / 4;
-      return 1;
     }
-    case SQLITE_TEXT: {
-      sl_json_doc *doc;
-      sl_err err;
-      const sl_json *root, *e;
-      size_t i = 0;
-      if (sl_json_parse((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v), &doc, &err)) {
-        sl_sql_error(ctx, fn, &err);
-        return 0;
-      }
-      root = sl_json_root(doc);
-      if (root->type != SL_JSON_ARRAY) {
-        sl_json_free(doc);
-        sl_sql_errorf(ctx, fn, "a JSON vector must be an array of numbers");
-        return 0;
-      }
-      if (root->n == 0) {
-        sl_json_free(doc);
-        sl_sql_errorf(ctx, fn, "zero-length vectors are not supported");
-        return 0;
-      }
-      if (!(*out = sqlite3_malloc64(root->n * sizeof(float)))) {
-        sl_json_free(doc);
-        sqlite3_result_error_nomem(ctx);
-        return 0;
-      }
-      for (e = root->child; e; e = e->next, i++) {
-        float f = (float)e->number;
-        if (e->type != SL_JSON_NUMBER || !isfinite(f)) {
-          sl_sql_errorf(ctx, fn, "element %zu of the JSON vector is not a finite float32 number", i);
-          sl_json_free(doc);
-          sqlite3_free(*out);
-          *out = NULL;
-          return 0;
-        }
-        (*out)[i] = f;
-      }
-      *n = root->n;
-      sl_json_free(doc);
-      return 1;
-    }
-    default:
-      sl_sql_errorf(ctx, fn, "a vector must be a BLOB or JSON TEXT, got %s", sl_sql_type_name(v));
-      return 0;
   }
+  for (i = 0; i < nvec; i++) {
+    if (sl_sql_vec_read(argv[i], type, &vecs[i], &err)) {
+      if (nvec > 1) sl_err_prefix(&err, which[i]);
+      goto fail;
+    }
+  }
+  if (nvec == 2 && vecs[0].type != vecs[1].type)
+    sl_fail(&err, "vectors have different types (%s and %s)", sl_sql_vec_type_name(vecs[0].type),
+            sl_sql_vec_type_name(vecs[1].type));
+  else if (nvec == 2 && vecs[0].n != vecs[1].n)
+    sl_fail(&err, "vectors have different dimensions (%zu and %zu)", vecs[0].n, vecs[1].n);
+  else
+    return 1;
+fail:
+  while (i-- > 0) sl_sql_vec_free(&vecs[i]);
+  sl_sql_error(ctx, fn, &err);
+  return 0;
+}
+
+void sl_sql_vec_result(sqlite3_context *ctx, sl_vec_type type, void *buf, size_t n) {
+  sqlite3_result_blob64(ctx, buf, sl_vec_bytes(type, n), sqlite3_free);
+  sqlite3_result_subtype(ctx, (unsigned)subtype_of(type));
+}
+
+/* vec_f32, vec_int8, vec_bit: the vector as that type, whatever the subtype said. */
+static void construct(sqlite3_context *ctx, int argc, sqlite3_value **argv, const char *fn,
+                      sl_vec_type type) {
+  sl_sql_vec v;
+  if (!sl_sql_vec_args(ctx, fn, argc, argv, 1, (int)type, &v)) return;
+  if (!v.owned) {
+    const size_t bytes = sl_vec_bytes(type, v.n);
+    if (!(v.owned = sqlite3_malloc64(bytes))) {
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+    memcpy(v.owned, v.data, bytes);
+  }
+  sl_sql_vec_result(ctx, type, v.owned, v.n);
 }
 
 void sl_sql_vec_f32(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-  float *v;
-  size_t n;
-  if (!read_vector(ctx, "vec_f32", argv[0], &v, &n)) return;
-  sqlite3_result_blob64(ctx, v, n * sizeof(float), sqlite3_free);
-  sqlite3_result_subtype(ctx, SL_SUBTYPE_F32);
+  construct(ctx, argc, argv, "vec_f32", SL_VEC_F32);
 }
 
-void sl_sql_vec_to_json(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-  float *v;
-  size_t n;
-  sqlite3_str *s;
-  if (!read_vector(ctx, "vec_to_json", argv[0], &v, &n)) return;
-  s = sqlite3_str_new(NULL);
-  sqlite3_str_appendchar(s, 1, '[');
-  for (size_t i = 0; i < n; i++) sqlite3_str_appendf(s, i ? ",%f" : "%f", (double)v[i]);
-  sqlite3_str_appendchar(s, 1, ']');
-  sqlite3_free(v);
-  if (sqlite3_str_errcode(s)) {
-    sqlite3_free(sqlite3_str_finish(s));
-    sqlite3_result_error_nomem(ctx);
-    return;
-  }
-  sqlite3_result_text(ctx, sqlite3_str_finish(s), -1, sqlite3_free);
+void sl_sql_vec_int8(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  construct(ctx, argc, argv, "vec_int8", SL_VEC_I8);
+}
+
+void sl_sql_vec_bit(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  construct(ctx, argc, argv, "vec_bit", SL_VEC_BIT);
 }
 
 void sl_sql_vec_length(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-  float *v;
-  size_t n;
-  if (!read_vector(ctx, "vec_length", argv[0], &v, &n)) return;
-  sqlite3_free(v);
-  sqlite3_result_int64(ctx, (sqlite3_int64)n);
+  sl_sql_vec v;
+  if (!sl_sql_vec_args(ctx, "vec_length", argc, argv, 1, SL_SQL_VEC_ANY, &v)) return;
+  sqlite3_result_int64(ctx, (sqlite3_int64)v.n);
+  sl_sql_vec_free(&v);
+}
+
+/* sqlite-vec's text: floats with printf's %f (six decimals; NaN as null), int8 and bit
+** elements as integers, one per dimension. The subtype marks it as JSON for SQLite's
+** json functions. */
+void sl_sql_vec_to_json(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  sl_sql_vec v;
+  sqlite3_str *s;
+  int rc;
+  if (!sl_sql_vec_args(ctx, "vec_to_json", argc, argv, 1, SL_SQL_VEC_ANY, &v)) return;
+  s = sqlite3_str_new(sqlite3_context_db_handle(ctx));
+  sqlite3_str_appendchar(s, 1, '[');
+  for (size_t i = 0; i < v.n; i++) {
+    if (i) sqlite3_str_appendchar(s, 1, ',');
+    if (v.type == SL_VEC_F32) {
+      const float f = ((const float *)v.data)[i];
+      if (isnan(f)) sqlite3_str_appendall(s, "null");
+      else sqlite3_str_appendf(s, "%f", (double)f);
+    } else if (v.type == SL_VEC_I8) {
+      sqlite3_str_appendf(s, "%d", ((const int8_t *)v.data)[i]);
+    } else {
+      sqlite3_str_appendchar(s, 1, (char)('0' + ((((const unsigned char *)v.data)[i / 8] >> (i % 8)) & 1)));
+    }
+  }
+  sqlite3_str_appendchar(s, 1, ']');
+  sl_sql_vec_free(&v);
+  if ((rc = sqlite3_str_errcode(s)) != SQLITE_OK) {
+    sqlite3_free(sqlite3_str_finish(s));
+    if (rc == SQLITE_TOOBIG) sqlite3_result_error_toobig(ctx);
+    else sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, sqlite3_str_finish(s), -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, SL_SUBTYPE_JSON);
 }

@@ -1,0 +1,93 @@
+/*
+** quantize.c: int8 and bf16 copies of weight matrices (see quantize.h).
+**
+** int8 is symmetric per output channel: scale = max|w| / 127, q = round(w / scale), so
+** zero stays exactly zero and no zero point enters the weights. A row of zeros gets
+** scale 0 and all-zero q.
+*/
+#include "quantize.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/gemm.h"
+
+const char *sl_compute_dtype_name(sl_compute_dtype d) {
+  switch (d) {
+    case SL_COMPUTE_INT8: return "int8";
+    case SL_COMPUTE_BF16: return "bf16";
+    default: return "fp32";
+  }
+}
+
+int sl_compute_dtype_parse(const char *name, sl_compute_dtype *out, sl_err *err) {
+  static const sl_compute_dtype all[] = {SL_COMPUTE_F32, SL_COMPUTE_INT8, SL_COMPUTE_BF16};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+    if (strcmp(name, sl_compute_dtype_name(all[i])) == 0) {
+      *out = all[i];
+      return SL_OK;
+    }
+  }
+  return sl_fail(err, "unknown dtype '%s' (fp32, int8 or bf16)", name);
+}
+
+static int quantize_i8(const float *w, sl_qweights *q, sl_err *err) {
+  q->wq = calloc(q->out * q->kpad, 1);
+  q->ws = malloc(q->out * sizeof *q->ws);
+  q->wsum = malloc(q->out * sizeof *q->wsum);
+  if (!q->wq || !q->ws || !q->wsum) return sl_fail(err, "out of memory quantizing weights");
+  for (size_t n = 0; n < q->out; n++) {
+    const float *row = w + n * q->in;
+    int8_t *qrow = q->wq + n * q->kpad;
+    float amax = 0;
+    int32_t sum = 0;
+    for (size_t k = 0; k < q->in; k++) amax = fmaxf(amax, fabsf(row[k]));
+    q->ws[n] = amax / 127.0f;
+    if (amax > 0) {
+      float inv = 127.0f / amax;
+      for (size_t k = 0; k < q->in; k++) {
+        long v = lrintf(row[k] * inv);
+        qrow[k] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        sum += qrow[k];
+      }
+    }
+    q->wsum[n] = sum;
+  }
+  return SL_OK;
+}
+
+static int quantize_bf16(const float *w, sl_qweights *q, sl_err *err) {
+  const sl_gemm_kernels *g = sl_gemm_get();
+  q->wb = calloc(q->out * q->kpad, sizeof *q->wb);
+  if (!q->wb) return sl_fail(err, "out of memory converting weights to bf16");
+  for (size_t n = 0; n < q->out; n++) g->to_bf16(w + n * q->in, q->in, q->wb + n * q->kpad);
+  return SL_OK;
+}
+
+int sl_quantize_weights(const float *w, size_t out, size_t in, sl_compute_dtype dtype,
+                        sl_qweights *q, sl_err *err) {
+  int rc;
+  memset(q, 0, sizeof *q);
+  q->out = out;
+  q->in = in;
+  q->kpad = (in + SL_GEMM_K_ALIGN - 1) / SL_GEMM_K_ALIGN * SL_GEMM_K_ALIGN;
+  rc = dtype == SL_COMPUTE_INT8 ? quantize_i8(w, q, err)
+     : dtype == SL_COMPUTE_BF16 ? quantize_bf16(w, q, err)
+     : SL_OK;
+  if (rc) sl_qweights_free(q);
+  return rc;
+}
+
+void sl_qweights_free(sl_qweights *q) {
+  free(q->wq);
+  free(q->ws);
+  free(q->wsum);
+  free(q->wb);
+  memset(q, 0, sizeof *q);
+}
+
+size_t sl_qweights_bytes(const sl_qweights *q) {
+  return (q->wq ? q->out * q->kpad + q->out * (sizeof *q->ws + sizeof *q->wsum) : 0) +
+         (q->wb ? q->out * q->kpad * sizeof *q->wb : 0);
+}

@@ -1,0 +1,36 @@
+/*
+** quantize.h: reduced-precision copies of a linear layer's weights, made once at model
+** load when the model is loaded with dtype int8 or bf16 (see kernels/gemm.h for the
+** arithmetic the copies serve).
+*/
+#ifndef SEMLITE_QUANTIZE_H
+#define SEMLITE_QUANTIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/status.h"
+
+typedef enum sl_compute_dtype { SL_COMPUTE_F32, SL_COMPUTE_INT8, SL_COMPUTE_BF16 } sl_compute_dtype;
+
+/* "fp32", "int8", "bf16" */
+const char *sl_compute_dtype_name(sl_compute_dtype d);
+/* Parses a name; SL_ERROR for anything else. */
+int sl_compute_dtype_parse(const char *name, sl_compute_dtype *out, sl_err *err);
+
+/* The quantized form of one [out][in] weight matrix. Rows are padded with zeros to
+** kpad = in rounded up to SL_GEMM_K_ALIGN. */
+typedef struct sl_qweights {
+  size_t out, in, kpad;
+  int8_t *wq;        /* int8: out * kpad */
+  float *ws;         /* int8: per-row scale */
+  int32_t *wsum;     /* int8: per-row sum of wq */
+  uint16_t *wb;      /* bf16: out * kpad */
+} sl_qweights;
+
+int sl_quantize_weights(const float *w, size_t out, size_t in, sl_compute_dtype dtype,
+                        sl_qweights *q, sl_err *err);
+void sl_qweights_free(sl_qweights *q);
+size_t sl_qweights_bytes(const sl_qweights *q);
+
+#endif

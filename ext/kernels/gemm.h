@@ -1,0 +1,50 @@
+/*
+** gemm.h: matrix products with reduced-precision weights, for the linear layers of the
+** encoder when a model is loaded with dtype int8 or bf16. (float32 weights go through
+** OpenBLAS's cblas_sgemm.)
+**
+** Every kernel computes a slice of output columns [n0, n1) of
+**     Y[m][n] = sum_k X[m][k] * W[n][k] + bias[n]        for m < M
+** with W in PyTorch's [out][in] layout, so callers split work by columns across cores.
+** K is padded: rows of X and W are zero-filled up to K, a multiple of SL_GEMM_K_ALIGN.
+**
+** int8 (per-output-channel symmetric weights, dynamic per-row activations):
+**   W[n][k] ~ ws[n] * wq[n][k],  wq in [-127, 127]
+**   X[m][k] ~ xs[m] * xq[m][k],  xq in [-127, 127], stored as xu = xq + 128 (uint8),
+**   because VNNI's vpdpbusd multiplies unsigned by signed bytes; the +128 is removed with
+**   wsum[n] = sum_k wq[n][k]:  sum_k xq*wq = sum_k xu*wq - 128 * wsum[n].
+** bf16: X and W rounded to bfloat16 (round to nearest even), products accumulated in
+**   float32 (vdpbf16ps where the CPU has AVX512_BF16, else widened to float32 and FMA).
+*/
+#ifndef SEMLITE_GEMM_H
+#define SEMLITE_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_GEMM_K_ALIGN 64
+
+typedef struct sl_gemm_kernels {
+  const char *i8_name, *bf16_name;    /* e.g. "avx512-vnni", "avx2", "scalar" */
+
+  /* Quantizes M rows of x (K floats each, row stride ldx) to xu (row stride ldq >= K,
+  ** padded with the zero point 128 up to ldq) and xs[m] = max|x[m]| / 127. */
+  void (*quantize_rows)(const float *x, size_t ldx, size_t M, size_t K, uint8_t *xu,
+                        size_t ldq, float *xs);
+
+  void (*gemm_i8)(const uint8_t *xu, size_t ldq, const float *xs, size_t M,
+                  const int8_t *wq, const float *ws, const int32_t *wsum, const float *bias,
+                  size_t n0, size_t n1, size_t K, float *y, size_t ldy);
+
+  /* Rounds n floats to bfloat16 (round to nearest even; NaN stays NaN). */
+  void (*to_bf16)(const float *x, size_t n, uint16_t *out);
+
+  void (*gemm_bf16)(const uint16_t *xb, size_t ldx, size_t M, const uint16_t *wb,
+                    const float *bias, size_t n0, size_t n1, size_t K, float *y, size_t ldy);
+} sl_gemm_kernels;
+
+/* The kernels for the current ISA level (kernels.h: cpuid, capped by SEMLITE_ISA),
+** using VNNI and AVX512_BF16 only where the CPU has them. */
+const sl_gemm_kernels *sl_gemm_get(void);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+** gemm_isa.h: what gemm.c shares with gemm_avx2.c, gemm_avx512.c and tests/test_gemm.c
+** (private to ext/kernels/ and the tests).
+**
+** Each level fills in the entries it has a faster version of, over the table of the
+** level below (as distance_isa.h does): scalar, then AVX2, then AVX-512, whose int8 and
+** bf16 products need the VNNI and AVX512_BF16 extensions that not every AVX-512 CPU has;
+** without them the AVX2 versions stay in the table.
+**
+** The arithmetic every level must reproduce exactly lives here once:
+**   quantize_rows  amax = max |x| compared as integer bit patterns (so a NaN anywhere
+**                  in the row makes amax NaN instead of being skipped, as float max
+**                  would do); xs = amax / 127; inv = 127 / amax when amax > 0 and 0
+**                  otherwise (a zero row: xs = 0, every xu = 128, never 0/0);
+**                  xq = clamp(rint(x * inv), -127, 127), rint to nearest even, with a
+**                  NaN product (x NaN, or inf * 0) quantized to 0. A row holding inf or
+**                  NaN therefore gets a non-finite xs and comes out of gemm_i8 as NaN.
+**   gemm_i8        acc = sum_k xu*wq - 128 * wsum[n], an exact int32 (|acc| <= 255 * 127
+**                  * K: K up to 66,000); y = (float)acc * (xs[m] * ws[n]) + bias[n],
+**                  two float products and one sum, each rounded (no FMA), so every level
+**                  gives the same bits. The AVX2 kernel forms sum_k xq*wq directly and
+**                  does not read wsum: the same integer when wsum is what the header
+**                  says it is.
+**   to_bf16        sl_bf16_round below, bit for bit at every level; vcvtneps2bf16 is not
+**                  used because it flushes denormal inputs to zero.
+**   gemm_bf16      float sums in an order of each kernel's choosing: levels agree to
+**                  rounding, not bit for bit. vdpbf16ps treats denormal bf16 inputs and
+**                  results as zero; the other levels keep them.
+** bias may be NULL (no bias; y is then acc * scale + 0.0f).
+*/
+#ifndef SEMLITE_GEMM_ISA_H
+#define SEMLITE_GEMM_ISA_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "kernels.h"
+
+/* Overwrite the entries each level implements. No-ops off x86; called only when the
+** CPU and the OS support the level (dispatch.c's sl_cpu_best_isa). vnni and bf16 say
+** whether cpuid reports AVX512_VNNI and AVX512_BF16. */
+void sl_gemm_fill_avx2(sl_gemm_kernels *t);
+void sl_gemm_fill_avx512(sl_gemm_kernels *t, int vnni, int bf16);
+
+/* The table for one level, capped at what this CPU runs, so the tests can check and time
+** every level in one process; sl_gemm_get() is this at sl_kernels_get()->isa. */
+const sl_gemm_kernels *sl_gemm_for_isa(sl_isa isa);
+
+static inline uint32_t sl_f32_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+/* float -> bfloat16, round to nearest even on the bit pattern (exact for denormals and
+** infinities: the carry out of the mantissa lands in the exponent, which is the right
+** rounding up to the next binade or to inf); a NaN keeps its sign and top payload bits
+** and is made quiet, so it cannot round into inf. */
+static inline uint16_t sl_bf16_round(float f) {
+  uint32_t u = sl_f32_bits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+}
+
+#endif

@@ -1,0 +1,433 @@
+/*
+** vtab_vec_config.c: the CREATE VIRTUAL TABLE ... USING semlite_vec(...) language, the
+** SQL it turns into (the declared table, the shadow tables), and the checks values go
+** through on their way in (vectors from BLOBs or JSON, typed metadata).
+**
+** Arguments, one per comma-separated item (case-insensitive keywords):
+**   name float[N] | int8[N] | bit[N] [distance_metric=l2|cosine|dot|l1|hamming]
+**                                         the one vector column
+**   name text | integer | float | boolean   a metadata column: stored typed, filterable
+**   +name [type]                           an auxiliary column: stored, returned only
+**   model=NAME, embed_from=COLUMN          embed that TEXT column on insert
+**   chunk_size=N                           vectors per chunk (multiple of 8)
+**   quantizer=none|int8|binary, oversample=N
+*/
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vtab_vec.h"
+
+/* ---- names ---- */
+
+static const struct { const char *name; sl_vec_type type; } vec_types[] = {
+  {"float", SL_VEC_F32}, {"float32", SL_VEC_F32}, {"f32", SL_VEC_F32},
+  {"int8", SL_VEC_I8}, {"i8", SL_VEC_I8}, {"bit", SL_VEC_BIT},
+};
+static const struct { const char *name; sl_metric metric; } metrics[] = {
+  {"l2", SL_METRIC_L2}, {"l1", SL_METRIC_L1}, {"cosine", SL_METRIC_COSINE},
+  {"dot", SL_METRIC_DOT}, {"hamming", SL_METRIC_HAMMING},
+};
+static const struct { const char *name; vv_type type; const char *sql; } meta_types[] = {
+  {"text", VV_TEXT, "TEXT"}, {"integer", VV_INTEGER, "INTEGER"}, {"int", VV_INTEGER, "INTEGER"},
+  {"float", VV_FLOAT, "REAL"}, {"real", VV_FLOAT, "REAL"}, {"double", VV_FLOAT, "REAL"},
+  {"boolean", VV_BOOLEAN, "INTEGER"}, {"bool", VV_BOOLEAN, "INTEGER"}, {"blob", VV_BLOB, "BLOB"},
+};
+
+const char *vv_type_name(sl_vec_type t) {
+  return t == SL_VEC_F32 ? "float" : t == SL_VEC_I8 ? "int8" : "bit";
+}
+
+const char *vv_metric_name(sl_metric m) {
+  for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
+    if (metrics[i].metric == m) return metrics[i].name;
+  return "?";
+}
+
+int vv_metric_parse(const char *s, sl_metric *out) {
+  for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
+    if (sqlite3_stricmp(s, metrics[i].name) == 0) { *out = metrics[i].metric; return 1; }
+  return 0;
+}
+
+int vv_vec_type_parse(const char *s, sl_vec_type *out) {
+  for (size_t i = 0; i < sizeof vec_types / sizeof vec_types[0]; i++)
+    if (sqlite3_stricmp(s, vec_types[i].name) == 0) { *out = vec_types[i].type; return 1; }
+  return 0;
+}
+
+int vv_quant_parse(const char *s, sl_quant *out) {
+  if (sqlite3_stricmp(s, "none") == 0) *out = SL_QUANT_NONE;
+  else if (sqlite3_stricmp(s, "int8") == 0) *out = SL_QUANT_INT8;
+  else if (sqlite3_stricmp(s, "binary") == 0) *out = SL_QUANT_BINARY;
+  else return 0;
+  return 1;
+}
+
+const char *vv_quant_name(sl_quant q) {
+  return q == SL_QUANT_INT8 ? "int8" : q == SL_QUANT_BINARY ? "binary" : "none";
+}
+
+static const char *meta_type_name(vv_type t) {
+  static const char *names[] = {"text", "integer", "float", "boolean", "blob", "any"};
+  return names[t];
+}
+
+static const char *meta_type_sql(vv_type t) {
+  for (size_t i = 0; i < sizeof meta_types / sizeof meta_types[0]; i++)
+    if (meta_types[i].type == t) return meta_types[i].sql;
+  return "";
+}
+
+/* ---- lexing one argument ---- */
+
+#define TOK_MAX 16
+#define TOK_LEN 256
+
+typedef struct arg_tokens {
+  int n;
+  char text[TOK_MAX][TOK_LEN];
+  int quoted[TOK_MAX];   /* was written as "..." or '...' (never a keyword or '+') */
+} arg_tokens;
+
+/* Splits an argument into words, quoted strings and '=' (a token of its own). */
+static int lex(const char *s, arg_tokens *t, sl_err *err) {
+  t->n = 0;
+  while (*s) {
+    size_t len = 0;
+    if (isspace((unsigned char)*s)) { s++; continue; }
+    if (t->n == TOK_MAX) return sl_fail(err, "too many words in '%s'", s);
+    t->quoted[t->n] = 0;
+    if (*s == '=') {
+      strcpy(t->text[t->n++], "=");
+      s++;
+      continue;
+    }
+    if (*s == '"' || *s == '\'' || *s == '`') {
+      char q = *s++;
+      for (;;) {
+        if (!*s) return sl_fail(err, "unterminated quote in an argument");
+        if (*s == q) {
+          if (s[1] != q) { s++; break; }
+          s++;  /* a doubled quote stands for itself */
+        }
+        if (len + 1 >= TOK_LEN) return sl_fail(err, "a name or value is longer than %d bytes", TOK_LEN - 1);
+        t->text[t->n][len++] = *s++;
+      }
+      t->quoted[t->n] = 1;
+    } else {
+      while (*s && !isspace((unsigned char)*s) && *s != '=') {
+        if (len + 1 >= TOK_LEN) return sl_fail(err, "a name or value is longer than %d bytes", TOK_LEN - 1);
+        t->text[t->n][len++] = *s++;
+      }
+    }
+    t->text[t->n][len] = 0;
+    t->n++;
+  }
+  return SL_OK;
+}
+
+static int is_eq(const arg_tokens *t, int i) { return i < t->n && !t->quoted[i] && strcmp(t->text[i], "=") == 0; }
+
+/* ---- parsing ---- */
+
+void vv_config_free(vv_config *cfg) {
+  for (int i = 0; i < cfg->n_cols; i++) sqlite3_free(cfg->cols[i].name);
+  sqlite3_free(cfg->cols);
+  sqlite3_free(cfg->model);
+  memset(cfg, 0, sizeof *cfg);
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out) {
+  char *end;
+  long v;
+  if (!*s) return 0;
+  v = strtol(s, &end, 10);
+  if (*end || v < lo || v > hi) return 0;
+  *out = v;
+  return 1;
+}
+
+/* "float[384]": 1 with the type and the dimension count, 0 when s is not a vector
+** type at all, -1 with err set when it is one with a bad dimension count. */
+static int parse_vec_type(const char *s, sl_vec_type *type, size_t *dims, sl_err *err) {
+  const char *open = strchr(s, '[');
+  char base[32], num[32];
+  size_t blen, nlen;
+  long d;
+  if (!open) return 0;
+  blen = (size_t)(open - s);
+  nlen = strlen(open + 1);
+  if (blen == 0 || blen >= sizeof base || nlen < 2 || nlen >= sizeof num || open[nlen] != ']') return 0;
+  memcpy(base, s, blen);
+  base[blen] = 0;
+  if (!vv_vec_type_parse(base, type)) return 0;
+  memcpy(num, open + 1, nlen - 1);
+  num[nlen - 1] = 0;
+  if (!parse_int(num, 1, VV_MAX_DIMS, &d)) {
+    sl_fail(err, "the dimension count in '%s' must be an integer from 1 to %d", s, VV_MAX_DIMS);
+    return -1;
+  }
+  *dims = (size_t)d;
+  return 1;
+}
+
+static int reserved_name(const char *name) {
+  static const char *names[] = {"distance", "k", "rowid", "oid", "_rowid_"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (sqlite3_stricmp(name, names[i]) == 0) return 1;
+  return 0;
+}
+
+static int column_index(const vv_config *cfg, const char *name) {
+  for (int i = 0; i < cfg->n_cols; i++)
+    if (sqlite3_stricmp(cfg->cols[i].name, name) == 0) return i;
+  return -1;
+}
+
+static int add_column(vv_config *cfg, const char *name, vv_kind kind, vv_type type, sl_err *err) {
+  vv_column *cols;
+  if (reserved_name(name)) return sl_fail(err, "'%s' is a reserved column name", name);
+  if (column_index(cfg, name) >= 0) return sl_fail(err, "duplicate column '%s'", name);
+  cols = sqlite3_realloc64(cfg->cols, (cfg->n_cols + 1) * sizeof *cols);
+  if (!cols) return sl_fail(err, "out of memory");
+  cfg->cols = cols;
+  cols[cfg->n_cols].name = sqlite3_mprintf("%s", name);
+  if (!cols[cfg->n_cols].name) return sl_fail(err, "out of memory");
+  cols[cfg->n_cols].kind = kind;
+  cols[cfg->n_cols].type = type;
+  cols[cfg->n_cols].slot = kind == VV_META ? cfg->n_meta++ : kind == VV_AUX ? cfg->n_aux++ : 0;
+  cfg->n_cols++;
+  return SL_OK;
+}
+
+static int parse_column(vv_config *cfg, const arg_tokens *t, sl_err *err) {
+  const char *name = t->text[0];
+  int i = 1, aux = 0;
+  sl_vec_type vtype;
+  size_t dims;
+  int rc;
+
+  if (!t->quoted[0] && name[0] == '+') {
+    aux = 1;
+    if (name[1]) name++;
+    else if (t->n > 1 && !is_eq(t, 1)) name = t->text[i++];
+    else return sl_fail(err, "'+' must be followed by a column name");
+  }
+  if (!*name) return sl_fail(err, "empty column name");
+  if (aux) {
+    vv_type type = VV_ANY;
+    if (i < t->n) {
+      size_t j;
+      for (j = 0; j < sizeof meta_types / sizeof meta_types[0]; j++)
+        if (sqlite3_stricmp(t->text[i], meta_types[j].name) == 0) break;
+      if (j == sizeof meta_types / sizeof meta_types[0])
+        return sl_fail(err, "auxiliary column '%s' has an unknown type '%s' (text, integer, float, boolean, blob)",
+                       name, t->text[i]);
+      type = meta_types[j].type;
+      i++;
+    }
+    if (i < t->n) return sl_fail(err, "unexpected '%s' after auxiliary column '%s'", t->text[i], name);
+    return add_column(cfg, name, VV_AUX, type, err);
+  }
+  if (i >= t->n) return sl_fail(err, "column '%s' needs a type (float[N], int8[N], bit[N], text, integer, float, boolean)", name);
+  rc = parse_vec_type(t->text[i], &vtype, &dims, err);
+  if (rc < 0) return SL_ERROR;
+  if (rc > 0) {
+    if (cfg->vec_col >= 0)
+      return sl_fail(err, "only one vector column is supported ('%s' and '%s')", cfg->cols[cfg->vec_col].name, name);
+    cfg->type = vtype;
+    cfg->dims = dims;
+    cfg->metric = vtype == SL_VEC_BIT ? SL_METRIC_HAMMING : SL_METRIC_L2;
+    for (i++; i < t->n; i += 3) {
+      if (!is_eq(t, i + 1) || i + 2 >= t->n)
+        return sl_fail(err, "expected option=value after '%s %s', got '%s'", name, t->text[1], t->text[i]);
+      if (sqlite3_stricmp(t->text[i], "distance_metric") != 0)
+        return sl_fail(err, "unknown vector column option '%s' (distance_metric)", t->text[i]);
+      if (!vv_metric_parse(t->text[i + 2], &cfg->metric))
+        return sl_fail(err, "unknown distance_metric '%s' (l2, cosine, dot, l1, hamming)", t->text[i + 2]);
+    }
+    cfg->vec_col = cfg->n_cols;
+    return add_column(cfg, name, VV_VECTOR, VV_ANY, err);
+  }
+  for (size_t j = 0; j < sizeof meta_types / sizeof meta_types[0]; j++) {
+    if (sqlite3_stricmp(t->text[i], meta_types[j].name) == 0 && meta_types[j].type != VV_BLOB) {
+      if (i + 1 < t->n) return sl_fail(err, "unexpected '%s' after column '%s %s'", t->text[i + 1], name, t->text[i]);
+      return add_column(cfg, name, VV_META, meta_types[j].type, err);
+    }
+  }
+  return sl_fail(err, "column '%s' has an unknown type '%s' (float[N], int8[N], bit[N], text, integer, float, boolean)",
+                 name, t->text[i]);
+}
+
+static int parse_option(vv_config *cfg, const char *key, const char *value, char **embed_from,
+                        int *have_oversample, sl_err *err) {
+  long v;
+  if (sqlite3_stricmp(key, "model") == 0) {
+    sqlite3_free(cfg->model);
+    if (!(cfg->model = sqlite3_mprintf("%s", value))) return sl_fail(err, "out of memory");
+  } else if (sqlite3_stricmp(key, "embed_from") == 0) {
+    sqlite3_free(*embed_from);
+    if (!(*embed_from = sqlite3_mprintf("%s", value))) return sl_fail(err, "out of memory");
+  } else if (sqlite3_stricmp(key, "chunk_size") == 0) {
+    if (!parse_int(value, 8, VV_MAX_CHUNK, &v) || v % 8)
+      return sl_fail(err, "chunk_size must be a multiple of 8 from 8 to %d, got '%s'", VV_MAX_CHUNK, value);
+    cfg->chunk_size = (int)v;
+  } else if (sqlite3_stricmp(key, "quantizer") == 0) {
+    if (!vv_quant_parse(value, &cfg->quant))
+      return sl_fail(err, "unknown quantizer '%s' (none, int8, binary)", value);
+  } else if (sqlite3_stricmp(key, "oversample") == 0) {
+    if (!parse_int(value, 1, 1000, &v)) return sl_fail(err, "oversample must be an integer from 1 to 1000, got '%s'", value);
+    cfg->oversample = (int)v;
+    *have_oversample = 1;
+  } else if (sqlite3_stricmp(key, "distance_metric") == 0) {
+    return sl_fail(err, "distance_metric belongs to the vector column: 'embedding float[384] distance_metric=%s'", value);
+  } else {
+    return sl_fail(err, "unknown option '%s' (model, embed_from, chunk_size, quantizer, oversample)", key);
+  }
+  return SL_OK;
+}
+
+int vv_config_parse(int argc, const char *const *argv, vv_config *cfg, sl_err *err) {
+  char *embed_from = NULL;
+  int have_oversample = 0, rc = SL_OK;
+  arg_tokens *t = sqlite3_malloc(sizeof *t);
+
+  memset(cfg, 0, sizeof *cfg);
+  cfg->vec_col = cfg->embed_from = -1;
+  cfg->chunk_size = VV_DEFAULT_CHUNK;
+  cfg->oversample = VV_DEFAULT_OVERSAMPLE;
+  if (!t) return sl_fail(err, "out of memory");
+  for (int a = 0; a < argc && rc == SL_OK; a++) {
+    rc = lex(argv[a], t, err);
+    if (rc) break;
+    if (t->n == 0) rc = sl_fail(err, "empty argument");
+    else if (is_eq(t, 1)) {
+      if (t->n != 3) rc = sl_fail(err, "expected option=value, got '%s'", argv[a]);
+      else rc = parse_option(cfg, t->text[0], t->text[2], &embed_from, &have_oversample, err);
+    } else {
+      rc = parse_column(cfg, t, err);
+    }
+  }
+  sqlite3_free(t);
+  if (rc == SL_OK && cfg->vec_col < 0)
+    rc = sl_fail(err, "no vector column (e.g. 'embedding float[384]')");
+  if (rc == SL_OK)
+    rc = sl_knn_check_config(cfg->type, cfg->dims, cfg->metric, cfg->quant, err);
+  if (rc == SL_OK && have_oversample && cfg->quant == SL_QUANT_NONE)
+    rc = sl_fail(err, "oversample needs a quantizer (quantizer=int8 or quantizer=binary)");
+  if (rc == SL_OK && (cfg->model != NULL) != (embed_from != NULL))
+    rc = sl_fail(err, cfg->model ? "model= needs embed_from=<text column>" : "embed_from= needs model=<model name>");
+  if (rc == SL_OK && embed_from) {
+    int c = column_index(cfg, embed_from);
+    if (c < 0) rc = sl_fail(err, "embed_from names no column: '%s'", embed_from);
+    else if (cfg->cols[c].kind == VV_VECTOR) rc = sl_fail(err, "embed_from must name a text column, not the vector column");
+    else if (cfg->cols[c].type != VV_TEXT && cfg->cols[c].type != VV_ANY)
+      rc = sl_fail(err, "embed_from column '%s' is %s, not text", embed_from, meta_type_name(cfg->cols[c].type));
+    else if (cfg->type != SL_VEC_F32)
+      rc = sl_fail(err, "embed_from needs a float vector column, not %s", vv_type_name(cfg->type));
+    cfg->embed_from = c;
+  }
+  sqlite3_free(embed_from);
+  if (rc) vv_config_free(cfg);
+  return rc;
+}
+
+/* ---- SQL text ---- */
+
+char *vv_config_declaration(const vv_config *cfg) {
+  sqlite3_str *s = sqlite3_str_new(NULL);
+  sqlite3_str_appendall(s, "CREATE TABLE x(");
+  for (int i = 0; i < cfg->n_cols; i++) {
+    const vv_column *c = &cfg->cols[i];
+    const char *type = c->kind == VV_VECTOR ? "BLOB" : meta_type_sql(c->type);
+    sqlite3_str_appendf(s, "\"%w\"%s%s, ", c->name, *type ? " " : "", type);
+  }
+  sqlite3_str_appendall(s, "distance HIDDEN REAL, k HIDDEN INTEGER)");
+  return sqlite3_str_finish(s);
+}
+
+char *vv_config_shadow_sql(const vv_config *cfg, const char *schema, const char *name) {
+  sqlite3_str *s = sqlite3_str_new(NULL);
+  sqlite3_str_appendf(s,
+      "CREATE TABLE \"%w\".\"%w_info\"(key TEXT PRIMARY KEY, value);"
+      "CREATE TABLE \"%w\".\"%w_chunks\"(chunk_id INTEGER PRIMARY KEY, validity BLOB NOT NULL, "
+      "rowids BLOB NOT NULL, qvectors BLOB, vectors BLOB NOT NULL);"
+      "CREATE TABLE \"%w\".\"%w_rowids\"(rowid INTEGER PRIMARY KEY, chunk_id INTEGER NOT NULL, "
+      "chunk_offset INTEGER NOT NULL",
+      schema, name, schema, name, schema, name);
+  for (int i = 0; i < cfg->n_cols; i++)
+    if (cfg->cols[i].kind == VV_META)
+      sqlite3_str_appendf(s, ", m%d %s", cfg->cols[i].slot, meta_type_sql(cfg->cols[i].type));
+  sqlite3_str_appendall(s, ");");
+  if (cfg->n_aux) {
+    sqlite3_str_appendf(s, "CREATE TABLE \"%w\".\"%w_aux\"(rowid INTEGER PRIMARY KEY", schema, name);
+    for (int i = 0; i < cfg->n_cols; i++)
+      if (cfg->cols[i].kind == VV_AUX)
+        sqlite3_str_appendf(s, ", a%d %s", cfg->cols[i].slot, meta_type_sql(cfg->cols[i].type));
+    sqlite3_str_appendall(s, ");");
+  }
+  return sqlite3_str_finish(s);
+}
+
+char *vv_config_info_sql(const vv_config *cfg, const char *schema, const char *name) {
+  return sqlite3_mprintf(
+      "INSERT INTO \"%w\".\"%w_info\"(key, value) VALUES ('version', %d), ('type', '%s'), "
+      "('dims', %lld), ('metric', '%s'), ('chunk_size', %d), ('quantizer', '%s'), "
+      "('metadata', %d), ('auxiliary', %d)",
+      schema, name, VV_FORMAT_VERSION, vv_type_name(cfg->type), (long long)cfg->dims,
+      vv_metric_name(cfg->metric), cfg->chunk_size, vv_quant_name(cfg->quant), cfg->n_meta, cfg->n_aux);
+}
+
+/* ---- values on their way in ---- */
+
+int vv_read_vector(const vv_config *cfg, const sl_chunk_layout *lay, sqlite3_value *v,
+                   const char *what, void *out, sl_err *err) {
+  static const unsigned subtypes[] = {SL_SUBTYPE_F32, SL_SUBTYPE_I8, SL_SUBTYPE_BIT};
+  static const sl_vec_type types[] = {SL_VEC_F32, SL_VEC_I8, SL_VEC_BIT};
+  unsigned sub = sqlite3_value_subtype(v);
+  sl_sql_vec vec;
+  /* A BLOB that says what it holds (vec_int8(), vec_bit(), embed()) must hold ours. */
+  for (size_t i = 0; i < 3; i++)
+    if (sqlite3_value_type(v) == SQLITE_BLOB && sub == subtypes[i] && types[i] != cfg->type)
+      return sl_fail(err, "%s: expected %s[%zu], got a %s vector", what, vv_type_name(cfg->type), cfg->dims,
+                     vv_type_name(types[i]));
+  if (sl_sql_vec_read(v, (int)cfg->type, &vec, err)) {
+    sl_err_prefix(err, what);
+    return SL_ERROR;
+  }
+  if (vec.n != cfg->dims) {
+    sl_sql_vec_free(&vec);
+    return sl_fail(err, "%s: expected %s[%zu], got %s[%zu]", what, vv_type_name(cfg->type), cfg->dims,
+                   vv_type_name(cfg->type), vec.n);
+  }
+  memcpy(out, vec.data, lay->vec_bytes);
+  sl_sql_vec_free(&vec);
+  if (cfg->type == SL_VEC_F32) {
+    const unsigned char *p = out;
+    for (size_t i = 0; i < cfg->dims; i++) {
+      float f;
+      memcpy(&f, p + 4 * i, 4);
+      if (!isfinite(f)) return sl_fail(err, "%s: element %zu is not a finite number", what, i);
+    }
+  }
+  return SL_OK;
+}
+
+int vv_check_meta(const vv_column *col, sqlite3_value *v, sl_err *err) {
+  int t = sqlite3_value_type(v);
+  if (col->kind != VV_META || t == SQLITE_NULL) return SL_OK;
+  switch (col->type) {
+    case VV_TEXT: if (t == SQLITE_TEXT) return SL_OK; break;
+    case VV_INTEGER: if (t == SQLITE_INTEGER) return SL_OK; break;
+    case VV_FLOAT: if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) return SL_OK; break;
+    case VV_BOOLEAN:
+      if (t == SQLITE_INTEGER && (sqlite3_value_int64(v) == 0 || sqlite3_value_int64(v) == 1)) return SL_OK;
+      if (t == SQLITE_INTEGER) return sl_fail(err, "%s is a boolean column (0 or 1), got %lld", col->name,
+                                              (long long)sqlite3_value_int64(v));
+      break;
+    default: return SL_OK;
+  }
+  return sl_fail(err, "%s is a %s column, got %s", col->name, meta_type_name(col->type), sl_sql_type_name(v));
+}
