@@ -56,19 +56,21 @@ $(TWINS) &: models/gen_twins.c
 	build/gen_twins $(SHARED)/models $(MODELS)
 	cd $(MODELS) && sha256sum --quiet -c $(SHARED)/models/synthetic/SHA256SUMS
 
-TEST_ENV = SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath $(BUILD)/semlite.so)
-test: $(BUILD)/semlite.so $(BUILD)/tests/run twins
+TEST_ENV = SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath $(BUILD)/semlite.so) $(VEC0_ENV)
+test: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	$(TEST_ENV) $(BUILD)/tests/run
 
-# The reference embeddings again with each lower kernel level forced (SEMLITE_ISA).
-test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins
-	for isa in avx2 scalar; do SEMLITE_ISA=$$isa $(TEST_ENV) $(BUILD)/tests/run embed.reference || exit 1; done
+# The reference embeddings, int8/bf16 accuracy and sqlite-vec compatibility again with
+# each lower kernel level forced (SEMLITE_ISA).
+test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
+	for isa in avx2 scalar; do SEMLITE_ISA=$$isa $(TEST_ENV) $(BUILD)/tests/run embed.reference quant.reference vec.compat || exit 1; done
 
 # Valgrind over every test but the three that run hundreds of forward passes (those run
 # under ASan in CI); about a minute.
 VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed.errors \
-                 embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config
-valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins
+                 embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config \
+                 quant.option_errors vec -vec.kernel_speed
+valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	$(TEST_ENV) valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
 	  $(BUILD)/tests/run $(VALGRIND_TESTS)
 
@@ -86,9 +88,13 @@ asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" build/asan/semlite.so build/asan/tests/run
 
 # The .so is loaded by a sanitized test binary, so the runtime is already in place.
-asan-test: asan twins
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath build/asan/semlite.so) build/asan/tests/run
+# Skipped under ASan: 2,400 cross-encoder passes that check accuracy, not memory safety
+# (the release run covers them; the same code paths run in the other quant tests).
+ASAN_SKIP = -quant.rerank_spearman
+asan-test: asan twins vec0
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(VEC0_ENV) \
+	  SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath build/asan/semlite.so) \
+	  build/asan/tests/run $(ASAN_SKIP)
 
 demo: semlite.so
 	sh tools/demo.sh
@@ -97,4 +103,5 @@ clean:
 	rm -rf build semlite.so
 
 include tests/fuzz/fuzz.mk
+include tests/vec0.mk
 include bench/bench.mk

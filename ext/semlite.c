@@ -33,8 +33,8 @@ static const struct {
   {"semlite_model_load", 2, DIRECT, sl_sql_model_load},
   {"semlite_model_load", 3, DIRECT, sl_sql_model_load},
   {"semlite_model_unload", 1, DIRECT, sl_sql_model_unload},
-  {"embed", 1, PURE, sl_sql_embed},
-  {"embed", 2, PURE, sl_sql_embed},
+  {"embed", 1, PURE | SQLITE_RESULT_SUBTYPE, sl_sql_embed},
+  {"embed", 2, PURE | SQLITE_RESULT_SUBTYPE, sl_sql_embed},
   {"semlite_tokenize", 1, PURE, sl_sql_tokenize},
   {"semlite_tokenize", 2, PURE, sl_sql_tokenize},
   {"vec_f32", 1, VEC, sl_sql_vec_f32},
@@ -55,6 +55,7 @@ static const struct {
   {"vec_sub", 2, VEC, sl_sql_vec_sub},
   {"rerank", 2, PURE, sl_sql_rerank},
   {"rerank", 3, PURE, sl_sql_rerank},
+  {"semlite_vec_check", 1, DIRECT, sl_sql_vec_check},
 };
 
 static const struct {

@@ -1,8 +1,7 @@
 /*
 ** main.c: the test runner. Runs every suite, prints each failure as it happens and
 ** one closing line `N passed, N failed`. Exit status 0 only when nothing failed and at
-** least one test ran. Arguments, when given, run only the tests whose full name
-** (suite.test) contains one of them.
+** least one test ran. Arguments select tests (see selected()).
 */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -48,11 +47,24 @@ const char *sl_test_shared_dir(void) { return env_or("SEMLITE_SHARED", "../share
 const char *sl_test_models_dir(void) { return env_or("SEMLITE_MODELS", "models/synthetic"); }
 const char *sl_test_so_path(void) { return env_or("SEMLITE_SO", "./semlite.so"); }
 
+static int starts_with(const char *s, const char *prefix) {
+  return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Arguments select tests by a prefix of their full name (suite.test: "embed",
+** "embed.errors"); an argument starting with '-' excludes instead. With no including
+** argument, every test is in. */
 static int selected(const char *name, int argc, char **argv) {
-  if (argc < 2) return 1;
-  for (int i = 1; i < argc; i++)
-    if (strstr(name, argv[i])) return 1;
-  return 0;
+  int any_include = 0, included = 0;
+  for (int i = 1; i < argc; i++) {
+    if (argv[i][0] == '-') {
+      if (starts_with(name, argv[i] + 1)) return 0;
+    } else {
+      any_include = 1;
+      if (starts_with(name, argv[i])) included = 1;
+    }
+  }
+  return !any_include || included;
 }
 
 int main(int argc, char **argv) {

@@ -1,6 +1,6 @@
 # tests/vec0.mk: sqlite-vec's own loadable extension, the peer of the compatibility test
-# (tests/test_vec.c, test_compat) and of the vector benches. Included from the top
-# Makefile; `make vec0` puts it at build/peers/vec0.so.
+# (tests/test_vec.c, test_compat). Included from the top Makefile; `make vec0` puts it at
+# build/peers/vec0.so.
 #
 # It comes from npm (the one registry CI reaches), as the package sqlite-vec-linux-x64
 # pinned to one version; the tarball is checked against its sha256 before anything is

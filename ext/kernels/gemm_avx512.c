@@ -11,10 +11,13 @@
 ** 64-byte step of K loads 4 + 4 vectors for 16 vpdpbusd (or vdpbf16ps), and at the end
 ** one transposing reduction turns the 16 x 16 partial sums into one vector whose lane
 ** 4i+j is output (row i, column j), so the epilogue (scales, bias) runs 16 outputs at a
-** time and each row stores 4 floats. Rows of X are taken in chunks that fit L1 and every
-** block of 4 columns passes over the chunk, so W streams from L2 once per chunk.
-** Edges: a row block past M has zero accumulators and is not stored; a column block past
-** n1 reads the last valid row of W again and is stored with a mask.
+** time and each row stores 4 floats. The blocks are visited by gemm_isa.h's
+** SL_GEMM_FOR_BLOCKS (chunks of X that stay in L1). Edges: rows of a block past M keep
+** zero accumulators and are not stored; columns past n1 read the last valid row of W
+** again and are masked off at the store.
+** The reduction costs about 45 vector operations per 16 outputs against K/64 vpdpbusd
+** per output, which is why K = 384 runs at about 65% of the vpdpbusd peak and K = 1536
+** at about 80%; a W packed at load time for broadcast-X products would avoid it.
 **
 ** quantize_rows and to_bf16 follow gemm_isa.h exactly, 16 lanes at a time with masked
 ** tails, so their output equals the scalar one bit for bit.
@@ -30,7 +33,7 @@
 #include <immintrin.h>
 
 #define W 16
-#define MR 4              /* rows of X per block */
+#define MR SL_GEMM_MR      /* rows of X per block */
 #define NR 4              /* rows of W (output columns) per block */
 #define L1_BUDGET 16384   /* bytes of X kept in L1 across the column blocks */
 
@@ -43,10 +46,20 @@ static inline __mmask16 lanes(size_t n) {
 
 /* ---- quantize_rows, to_bf16 ---------------------------------------------------------- */
 
+/* round(clamp(x * inv)) of one vector as int32, gemm_isa.h's rule: a NaN product is 0,
+** and cvtps2dq rounds to nearest even (MXCSR). */
+static inline __m512i quantize16(__m512 x, __m512 inv) {
+  __m512 v = _mm512_mul_ps(x, inv);
+  v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
+  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+  return _mm512_cvtps_epi32(v);
+}
+
 static void quantize_rows(const float *x, size_t ldx, size_t M, size_t K, uint8_t *xu,
                           size_t ldq, float *xs) {
-  const __m512i absmask = _mm512_set1_epi32(0x7fffffff), zp = _mm512_set1_epi32(128);
-  const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+  const __m512i absmask = _mm512_set1_epi32(0x7fffffff);
+  /* packs interleave 128-bit lanes; this puts the 4 x 16 bytes back in order */
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   for (size_t m = 0; m < M; m++) {
     const float *r = x + m * ldx;
     uint8_t *q = xu + m * ldq;
@@ -61,13 +74,21 @@ static void quantize_rows(const float *x, size_t ldx, size_t M, size_t K, uint8_
     memcpy(&a, &abits, sizeof a);
     xs[m] = a / 127.0f;
     const __m512 inv = _mm512_set1_ps(a > 0.0f ? 127.0f / a : 0.0f);
-    for (size_t k = 0; k < K; k += W) {
+    size_t k = 0;
+    /* 64 at a time: saturating packs (the values are in [-127, 127], so nothing
+    ** saturates) to signed bytes, and the zero point added by flipping the top bit */
+    for (; k + 4 * W <= K; k += 4 * W) {
+      __m512i ab = _mm512_packs_epi32(quantize16(_mm512_loadu_ps(r + k), inv),
+                                      quantize16(_mm512_loadu_ps(r + k + W), inv));
+      __m512i cd = _mm512_packs_epi32(quantize16(_mm512_loadu_ps(r + k + 2 * W), inv),
+                                      quantize16(_mm512_loadu_ps(r + k + 3 * W), inv));
+      __m512i b = _mm512_permutexvar_epi32(order, _mm512_packs_epi16(ab, cd));
+      _mm512_storeu_si512(q + k, _mm512_xor_si512(b, _mm512_set1_epi8((char)0x80)));
+    }
+    for (; k < K; k += W) {
       __mmask16 mk = lanes(K - k);
-      __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, r + k), inv);
-      v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v); /* NaN -> 0 */
-      v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-      __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp); /* MXCSR: nearest even */
-      _mm512_mask_cvtepi32_storeu_epi8(q + k, mk, i);
+      __m512i i = quantize16(_mm512_maskz_loadu_ps(mk, r + k), inv);
+      _mm512_mask_cvtepi32_storeu_epi8(q + k, mk, _mm512_add_epi32(i, _mm512_set1_epi32(128)));
     }
     memset(q + K, 128, ldq - K);
   }
@@ -132,35 +153,6 @@ INLINE void store_rows(float *y, size_t ldy, size_t mr, __mmask8 nrmask, __m512 
   if (mr > 2) _mm_mask_storeu_ps(y + 2 * ldy, nrmask, _mm512_extractf32x4_ps(v, 2));
   if (mr > 3) _mm_mask_storeu_ps(y + 3 * ldy, nrmask, _mm512_extractf32x4_ps(v, 3));
 }
-
-/* The loop over blocks, shared by both products: rows of X in chunks of about
-** L1_BUDGET bytes (elem bytes per element of K), every column block over a chunk, and
-** within a chunk the row blocks of MR. block(ctx, m, mr, n, nr, w) computes and stores
-** one block; w holds the NR rows of W, the ones past nr repeating row n1-1. The mr
-** switch hands block a constant, so each row count compiles to its own loop. */
-#define FOR_BLOCKS(elem, wbase, K, M, n0, n1, BLOCK)                                          \
-  do {                                                                                        \
-    size_t mc_ = L1_BUDGET / ((K) * (elem)) / MR * MR;                                      \
-    if (mc_ < MR) mc_ = MR;                                                                   \
-    for (size_t m0_ = 0; m0_ < (M); m0_ += mc_) {                                             \
-      const size_t m1_ = (M) - m0_ < mc_ ? (M) : m0_ + mc_;                                   \
-      for (size_t n = (n0); n < (n1); n += NR) {                                              \
-        const size_t nr = (n1) - n < NR ? (n1) - n : NR;                                     \
-        const __mmask8 nrmask = (__mmask8)((1u << nr) - 1);                                   \
-        const void *w[NR];                                                                    \
-        for (size_t j_ = 0; j_ < NR; j_++)                                                    \
-          w[j_] = (const char *)(wbase) + (n + (j_ < nr ? j_ : nr - 1)) * (K) * (elem);       \
-        for (size_t m = m0_; m < m1_; m += MR) {                                              \
-          switch (m1_ - m < MR ? m1_ - m : MR) {                                              \
-          case 1: BLOCK(1); break;                                                            \
-          case 2: BLOCK(2); break;                                                            \
-          case 3: BLOCK(3); break;                                                            \
-          default: BLOCK(4); break;                                                           \
-          }                                                                                   \
-        }                                                                                     \
-      }                                                                                       \
-    }                                                                                         \
-  } while (0)
 
 /* ---- the products -------------------------------------------------------------------- */
 
@@ -241,8 +233,9 @@ static void gemm_i8(const uint8_t *xu, size_t ldq, const float *xs, size_t M, co
                     const float *ws, const int32_t *wsum, const float *bias, size_t n0, size_t n1,
                     size_t K, float *y, size_t ldy) {
 #define BLOCK_I8(mr) \
-  block_i8(mr, xu + m * ldq, ldq, xs + m, w, ws + n, wsum + n, bias ? bias + n : NULL, K, y + m * ldy + n, ldy, nrmask)
-  FOR_BLOCKS(1, wq, K, M, n0, n1, BLOCK_I8);
+  block_i8(mr, xu + m * ldq, ldq, xs + m, w, ws + n, wsum + n, bias ? bias + n : NULL, K, \
+           y + m * ldy + n, ldy, (__mmask8)((1u << nr) - 1))
+  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 1, wq, K, M, n0, n1, BLOCK_I8);
 #undef BLOCK_I8
 }
 
@@ -257,8 +250,9 @@ static inline __attribute__((always_inline)) void block_bf16(
 static void gemm_bf16(const uint16_t *xb, size_t ldx, size_t M, const uint16_t *wb,
                       const float *bias, size_t n0, size_t n1, size_t K, float *y, size_t ldy) {
 #define BLOCK_BF16(mr) \
-  block_bf16(mr, xb + m * ldx, ldx, w, bias ? bias + n : NULL, K, y + m * ldy + n, ldy, nrmask)
-  FOR_BLOCKS(2, wb, K, M, n0, n1, BLOCK_BF16);
+  block_bf16(mr, xb + m * ldx, ldx, w, bias ? bias + n : NULL, K, y + m * ldy + n, ldy, \
+             (__mmask8)((1u << nr) - 1))
+  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 2, wb, K, M, n0, n1, BLOCK_BF16);
 #undef BLOCK_BF16
 }
 

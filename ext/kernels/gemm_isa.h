@@ -47,6 +47,37 @@ void sl_gemm_fill_avx512(sl_gemm_kernels *t, int vnni, int bf16);
 ** every level in one process; sl_gemm_get() is this at sl_kernels_get()->isa. */
 const sl_gemm_kernels *sl_gemm_for_isa(sl_isa isa);
 
+/* The loop over blocks of the SIMD products: rows of X in chunks of about l1 bytes
+** (elem bytes per element of K) that stay in L1 while every block of NR output columns
+** passes over them, so W streams from L2 once per chunk; within a chunk, blocks of
+** SL_GEMM_MR rows. BLOCK(mr) computes and stores rows [m, m+mr) by columns [n, n+nr);
+** w[NR] points at the rows of W, those past nr repeating row n+nr-1 (which the block
+** computes and does not store). The switch hands BLOCK a constant mr, so each row count
+** compiles to its own loop. */
+#define SL_GEMM_MR 4
+#define SL_GEMM_FOR_BLOCKS(NR, l1, elem, wbase, K, M, n0, n1, BLOCK)                       \
+  do {                                                                                      \
+    size_t mc_ = (l1) / ((K) * (elem) + 1) / SL_GEMM_MR * SL_GEMM_MR;                       \
+    if (mc_ < SL_GEMM_MR) mc_ = SL_GEMM_MR;                                                 \
+    for (size_t m0_ = 0; m0_ < (M); m0_ += mc_) {                                           \
+      const size_t m1_ = (M) - m0_ < mc_ ? (M) : m0_ + mc_;                                 \
+      for (size_t n = (n0); n < (n1); n += (NR)) {                                          \
+        const size_t nr = (n1) - n < (NR) ? (n1) - n : (NR);                                \
+        const void *w[NR];                                                                  \
+        for (size_t j_ = 0; j_ < (NR); j_++)                                                \
+          w[j_] = (const char *)(wbase) + (n + (j_ < nr ? j_ : nr - 1)) * (K) * (elem);     \
+        for (size_t m = m0_; m < m1_; m += SL_GEMM_MR) {                                    \
+          switch (m1_ - m) {                                                                \
+          case 1: BLOCK(1); break;                                                          \
+          case 2: BLOCK(2); break;                                                          \
+          case 3: BLOCK(3); break;                                                          \
+          default: BLOCK(4); break;                                                         \
+          }                                                                                 \
+        }                                                                                   \
+      }                                                                                     \
+    }                                                                                       \
+  } while (0)
+
 static inline uint32_t sl_f32_bits(float f) {
   uint32_t u;
   memcpy(&u, &f, sizeof u);

@@ -156,9 +156,10 @@ void sl_knn_range_init(sl_knn_range *r) {
 }
 
 int sl_knn_range_has(const sl_knn_range *r, float d) {
-  if (isnan(d)) return 0;
-  if (r->lo_strict ? !(d > r->lo) : !(d >= r->lo)) return 0;
-  if (r->hi_strict ? !(d < r->hi) : !(d <= r->hi)) return 0;
+  const double x = d;
+  if (isnan(x)) return 0;
+  if (r->lo_strict ? !(x > r->lo) : !(x >= r->lo)) return 0;
+  if (r->hi_strict ? !(x < r->hi) : !(x <= r->hi)) return 0;
   return 1;
 }
 

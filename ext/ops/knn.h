@@ -85,9 +85,11 @@ void sl_topk_push(sl_topk *t, const sl_knn_hit *hit);
 /* Sorts the kept hits best first in place (t->h[0..t->n)); the heap is spent. */
 void sl_topk_sort(sl_topk *t);
 
-/* Which distances qualify (distance < x, <= x, > x, >= x constraints); NaN never does. */
+/* Which distances qualify (distance < x, <= x, > x, >= x constraints); NaN never does.
+** Bounds are doubles and distances compare as doubles, as SQLite compares the REAL
+** distance column: rounding a bound to float could let a row across it. */
 typedef struct sl_knn_range {
-  float lo, hi;
+  double lo, hi;
   int lo_strict, hi_strict;
 } sl_knn_range;
 

@@ -82,6 +82,7 @@ void sl_sql_vec_slice(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_add(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_rerank(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 /* Virtual tables */
 extern sqlite3_module sl_models_module;

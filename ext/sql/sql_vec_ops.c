@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../kernels/kernels.h"
 #include "sql.h"
 
 /* ---- distances ---- */
@@ -93,7 +92,8 @@ void sl_sql_vec_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 }
 
 /* x / |x|, the norm rounded to float first, as sqlite-vec does; a zero vector gives
-** NaN elements (0/0), as there. */
+** NaN elements (0/0), as there. |x|^2 is minus the dot "distance" of x to itself: the
+** same float sum the distances make (in sqlite-vec's order at SEMLITE_ISA=scalar). */
 void sl_sql_vec_normalize(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sl_sql_vec v;
   float *out;
@@ -103,7 +103,7 @@ void sl_sql_vec_normalize(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
                   sl_sql_vec_type_name(v.type));
   } else if ((out = result_buffer(ctx, SL_VEC_F32, v.n)) != NULL) {
     const float *x = v.data;
-    const float norm = sqrtf(sl_kernels_get()->dot(x, x, v.n));
+    const float norm = sqrtf(-sl_distance_for(SL_VEC_F32, SL_METRIC_DOT)(x, x, v.n));
     for (size_t i = 0; i < v.n; i++) out[i] = x[i] / norm;
     sl_sql_vec_result(ctx, SL_VEC_F32, out, v.n);
   }
@@ -205,7 +205,8 @@ void sl_sql_vec_quantize_binary(sqlite3_context *ctx, int argc, sqlite3_value **
   } else if ((out = result_buffer(ctx, SL_VEC_BIT, v.n)) != NULL) {
     memset(out, 0, v.n / 8);
     for (size_t i = 0; i < v.n; i++) {
-      const int positive = v.type == SL_VEC_F32 ? ((const float *)v.data)[i] > 0 : ((const int8_t *)v.data)[i] > 0;
+      const int positive =
+          v.type == SL_VEC_F32 ? ((const float *)v.data)[i] > 0 : ((const int8_t *)v.data)[i] > 0;
       out[i / 8] |= (unsigned char)(positive << (i % 8));
     }
     sl_sql_vec_result(ctx, SL_VEC_BIT, out, v.n);

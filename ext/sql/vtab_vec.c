@@ -27,14 +27,13 @@
 /* ---- errors and statements ---- */
 
 int vv_error(vv_table *t, const char *fmt, ...) {
+  char msg[SL_ERR_MAX];
   va_list ap;
-  char *msg;
   va_start(ap, fmt);
-  msg = sqlite3_vmprintf(fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);  /* C's printf: sl_err messages use %zu */
   va_end(ap);
   sqlite3_free(t->base.zErrMsg);
-  t->base.zErrMsg = sqlite3_mprintf("%s: %s", t->name, msg ? msg : "out of memory");
-  sqlite3_free(msg);
+  t->base.zErrMsg = sqlite3_mprintf("%s: %s", t->name, msg);
   return SQLITE_ERROR;
 }
 
@@ -92,9 +91,9 @@ static char *stmt_sql(const vv_table *t, int which) {
       sqlite3_str_appendf(q, "SELECT chunk_id, validity FROM \"%w\".\"%w_chunks\" ORDER BY chunk_id DESC LIMIT 1", s, n);
       break;
     case VV_CHUNK_INSERT:
-      /* ?3 is the qvectors size, or NULL without a quantizer (zeroblob(NULL) is NULL). */
       sqlite3_str_appendf(q, "INSERT INTO \"%w\".\"%w_chunks\"(validity, rowids, qvectors, vectors) "
-                             "VALUES (zeroblob(?1), zeroblob(?2), zeroblob(?3), zeroblob(?4))", s, n);
+                             "VALUES (zeroblob(?1), zeroblob(?2), %s, zeroblob(?4))", s, n,
+                          t->cfg.quant != SL_QUANT_NONE ? "zeroblob(?3)" : "NULL");
       break;
     case VV_CHUNK_DELETE:
       sqlite3_str_appendf(q, "DELETE FROM \"%w\".\"%w_chunks\" WHERE chunk_id = ?1", s, n);
@@ -138,8 +137,7 @@ static void finalize_stmts(vv_table *t) {
   }
 }
 
-int vv_blob_seek(vv_table *t, sqlite3_blob **blob, const char *col, sqlite3_int64 chunk_id,
-                 int writable) {
+static int open_blob(vv_table *t, sqlite3_blob **blob, const char *col, sqlite3_int64 chunk_id, int writable) {
   char *table;
   int rc;
   /* A handle expires when its row changes under it; then only a new one will do. */
@@ -155,6 +153,30 @@ int vv_blob_seek(vv_table *t, sqlite3_blob **blob, const char *col, sqlite3_int6
     vv_error(t, "cannot open %s of chunk %lld: %s", col, (long long)chunk_id, sqlite3_errmsg(t->db));
     sqlite3_blob_close(*blob);
     *blob = NULL;
+    return rc;
+  }
+  return SQLITE_OK;
+}
+
+/* The size a chunk's BLOB column must have. */
+static size_t blob_size(const vv_table *t, const char *col) {
+  const sl_chunk_layout *lay = &t->lay;
+  if (!strcmp(col, "vectors")) return lay->vectors_bytes;
+  if (!strcmp(col, "qvectors")) return lay->qvectors_bytes;
+  if (!strcmp(col, "rowids")) return lay->rowids_bytes;
+  return lay->validity_bytes;
+}
+
+int vv_blob_seek(vv_table *t, sqlite3_blob **blob, const char *col, sqlite3_int64 chunk_id,
+                 int writable) {
+  int rc = open_blob(t, blob, col, chunk_id, writable);
+  /* Reads and writes go by offsets: a BLOB of another size is a damaged chunk. */
+  if (rc == SQLITE_OK && (size_t)sqlite3_blob_bytes(*blob) != blob_size(t, col)) {
+    vv_error(t, "chunk %lld has a %d-byte %s BLOB, expected %zu (run semlite_vec_check)", (long long)chunk_id,
+             sqlite3_blob_bytes(*blob), col, blob_size(t, col));
+    sqlite3_blob_close(*blob);
+    *blob = NULL;
+    return SQLITE_CORRUPT_VTAB;
   }
   return rc;
 }
@@ -165,6 +187,8 @@ static const char *const shadow_names[] = {"info", "chunks", "rowids", "aux"};
 
 static void table_free(vv_table *t) {
   if (!t) return;
+  vv_discard(t);
+  sqlite3_free(t->pending);
   finalize_stmts(t);
   vv_config_free(&t->cfg);
   sqlite3_free(t->schema);
@@ -175,70 +199,66 @@ static void table_free(vv_table *t) {
 
 /* The layout facts the shadow tables were written with must match the declaration
 ** (a hand-edited schema or a bug would otherwise misread every chunk). */
-static int check_info(vv_table *t, sl_err *err) {
+static int check_info(vv_table *t) {
   char *sql = sqlite3_mprintf("SELECT key, value FROM \"%w\".\"%w_info\"", t->schema, t->name);
   sqlite3_stmt *st;
+  vv_fact facts[VV_N_FACTS];
   int rc, seen = 0;
-  struct { const char *key; char want[64]; } facts[] = {
-    {"version", ""}, {"type", ""}, {"dims", ""}, {"metric", ""}, {"chunk_size", ""},
-    {"quantizer", ""}, {"metadata", ""}, {"auxiliary", ""},
-  };
-  const int n_facts = (int)(sizeof facts / sizeof facts[0]);
-  snprintf(facts[0].want, sizeof facts[0].want, "%d", VV_FORMAT_VERSION);
-  snprintf(facts[1].want, sizeof facts[1].want, "%s", vv_type_name(t->cfg.type));
-  snprintf(facts[2].want, sizeof facts[2].want, "%zu", t->cfg.dims);
-  snprintf(facts[3].want, sizeof facts[3].want, "%s", vv_metric_name(t->cfg.metric));
-  snprintf(facts[4].want, sizeof facts[4].want, "%d", t->cfg.chunk_size);
-  snprintf(facts[5].want, sizeof facts[5].want, "%s", vv_quant_name(t->cfg.quant));
-  snprintf(facts[6].want, sizeof facts[6].want, "%d", t->cfg.n_meta);
-  snprintf(facts[7].want, sizeof facts[7].want, "%d", t->cfg.n_aux);
-  if (!sql) return sl_fail(err, "out of memory");
+  if (!sql) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(t->db, sql, -1, &st, NULL);
   sqlite3_free(sql);
-  if (rc != SQLITE_OK) return sl_fail(err, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
+  if (rc != SQLITE_OK) return vv_error(t, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
+  vv_config_facts(&t->cfg, facts);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *key = (const char *)sqlite3_column_text(st, 0);
     const char *value = (const char *)sqlite3_column_text(st, 1);
-    for (int i = 0; key && i < n_facts; i++) {
+    for (int i = 0; key && i < VV_N_FACTS; i++) {
       if (strcmp(key, facts[i].key) != 0) continue;
       seen |= 1 << i;
-      if (!value || strcmp(value, facts[i].want) != 0) {
-        sl_fail(err, "shadow table %s_info has %s=%s but the declaration means %s=%s", t->name, key,
-                value ? value : "NULL", key, facts[i].want);
+      if (!value || strcmp(value, facts[i].value) != 0) {
+        rc = vv_error(t, "shadow table %s_info has %s=%s but the declaration means %s=%s", t->name, key,
+                      value ? value : "NULL", key, facts[i].value);
         sqlite3_finalize(st);
-        return SL_ERROR;
+        return rc;
       }
     }
   }
   sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return sl_fail(err, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
-  for (int i = 0; i < n_facts; i++)
-    if (!(seen & (1 << i))) return sl_fail(err, "shadow table %s_info lacks '%s'", t->name, facts[i].key);
-  return SL_OK;
+  if (rc != SQLITE_DONE) return vv_error(t, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
+  for (int i = 0; i < VV_N_FACTS; i++)
+    if (!(seen & (1 << i))) return vv_error(t, "shadow table %s_info lacks '%s'", t->name, facts[i].key);
+  return SQLITE_OK;
 }
 
-/* model= must name a loaded embedding model of the column's dimension when the table is
-** created. A table that already exists connects without it: models are loaded per
-** process, and a database must open before anyone had the chance to load one. */
-static int check_model(const vv_config *cfg, sl_err *err) {
-  sl_model *m;
-  int rc = SL_OK;
-  if (sl_op_pin(cfg->model, SL_KIND_EMBED, &m, err)) {
-    sl_err_prefix(err, "model");
-    return SL_ERROR;
+/* The shadow tables of a new table, and its facts. */
+static int create_shadow(vv_table *t) {
+  char *sql = vv_config_shadow_sql(&t->cfg, t->schema, t->name);
+  sqlite3_stmt *st = NULL;
+  vv_fact facts[VV_N_FACTS];
+  int rc = sql ? sqlite3_exec(t->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  if (rc == SQLITE_OK) {
+    sql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_info\"(key, value) VALUES (?1, ?2)", t->schema, t->name);
+    rc = sql ? sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+    sqlite3_free(sql);
   }
-  if ((size_t)m->cfg.hidden != cfg->dims)
-    rc = sl_fail(err, "model '%s' makes %d-dimensional vectors but %s is float[%zu]", cfg->model, m->cfg.hidden,
-                 cfg->cols[cfg->vec_col].name, cfg->dims);
-  sl_registry_release(m);
-  return rc;
+  vv_config_facts(&t->cfg, facts);
+  for (int i = 0; i < VV_N_FACTS && rc == SQLITE_OK; i++) {
+    sqlite3_bind_text(st, 1, facts[i].key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, facts[i].value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK) return vv_error(t, "cannot create the shadow tables: %s", sqlite3_errmsg(t->db));
+  return SQLITE_OK;
 }
 
 static int vv_init(sqlite3 *db, int argc, const char *const *argv, sqlite3_vtab **out, char **errmsg,
                    int create) {
   vv_table *t = sqlite3_malloc(sizeof *t);
   sl_err err;
-  int rc;
+  int rc = SQLITE_OK;
   char *sql;
 
   *out = NULL;
@@ -251,37 +271,31 @@ static int vv_init(sqlite3 *db, int argc, const char *const *argv, sqlite3_vtab 
     table_free(t);
     return SQLITE_NOMEM;
   }
-  if (vv_config_parse(argc - 3, argv + 3, &t->cfg, &err) || (create && t->cfg.model && check_model(&t->cfg, &err))) {
+  if (vv_config_parse(argc - 3, argv + 3, &t->cfg, &err)) {
     *errmsg = sqlite3_mprintf("%s: %s", t->name, err.msg);
     table_free(t);
     return SQLITE_ERROR;
   }
   sl_chunk_layout_init(&t->lay, t->cfg.type, t->cfg.dims, t->cfg.metric, t->cfg.quant, (size_t)t->cfg.chunk_size);
-
-  sql = vv_config_declaration(&t->cfg);
-  rc = sql ? sqlite3_declare_vtab(db, sql) : SQLITE_NOMEM;
-  sqlite3_free(sql);
+  /* model= must name a loaded embedding model of the column's size when the table is
+  ** created. An existing table connects without it: models are loaded per process,
+  ** and a database must open before anyone had the chance to load one. */
+  if (create && t->cfg.model) {
+    sl_model *m;
+    rc = vv_pin_model(t, &m);
+    if (rc == SQLITE_OK) sl_registry_release(m);
+  }
+  if (rc == SQLITE_OK) {
+    sql = vv_config_declaration(&t->cfg);
+    rc = sql ? sqlite3_declare_vtab(db, sql) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK && rc != SQLITE_NOMEM) vv_error(t, "cannot declare the table: %s", sqlite3_errmsg(db));
+  }
+  if (rc == SQLITE_OK) rc = create ? create_shadow(t) : check_info(t);
   if (rc != SQLITE_OK) {
-    *errmsg = sqlite3_mprintf("%s: cannot declare the table: %s", t->name, sqlite3_errmsg(db));
+    *errmsg = t->base.zErrMsg ? sqlite3_mprintf("%s", t->base.zErrMsg) : NULL;
     table_free(t);
     return rc;
-  }
-  if (create) {
-    char *shadow = vv_config_shadow_sql(&t->cfg, t->schema, t->name);
-    char *info = vv_config_info_sql(&t->cfg, t->schema, t->name);
-    rc = shadow && info ? sqlite3_exec(db, shadow, NULL, NULL, NULL) : SQLITE_NOMEM;
-    if (rc == SQLITE_OK) rc = sqlite3_exec(db, info, NULL, NULL, NULL);
-    sqlite3_free(shadow);
-    sqlite3_free(info);
-    if (rc != SQLITE_OK) {
-      *errmsg = sqlite3_mprintf("%s: cannot create the shadow tables: %s", t->name, sqlite3_errmsg(db));
-      table_free(t);
-      return rc;
-    }
-  } else if (check_info(t, &err)) {
-    *errmsg = sqlite3_mprintf("%s: %s", t->name, err.msg);
-    table_free(t);
-    return SQLITE_ERROR;
   }
   /* xUpdate reports rowid conflicts as SQLITE_CONSTRAINT and implements REPLACE. */
   sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
@@ -320,8 +334,9 @@ static int vv_destroy(sqlite3_vtab *vtab) {
 
 static int vv_rename(sqlite3_vtab *vtab, const char *new_name) {
   vv_table *t = (vv_table *)vtab;
-  int rc = SQLITE_OK;
+  int rc = vv_flush(t);
   char *name;
+  if (rc != SQLITE_OK) return rc;
   finalize_stmts(t);
   for (size_t i = 0; i < sizeof shadow_names / sizeof shadow_names[0] && rc == SQLITE_OK; i++) {
     if (i == 3 && t->cfg.n_aux == 0) continue;
@@ -334,6 +349,27 @@ static int vv_rename(sqlite3_vtab *vtab, const char *new_name) {
   if (!(name = sqlite3_mprintf("%s", new_name))) return SQLITE_NOMEM;
   sqlite3_free(t->name);
   t->name = name;
+  return SQLITE_OK;
+}
+
+/* ---- transactions ----
+** The shadow tables carry all state, so SQLite's own journal undoes everything; the
+** only thing held in memory is the queue of rows waiting for embedding (vv_flush). */
+
+static int vv_begin(sqlite3_vtab *vtab) { return SQLITE_OK; }
+static int vv_sync(sqlite3_vtab *vtab) { return vv_flush((vv_table *)vtab); }
+static int vv_savepoint(sqlite3_vtab *vtab, int n) { return vv_flush((vv_table *)vtab); }
+static int vv_release(sqlite3_vtab *vtab, int n) { return SQLITE_OK; }
+
+/* The queue only holds rows inserted since the last savepoint (vv_savepoint flushed
+** the older ones), so rolling back to any savepoint drops all of it. */
+static int vv_rollback_to(sqlite3_vtab *vtab, int n) {
+  vv_discard((vv_table *)vtab);
+  return SQLITE_OK;
+}
+
+static int vv_end(sqlite3_vtab *vtab) {
+  vv_discard((vv_table *)vtab);
   return SQLITE_OK;
 }
 
@@ -478,8 +514,9 @@ typedef struct vv_cursor {
   sl_knn_hit *hits;        /* k-NN: best first, sqlite3_malloc'd */
   size_t n_hits, i;
   sqlite3_int64 k;
-  sqlite3_stmt *rows;      /* plain: the scan; k-NN: lookup of one rowid (same columns) */
-  int row_ready;           /* rows holds the current row */
+  sqlite3_stmt *scan;      /* plain: the scan over T_rowids */
+  sqlite3_stmt *lookup;    /* k-NN: the same columns for one rowid; kept across xFilter */
+  int row_ready;           /* the current row is in scan or lookup */
   sqlite3_stmt *aux;       /* lookup of the auxiliary columns of one rowid */
   int aux_ready;
   sqlite3_blob *blob;      /* reads vectors */
@@ -498,8 +535,8 @@ static void cursor_reset(vv_cursor *c) {
   sqlite3_free(c->hits);
   c->hits = NULL;
   c->n_hits = c->i = 0;
-  sqlite3_finalize(c->rows);
-  c->rows = NULL;
+  sqlite3_finalize(c->scan);
+  c->scan = NULL;
   c->row_ready = c->aux_ready = 0;
   c->eof = 1;
 }
@@ -507,6 +544,7 @@ static void cursor_reset(vv_cursor *c) {
 static int vv_close(sqlite3_vtab_cursor *cur) {
   vv_cursor *c = (vv_cursor *)cur;
   cursor_reset(c);
+  sqlite3_finalize(c->lookup);
   sqlite3_finalize(c->aux);
   sqlite3_blob_close(c->blob);
   sqlite3_free(c);
@@ -538,11 +576,11 @@ static int parse_plan(vv_table *t, const char *idx_str, int argc, sqlite3_value 
       if (kind == 'd') {
         sqlite3_value *v = argv[a++];
         int type = sqlite3_value_numeric_type(v);
-        float x;
+        double x;
         if (type == SQLITE_NULL) return SQLITE_DONE;  /* distance < NULL: no row qualifies */
         if (type != SQLITE_INTEGER && type != SQLITE_FLOAT)
           return vv_error(t, "distance can only be compared with a number, got %s", sl_sql_type_name(v));
-        x = (float)sqlite3_value_double(v);
+        x = sqlite3_value_double(v);
         if (op == SQLITE_INDEX_CONSTRAINT_LT || op == SQLITE_INDEX_CONSTRAINT_LE) {
           if (x < q->range.hi || (x == q->range.hi && op == SQLITE_INDEX_CONSTRAINT_LT)) {
             q->range.hi = x;
@@ -612,11 +650,11 @@ static int start_scan(vv_cursor *c, vv_table *t, const vv_filter *filters, int n
   vv_filters_sql(t, filters, n_filters, s);
   sqlite3_str_appendall(s, " ORDER BY rowid");
   if (!(sql = sqlite3_str_finish(s))) return SQLITE_NOMEM;
-  rc = prepare(t, sql, &c->rows);
+  rc = prepare(t, sql, &c->scan);
   sqlite3_free(sql);
-  if (rc == SQLITE_OK) rc = vv_filters_bind(c->rows, filters, n_filters);
+  if (rc == SQLITE_OK) rc = vv_filters_bind(c->scan, filters, n_filters);
   if (rc != SQLITE_OK) return rc == SQLITE_ERROR ? vv_db_error(t, rc) : rc;
-  rc = sqlite3_step(c->rows);
+  rc = sqlite3_step(c->scan);
   if (rc == SQLITE_ROW) {
     c->eof = 0;
     c->row_ready = 1;
@@ -636,6 +674,7 @@ static int vv_xfilter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str
 
   cursor_reset(c);
   c->knn = idx_num == 1;
+  if ((rc = vv_flush(t)) != SQLITE_OK) return rc;
   if (!(filters = sqlite3_malloc64(((size_t)argc + 1) * sizeof *filters))) return SQLITE_NOMEM;
   memset(&q, 0, sizeof q);
   rc = parse_plan(t, idx_str, argc, argv, &q, &match, &kv, filters, &n_filters);
@@ -656,7 +695,7 @@ static int vv_next(sqlite3_vtab_cursor *cur) {
     c->eof = ++c->i >= c->n_hits;
     return SQLITE_OK;
   }
-  int rc = sqlite3_step(c->rows);
+  int rc = sqlite3_step(c->scan);
   if (rc == SQLITE_ROW) return SQLITE_OK;
   c->eof = 1;
   c->row_ready = 0;
@@ -666,7 +705,7 @@ static int vv_next(sqlite3_vtab_cursor *cur) {
 static int vv_eof(sqlite3_vtab_cursor *cur) { return ((vv_cursor *)cur)->eof; }
 
 static sqlite3_int64 cursor_rowid(vv_cursor *c) {
-  return c->knn ? c->hits[c->i].rowid : sqlite3_column_int64(c->rows, 0);
+  return c->knn ? c->hits[c->i].rowid : sqlite3_column_int64(c->scan, 0);
 }
 
 static int vv_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
@@ -674,20 +713,20 @@ static int vv_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
   return SQLITE_OK;
 }
 
-/* Positions c->rows on the current row (a lookup for k-NN hits). */
+/* Positions the cursor on the current row (a lookup for k-NN hits). */
 static int cursor_row(vv_cursor *c, vv_table *t) {
   int rc;
   if (c->row_ready) return SQLITE_OK;
-  if (!c->rows) {
+  if (!c->lookup) {
     char *sql = stmt_sql(t, VV_ROW_GET);
     if (!sql) return SQLITE_NOMEM;
-    rc = prepare(t, sql, &c->rows);
+    rc = prepare(t, sql, &c->lookup);
     sqlite3_free(sql);
     if (rc != SQLITE_OK) return rc;
   }
-  sqlite3_reset(c->rows);
-  sqlite3_bind_int64(c->rows, 1, c->hits[c->i].rowid);
-  rc = sqlite3_step(c->rows);
+  sqlite3_reset(c->lookup);
+  sqlite3_bind_int64(c->lookup, 1, c->hits[c->i].rowid);
+  rc = sqlite3_step(c->lookup);
   if (rc == SQLITE_DONE) return vv_error(t, "row %lld is in a chunk but not in %s_rowids (run semlite_vec_check)",
                                          (long long)c->hits[c->i].rowid, t->name);
   if (rc != SQLITE_ROW) return vv_db_error(t, rc);
@@ -723,8 +762,8 @@ static int column_vector(vv_cursor *c, vv_table *t, sqlite3_context *ctx) {
     chunk = c->hits[c->i].chunk_id;
     offset = c->hits[c->i].offset;
   } else {
-    chunk = sqlite3_column_int64(c->rows, 1);
-    offset = sqlite3_column_int(c->rows, 2);
+    chunk = sqlite3_column_int64(c->scan, 1);
+    offset = sqlite3_column_int(c->scan, 2);
   }
   if ((rc = vv_blob_seek(t, &c->blob, "vectors", chunk, 0)) != SQLITE_OK) return rc;
   if (!(buf = sqlite3_malloc64(t->lay.vec_bytes))) return SQLITE_NOMEM;
@@ -759,7 +798,7 @@ static int vv_xcolumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
       return column_vector(c, t, ctx);
     case VV_META:
       if ((rc = cursor_row(c, t)) != SQLITE_OK) return rc;
-      sqlite3_result_value(ctx, sqlite3_column_value(c->rows, 3 + cfg->cols[col].slot));
+      sqlite3_result_value(ctx, sqlite3_column_value(c->knn ? c->lookup : c->scan, 3 + cfg->cols[col].slot));
       return SQLITE_OK;
     case VV_AUX:
       if ((rc = cursor_aux(c, t)) != SQLITE_OK) return rc;
@@ -784,6 +823,13 @@ sqlite3_module sl_vec_module = {
   .xColumn = vv_xcolumn,
   .xRowid = vv_rowid,
   .xUpdate = vv_update,
+  .xBegin = vv_begin,
+  .xSync = vv_sync,
+  .xCommit = vv_end,
+  .xRollback = vv_end,
   .xRename = vv_rename,
+  .xSavepoint = vv_savepoint,
+  .xRelease = vv_release,
+  .xRollbackTo = vv_rollback_to,
   .xShadowName = vv_shadow_name,
 };

@@ -5,7 +5,7 @@
 **   vtab_vec_config.c  parses CREATE VIRTUAL TABLE arguments, checks and converts values
 **   vtab_vec.c         the module: create/connect/destroy, xBestIndex, xFilter, cursors
 **   vtab_vec_search.c  the k-NN scan over the chunks (exact or quantized + rescoring)
-**   vtab_vec_write.c   xUpdate: insert, upsert, update, delete, embed-on-insert
+**   vtab_vec_write.c   xUpdate: insert, upsert, update, delete; embed-on-insert batches
 **   vtab_vec_check.c   semlite_vec_check()
 **
 ** All of a table's state lives in its shadow tables and is written through SQL (or
@@ -21,6 +21,7 @@
 #ifndef SEMLITE_VTAB_VEC_H
 #define SEMLITE_VTAB_VEC_H
 
+#include "../engine/registry.h"
 #include "../ops/knn.h"
 #include "sql.h"
 
@@ -30,6 +31,7 @@
 #define VV_MAX_DIMS 65536
 #define VV_MAX_K 100000
 #define VV_DEFAULT_OVERSAMPLE 4
+#define VV_MAX_OVERSAMPLE 100     /* k * oversample candidates are held in memory */
 
 typedef enum vv_kind { VV_VECTOR, VV_META, VV_AUX } vv_kind;
 /* Metadata types; VV_ANY is an auxiliary column declared without a type. */
@@ -69,6 +71,16 @@ enum {
   VV_STMT_COUNT
 };
 
+/* An inserted row whose vector waits for its text to be embedded (vtab_vec_write.c). */
+typedef struct vv_pending {
+  sqlite3_int64 chunk;
+  size_t slot;
+  char *text;                  /* sqlite3_malloc'd copy */
+  size_t len;
+} vv_pending;
+
+#define VV_EMBED_BATCH 64
+
 typedef struct vv_table {
   sqlite3_vtab base;
   sqlite3 *db;
@@ -76,6 +88,8 @@ typedef struct vv_table {
   vv_config cfg;
   sl_chunk_layout lay;
   sqlite3_stmt *stmt[VV_STMT_COUNT];
+  vv_pending *pending;         /* VV_EMBED_BATCH entries once the table embeds */
+  int n_pending;
 } vv_table;
 
 /* ---- vtab_vec_config.c ---- */
@@ -87,8 +101,14 @@ void vv_config_free(vv_config *cfg);
 char *vv_config_declaration(const vv_config *cfg);
 /* The shadow tables' CREATE statements, one string, sqlite3_free it. */
 char *vv_config_shadow_sql(const vv_config *cfg, const char *schema, const char *name);
-/* The layout facts T_info records, checked again at every connect. */
-char *vv_config_info_sql(const vv_config *cfg, const char *schema, const char *name);
+/* The layout facts T_info records (key, value as text), checked again at every
+** connect and read back by semlite_vec_check. */
+#define VV_N_FACTS 8
+typedef struct vv_fact {
+  const char *key;
+  char value[32];
+} vv_fact;
+void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]);
 /* "float[384]" and friends, for messages. */
 const char *vv_type_name(sl_vec_type t);
 const char *vv_metric_name(sl_metric m);
@@ -151,5 +171,15 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
 /* ---- vtab_vec_write.c ---- */
 
 int vv_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 *rowid);
+
+/* Embeds the pending rows' texts and writes their vectors. Called before anything could
+** see those slots: a scan, another write, a savepoint, xSync. On failure the rows stay
+** pending, so the transaction cannot commit them without vectors. */
+int vv_flush(vv_table *t);
+/* Forgets the pending rows (ROLLBACK, ROLLBACK TO: their rows are gone). */
+void vv_discard(vv_table *t);
+/* Pins model= and checks it makes vectors of the column's size (release it with
+** sl_registry_release), or sets the table's error. */
+int vv_pin_model(vv_table *t, sl_model **m);
 
 #endif

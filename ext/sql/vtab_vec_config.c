@@ -14,6 +14,7 @@
 */
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,9 +100,10 @@ static int lex(const char *s, arg_tokens *t, sl_err *err) {
     if (isspace((unsigned char)*s)) { s++; continue; }
     if (t->n == TOK_MAX) return sl_fail(err, "too many words in '%s'", s);
     t->quoted[t->n] = 0;
-    if (*s == '=') {
-      strcpy(t->text[t->n++], "=");
-      s++;
+    /* '=' is a token of its own, and so is the '+' of +"quoted name". */
+    if (*s == '=' || (*s == '+' && (s[1] == '"' || s[1] == '\'' || s[1] == '`'))) {
+      t->text[t->n][0] = *s++;
+      t->text[t->n++][1] = 0;
       continue;
     }
     if (*s == '"' || *s == '\'' || *s == '`') {
@@ -278,7 +280,8 @@ static int parse_option(vv_config *cfg, const char *key, const char *value, char
     if (!vv_quant_parse(value, &cfg->quant))
       return sl_fail(err, "unknown quantizer '%s' (none, int8, binary)", value);
   } else if (sqlite3_stricmp(key, "oversample") == 0) {
-    if (!parse_int(value, 1, 1000, &v)) return sl_fail(err, "oversample must be an integer from 1 to 1000, got '%s'", value);
+    if (!parse_int(value, 1, VV_MAX_OVERSAMPLE, &v))
+      return sl_fail(err, "oversample must be an integer from 1 to %d, got '%s'", VV_MAX_OVERSAMPLE, value);
     cfg->oversample = (int)v;
     *have_oversample = 1;
   } else if (sqlite3_stricmp(key, "distance_metric") == 0) {
@@ -371,13 +374,18 @@ char *vv_config_shadow_sql(const vv_config *cfg, const char *schema, const char 
   return sqlite3_str_finish(s);
 }
 
-char *vv_config_info_sql(const vv_config *cfg, const char *schema, const char *name) {
-  return sqlite3_mprintf(
-      "INSERT INTO \"%w\".\"%w_info\"(key, value) VALUES ('version', %d), ('type', '%s'), "
-      "('dims', %lld), ('metric', '%s'), ('chunk_size', %d), ('quantizer', '%s'), "
-      "('metadata', %d), ('auxiliary', %d)",
-      schema, name, VV_FORMAT_VERSION, vv_type_name(cfg->type), (long long)cfg->dims,
-      vv_metric_name(cfg->metric), cfg->chunk_size, vv_quant_name(cfg->quant), cfg->n_meta, cfg->n_aux);
+void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]) {
+  static const char *const keys[VV_N_FACTS] = {"version", "type", "dims", "metric", "chunk_size", "quantizer",
+                                               "metadata", "auxiliary"};
+  for (int i = 0; i < VV_N_FACTS; i++) facts[i].key = keys[i];
+  snprintf(facts[0].value, sizeof facts[0].value, "%d", VV_FORMAT_VERSION);
+  snprintf(facts[1].value, sizeof facts[1].value, "%s", vv_type_name(cfg->type));
+  snprintf(facts[2].value, sizeof facts[2].value, "%zu", cfg->dims);
+  snprintf(facts[3].value, sizeof facts[3].value, "%s", vv_metric_name(cfg->metric));
+  snprintf(facts[4].value, sizeof facts[4].value, "%d", cfg->chunk_size);
+  snprintf(facts[5].value, sizeof facts[5].value, "%s", vv_quant_name(cfg->quant));
+  snprintf(facts[6].value, sizeof facts[6].value, "%d", cfg->n_meta);
+  snprintf(facts[7].value, sizeof facts[7].value, "%d", cfg->n_aux);
 }
 
 /* ---- values on their way in ---- */

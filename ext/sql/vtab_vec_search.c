@@ -12,6 +12,7 @@
 **               candidates; their float32 vectors are then read and scored exactly.
 ** distance constraints apply to exact distances only.
 */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,8 +99,9 @@ static int distances(search *s, const void *base, size_t first, size_t count) {
 
 static void consider(search *s, float d, size_t slot, sqlite3_int64 rowid, sqlite3_int64 chunk_id) {
   sl_knn_hit hit;
-  /* Quantized estimates are not distances: the range is checked when rescoring. */
-  if (!s->quant && !sl_knn_range_has(&s->q->range, d)) return;
+  /* NaN (cosine with a zero vector) ranks nowhere; it would also break the heap order.
+  ** Quantized estimates are not distances: the range is checked when rescoring. */
+  if (isnan(d) || (!s->quant && !sl_knn_range_has(&s->q->range, d))) return;
   hit.distance = d;
   hit.offset = (int32_t)slot;
   hit.rowid = rowid;
@@ -108,8 +110,9 @@ static void consider(search *s, float d, size_t slot, sqlite3_int64 rowid, sqlit
 }
 
 static int corrupt(vv_table *t, sqlite3_int64 chunk, const char *what, int got, size_t want) {
-  return vv_error(t, "chunk %lld has a %d-byte %s BLOB, expected %zu (run semlite_vec_check)", (long long)chunk,
-                  got, what, want);
+  vv_error(t, "chunk %lld has a %d-byte %s BLOB, expected %zu (run semlite_vec_check)", (long long)chunk, got, what,
+           want);
+  return SQLITE_CORRUPT_VTAB;
 }
 
 /* Every valid slot of every chunk. */
@@ -118,9 +121,9 @@ static int scan_all(search *s) {
   const sl_chunk_layout *lay = &t->lay;
   size_t data_bytes = s->quant ? lay->qvectors_bytes : lay->vectors_bytes;
   sqlite3_stmt *st = vv_stmt(t, VV_CHUNK_SCAN);
-  int rc;
+  int rc, step;
   if (!st) return SQLITE_ERROR;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
     sqlite3_int64 chunk = sqlite3_column_int64(st, 0);
     const unsigned char *valid = sqlite3_column_blob(st, 1);
     const unsigned char *rowids = sqlite3_column_blob(st, 2);
@@ -132,15 +135,20 @@ static int scan_all(search *s) {
       rc = corrupt(t, chunk, "rowids", sqlite3_column_bytes(st, 2), lay->rowids_bytes);
     else if ((size_t)sqlite3_column_bytes(st, 3) != data_bytes)
       rc = corrupt(t, chunk, s->quant ? "qvectors" : "vectors", sqlite3_column_bytes(st, 3), data_bytes);
-    if (rc != SQLITE_ROW) break;
-    while (count > 0 && !sl_bit_get(valid, count - 1)) count--;
-    if ((rc = distances(s, data, 0, count)) != SQLITE_OK) break;
+    else {
+      while (count > 0 && !sl_bit_get(valid, count - 1)) count--;
+      rc = distances(s, data, 0, count);
+    }
+    if (rc != SQLITE_OK) {
+      sqlite3_reset(st);
+      return rc;
+    }
     for (size_t i = 0; i < count; i++)
       if (sl_bit_get(valid, i)) consider(s, s->dist[i], i, sl_rowid_get(rowids, i), chunk);
   }
+  rc = step == SQLITE_DONE ? SQLITE_OK : vv_db_error(t, step);
   sqlite3_reset(st);
-  if (rc == SQLITE_DONE) return SQLITE_OK;
-  return rc == SQLITE_ROW ? SQLITE_ERROR : rc == SQLITE_ERROR ? vv_db_error(t, rc) : rc;
+  return rc;
 }
 
 typedef struct position {
@@ -309,12 +317,13 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   s.quant = lay->quant != SL_QUANT_NONE;
   want = s.quant ? q->k * (size_t)t->cfg.oversample : q->k;
   s.dist = sqlite3_malloc64(lay->cap * sizeof *s.dist);
-  s.buf = sqlite3_malloc64(s.quant ? lay->qvectors_bytes : lay->vectors_bytes);
+  /* Only the filtered path reads runs of slots into a buffer of its own. */
+  if (q->n_filters) s.buf = sqlite3_malloc64(s.quant ? lay->qvectors_bytes : lay->vectors_bytes);
   if (s.quant && (qq = sqlite3_malloc64(lay->qvec_bytes + lay->qparam_bytes))) {
     sl_quantize(lay, q->q, qq);
     s.query = qq;
   }
-  if (!s.dist || !s.buf || (s.quant && !qq)) rc = SQLITE_NOMEM;
+  if (!s.dist || (q->n_filters && !s.buf) || (s.quant && !qq)) rc = SQLITE_NOMEM;
   else if (sl_topk_init(&s.top, want, &err)) rc = vv_error(t, "%s", err.msg);
 
   if (rc == SQLITE_OK) {

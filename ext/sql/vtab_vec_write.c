@@ -9,9 +9,15 @@
 ** Nothing that can fail for a user-visible reason (types, sizes, embedding, conflicts)
 ** happens after the first write, so a refused row leaves nothing behind.
 **
-** Embed-on-insert embeds one row per call (sl_model_embed with n = 1): simple and
-** correct under savepoints and statement rollback. Batching across rows would need the
-** vectors to be written after xUpdate returns (see docs/vector-search.md).
+** Embed-on-insert is batched: an INSERT whose vector comes from embed_from writes the
+** row and reserves its slot at once, and queues the text (t->pending). The queue is
+** embedded in one sl_model_embed call, and the vectors written, when it holds
+** VV_EMBED_BATCH rows or before anything could see those slots: a scan of the table
+** (xFilter), any other write to it, a savepoint (statements open one), and xSync before
+** the commit. ROLLBACK and ROLLBACK TO drop the queue with the rows. A text that cannot
+** be embedded at all (NULL, not TEXT, model not loaded) is refused by its INSERT; an
+** engine failure in a batch fails the statement or COMMIT that flushes it.
+** UPDATE re-embeds its one row at once.
 */
 #include <string.h>
 
@@ -66,12 +72,8 @@ static int locate(vv_table *t, sqlite3_int64 rowid, sqlite3_int64 *chunk, size_t
   return rc == SQLITE_DONE ? SQLITE_DONE : vv_db_error(t, rc);
 }
 
-/* A rowid from an xUpdate argument: SQLite passes the value as written. */
+/* A rowid from an xUpdate argument (SQLite has refused most non-integers already). */
 static int rowid_arg(vv_table *t, sqlite3_value *v, sqlite3_int64 *out) {
-  if (sqlite3_value_type(v) == SQLITE_INTEGER) {
-    *out = sqlite3_value_int64(v);
-    return SQLITE_OK;
-  }
   if (sqlite3_value_numeric_type(v) == SQLITE_INTEGER) {
     *out = sqlite3_value_int64(v);
     return SQLITE_OK;
@@ -81,31 +83,51 @@ static int rowid_arg(vv_table *t, sqlite3_value *v, sqlite3_int64 *out) {
 
 /* ---- embedding ---- */
 
-static int embed_text(vv_table *t, sqlite3_value *text, float *out) {
+/* Refuses a text embed_from cannot embed. */
+static int check_text(vv_table *t, sqlite3_value *text) {
   const vv_config *cfg = &t->cfg;
-  const char *col = cfg->cols[cfg->embed_from].name, *s;
-  sl_model *m;
-  sl_err err;
-  size_t len;
-  int rc;
+  const char *col = cfg->cols[cfg->embed_from].name;
   if (sqlite3_value_type(text) == SQLITE_NULL)
     return vv_error(t, "cannot embed a NULL %s (embed_from=%s): give it a text or give %s a vector", col, col,
                     cfg->cols[cfg->vec_col].name);
   if (sqlite3_value_type(text) != SQLITE_TEXT)
     return vv_error(t, "cannot embed %s (embed_from=%s): it must be TEXT, got %s", col, col, sl_sql_type_name(text));
-  if (!(s = (const char *)sqlite3_value_text(text))) return SQLITE_NOMEM;
-  len = (size_t)sqlite3_value_bytes(text);
-  if (sl_op_pin(cfg->model, SL_KIND_EMBED, &m, &err)) return vv_error(t, "model: %s", err.msg);
-  if ((size_t)m->cfg.hidden != cfg->dims) {
-    rc = vv_error(t, "model '%s' makes %d-dimensional vectors but %s is float[%zu]", cfg->model, m->cfg.hidden,
-                  cfg->cols[cfg->vec_col].name, cfg->dims);
-  } else if (sl_model_embed(m, 1, &s, &len, out, &err)) {
-    rc = vv_error(t, "embedding %s: %s", col, err.msg);
-  } else {
-    rc = SQLITE_OK;
+  return SQLITE_OK;
+}
+
+int vv_pin_model(vv_table *t, sl_model **m) {
+  const vv_config *cfg = &t->cfg;
+  sl_err err;
+  if (sl_op_pin(cfg->model, SL_KIND_EMBED, m, &err)) return vv_error(t, "model: %s", err.msg);
+  if ((size_t)(*m)->cfg.hidden != cfg->dims) {
+    int hidden = (*m)->cfg.hidden;
+    sl_registry_release(*m);
+    return vv_error(t, "model '%s' makes %d-dimensional vectors but %s is float[%zu]", cfg->model, hidden,
+                    cfg->cols[cfg->vec_col].name, cfg->dims);
   }
+  return SQLITE_OK;
+}
+
+/* Embeds n texts into out (n rows of dims floats). */
+static int embed_texts(vv_table *t, size_t n, const char *const *texts, const size_t *lens, float *out) {
+  sl_model *m;
+  sl_err err;
+  int rc = vv_pin_model(t, &m);
+  if (rc != SQLITE_OK) return rc;
+  if (sl_model_embed(m, n, texts, lens, out, &err))
+    rc = vv_error(t, "embedding %s: %s", t->cfg.cols[t->cfg.embed_from].name, err.msg);
   sl_registry_release(m);
   return rc;
+}
+
+static int embed_text(vv_table *t, sqlite3_value *text, float *out) {
+  const char *s;
+  size_t len;
+  int rc = check_text(t, text);
+  if (rc != SQLITE_OK) return rc;
+  if (!(s = (const char *)sqlite3_value_text(text))) return SQLITE_NOMEM;
+  len = (size_t)sqlite3_value_bytes(text);
+  return embed_texts(t, 1, &s, &len, out);
 }
 
 /* ---- the new vector of a row ---- */
@@ -159,6 +181,57 @@ static int write_rowid(vv_table *t, sqlite3_int64 chunk, size_t slot, sqlite3_in
   unsigned char le[8];
   sl_rowid_put(le, rowid);
   return blob_write(t, "rowids", chunk, le, 8, slot * 8);
+}
+
+/* ---- deferred embedding ---- */
+
+void vv_discard(vv_table *t) {
+  for (int i = 0; i < t->n_pending; i++) sqlite3_free(t->pending[i].text);
+  t->n_pending = 0;
+}
+
+int vv_flush(vv_table *t) {
+  const size_t n = (size_t)t->n_pending, dims = t->cfg.dims;
+  const char **texts;
+  size_t *lens;
+  float *out;
+  new_vector nv = {0};
+  int rc = SQLITE_OK;
+  if (n == 0) return SQLITE_OK;
+  texts = sqlite3_malloc64(n * sizeof *texts);
+  lens = sqlite3_malloc64(n * sizeof *lens);
+  out = sqlite3_malloc64(n * dims * sizeof *out);
+  if (t->cfg.quant != SL_QUANT_NONE) nv.qvec = sqlite3_malloc64(t->lay.qvec_bytes + t->lay.qparam_bytes);
+  if (!texts || !lens || !out || (t->cfg.quant != SL_QUANT_NONE && !nv.qvec)) rc = SQLITE_NOMEM;
+  for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+    texts[i] = t->pending[i].text;
+    lens[i] = t->pending[i].len;
+  }
+  if (rc == SQLITE_OK) rc = embed_texts(t, n, texts, lens, out);
+  for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+    nv.vec = (unsigned char *)(out + i * dims);
+    if (nv.qvec) sl_quantize(&t->lay, out + i * dims, nv.qvec);
+    rc = write_vector(t, t->pending[i].chunk, t->pending[i].slot, &nv);
+  }
+  if (rc == SQLITE_OK) vv_discard(t);
+  sqlite3_free(texts);
+  sqlite3_free(lens);
+  sqlite3_free(out);
+  sqlite3_free(nv.qvec);
+  return rc;
+}
+
+/* Queues a row's text; a full queue is embedded at once. */
+static int defer(vv_table *t, sqlite3_int64 chunk, size_t slot, sqlite3_value *text) {
+  vv_pending *p;
+  if (!t->pending && !(t->pending = sqlite3_malloc64(VV_EMBED_BATCH * sizeof *t->pending))) return SQLITE_NOMEM;
+  p = &t->pending[t->n_pending];
+  p->len = (size_t)sqlite3_value_bytes(text);
+  if (!(p->text = sqlite3_malloc64(p->len + 1))) return SQLITE_NOMEM;
+  memcpy(p->text, sqlite3_value_text(text), p->len + 1);
+  p->chunk = chunk;
+  p->slot = slot;
+  return ++t->n_pending == VV_EMBED_BATCH ? vv_flush(t) : SQLITE_OK;
 }
 
 /* ---- metadata and auxiliary values ---- */
@@ -280,6 +353,8 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   unsigned char byte;
   sqlite3_stmt *st;
   int has_rowid = sqlite3_value_type(rowid_v) != SQLITE_NULL, taken = 0, rc;
+  int deferred = cfg->embed_from >= 0 && sqlite3_value_type(cols[cfg->vec_col]) == SQLITE_NULL;
+  sl_model *m;
 
   for (int h = cfg->n_cols; h < cfg->n_cols + 2; h++)
     if (sqlite3_value_type(cols[h]) != SQLITE_NULL)
@@ -287,11 +362,16 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   if (has_rowid && (rc = rowid_arg(t, rowid_v, &rowid)) != SQLITE_OK) return rc;
   if ((rc = check_values(t, cols)) != SQLITE_OK) return rc;
   if (has_rowid && (rc = check_conflict(t, rowid, &taken)) != SQLITE_OK) return rc;
-  if ((rc = vector_alloc(t, &nv)) != SQLITE_OK ||
-      (rc = vector_from(t, cols[cfg->vec_col], cfg->embed_from >= 0 ? cols[cfg->embed_from] : NULL, &nv)) != SQLITE_OK ||
-      (taken && (rc = delete_row(t, rowid)) != SQLITE_OK) ||
-      (rc = slot_alloc(t, &chunk, &slot, &byte)) != SQLITE_OK)
+  if (deferred) {
+    /* What would make the batch fail for this row is checked now. */
+    if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_pin_model(t, &m)) != SQLITE_OK) return rc;
+    sl_registry_release(m);
+  } else if ((rc = vector_alloc(t, &nv)) != SQLITE_OK || (rc = vector_from(t, cols[cfg->vec_col], NULL, &nv)) != SQLITE_OK) {
     goto done;
+  }
+  /* The row REPLACE removes may itself be waiting for its vector. */
+  if (taken && ((rc = vv_flush(t)) != SQLITE_OK || (rc = delete_row(t, rowid)) != SQLITE_OK)) goto done;
+  if ((rc = slot_alloc(t, &chunk, &slot, &byte)) != SQLITE_OK) goto done;
 
   if (!(st = vv_stmt(t, VV_ROW_INSERT))) { rc = SQLITE_ERROR; goto done; }
   if (has_rowid) sqlite3_bind_int64(st, 1, rowid);
@@ -308,8 +388,10 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
     if ((rc = step_done(t, st)) != SQLITE_OK) goto done;
   }
   byte |= (unsigned char)(1u << (slot & 7));
-  if ((rc = write_vector(t, chunk, slot, &nv)) == SQLITE_OK && (rc = write_rowid(t, chunk, slot, rowid)) == SQLITE_OK)
-    rc = blob_write(t, "validity", chunk, &byte, 1, slot / 8);
+  if ((deferred || (rc = write_vector(t, chunk, slot, &nv)) == SQLITE_OK) &&
+      (rc = write_rowid(t, chunk, slot, rowid)) == SQLITE_OK &&
+      (rc = blob_write(t, "validity", chunk, &byte, 1, slot / 8)) == SQLITE_OK && deferred)
+    rc = defer(t, chunk, slot, cols[cfg->embed_from]);
   *out = rowid;
 done:
   vector_free(&nv);
@@ -424,11 +506,9 @@ int vv_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 
   vv_table *t = (vv_table *)vtab;
   sqlite3_int64 rowid;
   int rc;
-  if (argc == 1) {
-    if ((rc = rowid_arg(t, argv[0], &rowid)) != SQLITE_OK) return rc;
-    return delete_row(t, rowid);
-  }
-  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return insert_row(t, argv[1], argv + 2, out_rowid);
-  if ((rc = rowid_arg(t, argv[0], &rowid)) != SQLITE_OK) return rc;
+  if (argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL) return insert_row(t, argv[1], argv + 2, out_rowid);
+  /* UPDATE and DELETE read and move rows: pending vectors must be in place first. */
+  if ((rc = vv_flush(t)) != SQLITE_OK || (rc = rowid_arg(t, argv[0], &rowid)) != SQLITE_OK) return rc;
+  if (argc == 1) return delete_row(t, rowid);
   return update_row(t, rowid, argv[1], argv + 2);
 }

@@ -1,0 +1,278 @@
+/*
+** vtab_vec_check.c: semlite_vec_check('table'), integrity_check for one semlite_vec
+** table: returns 'ok' or one line per problem (at most VV_CHECK_MAX).
+**
+** It reads the shadow tables directly (no virtual table object is needed, so it also
+** works on a table whose declaration no longer matches its data) and checks:
+**   - T_info describes a layout we can read
+**   - every chunk's BLOBs have the layout's sizes; float vectors of rows are finite
+**   - valid slots and T_rowids agree one to one: each valid slot's rowid has a T_rowids
+**     row that points back at that chunk and slot, and each T_rowids row at a valid slot
+**   - the quantized copy of each row matches its float vector
+**   - T_aux has exactly the rows of T_rowids
+*/
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vtab_vec.h"
+
+#define VV_CHECK_MAX 100
+
+typedef struct checker {
+  sqlite3 *db;
+  const char *name;
+  sqlite3_str *out;
+  int problems;
+  sl_chunk_layout lay;
+  int n_aux;
+} checker;
+
+static void problem(checker *c, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+
+static void problem(checker *c, const char *fmt, ...) {
+  char msg[SL_ERR_MAX];
+  va_list ap;
+  if (c->problems++ >= VV_CHECK_MAX) return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (c->problems > 1) sqlite3_str_appendchar(c->out, 1, '\n');
+  sqlite3_str_appendall(c->out, msg);
+}
+
+/* Prepares fmt, whose %w (up to four) are the table's name; NULL with a problem on
+** failure. */
+static sqlite3_stmt *query(checker *c, const char *fmt) {
+  sqlite3_stmt *st = NULL;
+  char *sql = sqlite3_mprintf(fmt, c->name, c->name, c->name, c->name);
+  if (!sql || sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    problem(c, "cannot read shadow tables: %s", sql ? sqlite3_errmsg(c->db) : "out of memory");
+    sqlite3_finalize(st);
+    st = NULL;
+  }
+  sqlite3_free(sql);
+  return st;
+}
+
+/* The layout from T_info. */
+static int read_info(checker *c) {
+  sqlite3_stmt *st = query(c, "SELECT key, value FROM \"%w_info\"");
+  sl_vec_type type = SL_VEC_F32;
+  sl_metric metric = SL_METRIC_L2;
+  sl_quant quant = SL_QUANT_NONE;
+  long long dims = 0, chunk = 0, version = 0;
+  sl_err err;
+  if (!st) return SL_ERROR;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *k = (const char *)sqlite3_column_text(st, 0), *v = (const char *)sqlite3_column_text(st, 1);
+    if (!k || !v) continue;
+    if (!strcmp(k, "version")) version = sqlite3_column_int64(st, 1);
+    else if (!strcmp(k, "type") && !vv_vec_type_parse(v, &type)) problem(c, "%s_info: unknown type '%s'", c->name, v);
+    else if (!strcmp(k, "metric") && !vv_metric_parse(v, &metric)) problem(c, "%s_info: unknown metric '%s'", c->name, v);
+    else if (!strcmp(k, "quantizer") && !vv_quant_parse(v, &quant)) problem(c, "%s_info: unknown quantizer '%s'", c->name, v);
+    else if (!strcmp(k, "dims")) dims = sqlite3_column_int64(st, 1);
+    else if (!strcmp(k, "chunk_size")) chunk = sqlite3_column_int64(st, 1);
+    else if (!strcmp(k, "auxiliary")) c->n_aux = sqlite3_column_int(st, 1);
+  }
+  sqlite3_finalize(st);
+  if (version != VV_FORMAT_VERSION) problem(c, "%s_info: format version %lld, expected %d", c->name, version, VV_FORMAT_VERSION);
+  if (dims < 1 || dims > VV_MAX_DIMS) problem(c, "%s_info: bad dims %lld", c->name, dims);
+  if (chunk < 8 || chunk > VV_MAX_CHUNK || chunk % 8) problem(c, "%s_info: bad chunk_size %lld", c->name, chunk);
+  if (!c->problems && sl_knn_check_config(type, (size_t)dims, metric, quant, &err))
+    problem(c, "%s_info: %s", c->name, err.msg);
+  if (c->problems) return SL_ERROR;
+  sl_chunk_layout_init(&c->lay, type, (size_t)dims, metric, quant, (size_t)chunk);
+  return SL_OK;
+}
+
+typedef struct slot_ref {
+  sqlite3_int64 chunk, rowid;
+  sqlite3_int64 slot;
+} slot_ref;
+
+static int by_slot(const void *a, const void *b) {
+  const slot_ref *x = a, *y = b;
+  if (x->chunk != y->chunk) return x->chunk < y->chunk ? -1 : 1;
+  return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* Problems of one valid slot's vector and quantized copy. */
+static void check_vector(checker *c, sqlite3_int64 chunk, size_t i, const unsigned char *vectors,
+                         const unsigned char *qvectors, unsigned char *scratch) {
+  const sl_chunk_layout *lay = &c->lay;
+  const unsigned char *v = vectors + i * lay->vec_bytes;
+  float *x = (float *)(void *)scratch;
+  if (lay->type != SL_VEC_F32) return;
+  memcpy(x, v, lay->vec_bytes);
+  for (size_t d = 0; d < lay->dims; d++)
+    if (!isfinite(x[d])) {
+      problem(c, "chunk %lld slot %zu: element %zu of the vector is not finite", (long long)chunk, i, d);
+      return;
+    }
+  if (qvectors) {
+    unsigned char *q = scratch + lay->vec_bytes;
+    sl_quantize(lay, x, q);
+    if (memcmp(q, qvectors + sl_quant_vec_offset(lay, i), lay->qvec_bytes) != 0 ||
+        memcmp(q + lay->qvec_bytes, qvectors + sl_quant_param_offset(lay, i), lay->qparam_bytes) != 0)
+      problem(c, "chunk %lld slot %zu: the quantized copy does not match the vector", (long long)chunk, i);
+  }
+}
+
+/* Walks the chunks; collects the valid slots into *slots. */
+static int check_chunks(checker *c, slot_ref **slots, size_t *n_slots) {
+  const sl_chunk_layout *lay = &c->lay;
+  sqlite3_stmt *st = query(c, "SELECT chunk_id, validity, rowids, qvectors, vectors FROM \"%w_chunks\" ORDER BY chunk_id");
+  unsigned char *scratch = sqlite3_malloc64(lay->vec_bytes + lay->qvec_bytes + lay->qparam_bytes + 8);
+  size_t n = 0, cap = 0;
+  slot_ref *out = NULL;
+  int rc = SL_OK;
+  if (!st || !scratch) {
+    sqlite3_finalize(st);
+    sqlite3_free(scratch);
+    return SL_ERROR;
+  }
+  while (rc == SL_OK && sqlite3_step(st) == SQLITE_ROW) {
+    sqlite3_int64 chunk = sqlite3_column_int64(st, 0);
+    const unsigned char *valid = sqlite3_column_blob(st, 1), *rowids = sqlite3_column_blob(st, 2);
+    const unsigned char *q = sqlite3_column_blob(st, 3), *vectors = sqlite3_column_blob(st, 4);
+    size_t sizes[4] = {lay->validity_bytes, lay->rowids_bytes, lay->qvectors_bytes, lay->vectors_bytes};
+    static const char *const what[4] = {"validity", "rowids", "qvectors", "vectors"};
+    int bad = 0;
+    for (int k = 0; k < 4; k++) {
+      size_t got = (size_t)sqlite3_column_bytes(st, k + 1);
+      if (got != sizes[k] || (k == 2 && (sqlite3_column_type(st, 3) == SQLITE_NULL) != (lay->quant == SL_QUANT_NONE))) {
+        problem(c, "chunk %lld: %s is %zu bytes, expected %zu", (long long)chunk, what[k], got, sizes[k]);
+        bad = 1;
+      }
+    }
+    if (bad) continue;
+    for (size_t i = 0; i < lay->cap; i++) {
+      if (!sl_bit_get(valid, i)) continue;
+      if (n == cap) {
+        slot_ref *p = sqlite3_realloc64(out, (cap = cap ? 2 * cap : 1024) * sizeof *out);
+        if (!p) { rc = SL_ERROR; break; }
+        out = p;
+      }
+      out[n].chunk = chunk;
+      out[n].slot = (sqlite3_int64)i;
+      out[n].rowid = sl_rowid_get(rowids, i);
+      n++;
+      check_vector(c, chunk, i, vectors, lay->quant != SL_QUANT_NONE ? q : NULL, scratch);
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_free(scratch);
+  if (rc != SL_OK) {
+    sqlite3_free(out);
+    problem(c, "out of memory");
+    return rc;
+  }
+  *slots = out;
+  *n_slots = n;
+  return SL_OK;
+}
+
+/* Merges the valid slots with T_rowids, both in (chunk, slot) order. */
+static void check_rowids(checker *c, slot_ref *slots, size_t n) {
+  sqlite3_stmt *st = query(c, "SELECT rowid, chunk_id, chunk_offset FROM \"%w_rowids\" ORDER BY chunk_id, chunk_offset");
+  size_t i = 0;
+  slot_ref prev = {0, 0, -1};
+  if (!st) return;
+  if (n) qsort(slots, n, sizeof *slots, by_slot);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    slot_ref r = {sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2)};
+    if (r.chunk == prev.chunk && r.slot == prev.slot) {
+      problem(c, "rows %lld and %lld both claim chunk %lld slot %lld", (long long)prev.rowid, (long long)r.rowid,
+              (long long)r.chunk, (long long)r.slot);
+      continue;
+    }
+    prev = r;
+    while (i < n && by_slot(&slots[i], &r) < 0) {
+      problem(c, "chunk %lld slot %lld holds row %lld, which %s_rowids does not place there", (long long)slots[i].chunk,
+              (long long)slots[i].slot, (long long)slots[i].rowid, c->name);
+      i++;
+    }
+    if (i < n && by_slot(&slots[i], &r) == 0) {
+      if (slots[i].rowid != r.rowid)
+        problem(c, "chunk %lld slot %lld holds row %lld but %s_rowids places row %lld there", (long long)r.chunk,
+                (long long)r.slot, (long long)slots[i].rowid, c->name, (long long)r.rowid);
+      i++;
+    } else {
+      problem(c, "row %lld: chunk %lld slot %lld is not a valid slot", (long long)r.rowid, (long long)r.chunk,
+              (long long)r.slot);
+    }
+  }
+  for (; i < n; i++)
+    problem(c, "chunk %lld slot %lld holds row %lld, which %s_rowids does not place there", (long long)slots[i].chunk,
+            (long long)slots[i].slot, (long long)slots[i].rowid, c->name);
+  sqlite3_finalize(st);
+}
+
+static void check_aux(checker *c) {
+  sqlite3_stmt *st;
+  if (!c->n_aux) return;
+  st = query(c, "SELECT 'row ' || rowid || ' has no auxiliary values' FROM \"%w_rowids\" "
+                "WHERE rowid NOT IN (SELECT rowid FROM \"%w_aux\") "
+                "UNION ALL SELECT 'auxiliary values of row ' || rowid || ' belong to no row' FROM \"%w_aux\" "
+                "WHERE rowid NOT IN (SELECT rowid FROM \"%w_rowids\")");
+  if (!st) return;
+  while (sqlite3_step(st) == SQLITE_ROW) problem(c, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+}
+
+void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  static const char fn[] = "semlite_vec_check";
+  checker c;
+  sqlite3_stmt *st;
+  slot_ref *slots = NULL;
+  size_t n_slots = 0;
+  int is_null, found;
+  char *result;
+
+  memset(&c, 0, sizeof c);
+  c.name = sl_sql_text_arg(ctx, fn, "table name", argv[0], &is_null);
+  if (is_null) {
+    sl_sql_errorf(ctx, fn, "the table name must be TEXT, got NULL");
+    return;
+  }
+  if (!c.name) return;
+  c.db = sqlite3_context_db_handle(ctx);
+  if (sqlite3_prepare_v2(c.db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 AND "
+                                "sql LIKE 'CREATE VIRTUAL TABLE%USING semlite_vec%'", -1, &st, NULL) != SQLITE_OK) {
+    sl_sql_errorf(ctx, fn, "%s", sqlite3_errmsg(c.db));
+    return;
+  }
+  sqlite3_bind_text(st, 1, c.name, -1, SQLITE_STATIC);
+  found = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  if (!found) {
+    sl_sql_errorf(ctx, fn, "no semlite_vec table named '%s' in the main schema", c.name);
+    return;
+  }
+  c.out = sqlite3_str_new(c.db);
+  if (read_info(&c) == SL_OK && check_chunks(&c, &slots, &n_slots) == SL_OK) {
+    check_rowids(&c, slots, n_slots);
+    check_aux(&c);
+  }
+  sqlite3_free(slots);
+  if (c.problems > VV_CHECK_MAX) sqlite3_str_appendf(c.out, "\n... and %d more problems", c.problems - VV_CHECK_MAX);
+  if (sqlite3_str_errcode(c.out)) {
+    sqlite3_free(sqlite3_str_finish(c.out));
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  result = sqlite3_str_finish(c.out);
+  if (c.problems == 0) {
+    sqlite3_free(result);
+    sqlite3_result_text(ctx, "ok", -1, SQLITE_STATIC);
+  } else {
+    sqlite3_result_text(ctx, result, -1, sqlite3_free);
+  }
+}
