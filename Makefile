@@ -65,11 +65,12 @@ test: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	for isa in avx2 scalar; do SEMLITE_ISA=$$isa $(TEST_ENV) $(BUILD)/tests/run embed.reference quant.reference vec.compat || exit 1; done
 
-# Valgrind over every test but the three that run hundreds of forward passes (those run
-# under ASan in CI); about a minute.
+# Valgrind over every test but those that run hundreds of forward passes or time
+# kernels (they run under ASan in CI); a few minutes.
 VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed.errors \
                  embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config \
-                 quant.option_errors vec -vec.kernel_speed
+                 quant.option_errors vec -vec.kernel_speed vtab_vec \
+                 -vtab_vec.embed_on_insert -vtab_vec.embed_batches
 valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	$(TEST_ENV) valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
 	  $(BUILD)/tests/run $(VALGRIND_TESTS)

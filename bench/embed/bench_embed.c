@@ -894,7 +894,8 @@ static char *write_plot(const run *R) {
   /* -e takes gnuplot syntax: the values are gnuplot single-quoted strings ('' doubles a
   ** quote there), and the whole -e argument is then quoted for the shell */
   char *png = fmt("%s/embed.png", R->o.out);
-  char *title = fmt("semlite vs ONNX Runtime (CPU, %d threads each) - %s", R->o.threads, R->cpu);
+  char *title = fmt("semlite (own pool, %d CPUs) vs ONNX Runtime (CPU, %d intra-op threads) - %s",
+                    R->sem_threads, R->o.threads, R->cpu);
   char *gp[3] = { dat, png, title }, *gq[3];
   for (int i = 0; i < 3; i++) {
     gq[i] = xrealloc(NULL, 2 * strlen(gp[i]) + 1);

@@ -24,11 +24,14 @@ set logscale y
 set xtics nomirror
 set ytics nomirror
 
+# fixed lower bounds: log autoscale would start at the smallest bar's decade and hide it
+set yrange [0.1:*]
 set title "throughput (sentences/s, higher is better)"
 set style histogram clustered gap 1
 plot datafile index 0 using 2:xtic(1) title "semlite" lc rgb "#1f77b4", \
      ''       index 0 using 3:xtic(1) title "ORT" lc rgb "#ff7f0e"
 
+set yrange [0.1:*]
 set title "latency per call/statement: bar p50, whisker to p95 (ms)"
 set style histogram errorbars gap 1 lw 1
 plot datafile index 0 using 4:4:5:xtic(1) title "semlite" lc rgb "#1f77b4", \

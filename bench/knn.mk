@@ -1,0 +1,28 @@
+# bench/knn.mk: the vector-search bench (semlite_vec vs sqlite-vec's vec0), included from the
+# top Makefile after bench/bench.mk and tests/vec0.mk (`include bench/knn.mk`), which define
+# CC, SHARED, MODELS, BENCH_OUT, BENCH_BIN, semlite.so, twins and vec0.
+#
+#   make bench-knn                                   10k and 100k x 384, ~2-4 min (+ ~3-5 min
+#                                                    the first time: embedding the corpus)
+#   make bench-knn BENCH_KNN_SIZES=10000,100000,1000000   adds 1M (1.5 GB of floats per table,
+#                                                    ~10 GB of scratch databases, many minutes)
+#   make bench-knn BENCH_KNN_FLAGS='--int8-os 2 --binary-os 8'   extra bench_knn options
+#
+# Results: bench/out/knn.csv, bench/out/knn.png; the corpus embeddings are cached in
+# bench/out/knn-corpus.db (delete it to embed again).
+
+BENCH_OUT       ?= bench/out
+BENCH_BIN       ?= build/bench
+BENCH_KNN_SIZES ?= 10000,100000
+BENCH_KNN_FLAGS ?=
+
+.PHONY: bench-knn
+bench: bench-knn
+
+$(BENCH_BIN)/bench_knn: bench/knn/bench_knn.c
+	@mkdir -p $(BENCH_BIN)
+	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lsqlite3 -lm
+
+bench-knn: semlite.so twins vec0 $(BENCH_BIN)/bench_knn
+	$(BENCH_BIN)/bench_knn --so ./semlite.so --vec0 $(VEC0) --model $(MODELS)/minilm-l6-embed \
+	  --shared $(SHARED) --out $(BENCH_OUT) --sizes $(BENCH_KNN_SIZES) $(BENCH_KNN_FLAGS)
