@@ -2,10 +2,10 @@
 # top Makefile after bench/bench.mk and tests/vec0.mk (`include bench/knn.mk`), which define
 # CC, SHARED, MODELS, BENCH_OUT, BENCH_BIN, semlite.so, twins and vec0.
 #
-#   make bench-knn                                   10k and 100k x 384, ~2-4 min (+ ~3-5 min
+#   make bench-knn                                   10k and 100k x 384, ~1 min (+ ~5 min
 #                                                    the first time: embedding the corpus)
-#   make bench-knn BENCH_KNN_SIZES=10000,100000,1000000   adds 1M (1.5 GB of floats per table,
-#                                                    ~10 GB of scratch databases, many minutes)
+#   make bench-knn BENCH_KNN_SIZES=10000,100000,1000000   adds 1M (1.5-1.9 GB database per
+#                                                    table, one at a time; ~10 minutes in all)
 #   make bench-knn BENCH_KNN_FLAGS='--int8-os 2 --binary-os 8'   extra bench_knn options
 #
 # Results: bench/out/knn.csv, bench/out/knn.png; the corpus embeddings are cached in

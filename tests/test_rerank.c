@@ -139,28 +139,27 @@ static void test_reference(void) {
 ** 0, 1, ... in order or the statement fails. */
 static int fetch_rows(sqlite3 *db, const char *sql, const char *p1, const char *p2, int width, float *out, int cap) {
   sqlite3_stmt *st;
-  int n = 0, rc;
+  int n = 0, rc = SQLITE_DONE, bad = 0;
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
     sl_test_fail(__FILE__, __LINE__, "%s: %s", sql, sqlite3_errmsg(db));
     return -1;
   }
   if (p1) sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
   if (p2) sqlite3_bind_text(st, 2, p2, -1, SQLITE_STATIC);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < cap) {
+  while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     float *o = out + (size_t)n * (size_t)width;
-    if (sqlite3_column_int(st, 0) != n) n = cap + 1;
-    else if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+    bad = n >= cap || sqlite3_column_int(st, 0) != n;
+    if (bad) break;
+    if (sqlite3_column_type(st, 1) == SQLITE_NULL)
       for (int k = 0; k < width; k++) o[k] = NAN;
     else if (width == 1)
       o[0] = (float)sqlite3_column_double(st, 1);
-    else if (sqlite3_column_bytes(st, 1) == width * 4)
+    else if (!(bad = sqlite3_column_bytes(st, 1) != width * 4))
       memcpy(o, sqlite3_column_blob(st, 1), (size_t)width * 4);
-    else
-      n = cap + 1;
     n++;
   }
-  if (rc != SQLITE_DONE || n > cap) {
-    sl_test_fail(__FILE__, __LINE__, "%s: %s", sql, rc == SQLITE_DONE ? "bad rows" : sqlite3_errmsg(db));
+  if (bad || rc != SQLITE_DONE) {
+    sl_test_fail(__FILE__, __LINE__, "%s: %s", sql, bad ? "rows out of order or of the wrong size" : sqlite3_errmsg(db));
     n = -1;
   }
   sqlite3_finalize(st);

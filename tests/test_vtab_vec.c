@@ -959,6 +959,17 @@ static void test_quantized(void) {
     CHECK_OK(db);
     sqlite3_close(db);
   }
+  /* Large, nearly equal vectors: the int8 l2 estimate must keep the small differences
+  ** (computed in double; in float they tied and lower rowids won the candidate slots). */
+  {
+    sqlite3 *db = t_open();
+    t_exec(db, "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[8], quantizer=int8)");
+    t_exec(db, "INSERT INTO t(rowid, embedding) SELECT value, json_array(12000 + value, 0.5, 0.25, 0.75, 0.1, 0.2, 0.3, "
+               "value % 7 / 7.0) FROM " SERIES(1, 300));
+    CHECK_QUERY(db, "SELECT count(*) FROM t AS a WHERE (SELECT b.rowid FROM t AS b WHERE b.embedding MATCH a.embedding "
+                    "AND b.k = 1) = a.rowid", NULL, NULL, "300");
+    sqlite3_close(db);
+  }
   printf("  recall@10 vs exact, 3000 x 64 random, cosine: int8 x4 %.3f, binary x4 %.3f, binary x16 %.3f\n", recall[0],
          recall[1], recall[2]);
   CHECK_MSG(recall[0] >= 0.9, "int8 oversample 4 recall@10 %.3f < 0.9", recall[0]);

@@ -30,3 +30,4 @@ $(VEC0): $(VEC0_TGZ)
 	tar -xzf $< -C $(VEC0_DIR) package/vec0.so
 	mv $(VEC0_DIR)/package/vec0.so $@
 	rmdir $(VEC0_DIR)/package
+	@touch $@   # tar keeps the packaged (older) mtime; make must see the file as new

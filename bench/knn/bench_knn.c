@@ -66,7 +66,7 @@ static void usage(void) {
     "  --out DIR          results, corpus cache and scratch databases (bench/out)\n"
     "  --corpus FILE      corpus embeddings cache (OUT/knn-corpus.db), built when missing\n"
     "  --plot FILE        gnuplot script (bench/knn/plot.gp); '' to skip the PNG\n"
-    "  --sizes LIST       table sizes, comma separated (10000,100000); 1000000 needs ~10 GB disk\n"
+    "  --sizes LIST       table sizes, comma separated (10000,100000); 1000000 needs ~2 GB disk\n"
     "  --int8-os LIST     oversample values for quantizer=int8 (1,2,4)\n"
     "  --binary-os LIST   oversample values for quantizer=binary (4,16)\n"
     "  --queries N        held-out query vectors (100)\n"

@@ -89,12 +89,13 @@ typedef struct call {
   const sl_model *m;
   const char *const *texts;   /* the texts, or the documents */
   const size_t *lens;
-  const char *query;          /* NULL for embed: single sequences without type ids */
+  int pairs;                  /* rerank: (query, doc) pairs with type ids; embed: texts */
+  const char *query;
   size_t qlen;
 } call;
 
 static int encode_item(const call *c, size_t i, sl_tokens *ids, sl_tokens *type_ids, sl_err *err) {
-  if (!c->query) return sl_model_tokenize(c->m, c->texts[i], c->lens[i], ids, err);
+  if (!c->pairs) return sl_model_tokenize(c->m, c->texts[i], c->lens[i], ids, err);
   return sl_model_tokenize_pair(c->m, c->query, c->qlen, c->texts[i], c->lens[i], ids, type_ids, err);
 }
 
@@ -127,16 +128,16 @@ static int run_batch(const call *c, size_t n, float *out, size_t *done, sl_err *
     /* The item that does not fit is tokenized again by the next batch: one text per
     ** batch, cheaper than keeping it. */
     if (k > 0 && all.n + one.n > SL_BATCH_TOKENS) break;
-    if (append(&all, &one) || (c->query && append(&all_types, &one_types))) {
+    if (append(&all, &one) || (c->pairs && append(&all_types, &one_types))) {
       sl_fail(err, "out of memory");
       goto done;
     }
     offsets[++k] = all.n;
   }
   {
-    sl_batch batch = {k, offsets, all.ids, c->query ? all_types.ids : NULL};
-    rc = c->query ? sl_bert_classify(c->m->bert, &batch, out, err)
-                  : sl_bert_embed(c->m->bert, &batch, out, err);
+    sl_batch batch = {k, offsets, all.ids, c->pairs ? all_types.ids : NULL};
+    rc = c->pairs ? sl_bert_classify(c->m->bert, &batch, out, err)
+                 : sl_bert_embed(c->m->bert, &batch, out, err);
   }
   if (rc == SL_OK) *done = k;
 done:
@@ -168,26 +169,26 @@ static int check_reranker(const sl_model *m, sl_err *err) {
 
 int sl_model_embed_batch(const sl_model *m, size_t n, const char *const *texts,
                          const size_t *lens, float *out, size_t *done, sl_err *err) {
-  call c = {m, texts, lens, NULL, 0};
+  call c = {m, texts, lens, 0, NULL, 0};
   return run_batch(&c, n, out, done, err);
 }
 
 int sl_model_embed(const sl_model *m, size_t n, const char *const *texts, const size_t *lens,
                    float *out, sl_err *err) {
-  call c = {m, texts, lens, NULL, 0};
+  call c = {m, texts, lens, 0, NULL, 0};
   return run_all(c, n, (size_t)m->cfg.hidden, out, err);
 }
 
 int sl_model_rerank_batch(const sl_model *m, const char *query, size_t qlen, size_t n,
                           const char *const *docs, const size_t *lens, float *scores,
                           size_t *done, sl_err *err) {
-  call c = {m, docs, lens, query, qlen};
+  call c = {m, docs, lens, 1, query, qlen};
   *done = 0;
   return check_reranker(m, err) || run_batch(&c, n, scores, done, err) ? SL_ERROR : SL_OK;
 }
 
 int sl_model_rerank(const sl_model *m, const char *query, size_t qlen, size_t n,
                     const char *const *docs, const size_t *lens, float *scores, sl_err *err) {
-  call c = {m, docs, lens, query, qlen};
+  call c = {m, docs, lens, 1, query, qlen};
   return check_reranker(m, err) || run_all(c, n, 1, scores, err) ? SL_ERROR : SL_OK;
 }

@@ -41,8 +41,8 @@ int sl_model_tokenize_pair(const sl_model *m, const char *query, size_t qlen, co
 ** padding, and the pass's scratch memory is about (6 * hidden + intermediate) floats per
 ** token: 15 MB for MiniLM-L6 at this bound, 31 MB for a BERT-base. Larger batches only
 ** lose: the GEMMs are already efficient at a few hundred rows, and a scratch that leaves
-** the cache makes every other step slower (rerank_each on 100 TREC passages: 1024 tokens
-** per pass as fast as 512, 2048 about 10% slower, 8192 about 30%). A sequence longer
+** the cache slows every other step (rerank_each, MiniLM-L6, best of 5: 512 and 1024
+** tokens per pass alike, 2048 up to 20% slower, 8192 20-50% slower). A sequence longer
 ** than the bound (only for models allowing more positions) runs alone. */
 #define SL_BATCH_TOKENS 1024
 /* Sequences in one forward pass: each has at least [CLS] and [SEP]. */

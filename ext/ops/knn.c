@@ -31,13 +31,19 @@ void sl_chunk_layout_init(sl_chunk_layout *lay, sl_vec_type type, size_t dims, s
   lay->qvectors_bytes = cap * (lay->qvec_bytes + lay->qparam_bytes);
 }
 
-static const char *type_name(sl_vec_type t) {
+const char *sl_knn_type_name(sl_vec_type t) {
   return t == SL_VEC_F32 ? "float" : t == SL_VEC_I8 ? "int8" : "bit";
 }
 
-static const char *metric_name(sl_metric m) {
-  static const char *names[] = {"l2", "l1", "cosine", "dot", "hamming"};
-  return names[m];
+const char *sl_knn_metric_name(sl_metric m) {
+  switch (m) {
+    case SL_METRIC_L2: return "l2";
+    case SL_METRIC_L1: return "l1";
+    case SL_METRIC_COSINE: return "cosine";
+    case SL_METRIC_DOT: return "dot";
+    case SL_METRIC_HAMMING: return "hamming";
+  }
+  return "?";
 }
 
 int sl_knn_check_config(sl_vec_type type, size_t dims, sl_metric metric, sl_quant quant,
@@ -45,9 +51,9 @@ int sl_knn_check_config(sl_vec_type type, size_t dims, sl_metric metric, sl_quan
   if (type == SL_VEC_BIT && dims % 8)
     return sl_fail(err, "bit vectors need a multiple of 8 dimensions, got %zu", dims);
   if (!sl_distance_for(type, metric))
-    return sl_fail(err, "distance_metric=%s is not defined for %s vectors", metric_name(metric), type_name(type));
+    return sl_fail(err, "distance_metric=%s is not defined for %s vectors", sl_knn_metric_name(metric), sl_knn_type_name(type));
   if (quant != SL_QUANT_NONE && type != SL_VEC_F32)
-    return sl_fail(err, "a quantizer needs a float vector column, not %s", type_name(type));
+    return sl_fail(err, "a quantizer needs a float vector column, not %s", sl_knn_type_name(type));
   /* The int8 estimate rebuilds l2 and dot from an int8 dot product and per-vector
   ** scales; l1 has no such decomposition. */
   if (quant == SL_QUANT_INT8 && metric == SL_METRIC_L1)
@@ -170,7 +176,7 @@ int sl_knn_distances(const sl_chunk_layout *lay, const void *q, const void *vect
   if (count == 0) return SL_OK;
   if (sl_distance_many(lay->type, lay->metric, q, (const unsigned char *)vectors + first * lay->vec_bytes,
                        count, lay->dims, out))
-    return sl_fail(err, "no %s distance kernel for this vector type", metric_name(lay->metric));
+    return sl_fail(err, "no %s distance kernel for this vector type", sl_knn_metric_name(lay->metric));
   return SL_OK;
 }
 
@@ -190,7 +196,7 @@ void sl_quantize(const sl_chunk_layout *lay, const float *x, unsigned char *dst)
   }
   if (lay->quant == SL_QUANT_INT8) {
     float amax = 0, params[2];
-    double sq = 0;
+    int64_t sq = 0;
     for (size_t i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
     params[0] = amax / 127.0f;
     for (size_t i = 0; i < n; i++) {
@@ -198,9 +204,9 @@ void sl_quantize(const sl_chunk_layout *lay, const float *x, unsigned char *dst)
       if (v > 127) v = 127;
       if (v < -127) v = -127;
       dst[i] = (unsigned char)(int8_t)v;
-      sq += (double)params[0] * (double)v * (double)params[0] * (double)v;
+      sq += v * v;
     }
-    params[1] = (float)sq;
+    params[1] = (float)sq;  /* exact up to 1040 dimensions, then within float rounding */
     memcpy(dst + lay->qvec_bytes, params, sizeof params);
   }
 }
@@ -217,9 +223,11 @@ int sl_quant_distances(const sl_chunk_layout *lay, const unsigned char *qq,
     return SL_OK;
   }
   /* int8. Cosine ignores the scales, so the int8 cosine is the estimate. For dot and l2
-  ** the int8 kernel gives -(qq . qx) and the per-slot parameters turn it into
-  **   dot: -(q^ . x^) = sq sx (-(qq . qx)), ranked without the constant sq > 0
-  **   l2:  |x^ - q^|^2 - |q^|^2 = |x^|^2 + 2 sq sx (-(qq . qx))                    */
+  ** the int8 kernel gives -(qq . qx) and the scales s and sums of squares Q turn it into
+  **   dot: -(q^ . x^) = sq sx (-(qq . qx))
+  **   l2:  |x^ - q^|^2 = sx^2 Qx + sq^2 Qq + 2 sq sx (-(qq . qx))
+  ** in double: near the query the l2 terms cancel, and only the difference, small,
+  ** may be rounded to float. */
   if (lay->metric == SL_METRIC_COSINE) {
     if (sl_distance_many(SL_VEC_I8, SL_METRIC_COSINE, qq, base, count, lay->dims, out))
       return sl_fail(err, "no int8 cosine distance kernel");
@@ -228,10 +236,12 @@ int sl_quant_distances(const sl_chunk_layout *lay, const unsigned char *qq,
   if (sl_distance_many(SL_VEC_I8, SL_METRIC_DOT, qq, base, count, lay->dims, out))
     return sl_fail(err, "no int8 dot distance kernel");
   memcpy(qparams, qq + lay->qvec_bytes, sizeof qparams);
+  const double sq = qparams[0], qq2 = (double)qparams[0] * qparams[0] * qparams[1];
   for (size_t i = 0; i < count; i++) {
     float p[2];
     memcpy(p, qvectors + sl_quant_param_offset(lay, first + i), sizeof p);
-    out[i] = lay->metric == SL_METRIC_DOT ? p[0] * out[i] : p[1] + 2.0f * qparams[0] * p[0] * out[i];
+    const double sx = p[0], cross = sq * sx * out[i];
+    out[i] = (float)(lay->metric == SL_METRIC_DOT ? cross : sx * sx * p[1] + qq2 + 2.0 * cross);
   }
   return SL_OK;
 }

@@ -33,9 +33,14 @@ typedef struct sl_chunk_layout {
   size_t vec_bytes;       /* one vector in `vectors` */
   size_t validity_bytes, rowids_bytes, vectors_bytes;
   size_t qvec_bytes;      /* one quantized vector (0 without a quantizer) */
-  size_t qparam_bytes;    /* its parameters (int8: scale and squared norm, 8 bytes) */
+  size_t qparam_bytes;    /* its parameters (int8: scale and sum of squares, 8 bytes) */
   size_t qvectors_bytes;  /* the whole qvectors BLOB: cap vectors, then cap parameters */
 } sl_chunk_layout;
+
+/* The declaration keywords, for messages and T_info: "float", "int8", "bit"; "l2",
+** "l1", "cosine", "dot", "hamming". */
+const char *sl_knn_type_name(sl_vec_type t);
+const char *sl_knn_metric_name(sl_metric m);
 
 /* Fills the layout; the combination must already be valid (sl_knn_check_config). */
 void sl_chunk_layout_init(sl_chunk_layout *lay, sl_vec_type type, size_t dims, sl_metric metric,
@@ -107,10 +112,10 @@ int sl_knn_distances(const sl_chunk_layout *lay, const void *q, const void *vect
 /* ---- quantized copies ---- */
 
 /* The quantized form of a float vector as stored per slot. int8: per-vector symmetric
-** scale s = max|x| / 127, q = round(x / s), then (as two floats) s and the squared norm
-** of the dequantized vector, so l2 and dot can be estimated from the int8 dot product.
-** binary: bit i set when x[i] > 0. dst receives qvec_bytes + qparam_bytes: the vector
-** part, then the parameters. */
+** scale s = max|x| / 127, q = round(x / s), then (as two floats) s and sum(q[i]^2), so
+** l2 and dot can be estimated from the int8 dot product. binary: bit i set when
+** x[i] > 0. dst receives qvec_bytes + qparam_bytes: the vector part, then the
+** parameters. */
 void sl_quantize(const sl_chunk_layout *lay, const float *x, unsigned char *dst);
 
 /* Estimated distances of slots [first, first + count) of a qvectors BLOB (or a buffer

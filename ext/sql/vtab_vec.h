@@ -109,9 +109,7 @@ typedef struct vv_fact {
   char value[32];
 } vv_fact;
 void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]);
-/* "float[384]" and friends, for messages. */
-const char *vv_type_name(sl_vec_type t);
-const char *vv_metric_name(sl_metric m);
+/* Keywords to enums (sl_knn_type_name and friends go the other way). */
 int vv_metric_parse(const char *s, sl_metric *out);
 int vv_vec_type_parse(const char *s, sl_vec_type *out);
 int vv_quant_parse(const char *s, sl_quant *out);

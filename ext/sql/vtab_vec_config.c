@@ -36,16 +36,6 @@ static const struct { const char *name; vv_type type; const char *sql; } meta_ty
   {"boolean", VV_BOOLEAN, "INTEGER"}, {"bool", VV_BOOLEAN, "INTEGER"}, {"blob", VV_BLOB, "BLOB"},
 };
 
-const char *vv_type_name(sl_vec_type t) {
-  return t == SL_VEC_F32 ? "float" : t == SL_VEC_I8 ? "int8" : "bit";
-}
-
-const char *vv_metric_name(sl_metric m) {
-  for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
-    if (metrics[i].metric == m) return metrics[i].name;
-  return "?";
-}
-
 int vv_metric_parse(const char *s, sl_metric *out) {
   for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
     if (sqlite3_stricmp(s, metrics[i].name) == 0) { *out = metrics[i].metric; return 1; }
@@ -329,7 +319,7 @@ int vv_config_parse(int argc, const char *const *argv, vv_config *cfg, sl_err *e
     else if (cfg->cols[c].type != VV_TEXT && cfg->cols[c].type != VV_ANY)
       rc = sl_fail(err, "embed_from column '%s' is %s, not text", embed_from, meta_type_name(cfg->cols[c].type));
     else if (cfg->type != SL_VEC_F32)
-      rc = sl_fail(err, "embed_from needs a float vector column, not %s", vv_type_name(cfg->type));
+      rc = sl_fail(err, "embed_from needs a float vector column, not %s", sl_knn_type_name(cfg->type));
     cfg->embed_from = c;
   }
   sqlite3_free(embed_from);
@@ -379,9 +369,9 @@ void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]) {
                                                "metadata", "auxiliary"};
   for (int i = 0; i < VV_N_FACTS; i++) facts[i].key = keys[i];
   snprintf(facts[0].value, sizeof facts[0].value, "%d", VV_FORMAT_VERSION);
-  snprintf(facts[1].value, sizeof facts[1].value, "%s", vv_type_name(cfg->type));
+  snprintf(facts[1].value, sizeof facts[1].value, "%s", sl_knn_type_name(cfg->type));
   snprintf(facts[2].value, sizeof facts[2].value, "%zu", cfg->dims);
-  snprintf(facts[3].value, sizeof facts[3].value, "%s", vv_metric_name(cfg->metric));
+  snprintf(facts[3].value, sizeof facts[3].value, "%s", sl_knn_metric_name(cfg->metric));
   snprintf(facts[4].value, sizeof facts[4].value, "%d", cfg->chunk_size);
   snprintf(facts[5].value, sizeof facts[5].value, "%s", vv_quant_name(cfg->quant));
   snprintf(facts[6].value, sizeof facts[6].value, "%d", cfg->n_meta);
@@ -399,16 +389,16 @@ int vv_read_vector(const vv_config *cfg, const sl_chunk_layout *lay, sqlite3_val
   /* A BLOB that says what it holds (vec_int8(), vec_bit(), embed()) must hold ours. */
   for (size_t i = 0; i < 3; i++)
     if (sqlite3_value_type(v) == SQLITE_BLOB && sub == subtypes[i] && types[i] != cfg->type)
-      return sl_fail(err, "%s: expected %s[%zu], got a %s vector", what, vv_type_name(cfg->type), cfg->dims,
-                     vv_type_name(types[i]));
+      return sl_fail(err, "%s: expected %s[%zu], got a %s vector", what, sl_knn_type_name(cfg->type), cfg->dims,
+                     sl_knn_type_name(types[i]));
   if (sl_sql_vec_read(v, (int)cfg->type, &vec, err)) {
     sl_err_prefix(err, what);
     return SL_ERROR;
   }
   if (vec.n != cfg->dims) {
     sl_sql_vec_free(&vec);
-    return sl_fail(err, "%s: expected %s[%zu], got %s[%zu]", what, vv_type_name(cfg->type), cfg->dims,
-                   vv_type_name(cfg->type), vec.n);
+    return sl_fail(err, "%s: expected %s[%zu], got %s[%zu]", what, sl_knn_type_name(cfg->type), cfg->dims,
+                   sl_knn_type_name(cfg->type), vec.n);
   }
   memcpy(out, vec.data, lay->vec_bytes);
   sl_sql_vec_free(&vec);

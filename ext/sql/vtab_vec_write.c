@@ -157,7 +157,7 @@ static int vector_from(vv_table *t, sqlite3_value *v, sqlite3_value *text, new_v
   if (!v || sqlite3_value_type(v) == SQLITE_NULL) {
     if (cfg->embed_from < 0)
       return vv_error(t, "%s must not be NULL (give a %s[%zu] vector)", cfg->cols[cfg->vec_col].name,
-                      vv_type_name(cfg->type), cfg->dims);
+                      sl_knn_type_name(cfg->type), cfg->dims);
     if ((rc = embed_text(t, text, (float *)(void *)nv->vec)) != SQLITE_OK) return rc;
   } else if (vv_read_vector(cfg, &t->lay, v, cfg->cols[cfg->vec_col].name, nv->vec, &err)) {
     return vv_error(t, "%s", err.msg);
