@@ -21,6 +21,8 @@ SAN     =
 EXT_SRC   := $(wildcard ext/*.c ext/*/*.c)
 LIB_SRC   := $(filter-out ext/semlite.c ext/sql/%,$(EXT_SRC))
 TEST_SRC  := $(wildcard tests/*.c)
+SQL_FILES := $(sort $(wildcard sql/*.sql))
+SQL_GEN   := $(BUILD)/gen/sql_scripts.o
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -37,12 +39,24 @@ semlite.so: $(BUILD)/semlite.so
 
 # -z nodelete: the model registry is process-wide, so the .so must outlive the
 # connections that loaded it (SQLite dlcloses an extension when its connection closes).
-$(BUILD)/semlite.so: $(call obj,$(EXT_SRC))
+$(BUILD)/semlite.so: $(call obj,$(EXT_SRC)) $(SQL_GEN)
 	$(CC) -shared $(SAN) -o $@ $^ $(LIBS) -Wl,--no-undefined -Wl,-Bsymbolic -Wl,-z,nodelete
 
 $(BUILD)/%.o: %.c $(wildcard ext/*.h ext/*/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(OPT) $(SAN) $(call isa_flags,$<) -c $< -o $@
+
+# sql/*.sql compiled in as strings (tools/embed_sql.c; ext/sql/sql_scripts.h).
+build/embed_sql: tools/embed_sql.c
+	@mkdir -p build
+	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $<
+
+$(BUILD)/gen/sql_scripts.c: build/embed_sql $(SQL_FILES)
+	@mkdir -p $(dir $@)
+	build/embed_sql $@ $(SQL_FILES)
+
+$(SQL_GEN): $(BUILD)/gen/sql_scripts.c ext/sql/sql_scripts.h
+	$(CC) $(CFLAGS_BASE) $(OPT) $(SAN) -Iext -c $< -o $@
 
 $(BUILD)/tests/run: $(call obj,$(TEST_SRC) $(LIB_SRC))
 	$(CC) $(SAN) -pthread -o $@ $^ -lsqlite3 $(LIBS) -ldl
