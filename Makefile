@@ -14,7 +14,7 @@ MODELS  ?= $(abspath models/synthetic)
 OPT     ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wshadow -Wno-unused-parameter \
               -fvisibility=hidden -ffp-contract=off -g -pthread
-LIBS    = -lopenblas -lm -lpthread
+LIBS    = -lm -lpthread
 BUILD   ?= build/release
 SAN     =
 

@@ -17,10 +17,12 @@
 **                  FLT_MAX, at every tail length
 **   gemm_bf16      against the exact double sum of the bf16 products, within the bound
 **                  of float summation in any order: (K+1) 2^-24 (sum |x w| + |b|)
-**   speed          GOPS of each kernel at each level beside cblas_sgemm on the encoder's
-**                  shapes; printed, never asserted
+**   gemm_f32       against the double sum within the bound of float summation; each row's
+**                  result bit-identical whatever M, the row's place and the column slice
+**                  (what makes embed() equal embed_each()); odd K, strides, no bias
+**   speed          GOPS of each kernel at each level on the encoder's shapes, fp32 in the
+**                  64-column slices the encoder's tasks use; printed, never asserted
 */
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -506,6 +508,67 @@ static void test_bf16_end_to_end(void) {
   free(x), free(w), free(b), free(y), free(xb), free(wb);
 }
 
+/* ---- gemm_f32 ------------------------------------------------------------------------ */
+
+/* One case: X (M rows, stride ldx = K + 5) and W (N rows, stride ldw = K + 3) random;
+** y against the double sum within (K+1) 2^-24 (sum |x w| + |b|); nothing written outside
+** the slice or below row M; and every row equal, bit for bit, to the same row computed
+** alone (M = 1, the full column range) — the property the encoder relies on. */
+static void f32_check(const sl_gemm_kernels *kt, size_t M, size_t N, size_t K, size_t n0, size_t n1,
+                      int with_bias, uint64_t *seed) {
+  const size_t ldx = K + 5, ldw = K + 3, ldy = N + 3;
+  float *x = xmalloc(M * ldx * 4), *w = xmalloc(N * ldw * 4), *bias = xmalloc(N * 4);
+  float *y = xmalloc((M + 1) * ldy * 4), *alone = xmalloc(N * 4);
+  for (size_t i = 0; i < M * ldx; i++) x[i] = urand(seed, -2, 2);
+  for (size_t i = 0; i < N * ldw; i++) w[i] = urand(seed, -0.5f, 0.5f);
+  for (size_t n = 0; n < N; n++) bias[n] = with_bias ? urand(seed, -1, 1) : 0.0f;
+  for (size_t i = 0; i < (M + 1) * ldy; i++) y[i] = GUARD;
+  kt->gemm_f32(x, ldx, M, w, ldw, with_bias ? bias : NULL, n0, n1, K, y, ldy);
+  double worst = 0;
+  int guards = 1, same = 1;
+  for (size_t m = 0; m <= M; m++) {
+    if (m < M) kt->gemm_f32(x + m * ldx, ldx, 1, w, ldw, with_bias ? bias : NULL, 0, N, K, alone, N);
+    for (size_t n = 0; n < ldy; n++) {
+      float got = y[m * ldy + n];
+      if (m == M || n < n0 || n >= n1) {
+        if (got != GUARD) guards = 0;
+        continue;
+      }
+      double ref = bias[n], mag = fabs(bias[n]);
+      for (size_t k = 0; k < K; k++) {
+        double p = (double)x[m * ldx + k] * w[n * ldw + k];
+        ref += p, mag += fabs(p);
+      }
+      double e = fabs(got - ref) / ((double)(K + 1) * ldexp(mag, -24));
+      if (!(e <= worst)) worst = e;
+      if (memcmp(&got, &alone[n], sizeof got) != 0) same = 0;
+    }
+  }
+  CHECK_MSG(guards, "%s gemm_f32 M=%zu K=%zu [%zu,%zu): wrote outside the slice", kt->f32_name, M, K, n0, n1);
+  CHECK_MSG(worst <= 1, "%s gemm_f32 M=%zu K=%zu [%zu,%zu): %.2f of the bound", kt->f32_name, M, K, n0, n1,
+            worst);
+  CHECK_MSG(same, "%s gemm_f32 M=%zu K=%zu [%zu,%zu): a row differs from the same row alone", kt->f32_name,
+            M, K, n0, n1);
+  free(x), free(w), free(bias), free(y), free(alone);
+}
+
+static void test_f32_gemm(void) {
+  static const size_t Ms[] = {1, 2, 3, 4, 5, 7, 12, 33};
+  static const size_t Ks[] = {1, 7, 16, 32, 45, 384, 1000};
+  const sl_gemm_kernels *all[3];
+  const char *names[3];
+  int nt = tables(all, names);
+  uint64_t seed = 37;
+  for (int t = 0; t < nt; t++)
+    for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+      for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++) {
+        f32_check(all[t], Ms[mi], 41, Ks[ki], 0, 41, 1, &seed);
+        f32_check(all[t], Ms[mi], 41, Ks[ki], 3, 37, mi % 2, &seed);
+        f32_check(all[t], Ms[mi], 41, Ks[ki], 40, 41, 1, &seed);
+        f32_check(all[t], Ms[mi], 41, Ks[ki], 7, 7, 1, &seed);
+      }
+}
+
 /* ---- speed (reported, not asserted) -------------------------------------------------- */
 
 static double now(void) {
@@ -534,7 +597,6 @@ static void test_speed(void) {
   const char *names[3];
   int nt = tables(all, names);
   uint64_t seed = 41;
-  openblas_set_num_threads(1);
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
     const double ops = 2.0 * M * N * K;
@@ -548,21 +610,22 @@ static void test_speed(void) {
     for (size_t i = 0; i < N * K; i++) w[i] = urand(&seed, -1, 1);
     for (size_t i = 0; i < N; i++) b[i] = 0;
     quantize_weights(w, N, K, K, wq, ws, wsum);
-    double tf;
-    TIME_BEST(tf, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, x,
-                              (int)K, w, (int)K, 0.0f, y, (int)N));
-    printf("  gemm %4zu x %4zu x %4zu  fp32 openblas %8.1f us %6.1f GOPS\n", M, N, K, tf * 1e6, ops / tf * 1e-9);
     for (int t = 0; t < nt; t++) {
       const sl_gemm_kernels *k = all[t];
       if (t == 0 && M > 12) continue; /* the scalar level would take seconds */
-      double tq, ti, tc, tb;
+      double tq, ti, tc, tb, tf;
+      /* in slices of 64 columns, as the encoder's tasks call it */
+      TIME_BEST(tf, for (size_t n0 = 0; n0 < N; n0 += 64)
+                        k->gemm_f32(x, K, M, w, K, b, n0, n0 + 64 < N ? n0 + 64 : N, K, y, N));
+      printf("  gemm %4zu x %4zu x %4zu  %-6s fp32 %-11s %8.1f us %6.1f GOPS\n", M, N, K, names[t],
+             k->f32_name, tf * 1e6, ops / tf * 1e-9);
       TIME_BEST(tq, k->quantize_rows(x, K, M, K, xu, K, xs));
       TIME_BEST(ti, k->gemm_i8(xu, K, xs, M, wq, ws, wsum, b, 0, N, K, y, N));
       TIME_BEST(tc, k->to_bf16(x, M * K, xb));
       k->to_bf16(w, N * K, wb);
       TIME_BEST(tb, k->gemm_bf16(xb, K, M, wb, b, 0, N, K, y, N));
-      printf("  gemm %4zu x %4zu x %4zu  %-6s int8 %-11s %8.1f us %6.1f GOPS (x%.1f, +%.1f us quantize)"
-             "  bf16 %-11s %8.1f us %6.1f GOPS (x%.1f, +%.1f us round)\n",
+      printf("  gemm %4zu x %4zu x %4zu  %-6s int8 %-11s %8.1f us %6.1f GOPS (%.1fx fp32, +%.1f us quantize)"
+             "  bf16 %-11s %8.1f us %6.1f GOPS (%.1fx fp32, +%.1f us round)\n",
              M, N, K, names[t], k->i8_name, ti * 1e6, ops / ti * 1e-9, tf / ti, tq * 1e6, k->bf16_name,
              tb * 1e6, ops / tb * 1e-9, tf / tb, tc * 1e6);
     }
@@ -578,6 +641,7 @@ const sl_test gemm_tests[] = {
   {"bf16_round", test_bf16_round},
   {"bf16_gemm", test_bf16_gemm},
   {"bf16_end_to_end", test_bf16_end_to_end},
+  {"f32_gemm", test_f32_gemm},
   {"speed", test_speed},
   {0, 0},
 };

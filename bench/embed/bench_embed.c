@@ -736,13 +736,12 @@ typedef struct run {
 } run;
 
 static void run_semlite(run *R) {
-  /* semlite sizes its own worker pool from the online CPUs (caller + cores-1; OpenBLAS is
-  ** kept single-threaded by semlite itself) and has no thread setting yet, so it runs as a
-  ** user gets it; --setup-sql is where such a setting would go. */
+  /* semlite sizes its own worker pool from the online CPUs (caller + cores-1) and has no
+  ** thread setting yet, so it runs as a user gets it; --setup-sql is where such a setting
+  ** would go. */
   R->sem_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-  const char *env = getenv("OPENBLAS_NUM_THREADS");
-  printf("semlite: threads = its own pool over the %d online CPUs (not set by the bench)%s%s\n",
-         R->sem_threads, env ? "; OPENBLAS_NUM_THREADS=" : "", env ? env : "");
+  printf("semlite: threads = its own pool over the %d online CPUs (not set by the bench)\n",
+         R->sem_threads);
   sqlite3 *db = open_semlite(&R->o);
   /* what this build offers (a cache or thread switch would show here and belongs in --setup-sql) */
   sqlite3_stmt *st = prep(db, "SELECT group_concat(name, ' ') FROM (SELECT DISTINCT name FROM "

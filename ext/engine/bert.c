@@ -8,14 +8,14 @@
 **
 ** The forward pass is Hugging Face's BertModel in eval mode: word + position +
 ** token-type embeddings, LayerNorm, then per layer post-LN self-attention and an erf
-** GELU feed-forward block. Matrix products go through cblas_sgemm; the rest through
-** the ISA-dispatched kernels (kernels/kernels.h).
+** GELU feed-forward block. Matrix products go through semlite's own kernels
+** (kernels/gemm.h), whose sums do not depend on the batch around a sequence, so a text
+** gets the same bits alone or in a batch; the rest through kernels/kernels.h.
 */
 #include "bert.h"
 
-#include <cblas.h>
 #include <math.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,18 +215,10 @@ static int bind_all(sl_bert *b, sl_err *err) {
   return SL_OK;
 }
 
-/* Parallelism is ours (pool.c), so OpenBLAS runs single-threaded inside each task: its
-** own pool would fight ours for the cores, and on 2 cores it made even a lone call
-** slower (docs/performance.md). This is process-wide OpenBLAS state, documented in
-** docs/architecture.md. */
-static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-static void blas_single_thread(void) { openblas_set_num_threads(1); }
-
 int sl_bert_load(const sl_model_config *cfg, const char *path, sl_compute_dtype compute,
                  sl_bert **out, sl_err *err) {
   sl_bert *b = calloc(1, sizeof *b);
   *out = NULL;
-  pthread_once(&blas_once, blas_single_thread);
   if (!b) return sl_fail(err, "out of memory");
   b->cfg = *cfg;
   b->compute = compute;
@@ -292,10 +284,8 @@ static void linear_columns(void *ctx, size_t c0, size_t c1) {
     sl_gemm_get()->gemm_bf16(t->xb, l->q.kpad, t->rows, l->q.wb, l->b, c0, c1, l->q.kpad, t->y,
                              (size_t)l->out);
   } else {
-    for (size_t r = 0; r < t->rows; r++)
-      memcpy(t->y + r * (size_t)l->out + c0, l->b + c0, (c1 - c0) * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t->rows, (int)(c1 - c0), l->in, 1.0f,
-                t->x, l->in, l->w + c0 * (size_t)l->in, l->in, 1.0f, t->y + c0, l->out);
+    sl_gemm_get()->gemm_f32(t->x, (size_t)l->in, t->rows, l->w, (size_t)l->in, l->b, c0, c1,
+                            (size_t)l->in, t->y, (size_t)l->out);
   }
 }
 
@@ -334,7 +324,7 @@ static void gelu_range(void *ctx, size_t b, size_t e) {
 /* Scratch for one forward pass, sized from the batch: one scores matrix per head, so
 ** heads can run in parallel. */
 typedef struct scratch {
-  float *x, *q, *k, *v, *ctx, *tmp, *ff, *scores;
+  float *x, *q, *k, *v, *vt, *ctx, *tmp, *ff, *scores;
   void *act;                  /* reduced-precision activations (apply_linear) */
   size_t longest;
   void *block;
@@ -347,7 +337,7 @@ static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_mod
   size_t kpad = (widest + SL_GEMM_K_ALIGN - 1) / SL_GEMM_K_ALIGN * SL_GEMM_K_ALIGN;
   /* act: tokens scales + tokens * kpad bytes (int8), or tokens * kpad * 2 bytes (bf16) */
   size_t act_floats = tokens + (tokens * kpad * 2 + sizeof(float) - 1) / sizeof(float);
-  size_t total = 6 * th + ti + (size_t)c->heads * longest * longest + act_floats;
+  size_t total = 7 * th + ti + (size_t)c->heads * longest * longest + act_floats;
   float *p = malloc(total * sizeof(float));
   if (!p) return sl_fail(err, "out of memory for a batch of %zu tokens", tokens);
   s->block = p;
@@ -355,6 +345,7 @@ static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_mod
   s->q = p; p += th;
   s->k = p; p += th;
   s->v = p; p += th;
+  s->vt = p; p += th;
   s->ctx = p; p += th;
   s->tmp = p; p += th;
   s->ff = p; p += ti;
@@ -392,23 +383,27 @@ typedef struct attention_task {
 } attention_task;
 
 /* Self-attention of heads [h0, h1) over every sequence of the batch: per sequence,
-** scores = softmax(Q K^T / sqrt(dh)), ctx = scores V. No mask: nothing is padded. */
+** scores = softmax(Q K^T / sqrt(dh)), ctx = scores V. No mask: nothing is padded.
+** Both products are gemm_f32's row-times-row form: V's columns of the head are first
+** transposed into vt (head h at rows [h dh, (h+1) dh), one row per column of V). */
 static void attention_heads(void *ctx, size_t h0, size_t h1) {
   const attention_task *t = ctx;
+  const sl_gemm_kernels *g = sl_gemm_get();
   const size_t H = (size_t)t->c->hidden, dh = H / (size_t)t->c->heads, base = t->batch->offsets[0];
+  const size_t tokens = t->batch->offsets[t->batch->n_seq] - base;
   const float scale = 1.0f / sqrtf((float)dh);
   const scratch *s = t->s;
   for (size_t h = h0; h < h1; h++) {
-    float *scores = s->scores + h * s->longest * s->longest;
+    float *scores = s->scores + h * s->longest * s->longest, *vt = s->vt + h * dh * tokens;
     size_t col = h * dh;
+    for (size_t r = 0; r < tokens; r++)
+      for (size_t d = 0; d < dh; d++) vt[d * tokens + r] = s->v[r * H + col + d];
     for (size_t seq = 0; seq < t->batch->n_seq; seq++) {
       size_t r0 = t->batch->offsets[seq] - base;
-      int len = (int)(t->batch->offsets[seq + 1] - t->batch->offsets[seq]);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, (int)dh, scale,
-                  s->q + r0 * H + col, (int)H, s->k + r0 * H + col, (int)H, 0.0f, scores, len);
-      t->k->softmax_rows(scores, (size_t)len, (size_t)len, (size_t)len, 1.0f);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, (int)dh, len, 1.0f, scores, len,
-                  s->v + r0 * H + col, (int)H, 0.0f, s->ctx + r0 * H + col, (int)H);
+      size_t len = t->batch->offsets[seq + 1] - t->batch->offsets[seq];
+      g->gemm_f32(s->q + r0 * H + col, H, len, s->k + r0 * H + col, H, NULL, 0, len, dh, scores, len);
+      t->k->softmax_rows(scores, len, len, len, scale);
+      g->gemm_f32(scores, len, len, vt + r0, tokens, NULL, 0, dh, len, s->ctx + r0 * H + col, H);
     }
   }
 }

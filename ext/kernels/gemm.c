@@ -69,6 +69,24 @@ static void gemm_i8(const uint8_t *xu, size_t ldq, const float *xs, size_t M,
   }
 }
 
+/* 8 interleaved partial sums, as gemm_bf16 below. */
+static void gemm_f32(const float *x, size_t ldx, size_t M, const float *w, size_t ldw,
+                     const float *bias, size_t n0, size_t n1, size_t K, float *y, size_t ldy) {
+  for (size_t m = 0; m < M; m++) {
+    const float *a = x + m * ldx;
+    for (size_t n = n0; n < n1; n++) {
+      const float *b = w + n * ldw;
+      float s[8] = {0};
+      size_t k = 0;
+      for (; k + 8 <= K; k += 8)
+        for (int l = 0; l < 8; l++) s[l] += a[k + l] * b[k + l];
+      for (; k < K; k++) s[k % 8] += a[k] * b[k];
+      float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+      y[m * ldy + n] = t + (bias ? bias[n] : 0.0f);
+    }
+  }
+}
+
 static void to_bf16(const float *x, size_t n, uint16_t *out) {
   for (size_t i = 0; i < n; i++) out[i] = sl_bf16_round(x[i]);
 }
@@ -98,7 +116,7 @@ static void gemm_bf16(const uint16_t *xb, size_t ldx, size_t M, const uint16_t *
 }
 
 static const sl_gemm_kernels scalar = {
-  "scalar", "scalar", quantize_rows, gemm_i8, to_bf16, gemm_bf16,
+  "scalar", "scalar", "scalar", gemm_f32, quantize_rows, gemm_i8, to_bf16, gemm_bf16,
 };
 
 #ifdef SL_X86

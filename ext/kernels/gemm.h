@@ -1,12 +1,16 @@
 /*
-** gemm.h: matrix products with reduced-precision weights, for the linear layers of the
-** encoder when a model is loaded with dtype int8 or bf16. (float32 weights go through
-** OpenBLAS's cblas_sgemm.)
+** gemm.h: the encoder's matrix products: float32 (linear layers of fp32 models and
+** every attention product), and int8 or bf16 weights for models loaded with that dtype.
 **
 ** Every kernel computes a slice of output columns [n0, n1) of
 **     Y[m][n] = sum_k X[m][k] * W[n][k] + bias[n]        for m < M
 ** with W in PyTorch's [out][in] layout, so callers split work by columns across cores.
-** K is padded: rows of X and W are zero-filled up to K, a multiple of SL_GEMM_K_ALIGN.
+** For int8 and bf16, K is padded: rows of X and W are zero-filled up to K, a multiple
+** of SL_GEMM_K_ALIGN. float32 takes any K and strides.
+**
+** float32: each output's sum runs in an order that depends on K and the level only,
+**   never on M, on the row's position in X or on the columns asked for, so a sequence
+**   gets bit-identical results alone or inside a batch (embed() equals embed_each()).
 **
 ** int8 (per-output-channel symmetric weights, dynamic per-row activations):
 **   W[n][k] ~ ws[n] * wq[n][k],  wq in [-127, 127]
@@ -25,7 +29,11 @@
 #define SL_GEMM_K_ALIGN 64
 
 typedef struct sl_gemm_kernels {
-  const char *i8_name, *bf16_name;    /* e.g. "avx512-vnni", "avx2", "scalar" */
+  const char *f32_name, *i8_name, *bf16_name;    /* e.g. "avx512-vnni", "avx2", "scalar" */
+
+  /* float32; W rows of K floats ldw apart, X rows ldx apart; bias may be NULL. */
+  void (*gemm_f32)(const float *x, size_t ldx, size_t M, const float *w, size_t ldw,
+                   const float *bias, size_t n0, size_t n1, size_t K, float *y, size_t ldy);
 
   /* Quantizes M rows of x (K floats each, row stride ldx) to xu (row stride ldq >= K,
   ** padded with the zero point 128 up to ldq) and xs[m] = max|x[m]| / 127. */

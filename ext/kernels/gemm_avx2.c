@@ -4,7 +4,7 @@
 ** is usable). They also serve AVX-512 CPUs without VNNI or AVX512_BF16.
 **
 ** The products have the shape of gemm_avx512.c's (read the comments there): dot products
-** over K with W read in place, blocks of 4 rows of X by 2 rows of W (8 accumulators of 8
+** over K with W read in place (float32's last step of K loads masked), blocks of 4 rows of X by 2 rows of W (8 accumulators of 8
 ** lanes, which with their operands fill the 16 YMM registers), one transposing reduction
 ** per block.
 ** int8: vpmaddubsw multiplies unsigned by signed bytes but saturates its pair sums
@@ -148,23 +148,33 @@ INLINE void store_rows(float *y, size_t ldy, size_t mr, size_t nr, __m256 v) {
 /* The inner loop of both products over 32 bytes a step, then the reduction; instantiated
 ** per row count for the reasons given in gemm_avx512.c, with the same asm pinning the
 ** accumulators. STEP(acc, xv, wv) is one row's step against one column's. */
+/* One 32-byte step of K (LOAD reads 32 bytes of a row; the tail's masks off the rest). */
+#define DOT_STEP(STEP, PREP_X, PREP_W, LOAD)                                                 \
+  do {                                                                                       \
+    __m256i w0 = LOAD((const char *)w[0] + k), w1 = LOAD((const char *)w[1] + k);            \
+    PREP_W(w0, w0a, w0b);                                                                    \
+    PREP_W(w1, w1a, w1b);                                                                    \
+    _Pragma("GCC unroll 4") for (size_t i = 0; i < mr; i++) {                                \
+      __m256i xv = LOAD(x + i * ldx + k);                                                    \
+      PREP_X(xv, xa, xb);                                                                    \
+      acc[i][0] = STEP(acc[i][0], xa, xb, w0a, w0b);                                         \
+      acc[i][1] = STEP(acc[i][1], xa, xb, w1a, w1b);                                         \
+    }                                                                                        \
+  } while (0)
+#define LOAD_FULL(p) _mm256_loadu_si256((const __m256i *)(p))
+#define LOAD_TAIL(p) _mm256_maskload_epi32((const int *)(p), tail)
+
 #define DEFINE_DOT(name, STEP, PREP_X, PREP_W, fp)                                           \
   INLINE __m256i name(const size_t mr, const char *x, size_t ldx, const void *const w[NR],   \
                       size_t bytes) {                                                        \
     __m256i acc[MR][NR];                                                                     \
+    size_t k = 0;                                                                            \
     _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++)                                     \
       _Pragma("GCC unroll 2") for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_si256(); \
-    for (size_t k = 0; k < bytes; k += 32) {                                                 \
-      __m256i w0 = _mm256_loadu_si256((const __m256i *)((const char *)w[0] + k));            \
-      __m256i w1 = _mm256_loadu_si256((const __m256i *)((const char *)w[1] + k));            \
-      PREP_W(w0, w0a, w0b);                                                                  \
-      PREP_W(w1, w1a, w1b);                                                                  \
-      _Pragma("GCC unroll 4") for (size_t i = 0; i < mr; i++) {                              \
-        __m256i xv = _mm256_loadu_si256((const __m256i *)(x + i * ldx + k));                 \
-        PREP_X(xv, xa, xb);                                                                  \
-        acc[i][0] = STEP(acc[i][0], xa, xb, w0a, w0b);                                       \
-        acc[i][1] = STEP(acc[i][1], xa, xb, w1a, w1b);                                       \
-      }                                                                                      \
+    for (; k + 32 <= bytes; k += 32) DOT_STEP(STEP, PREP_X, PREP_W, LOAD_FULL);              \
+    if (k < bytes) { /* float32 only: the int8 and bf16 rows are padded */                   \
+      const __m256i tail = lanes((bytes - k) / 4);                                           \
+      DOT_STEP(STEP, PREP_X, PREP_W, LOAD_TAIL);                                             \
     }                                                                                        \
     _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++)                                     \
       _Pragma("GCC unroll 2") for (int j = 0; j < NR; j++) __asm__("" : "+x"(acc[i][j]));    \
@@ -199,6 +209,14 @@ INLINE void store_rows(float *y, size_t ldy, size_t mr, size_t nr, __m256 v) {
                                           _mm256_set1_epi16(1)))
 DEFINE_DOT(dot_i8, I8_STEP, I8_PREP_X, I8_PREP_W, 0)
 
+/* float32: one FMA per 8 products. */
+#define F32_PREP(v, a, b)                 \
+  __m256 a = _mm256_castsi256_ps(v), b = a; \
+  (void)b
+#define F32_STEP(acc, xa, xb, wa, wb) \
+  _mm256_castps_si256(_mm256_fmadd_ps(xa, wa, _mm256_castsi256_ps(acc)))
+DEFINE_DOT(dot_f32, F32_STEP, F32_PREP, F32_PREP, 1)
+
 /* bf16: the upper and the lower value of each word as floats. */
 #define BF16_SPLIT(v, hi, lo)                                                              \
   __m256 hi = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0xffff0000))); \
@@ -229,8 +247,23 @@ static void gemm_i8(const uint8_t *xu, size_t ldq, const float *xs, size_t M, co
   (void)wsum;
 #define BLOCK_I8(mr) \
   block_i8(mr, xu + m * ldq, ldq, xs + m, w, ws + n, bias ? bias + n : NULL, K, y + m * ldy + n, ldy, nr)
-  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 1, wq, K, M, n0, n1, BLOCK_I8);
+  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 1, wq, K, K, M, n0, n1, BLOCK_I8);
 #undef BLOCK_I8
+}
+
+INLINE void block_f32(const size_t mr, const float *x, size_t ldx, const void *const w[NR],
+                      const float *bias, size_t K, float *y, size_t ldy, size_t nr) {
+  __m256 s = _mm256_castsi256_ps(DOT(dot_f32, mr, (const char *)x, 4 * ldx, w, 4 * K));
+  __m256 b = bias ? col_pattern(bias, nr) : _mm256_setzero_ps();
+  store_rows(y, ldy, mr, nr, _mm256_add_ps(s, b));
+}
+
+static void gemm_f32(const float *x, size_t ldx, size_t M, const float *wf, size_t ldw,
+                     const float *bias, size_t n0, size_t n1, size_t K, float *y, size_t ldy) {
+#define BLOCK_F32(mr) \
+  block_f32(mr, x + m * ldx, ldx, w, bias ? bias + n : NULL, K, y + m * ldy + n, ldy, nr)
+  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 4, wf, ldw, K, M, n0, n1, BLOCK_F32);
+#undef BLOCK_F32
 }
 
 INLINE void block_bf16(const size_t mr, const uint16_t *x, size_t ldx, const void *const w[NR],
@@ -244,12 +277,13 @@ static void gemm_bf16(const uint16_t *xb, size_t ldx, size_t M, const uint16_t *
                       const float *bias, size_t n0, size_t n1, size_t K, float *y, size_t ldy) {
 #define BLOCK_BF16(mr) \
   block_bf16(mr, xb + m * ldx, ldx, w, bias ? bias + n : NULL, K, y + m * ldy + n, ldy, nr)
-  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 2, wb, K, M, n0, n1, BLOCK_BF16);
+  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 2, wb, K, K, M, n0, n1, BLOCK_BF16);
 #undef BLOCK_BF16
 }
 
 void sl_gemm_fill_avx2(sl_gemm_kernels *t) {
-  t->i8_name = t->bf16_name = "avx2";
+  t->f32_name = t->i8_name = t->bf16_name = "avx2";
+  t->gemm_f32 = gemm_f32;
   t->quantize_rows = quantize_rows;
   t->gemm_i8 = gemm_i8;
   t->to_bf16 = to_bf16;

@@ -6,7 +6,8 @@
 ** for their extension alone and gemm.c installs each only when cpuid reports it;
 ** otherwise the AVX2 versions stay in the table.
 **
-** Products are dot products over K with W read in place, in its [out][in] layout: a
+** Products are dot products over K with W read in place (float32 K need not be a
+** multiple of 16: its last step loads masked), in its [out][in] layout: a
 ** block of 4 rows of X by 4 rows of W keeps 16 accumulators of 16 lanes each, every
 ** 64-byte step of K loads 4 + 4 vectors for 16 vpdpbusd (or vdpbf16ps), and at the end
 ** one transposing reduction turns the 16 x 16 partial sums into one vector whose lane
@@ -164,20 +165,30 @@ INLINE void store_rows(float *y, size_t ldy, size_t mr, __mmask8 nrmask, __m512 
 ** copies all 16 of them on every step, because the reduction reads them as parts. The
 ** function is then instantiated once per row count (noinline), which keeps each loop
 ** small enough for the register allocator and hands it mr as a constant. */
+/* One 64-byte step of K (LOAD reads 64 bytes of a row; the tail's masks off the rest). */
+#define DOT_STEP(OP, LOAD)                                                                    \
+  do {                                                                                        \
+    __m512i wv[NR];                                                                           \
+    _Pragma("GCC unroll 4") for (int j = 0; j < NR; j++) wv[j] = LOAD((const char *)w[j] + k); \
+    _Pragma("GCC unroll 4") for (size_t i = 0; i < mr; i++) {                                 \
+      __m512i xv = LOAD(x + i * ldx + k);                                                     \
+      _Pragma("GCC unroll 4") for (int j = 0; j < NR; j++) acc[i][j] = OP(acc[i][j], xv, wv[j]); \
+    }                                                                                         \
+  } while (0)
+#define LOAD_FULL(p) _mm512_loadu_si512(p)
+#define LOAD_TAIL(p) _mm512_maskz_loadu_epi32(tail, p)
+
 #define DEFINE_DOT(name, isa, OP)                                                             \
   static inline __attribute__((always_inline, target(isa))) __m512i name(                     \
       const size_t mr, const char *x, size_t ldx, const void *const w[NR], size_t bytes) {    \
     __m512i acc[MR][NR];                                                                      \
+    size_t k = 0;                                                                             \
     _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++)                                      \
       _Pragma("GCC unroll 4") for (int j = 0; j < NR; j++) acc[i][j] = _mm512_setzero_si512(); \
-    for (size_t k = 0; k < bytes; k += 64) {                                                  \
-      __m512i wv[NR];                                                                         \
-      _Pragma("GCC unroll 4") for (int j = 0; j < NR; j++)                                    \
-        wv[j] = _mm512_loadu_si512((const char *)w[j] + k);                                   \
-      _Pragma("GCC unroll 4") for (size_t i = 0; i < mr; i++) {                               \
-        __m512i xv = _mm512_loadu_si512(x + i * ldx + k);                                     \
-        _Pragma("GCC unroll 4") for (int j = 0; j < NR; j++) acc[i][j] = OP(acc[i][j], xv, wv[j]); \
-      }                                                                                       \
+    for (; k + 64 <= bytes; k += 64) DOT_STEP(OP, LOAD_FULL);                                 \
+    if (k < bytes) { /* float32 only: the int8 and bf16 rows are padded */                    \
+      const __mmask16 tail = lanes((bytes - k) / 4);                                          \
+      DOT_STEP(OP, LOAD_TAIL);                                                                \
     }                                                                                         \
     _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++)                                      \
       _Pragma("GCC unroll 4") for (int j = 0; j < NR; j++) __asm__("" : "+v"(acc[i][j]));     \
@@ -204,6 +215,13 @@ INLINE void store_rows(float *y, size_t ldy, size_t mr, __mmask8 nrmask, __m512 
 #define OP_I8(acc, x, w) _mm512_dpbusd_epi32(acc, x, w)
 #define OP_I8_FP 0
 DEFINE_DOT(dot_i8, "avx512vnni", OP_I8)
+
+/* float32: 16 products per FMA. */
+#define OP_F32(acc, x, w)                                                                     \
+  _mm512_castps_si512(_mm512_fmadd_ps(_mm512_castsi512_ps(x), _mm512_castsi512_ps(w),          \
+                                      _mm512_castsi512_ps(acc)))
+#define OP_F32_FP 1
+DEFINE_DOT(dot_f32, "avx512f", OP_F32)
 
 /* bf16: 32 products per vdpbf16ps, 2 into each float lane. */
 #define OP_BF16(acc, x, w) \
@@ -235,8 +253,25 @@ static void gemm_i8(const uint8_t *xu, size_t ldq, const float *xs, size_t M, co
 #define BLOCK_I8(mr) \
   block_i8(mr, xu + m * ldq, ldq, xs + m, w, ws + n, wsum + n, bias ? bias + n : NULL, K, \
            y + m * ldy + n, ldy, (__mmask8)((1u << nr) - 1))
-  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 1, wq, K, M, n0, n1, BLOCK_I8);
+  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 1, wq, K, K, M, n0, n1, BLOCK_I8);
 #undef BLOCK_I8
+}
+
+static inline __attribute__((always_inline)) void block_f32(
+    const size_t mr, const float *x, size_t ldx, const void *const w[NR], const float *bias,
+    size_t K, float *y, size_t ldy, __mmask8 nrmask) {
+  __m512 s = _mm512_castsi512_ps(DOT(dot_f32, mr, (const char *)x, 4 * ldx, w, 4 * K));
+  __m512 b = bias ? _mm512_castsi512_ps(col_pattern(bias, nrmask)) : _mm512_setzero_ps();
+  store_rows(y, ldy, mr, nrmask, _mm512_add_ps(s, b));
+}
+
+static void gemm_f32(const float *x, size_t ldx, size_t M, const float *wf, size_t ldw,
+                     const float *bias, size_t n0, size_t n1, size_t K, float *y, size_t ldy) {
+#define BLOCK_F32(mr) \
+  block_f32(mr, x + m * ldx, ldx, w, bias ? bias + n : NULL, K, y + m * ldy + n, ldy, \
+            (__mmask8)((1u << nr) - 1))
+  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 4, wf, ldw, K, M, n0, n1, BLOCK_F32);
+#undef BLOCK_F32
 }
 
 static inline __attribute__((always_inline)) void block_bf16(
@@ -252,11 +287,13 @@ static void gemm_bf16(const uint16_t *xb, size_t ldx, size_t M, const uint16_t *
 #define BLOCK_BF16(mr) \
   block_bf16(mr, xb + m * ldx, ldx, w, bias ? bias + n : NULL, K, y + m * ldy + n, ldy, \
              (__mmask8)((1u << nr) - 1))
-  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 2, wb, K, M, n0, n1, BLOCK_BF16);
+  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 2, wb, K, K, M, n0, n1, BLOCK_BF16);
 #undef BLOCK_BF16
 }
 
 void sl_gemm_fill_avx512(sl_gemm_kernels *t, int vnni, int bf16) {
+  t->f32_name = "avx512";
+  t->gemm_f32 = gemm_f32;
   t->quantize_rows = quantize_rows;
   t->to_bf16 = to_bf16;
   if (vnni) t->gemm_i8 = gemm_i8, t->i8_name = "avx512-vnni";

@@ -23,8 +23,8 @@
 **                  says it is.
 **   to_bf16        sl_bf16_round below, bit for bit at every level; vcvtneps2bf16 is not
 **                  used because it flushes denormal inputs to zero.
-**   gemm_bf16      float sums in an order of each kernel's choosing: levels agree to
-**                  rounding, not bit for bit. vdpbf16ps treats denormal bf16 inputs and
+**   gemm_f32,      float sums in an order of each level's choosing, fixed by K (gemm.h):
+**   gemm_bf16      levels agree to rounding, not bit for bit. vdpbf16ps treats denormal bf16 inputs and
 **                  results as zero; the other levels keep them.
 ** bias may be NULL (no bias; y is then acc * scale + 0.0f).
 */
@@ -49,13 +49,13 @@ const sl_gemm_kernels *sl_gemm_for_isa(sl_isa isa);
 
 /* The loop over blocks of the SIMD products: rows of X in chunks of about l1 bytes
 ** (elem bytes per element of K) that stay in L1 while every block of NR output columns
-** passes over them, so W streams from L2 once per chunk; within a chunk, blocks of
-** SL_GEMM_MR rows. BLOCK(mr) computes and stores rows [m, m+mr) by columns [n, n+nr);
+** passes over them, so W (rows ldw elements apart) streams from L2 once per chunk;
+** within a chunk, blocks of SL_GEMM_MR rows. BLOCK(mr) computes and stores rows [m, m+mr) by columns [n, n+nr);
 ** w[NR] points at the rows of W, those past nr repeating row n+nr-1 (which the block
 ** computes and does not store). The switch hands BLOCK a constant mr, so each row count
 ** compiles to its own loop. */
 #define SL_GEMM_MR 4
-#define SL_GEMM_FOR_BLOCKS(NR, l1, elem, wbase, K, M, n0, n1, BLOCK)                       \
+#define SL_GEMM_FOR_BLOCKS(NR, l1, elem, wbase, ldw, K, M, n0, n1, BLOCK)                  \
   do {                                                                                      \
     size_t mc_ = (l1) / ((K) * (elem) + 1) / SL_GEMM_MR * SL_GEMM_MR;                       \
     if (mc_ < SL_GEMM_MR) mc_ = SL_GEMM_MR;                                                 \
@@ -65,7 +65,7 @@ const sl_gemm_kernels *sl_gemm_for_isa(sl_isa isa);
         const size_t nr = (n1) - n < (NR) ? (n1) - n : (NR);                                \
         const void *w[NR];                                                                  \
         for (size_t j_ = 0; j_ < (NR); j_++)                                                \
-          w[j_] = (const char *)(wbase) + (n + (j_ < nr ? j_ : nr - 1)) * (K) * (elem);     \
+          w[j_] = (const char *)(wbase) + (n + (j_ < nr ? j_ : nr - 1)) * (ldw) * (elem);   \
         for (size_t m = m0_; m < m1_; m += SL_GEMM_MR) {                                    \
           switch (m1_ - m) {                                                                \
           case 1: BLOCK(1); break;                                                          \
