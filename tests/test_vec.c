@@ -198,6 +198,41 @@ static void test_kernel_int8_bit(void) {
   }
 }
 
+/* sl_distance_many at every level equals one call per vector, bit for bit, for every
+** count around the 4-vector blocks of the batched kernels, on random and extreme bytes. */
+static void test_kernel_many(void) {
+  static const size_t counts[] = {1, 3, 4, 5, 8, 9};
+  static const size_t dims[] = {1, 63, 64, 65, 384, 1000, 70000};
+  static const struct { sl_vec_type type; sl_metric metric; } pairs[] = {
+    {SL_VEC_I8, SL_METRIC_DOT}, {SL_VEC_I8, SL_METRIC_L2}, {SL_VEC_I8, SL_METRIC_COSINE},
+    {SL_VEC_F32, SL_METRIC_L2}, {SL_VEC_BIT, SL_METRIC_HAMMING}};
+  sl_isa isa[3];
+  int nisa = levels(isa);
+  uint64_t seed = 5;
+  for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+      for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+        const size_t n = pairs[p].type == SL_VEC_BIT ? 8 * dims[d] : dims[d], count = counts[c];
+        const size_t bytes = sl_vec_bytes(pairs[p].type, n);
+        unsigned char *q = malloc(bytes), *base = malloc(count * bytes);
+        float *got = malloc(count * sizeof *got);
+        for (size_t i = 0; i < bytes; i++) q[i] = d % 2 ? 0x80 : (unsigned char)rng_next(&seed);
+        for (size_t i = 0; i < count * bytes; i++)
+          base[i] = pairs[p].type == SL_VEC_F32 ? (unsigned char)(rng_next(&seed) % 64)
+                    : d % 2 ? 0x7f : (unsigned char)rng_next(&seed);
+        for (int k = 0; k < nisa; k++) {
+          sl_distance_fn fn = sl_distance_for_isa(isa[k], pairs[p].type, pairs[p].metric);
+          CHECK(sl_distance_many_isa(isa[k], pairs[p].type, pairs[p].metric, q, base, count, n, got) == 0);
+          for (size_t i = 0; i < count; i++) {
+            float one = fn(q, base + i * bytes, n);
+            CHECK_MSG(memcmp(&one, &got[i], sizeof one) == 0, "%s type %d metric %d n=%zu count %zu: vector %zu "
+                      "%.9g, alone %.9g", isa_names[isa[k]], pairs[p].type, pairs[p].metric, n, count, i, got[i], one);
+          }
+        }
+        free(q), free(base), free(got);
+      }
+}
+
 static void test_kernel_dispatch(void) {
   static const int defined[3][5] = {{1, 1, 1, 1, 0}, {1, 1, 1, 1, 0}, {0, 0, 0, 0, 1}};
   float q[24], base[5 * 24], out[5];
@@ -799,6 +834,7 @@ const sl_test vec_tests[] = {
   {"kernel_f32_exact", test_kernel_f32_exact},
   {"kernel_f32_bounded", test_kernel_f32_bounded},
   {"kernel_int8_bit", test_kernel_int8_bit},
+  {"kernel_many", test_kernel_many},
   {"kernel_dispatch", test_kernel_dispatch},
   {"kernel_speed", test_kernel_speed},
   {"constructors", test_constructors},

@@ -1080,6 +1080,58 @@ static void test_crash(void) {
   remove_db(path);
 }
 
+/* The process-wide chunk cache never serves stale vectors: two connections on one WAL
+** file share it (one .so), and every way a chunk can change is seen by the next search,
+** in the writer's own open transaction too. Row 5 is moved onto the query vector or
+** away from it; the nearest row says which content the search used. */
+static void test_chunk_cache(void) {
+  char path[512];
+  temp_db_path(path, sizeof path, "cache");
+  remove_db(path);
+  sqlite3 *a = open_path(path), *b = open_path(path);
+  const char *nearest = "SELECT rowid FROM t WHERE embedding MATCH '[1,0,0,0]' AND k = 1";
+  t_exec(a, "PRAGMA journal_mode = WAL");
+  t_exec(a, "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[4], chunk_size=8)");
+  t_exec(a, "INSERT INTO t(rowid, embedding) SELECT value, json_array(0, value, 1, 0) FROM " SERIES(1, 40));
+  CHECK_QUERY(a, nearest, NULL, NULL, "1");
+  CHECK_QUERY(b, nearest, NULL, NULL, "1");          /* both have read (and cached) every chunk */
+
+  t_exec(b, "UPDATE t SET embedding = '[1,0,0,0]' WHERE rowid = 5");       /* another connection commits */
+  CHECK_QUERY(a, nearest, NULL, NULL, "5");
+
+  t_exec(a, "BEGIN");
+  t_exec(a, "UPDATE t SET embedding = '[0,9,9,9]' WHERE rowid = 5");       /* the writer's own transaction */
+  CHECK_QUERY(a, nearest, NULL, NULL, "1");
+  CHECK_QUERY(b, nearest, NULL, NULL, "5");          /* the other still reads the committed chunk */
+  t_exec(a, "UPDATE t SET embedding = '[1,0,0,0]' WHERE rowid = 5");       /* same chunk, same transaction */
+  CHECK_QUERY(a, nearest, NULL, NULL, "5");
+  t_exec(a, "ROLLBACK");
+  CHECK_QUERY(a, nearest, NULL, NULL, "5");
+
+  /* ROLLBACK TO undoes the chunk's new version; the change after it must make another */
+  t_exec(a, "BEGIN");
+  t_exec(a, "SAVEPOINT s");
+  t_exec(a, "DELETE FROM t WHERE rowid = 5");
+  CHECK_QUERY(a, nearest, NULL, NULL, "1");
+  t_exec(a, "ROLLBACK TO s");
+  CHECK_QUERY(a, nearest, NULL, NULL, "5");
+  t_exec(a, "UPDATE t SET embedding = '[0,9,9,9]' WHERE rowid = 5");
+  t_exec(a, "COMMIT");
+  CHECK_QUERY(b, nearest, NULL, NULL, "1");
+  CHECK_QUERY(a, nearest, NULL, NULL, "1");
+
+  /* a row added to the last chunk and a chunk emptied and deleted */
+  t_exec(b, "INSERT INTO t(rowid, embedding) VALUES (41, '[1,0,0,0]')");
+  CHECK_QUERY(a, nearest, NULL, NULL, "41");
+  t_exec(b, "DELETE FROM t WHERE rowid >= 33");
+  CHECK_QUERY(a, nearest, NULL, NULL, "1");
+  CHECK_QUERY(a, "SELECT count(*) FROM t WHERE embedding MATCH '[1,0,0,0]' AND k = 100", NULL, NULL, "32");
+  CHECK_QUERY(a, "SELECT semlite_vec_check('t')", NULL, NULL, "ok");
+  sqlite3_close(a);
+  sqlite3_close(b);
+  remove_db(path);
+}
+
 const sl_test vtab_vec_tests[] = {
   {"exact", test_exact},
   {"query_forms", test_query_forms},
@@ -1093,5 +1145,6 @@ const sl_test vtab_vec_tests[] = {
   {"embed_batches", test_embed_batches},
   {"quantized", test_quantized},
   {"crash", test_crash},
+  {"chunk_cache", test_chunk_cache},
   {0, 0},
 };

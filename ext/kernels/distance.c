@@ -108,7 +108,7 @@ static float bit_hamming(const void *x, const void *y, size_t n) {
   return (float)s;
 }
 
-static const sl_distance_table scalar = {{
+static const sl_distance_table scalar = {.fn = {
   [SL_VEC_F32] = {[SL_METRIC_L2] = f32_l2, [SL_METRIC_L1] = f32_l1,
                   [SL_METRIC_COSINE] = f32_cosine, [SL_METRIC_DOT] = f32_dot},
   [SL_VEC_I8] = {[SL_METRIC_L2] = i8_l2, [SL_METRIC_L1] = i8_l1,
@@ -141,13 +141,23 @@ sl_distance_fn sl_distance_for(sl_vec_type type, sl_metric metric) {
   return sl_distance_for_isa(sl_kernels_get()->isa, type, metric);
 }
 
-int sl_distance_many(sl_vec_type type, sl_metric metric, const void *q, const void *base,
-                     size_t count, size_t n, float *out) {
-  sl_distance_fn fn = sl_distance_for(type, metric);
+int sl_distance_many_isa(sl_isa isa, sl_vec_type type, sl_metric metric, const void *q,
+                         const void *base, size_t count, size_t n, float *out) {
+  sl_distance_fn fn = sl_distance_for_isa(isa, type, metric);
   const size_t stride = sl_vec_bytes(type, n);
   if (!fn) return -1;
+  sl_distance_many_fn many = levels[isa > best ? best : isa].many[type][metric];
+  if (many) {
+    many(q, base, count, n, out);
+    return 0;
+  }
   for (size_t i = 0; i < count; i++) out[i] = fn(q, (const unsigned char *)base + i * stride, n);
   return 0;
+}
+
+int sl_distance_many(sl_vec_type type, sl_metric metric, const void *q, const void *base,
+                     size_t count, size_t n, float *out) {
+  return sl_distance_many_isa(sl_kernels_get()->isa, type, metric, q, base, count, n, out);
 }
 
 size_t sl_vec_bytes(sl_vec_type type, size_t n) {

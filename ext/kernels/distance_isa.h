@@ -19,8 +19,14 @@
 #define SL_NMETRICS 5
 
 /* Indexed [sl_vec_type][sl_metric]; NULL where the pair is not defined. */
+/* sl_distance_many's work for one pair where a level has a kernel that scores many
+** vectors at once faster than one call each; NULL elsewhere. Equal, bit for bit, to fn. */
+typedef void (*sl_distance_many_fn)(const void *q, const void *base, size_t count, size_t n,
+                                    float *out);
+
 typedef struct sl_distance_table {
   sl_distance_fn fn[SL_VEC_NTYPES][SL_NMETRICS];
+  sl_distance_many_fn many[SL_VEC_NTYPES][SL_NMETRICS];
 } sl_distance_table;
 
 /* Overwrite the entries each level implements. No-ops off x86; called only when the
@@ -32,6 +38,8 @@ void sl_distance_fill_avx512(sl_distance_table *t);
 ** can check and time every level in one process; sl_distance_for() is this at
 ** sl_kernels_get()->isa. */
 sl_distance_fn sl_distance_for_isa(sl_isa isa, sl_vec_type type, sl_metric metric);
+int sl_distance_many_isa(sl_isa isa, sl_vec_type type, sl_metric metric, const void *q,
+                         const void *base, size_t count, size_t n, float *out);
 
 /* The last step of cosine at every level, in double as sqlite-vec does it, so that
 ** exact integer sums (int8) give the same float as sqlite-vec's. 0/0 (a zero vector)

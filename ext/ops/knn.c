@@ -6,8 +6,11 @@
 #include "knn.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../engine/pool.h"
 
 /* ---- chunk layout ---- */
 
@@ -243,5 +246,31 @@ int sl_quant_distances(const sl_chunk_layout *lay, const unsigned char *qq,
     const double sx = p[0], cross = sq * sx * out[i];
     out[i] = (float)(lay->metric == SL_METRIC_DOT ? cross : sx * sx * p[1] + qq2 + 2.0 * cross);
   }
+  return SL_OK;
+}
+
+typedef struct score_task {
+  const sl_chunk_layout *lay;
+  const void *q;
+  int quant;
+  const sl_knn_job *jobs;
+  atomic_int failed;
+} score_task;
+
+static void score_range(void *ctx, size_t begin, size_t end) {
+  score_task *t = ctx;
+  sl_err err;
+  for (const sl_knn_job *j = t->jobs + begin; j < t->jobs + end; j++) {
+    int rc = t->quant ? sl_quant_distances(t->lay, t->q, j->data, 0, j->count, j->out, &err)
+                      : sl_knn_distances(t->lay, t->q, j->data, 0, j->count, j->out, &err);
+    if (rc) atomic_store(&t->failed, 1);
+  }
+}
+
+int sl_knn_score_chunks(const sl_chunk_layout *lay, const void *q, int quant, size_t n,
+                        const sl_knn_job *jobs, sl_err *err) {
+  score_task t = {lay, q, quant, jobs, 0};
+  sl_parallel_for(n, 1, score_range, &t);
+  if (atomic_load(&t.failed)) return sl_fail(err, "no distance kernel for this vector type and metric");
   return SL_OK;
 }

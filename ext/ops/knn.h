@@ -131,4 +131,17 @@ int sl_quant_distances(const sl_chunk_layout *lay, const unsigned char *qq,
 size_t sl_quant_vec_offset(const sl_chunk_layout *lay, size_t i);
 size_t sl_quant_param_offset(const sl_chunk_layout *lay, size_t i);
 
+/* One chunk's share of sl_knn_score_chunks: its first count slots of data (a whole
+** vectors BLOB, or qvectors) scored into out[0..count). */
+typedef struct sl_knn_job {
+  const unsigned char *data;
+  size_t count;
+  float *out;
+} sl_knn_job;
+
+/* Many chunks at once on the worker pool (engine/pool.h), against q (the quantized query
+** when quant). Same results as one sl_knn_distances / sl_quant_distances per chunk. */
+int sl_knn_score_chunks(const sl_chunk_layout *lay, const void *q, int quant, size_t n,
+                        const sl_knn_job *jobs, sl_err *err);
+
 #endif

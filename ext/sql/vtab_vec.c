@@ -91,18 +91,20 @@ static char *stmt_sql(const vv_table *t, int which) {
       sqlite3_str_appendf(q, "SELECT chunk_id, validity FROM \"%w\".\"%w_chunks\" ORDER BY chunk_id DESC LIMIT 1", s, n);
       break;
     case VV_CHUNK_INSERT:
-      sqlite3_str_appendf(q, "INSERT INTO \"%w\".\"%w_chunks\"(validity, rowids, qvectors, vectors) "
-                             "VALUES (zeroblob(?1), zeroblob(?2), %s, zeroblob(?4))", s, n,
+      sqlite3_str_appendf(q, "INSERT INTO \"%w\".\"%w_chunks\"(version, validity, rowids, qvectors, vectors) "
+                             "VALUES (randomblob(%d), zeroblob(?1), zeroblob(?2), %s, zeroblob(?4))", s, n,
+                          VV_VERSION_BYTES,
                           t->cfg.quant != SL_QUANT_NONE ? "zeroblob(?3)" : "NULL");
       break;
     case VV_CHUNK_DELETE:
       sqlite3_str_appendf(q, "DELETE FROM \"%w\".\"%w_chunks\" WHERE chunk_id = ?1", s, n);
       break;
     case VV_CHUNK_SCAN:
-      /* qvectors sits before vectors in the record, so a quantized scan reads the
-      ** quantized copy without walking the float vectors' overflow pages. */
-      sqlite3_str_appendf(q, "SELECT chunk_id, validity, rowids, %s FROM \"%w\".\"%w_chunks\" ORDER BY chunk_id",
-                          t->cfg.quant != SL_QUANT_NONE ? "qvectors" : "vectors", s, n);
+      /* the version sits on the row's first page; the BLOBs are read only on a cache miss */
+      sqlite3_str_appendf(q, "SELECT chunk_id, version FROM \"%w\".\"%w_chunks\" ORDER BY chunk_id", s, n);
+      break;
+    case VV_CHUNK_VERSION:
+      sqlite3_str_appendf(q, "SELECT version FROM \"%w\".\"%w_chunks\" WHERE chunk_id = ?1", s, n);
       break;
   }
   return sqlite3_str_finish(q);
@@ -164,6 +166,7 @@ static size_t blob_size(const vv_table *t, const char *col) {
   if (!strcmp(col, "vectors")) return lay->vectors_bytes;
   if (!strcmp(col, "qvectors")) return lay->qvectors_bytes;
   if (!strcmp(col, "rowids")) return lay->rowids_bytes;
+  if (!strcmp(col, "version")) return VV_VERSION_BYTES;
   return lay->validity_bytes;
 }
 
@@ -189,6 +192,7 @@ static void table_free(vv_table *t) {
   if (!t) return;
   vv_discard(t);
   sqlite3_free(t->pending);
+  sqlite3_free(t->dirty);
   finalize_stmts(t);
   vv_config_free(&t->cfg);
   sqlite3_free(t->schema);
@@ -365,11 +369,33 @@ static int vv_release(sqlite3_vtab *vtab, int n) { return SQLITE_OK; }
 ** the older ones), so rolling back to any savepoint drops all of it. */
 static int vv_rollback_to(sqlite3_vtab *vtab, int n) {
   vv_discard((vv_table *)vtab);
+  ((vv_table *)vtab)->n_dirty = 0;
   return SQLITE_OK;
 }
 
 static int vv_end(sqlite3_vtab *vtab) {
   vv_discard((vv_table *)vtab);
+  ((vv_table *)vtab)->n_dirty = 0;
+  return SQLITE_OK;
+}
+
+/* Most writes go to the chunk changed last, so the search starts from the end. */
+int vv_chunk_dirty(const vv_table *t, sqlite3_int64 chunk_id) {
+  for (size_t i = t->n_dirty; i > 0; i--)
+    if (t->dirty[i - 1] == chunk_id) return 1;
+  return 0;
+}
+
+int vv_chunk_mark_dirty(vv_table *t, sqlite3_int64 chunk_id) {
+  if (vv_chunk_dirty(t, chunk_id)) return SQLITE_OK;
+  if (t->n_dirty == t->cap_dirty) {
+    size_t cap = t->cap_dirty ? 2 * t->cap_dirty : 16;
+    sqlite3_int64 *p = sqlite3_realloc64(t->dirty, cap * sizeof *p);
+    if (!p) return SQLITE_NOMEM;
+    t->dirty = p;
+    t->cap_dirty = cap;
+  }
+  t->dirty[t->n_dirty++] = chunk_id;
   return SQLITE_OK;
 }
 

@@ -12,11 +12,20 @@
 ** incremental BLOB I/O) in the caller's transaction, so ROLLBACK, savepoints and crash
 ** recovery are SQLite's own. For a table T in schema S:
 **   S.T_info    key/value: format version and the layout (type, dims, chunk_size, ...)
-**   S.T_chunks  chunk_id INTEGER PRIMARY KEY, validity, rowids, qvectors, vectors (knn.h)
+**   S.T_chunks  chunk_id INTEGER PRIMARY KEY, version, validity, rowids, qvectors, vectors
+**               (knn.h); version: 8 random bytes replaced by every change to the chunk,
+**               the key of its copy in the process-wide chunk cache (ops/chunk_cache.h)
 **   S.T_rowids  rowid INTEGER PRIMARY KEY, chunk_id, chunk_offset, m0..mN (metadata)
 **   S.T_aux     rowid INTEGER PRIMARY KEY, a0..aN (auxiliary columns; only if any)
 ** Metadata lives beside the row's position so one SQL query over T_rowids evaluates the
 ** pushed-down filters with SQLite's own comparison, affinity and collation rules.
+**
+** The chunk cache and transactions: a connection replaces a chunk's version at its first
+** change in a transaction and counts the chunk as dirty until the transaction ends (or
+** rolls back to a savepoint, which may undo that replacement: the next change replaces
+** it again). A dirty chunk's content may change again under the same version, so its own
+** connection reads it from SQLite, never from the cache; every other connection sees
+** either the committed old version or, after the commit, the new one.
 */
 #ifndef SEMLITE_VTAB_VEC_H
 #define SEMLITE_VTAB_VEC_H
@@ -25,7 +34,8 @@
 #include "../ops/knn.h"
 #include "sql.h"
 
-#define VV_FORMAT_VERSION 1
+#define VV_FORMAT_VERSION 2
+#define VV_VERSION_BYTES 8
 #define VV_DEFAULT_CHUNK 1024
 #define VV_MAX_CHUNK 65536
 #define VV_MAX_DIMS 65536
@@ -67,7 +77,7 @@ typedef struct vv_config {
 enum {
   VV_ROW_GET, VV_ROW_INSERT, VV_ROW_UPDATE, VV_ROW_DELETE,
   VV_AUX_GET, VV_AUX_INSERT, VV_AUX_UPDATE, VV_AUX_DELETE,
-  VV_CHUNK_LAST, VV_CHUNK_INSERT, VV_CHUNK_DELETE, VV_CHUNK_SCAN,
+  VV_CHUNK_LAST, VV_CHUNK_INSERT, VV_CHUNK_DELETE, VV_CHUNK_SCAN, VV_CHUNK_VERSION,
   VV_STMT_COUNT
 };
 
@@ -90,6 +100,8 @@ typedef struct vv_table {
   sqlite3_stmt *stmt[VV_STMT_COUNT];
   vv_pending *pending;         /* VV_EMBED_BATCH entries once the table embeds */
   int n_pending;
+  sqlite3_int64 *dirty;        /* chunks changed in the open transaction (see above) */
+  size_t n_dirty, cap_dirty;
 } vv_table;
 
 /* ---- vtab_vec_config.c ---- */
@@ -134,6 +146,10 @@ int vv_error(vv_table *t, const char *fmt, ...)
   ;
 /* The error of the last SQLite call on t->db, as the table's error; returns rc. */
 int vv_db_error(vv_table *t, int rc);
+
+/* Whether this connection changed the chunk in its open transaction; marking it. */
+int vv_chunk_dirty(const vv_table *t, sqlite3_int64 chunk_id);
+int vv_chunk_mark_dirty(vv_table *t, sqlite3_int64 chunk_id);
 
 /* Positions *blob on column col of chunk chunk_id, opening or reopening it. */
 int vv_blob_seek(vv_table *t, sqlite3_blob **blob, const char *col, sqlite3_int64 chunk_id,

@@ -128,7 +128,7 @@ static void check_vector(checker *c, sqlite3_int64 chunk, size_t i, const unsign
 /* Walks the chunks; collects the valid slots into *slots. */
 static int check_chunks(checker *c, slot_ref **slots, size_t *n_slots) {
   const sl_chunk_layout *lay = &c->lay;
-  sqlite3_stmt *st = query(c, "SELECT chunk_id, validity, rowids, qvectors, vectors FROM \"%w_chunks\" ORDER BY chunk_id");
+  sqlite3_stmt *st = query(c, "SELECT chunk_id, validity, rowids, qvectors, vectors, version FROM \"%w_chunks\" ORDER BY chunk_id");
   unsigned char *scratch = sqlite3_malloc64(lay->vec_bytes + lay->qvec_bytes + lay->qparam_bytes + 8);
   size_t n = 0, cap = 0;
   slot_ref *out = NULL;
@@ -151,6 +151,10 @@ static int check_chunks(checker *c, slot_ref **slots, size_t *n_slots) {
         problem(c, "chunk %lld: %s is %zu bytes, expected %zu", (long long)chunk, what[k], got, sizes[k]);
         bad = 1;
       }
+    }
+    if (sqlite3_column_type(st, 5) != SQLITE_BLOB || sqlite3_column_bytes(st, 5) != VV_VERSION_BYTES) {
+      problem(c, "chunk %lld: version is not a %d-byte BLOB", (long long)chunk, VV_VERSION_BYTES);
+      bad = 1;
     }
     if (bad) continue;
     for (size_t i = 0; i < lay->cap; i++) {

@@ -345,7 +345,7 @@ char *vv_config_shadow_sql(const vv_config *cfg, const char *schema, const char 
   sqlite3_str *s = sqlite3_str_new(NULL);
   sqlite3_str_appendf(s,
       "CREATE TABLE \"%w\".\"%w_info\"(key TEXT PRIMARY KEY, value);"
-      "CREATE TABLE \"%w\".\"%w_chunks\"(chunk_id INTEGER PRIMARY KEY, validity BLOB NOT NULL, "
+      "CREATE TABLE \"%w\".\"%w_chunks\"(chunk_id INTEGER PRIMARY KEY, version BLOB NOT NULL, validity BLOB NOT NULL, "
       "rowids BLOB NOT NULL, qvectors BLOB, vectors BLOB NOT NULL);"
       "CREATE TABLE \"%w\".\"%w_rowids\"(rowid INTEGER PRIMARY KEY, chunk_id INTEGER NOT NULL, "
       "chunk_offset INTEGER NOT NULL",

@@ -3,19 +3,25 @@
 **
 **   no filter   one pass over T_chunks: each chunk's vectors (or quantized copy) are
 **               scored in one sl_distance_many call; valid slots go through the top-k.
+**               A chunk is read from the process-wide chunk cache (ops/chunk_cache.h)
+**               by its version, and on a miss read once from SQLite into it; chunks the
+**               cache cannot take are read into a buffer of this search.
 **   filters     one SQL query over T_rowids with the filters gives (rowid, chunk,
 **               offset) of every qualifying row BEFORE any ranking, so a query returns k
 **               rows whenever k rows match. Positions are sorted and read back as runs
 **               of nearby slots with incremental BLOB I/O: a selective filter reads
-**               only the vectors it needs, a loose one reads almost whole chunks.
+**               only the vectors it needs, a loose one reads almost whole chunks; a
+**               chunk the cache holds is scored in place.
 **   quantizer   the pass above scores the quantized copy and keeps k * oversample
 **               candidates; their float32 vectors are then read and scored exactly.
 ** distance constraints apply to exact distances only.
 */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ops/chunk_cache.h"
 #include "vtab_vec.h"
 
 /* ---- pushed-down filters ---- */
@@ -86,8 +92,12 @@ typedef struct search {
   int quant;                   /* the first pass scores the quantized copy */
   sl_topk top;
   float *dist;                 /* lay.cap distances */
-  unsigned char *buf;          /* one chunk's vectors or qvectors, partially filled */
-  sqlite3_blob *blob;
+  unsigned char *buf;          /* one chunk as load_chunk lays it out, or partially */
+  sqlite3_blob *blob;          /* on the scanned column (vectors or qvectors) */
+  sqlite3_blob *blob_rowids, *blob_valid;
+  const char *column;          /* the scanned column */
+  size_t data_bytes;           /* its size */
+  uint64_t scan;               /* this search's id in the chunk cache */
 } search;
 
 static int distances(search *s, const void *base, size_t first, size_t count) {
@@ -109,45 +119,155 @@ static void consider(search *s, float d, size_t slot, sqlite3_int64 rowid, sqlit
   sl_topk_push(&s->top, &hit);
 }
 
-static int corrupt(vv_table *t, sqlite3_int64 chunk, const char *what, int got, size_t want) {
-  vv_error(t, "chunk %lld has a %d-byte %s BLOB, expected %zu (run semlite_vec_check)", (long long)chunk, got, what,
-           want);
-  return SQLITE_CORRUPT_VTAB;
+/* One chunk's scanned column, rowids and validity, laid out in that order (so the column
+** starts aligned): in the chunk cache, or in s->buf. */
+typedef struct chunk_view {
+  const unsigned char *data, *rowids, *valid;
+  sl_cached_chunk *entry;      /* pinned, or NULL when the view is in s->buf */
+} chunk_view;
+
+/* Reads the chunk's scanned column, rowids and validity into dst, in chunk_view's order. */
+static int read_chunk(search *s, sqlite3_int64 chunk, unsigned char *dst) {
+  vv_table *t = s->t;
+  const sl_chunk_layout *lay = &t->lay;
+  int rc;
+  if ((rc = vv_blob_seek(t, &s->blob, s->column, chunk, 0)) != SQLITE_OK ||
+      (rc = vv_blob_seek(t, &s->blob_rowids, "rowids", chunk, 0)) != SQLITE_OK ||
+      (rc = vv_blob_seek(t, &s->blob_valid, "validity", chunk, 0)) != SQLITE_OK)
+    return rc;
+  if ((rc = sqlite3_blob_read(s->blob, dst, (int)s->data_bytes, 0)) != SQLITE_OK ||
+      (rc = sqlite3_blob_read(s->blob_rowids, dst + s->data_bytes, (int)lay->rowids_bytes, 0)) != SQLITE_OK ||
+      (rc = sqlite3_blob_read(s->blob_valid, dst + s->data_bytes + lay->rowids_bytes,
+                              (int)lay->validity_bytes, 0)) != SQLITE_OK)
+    return vv_db_error(t, rc);
+  return SQLITE_OK;
 }
 
-/* Every valid slot of every chunk. */
+/* The chunk's cache entry, pinned, or NULL: not cacheable (dirty in this connection,
+** no room) or not cached and fill is 0. A filled entry is read from SQLite first. */
+static int cached_chunk(search *s, sqlite3_int64 chunk, const void *version, int version_bytes,
+                        int fill, sl_cached_chunk **out) {
+  vv_table *t = s->t;
+  const sl_chunk_layout *lay = &t->lay;
+  const char *file = sqlite3_db_filename(t->db, t->schema), *names[4];
+  char conn[32];
+  sl_chunk_key key;
+  sl_cached_chunk *c;
+  int rc;
+  *out = NULL;
+  if (version_bytes != VV_VERSION_BYTES || vv_chunk_dirty(t, chunk)) return SQLITE_OK;
+  /* in-memory and temporary databases have no file name: they are the connection's */
+  if (!file || !*file) snprintf(conn, sizeof conn, "%p", (void *)t->db), file = conn;
+  names[0] = file, names[1] = t->schema, names[2] = t->name, names[3] = s->column;
+  key = sl_chunk_key_make(names, 4, chunk, version, VV_VERSION_BYTES);
+  if ((*out = sl_chunk_cache_get(key, s->scan)) || !fill) return SQLITE_OK;
+  if (!(c = sl_chunk_cache_reserve(key, s->data_bytes + lay->rowids_bytes + lay->validity_bytes, s->scan)))
+    return SQLITE_OK;
+  if ((rc = read_chunk(s, chunk, sl_chunk_data(c))) != SQLITE_OK) {
+    sl_chunk_cache_release(c);
+    return rc;
+  }
+  sl_chunk_cache_publish(c);
+  *out = c;
+  return SQLITE_OK;
+}
+
+/* The whole chunk, from the cache or else read into s->buf. */
+static int load_chunk(search *s, sqlite3_int64 chunk, const void *version, int version_bytes, chunk_view *v) {
+  vv_table *t = s->t;
+  const sl_chunk_layout *lay = &t->lay;
+  const unsigned char *base;
+  int rc = cached_chunk(s, chunk, version, version_bytes, 1, &v->entry);
+  if (rc != SQLITE_OK) return rc;
+  if (v->entry) {
+    base = sl_chunk_data(v->entry);
+  } else {
+    if ((rc = read_chunk(s, chunk, s->buf)) != SQLITE_OK) return rc;
+    base = s->buf;
+  }
+  v->data = base;
+  v->rowids = base + s->data_bytes;
+  v->valid = v->rowids + lay->rowids_bytes;
+  return SQLITE_OK;
+}
+
+/* The valid slots among a chunk's first count, scored in dist, through the top-k. The
+** result does not depend on the order chunks come in: the top-k orders by (distance,
+** rowid). */
+static void consider_chunk(search *s, sqlite3_int64 chunk, const chunk_view *v, const float *dist,
+                           size_t count) {
+  for (size_t i = 0; i < count; i++)
+    /* most slots lose to the k-th best: skip them before reading their rowid */
+    if (sl_bit_get(v->valid, i) && !(s->top.n == s->top.k && dist[i] > s->top.h[0].distance))
+      consider(s, dist[i], i, sl_rowid_get(v->rowids, i), chunk);
+}
+
+/* The chunks of a scan that the cache serves, pinned until they are scored together:
+** job[i] is what the pool scores for chunk[i], seen through view[i]. */
+typedef struct held_chunks {
+  sqlite3_int64 *chunk;
+  chunk_view *view;
+  sl_knn_job *job;
+  size_t n, cap, slots;
+} held_chunks;
+
+static int hold(held_chunks *h, sqlite3_int64 chunk, const chunk_view *v, size_t count) {
+  if (h->n == h->cap) {
+    size_t cap = h->cap ? 2 * h->cap : 64;
+    sqlite3_int64 *c = sqlite3_realloc64(h->chunk, cap * sizeof *c);
+    if (c) h->chunk = c;
+    chunk_view *w = c ? sqlite3_realloc64(h->view, cap * sizeof *w) : NULL;
+    if (w) h->view = w;
+    sl_knn_job *j = w ? sqlite3_realloc64(h->job, cap * sizeof *j) : NULL;
+    if (!j) return SQLITE_NOMEM;
+    h->job = j;
+    h->cap = cap;
+  }
+  h->chunk[h->n] = chunk;
+  h->view[h->n] = *v;
+  h->job[h->n] = (sl_knn_job){v->data, count, NULL};
+  h->n++;
+  h->slots += count;
+  return SQLITE_OK;
+}
+
+/* Every valid slot of every chunk. Chunks the cache serves are scored together on the
+** worker pool at the end of the pass; a chunk read into s->buf is scored at once. */
 static int scan_all(search *s) {
   vv_table *t = s->t;
   const sl_chunk_layout *lay = &t->lay;
-  size_t data_bytes = s->quant ? lay->qvectors_bytes : lay->vectors_bytes;
   sqlite3_stmt *st = vv_stmt(t, VV_CHUNK_SCAN);
-  int rc, step;
+  held_chunks h = {0};
+  float *dist = NULL;
+  int rc = SQLITE_OK, step;
+  sl_err err;
   if (!st) return SQLITE_ERROR;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+  while (rc == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
     sqlite3_int64 chunk = sqlite3_column_int64(st, 0);
-    const unsigned char *valid = sqlite3_column_blob(st, 1);
-    const unsigned char *rowids = sqlite3_column_blob(st, 2);
-    const unsigned char *data = sqlite3_column_blob(st, 3);
+    chunk_view v;
     size_t count = lay->cap;
-    if ((size_t)sqlite3_column_bytes(st, 1) != lay->validity_bytes)
-      rc = corrupt(t, chunk, "validity", sqlite3_column_bytes(st, 1), lay->validity_bytes);
-    else if ((size_t)sqlite3_column_bytes(st, 2) != lay->rowids_bytes)
-      rc = corrupt(t, chunk, "rowids", sqlite3_column_bytes(st, 2), lay->rowids_bytes);
-    else if ((size_t)sqlite3_column_bytes(st, 3) != data_bytes)
-      rc = corrupt(t, chunk, s->quant ? "qvectors" : "vectors", sqlite3_column_bytes(st, 3), data_bytes);
-    else {
-      while (count > 0 && !sl_bit_get(valid, count - 1)) count--;
-      rc = distances(s, data, 0, count);
+    rc = load_chunk(s, chunk, sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1), &v);
+    if (rc != SQLITE_OK) break;
+    while (count > 0 && !sl_bit_get(v.valid, count - 1)) count--;
+    if (v.entry) {
+      if ((rc = hold(&h, chunk, &v, count)) != SQLITE_OK) sl_chunk_cache_release(v.entry);
+    } else if ((rc = distances(s, v.data, 0, count)) == SQLITE_OK) {
+      consider_chunk(s, chunk, &v, s->dist, count);
     }
-    if (rc != SQLITE_OK) {
-      sqlite3_reset(st);
-      return rc;
-    }
-    for (size_t i = 0; i < count; i++)
-      if (sl_bit_get(valid, i)) consider(s, s->dist[i], i, sl_rowid_get(rowids, i), chunk);
   }
-  rc = step == SQLITE_DONE ? SQLITE_OK : vv_db_error(t, step);
+  if (rc == SQLITE_OK) rc = step == SQLITE_DONE ? SQLITE_OK : vv_db_error(t, step);
   sqlite3_reset(st);
+  if (rc == SQLITE_OK && h.n) {
+    if (!(dist = sqlite3_malloc64((h.slots + 1) * sizeof *dist))) rc = SQLITE_NOMEM;
+    for (size_t i = 0, at = 0; dist && i < h.n; at += h.job[i++].count) h.job[i].out = dist + at;
+    if (rc == SQLITE_OK && sl_knn_score_chunks(lay, s->query, s->quant, h.n, h.job, &err))
+      rc = vv_error(t, "%s", err.msg);
+    for (size_t i = 0; rc == SQLITE_OK && i < h.n; i++)
+      consider_chunk(s, h.chunk[i], &h.view[i], h.job[i].out, h.job[i].count);
+  }
+  for (size_t i = 0; i < h.n; i++) sl_chunk_cache_release(h.view[i].entry);
+  sqlite3_free(dist);
+  sqlite3_free(h.chunk), sqlite3_free(h.view), sqlite3_free(h.job);
   return rc;
 }
 
@@ -231,22 +351,45 @@ static int read_run(search *s, size_t first, size_t last) {
 ** less than another BLOB read call. */
 #define RUN_GAP 8
 
+/* The chunk's cache entry if the cache holds it (pinned), else NULL. */
+static int cached_only(search *s, sqlite3_int64 chunk, sl_cached_chunk **entry) {
+  sqlite3_stmt *st = vv_stmt(s->t, VV_CHUNK_VERSION);
+  int rc;
+  *entry = NULL;
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, chunk);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    rc = cached_chunk(s, chunk, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), 0, entry);
+  else
+    rc = vv_db_error(s->t, rc == SQLITE_DONE ? SQLITE_CORRUPT_VTAB : rc);
+  sqlite3_reset(st);
+  return rc;
+}
+
 static int scan_positions(search *s, const position *pos, size_t n) {
   vv_table *t = s->t;
+  sl_cached_chunk *entry = NULL;
   int rc = SQLITE_OK;
   for (size_t a = 0; a < n && rc == SQLITE_OK;) {
     size_t b = a + 1;
     sqlite3_int64 chunk = pos[a].chunk_id;
+    const unsigned char *base = s->buf;
     while (b < n && pos[b].chunk_id == chunk && pos[b].offset - pos[b - 1].offset <= RUN_GAP) b++;
-    if (a == 0 || pos[a - 1].chunk_id != chunk)
-      rc = vv_blob_seek(t, &s->blob, s->quant ? "qvectors" : "vectors", chunk, 0);
-    if (rc == SQLITE_OK && (rc = read_run(s, pos[a].offset, pos[b - 1].offset)) != SQLITE_OK)
+    if (a == 0 || pos[a - 1].chunk_id != chunk) {
+      sl_chunk_cache_release(entry);
+      if ((rc = cached_only(s, chunk, &entry)) == SQLITE_OK && !entry)
+        rc = vv_blob_seek(t, &s->blob, s->column, chunk, 0);
+    }
+    if (entry) base = sl_chunk_data(entry);
+    else if (rc == SQLITE_OK && (rc = read_run(s, pos[a].offset, pos[b - 1].offset)) != SQLITE_OK)
       rc = vv_db_error(t, rc);
-    if (rc == SQLITE_OK) rc = distances(s, s->buf, pos[a].offset, pos[b - 1].offset - pos[a].offset + 1);
+    if (rc == SQLITE_OK) rc = distances(s, base, pos[a].offset, pos[b - 1].offset - pos[a].offset + 1);
     for (size_t i = a; i < b && rc == SQLITE_OK; i++)
       consider(s, s->dist[pos[i].offset - pos[a].offset], pos[i].offset, pos[i].rowid, chunk);
     a = b;
   }
+  sl_chunk_cache_release(entry);
   return rc;
 }
 
@@ -316,14 +459,16 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   s.query = q->q;
   s.quant = lay->quant != SL_QUANT_NONE;
   want = s.quant ? q->k * (size_t)t->cfg.oversample : q->k;
+  s.column = s.quant ? "qvectors" : "vectors";
+  s.data_bytes = s.quant ? lay->qvectors_bytes : lay->vectors_bytes;
+  s.scan = sl_chunk_cache_scan();
   s.dist = sqlite3_malloc64(lay->cap * sizeof *s.dist);
-  /* Only the filtered path reads runs of slots into a buffer of its own. */
-  if (q->n_filters) s.buf = sqlite3_malloc64(s.quant ? lay->qvectors_bytes : lay->vectors_bytes);
+  s.buf = sqlite3_malloc64(s.data_bytes + lay->rowids_bytes + lay->validity_bytes);
   if (s.quant && (qq = sqlite3_malloc64(lay->qvec_bytes + lay->qparam_bytes))) {
     sl_quantize(lay, q->q, qq);
     s.query = qq;
   }
-  if (!s.dist || (q->n_filters && !s.buf) || (s.quant && !qq)) rc = SQLITE_NOMEM;
+  if (!s.dist || !s.buf || (s.quant && !qq)) rc = SQLITE_NOMEM;
   else if (sl_topk_init(&s.top, want, &err)) rc = vv_error(t, "%s", err.msg);
 
   if (rc == SQLITE_OK) {
@@ -344,6 +489,8 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
     }
   }
   sqlite3_blob_close(s.blob);
+  sqlite3_blob_close(s.blob_rowids);
+  sqlite3_blob_close(s.blob_valid);
   sqlite3_free(pos);
   sqlite3_free(qq);
   sqlite3_free(s.dist);

@@ -26,14 +26,29 @@
 
 /* ---- small helpers ---- */
 
-static int blob_write(vv_table *t, const char *col, sqlite3_int64 chunk, const void *data, size_t n,
-                      size_t offset) {
+static int blob_put(vv_table *t, const char *col, sqlite3_int64 chunk, const void *data, size_t n,
+                    size_t offset) {
   sqlite3_blob *b = NULL;
   int rc = vv_blob_seek(t, &b, col, chunk, 1);
   if (rc == SQLITE_OK && (rc = sqlite3_blob_write(b, data, (int)n, (int)offset)) != SQLITE_OK)
     vv_db_error(t, rc);
   sqlite3_blob_close(b);
   return rc;
+}
+
+/* Every change to a chunk's content goes through here: the first in a transaction gives
+** the chunk a new version (vtab_vec.h, "The chunk cache and transactions"). */
+static int blob_write(vv_table *t, const char *col, sqlite3_int64 chunk, const void *data, size_t n,
+                      size_t offset) {
+  if (!vv_chunk_dirty(t, chunk)) {
+    unsigned char version[VV_VERSION_BYTES];
+    int rc;
+    sqlite3_randomness(sizeof version, version);
+    if ((rc = blob_put(t, "version", chunk, version, sizeof version, 0)) != SQLITE_OK ||
+        (rc = vv_chunk_mark_dirty(t, chunk)) != SQLITE_OK)
+      return rc;
+  }
+  return blob_put(t, col, chunk, data, n, offset);
 }
 
 static int blob_read(vv_table *t, const char *col, sqlite3_int64 chunk, void *data, size_t n, size_t offset) {
@@ -284,6 +299,8 @@ static int slot_alloc(vv_table *t, sqlite3_int64 *chunk, size_t *slot, unsigned 
   sqlite3_bind_int64(st, 4, (sqlite3_int64)lay->vectors_bytes);
   if ((rc = step_done(t, st)) != SQLITE_OK) return rc;
   *chunk = sqlite3_last_insert_rowid(t->db);
+  /* its random version is new; it stays this transaction's to change */
+  if ((rc = vv_chunk_mark_dirty(t, *chunk)) != SQLITE_OK) return rc;
   *slot = 0;
   *byte = 0;
   return SQLITE_OK;
