@@ -7,6 +7,8 @@
 #   make tsan-test    the multi-threaded tests under ThreadSanitizer
 #   make demo         the README's demo
 #   make fuzz         run every fuzzer for FUZZ_SECONDS each (clang + libFuzzer)
+#   make fuzz-ci      every fuzzer FUZZ_CI_SECONDS (10 s) each, as CI does
+#   make bench-load   throughput and p95 under 1-16 concurrent connections
 
 CC      ?= cc
 SHARED  ?= $(abspath ../shared)
@@ -90,14 +92,17 @@ valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	  $(BUILD)/tests/run $(VALGRIND_TESTS)
 
 # ThreadSanitizer over the tests that run many threads at once.
-TSAN_TESTS = kernels.dispatch_threads tokenizer.threads embed.threads embed.load_unload_race
+TSAN_TESTS = kernels.dispatch_threads tokenizer.threads embed.threads embed.load_unload_race \
+             metrics.exact_counts_threads stress
+# One round of the stress test under TSan (every case overlaps every other in it).
+TSAN_STRESS_ROUNDS = 1
 tsan:
 	$(MAKE) BUILD=build/tsan OPT=-O1 SAN="-fsanitize=thread" build/tsan/semlite.so build/tsan/tests/run
 
 tsan-test: tsan twins
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(abspath tests/tsan.supp)" \
 	  SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath build/tsan/semlite.so) \
-	  build/tsan/tests/run $(TSAN_TESTS)
+	  SEMLITE_STRESS_ROUNDS=$(TSAN_STRESS_ROUNDS) build/tsan/tests/run $(TSAN_TESTS)
 
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" build/asan/semlite.so build/asan/tests/run
@@ -122,3 +127,4 @@ include tests/vec0.mk
 include bench/bench.mk
 include bench/infer.mk
 include bench/knn.mk
+include bench/load.mk

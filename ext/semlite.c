@@ -5,12 +5,17 @@
 ** may only be called from top-level SQL is visible in one place:
 **   DETERMINISTIC|INNOCUOUS  pure functions of their arguments (given a loaded model)
 **   DIRECTONLY               functions that read files or change process state
+** It also preloads the models SEMLITE_PRELOAD names (ext/ops/preload.h).
 */
+#include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
 
+#include "ops/preload.h"
 #include "sql/sql.h"
 
 #define PURE (SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS)
@@ -66,7 +71,22 @@ static const struct {
   {"embed_each", &sl_embed_each_module},
   {"rerank_each", &sl_rerank_each_module},
   {"semlite_vec", &sl_vec_module},
+  {"semlite_metrics", &sl_metrics_module},
+  {"semlite_memory", &sl_memory_module},
+  {"semlite_limits", &sl_limits_module},
 };
+
+/* SEMLITE_PRELOAD is read once per process, by the first connection that loads the
+** extension; a failure is reported to every load, so that no connection runs without
+** the models the operator asked for. */
+static pthread_once_t preload_once = PTHREAD_ONCE_INIT;
+static char preload_error[SL_ERR_MAX];
+
+static void preload(void) {
+  const char *spec = getenv("SEMLITE_PRELOAD");
+  sl_err err;
+  if (spec && *spec && sl_preload(spec, &err)) snprintf(preload_error, sizeof preload_error, "%s", err.msg);
+}
 
 #ifdef _WIN32
 __declspec(dllexport)
@@ -75,6 +95,11 @@ __attribute__((visibility("default")))
 #endif
 int sqlite3_semlite_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines *api) {
   SQLITE_EXTENSION_INIT2(api);
+  pthread_once(&preload_once, preload);
+  if (preload_error[0]) {
+    *errmsg = sqlite3_mprintf("semlite: SEMLITE_PRELOAD: %s", preload_error);
+    return SQLITE_ERROR;
+  }
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     int rc = sqlite3_create_function_v2(db, functions[i].name, functions[i].n_arg,
                                         functions[i].flags, NULL, functions[i].fn, NULL, NULL, NULL);

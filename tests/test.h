@@ -69,6 +69,15 @@ int t_each_line(const char *path, void (*fn)(const char *line, size_t len, void 
 ** writes into buf. */
 const char *t_model_path(char *buf, size_t cap, const char *name);
 
+/* A folder under /tmp whose entries are symlinks to the twin's: the same model under
+** another real path, so the registry loads (and unloading frees) a model of its own.
+** Remove it with t_model_alias_remove. */
+const char *t_model_alias(char *dir, size_t cap, const char *twin, const char *tag);
+void t_model_alias_remove(const char *dir);
+
+/* First column of the first row of sql as an integer (-1 when it fails). */
+long long t_query_int(sqlite3 *db, const char *sql);
+
 #define CHECK_QUERY(db, sql, p1, p2, expected) \
   do { char *got_ = t_query(db, sql, p1, p2); \
        CHECK_MSG(got_ && strcmp(got_, expected) == 0, "%s -> \"%s\", expected \"%s\"", sql, got_ ? got_ : "(null)", expected); \

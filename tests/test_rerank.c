@@ -283,8 +283,10 @@ static void compare_batched(sqlite3 *db, sl_model *m, const char *query, int n) 
       nt++;
     }
     sqlite3_finalize(st);
-    rc = query ? sl_model_rerank_batch(m, query, strlen(query), nt, texts, lens, out, &done, &err)
-               : sl_model_embed_batch(m, nt, texts, lens, out, &done, &err);
+    sl_pass_limits lim = SL_PASS_DEFAULTS;
+    sl_pass_stats stats = {0};
+    rc = query ? sl_model_rerank_batch(m, &lim, query, strlen(query), nt, texts, lens, out, &done, &stats, &err)
+               : sl_model_embed_batch(m, &lim, nt, texts, lens, out, &done, &stats, &err);
     CHECK_MSG(rc == SL_OK, "batch: %s", err.msg);
     CHECK_INT(done, first);
     CHECK_MSG(rc == SL_OK && memcmp(out, expect, done * width * sizeof(float)) == 0,
@@ -627,7 +629,9 @@ static void test_num_labels(void) {
     const char *doc = "d";
     size_t len = 1;
     float score;
-    CHECK(sl_model_rerank(m, "q", 1, 1, &doc, &len, &score, &err) == SL_ERROR);
+    sl_pass_limits lim = SL_PASS_DEFAULTS;
+    sl_pass_stats stats = {0};
+    CHECK(sl_model_rerank(m, &lim, "q", 1, 1, &doc, &len, &score, &stats, &err) == SL_ERROR);
     CHECK_STR(err.msg, "the cross-encoder has 3 labels; rerank needs one (num_labels 1)");
     sl_model_close(m);
   } else {

@@ -1,6 +1,9 @@
 /*
 ** test_util.c: helpers shared by the test suites (see test.h).
 */
+#include <dirent.h>
+#include <sys/stat.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -89,4 +92,48 @@ int t_write_temp(char *path, size_t cap, const void *data, size_t len) {
   }
   close(fd);
   return 0;
+}
+
+const char *t_model_alias(char *dir, size_t cap, const char *twin, const char *tag) {
+  char src[1024], real[PATH_MAX];
+  DIR *d;
+  struct dirent *e;
+  snprintf(dir, cap, "/tmp/semlite-alias-%s-%d", tag, (int)getpid());
+  t_model_alias_remove(dir);
+  if (!realpath(t_model_path(src, sizeof src, twin), real) || mkdir(dir, 0700) != 0 || !(d = opendir(real))) {
+    sl_test_fail(__FILE__, __LINE__, "cannot make the alias folder %s", dir);
+    return dir;
+  }
+  while ((e = readdir(d)) != NULL) {
+    char from[PATH_MAX + 256], to[PATH_MAX + 256];
+    if (e->d_name[0] == '.') continue;
+    snprintf(from, sizeof from, "%s/%s", real, e->d_name);
+    snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
+    if (symlink(from, to) != 0) sl_test_fail(__FILE__, __LINE__, "symlink %s failed", to);
+  }
+  closedir(d);
+  return dir;
+}
+
+void t_model_alias_remove(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  if (!d) return;
+  while ((e = readdir(d)) != NULL) {
+    char path[PATH_MAX + 256];
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+long long t_query_int(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st;
+  long long v = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
 }

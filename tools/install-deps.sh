@@ -1,8 +1,8 @@
 #!/bin/sh
-# Installs the Debian packages semlite builds, tests and benches with. The one list of
+# Installs the Debian packages semlite builds, tests, fuzzes and benches with. The one list of
 # them: README's commands and .ci/run both call this script.
 set -eu
-PACKAGES="build-essential ca-certificates curl libsqlite3-dev sqlite3 libxxhash-dev gnuplot-nox"
+PACKAGES="build-essential ca-certificates curl libsqlite3-dev sqlite3 libxxhash-dev gnuplot-nox clang libclang-rt-14-dev"
 # npm fetches the peers the tests and benches compare against (sqlite-vec, ONNX Runtime);
 # a machine that already has node and npm keeps its own.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"

@@ -330,15 +330,25 @@ typedef struct scratch {
   void *block;
 } scratch;
 
-static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_model_config *c,
-                         sl_err *err) {
-  size_t th = tokens * (size_t)c->hidden, ti = tokens * (size_t)c->intermediate;
+/* Floats of scratch for a pass: seven tokens x hidden buffers, one tokens x
+** intermediate, one scores matrix per head, and act: tokens scales + tokens * kpad bytes
+** (int8), or tokens * kpad * 2 bytes (bf16). */
+static size_t scratch_floats(const sl_model_config *c, size_t tokens, size_t longest) {
   size_t widest = (size_t)(c->hidden > c->intermediate ? c->hidden : c->intermediate);
   size_t kpad = (widest + SL_GEMM_K_ALIGN - 1) / SL_GEMM_K_ALIGN * SL_GEMM_K_ALIGN;
-  /* act: tokens scales + tokens * kpad bytes (int8), or tokens * kpad * 2 bytes (bf16) */
   size_t act_floats = tokens + (tokens * kpad * 2 + sizeof(float) - 1) / sizeof(float);
-  size_t total = 7 * th + ti + (size_t)c->heads * longest * longest + act_floats;
-  float *p = malloc(total * sizeof(float));
+  return tokens * (7 * (size_t)c->hidden + (size_t)c->intermediate) + (size_t)c->heads * longest * longest +
+         act_floats;
+}
+
+size_t sl_bert_scratch_bytes(const sl_model_config *c, size_t tokens, size_t longest) {
+  return scratch_floats(c, tokens, longest) * sizeof(float);
+}
+
+static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_model_config *c,
+                         sl_err *err) {
+  size_t th = tokens * (size_t)c->hidden;
+  float *p = malloc(scratch_floats(c, tokens, longest) * sizeof(float));
   if (!p) return sl_fail(err, "out of memory for a batch of %zu tokens", tokens);
   s->block = p;
   s->x = p; p += th;
@@ -348,7 +358,7 @@ static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_mod
   s->vt = p; p += th;
   s->ctx = p; p += th;
   s->tmp = p; p += th;
-  s->ff = p; p += ti;
+  s->ff = p; p += tokens * (size_t)c->intermediate;
   s->scores = p; p += (size_t)c->heads * longest * longest;
   s->act = p;
   s->longest = longest;

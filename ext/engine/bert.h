@@ -42,6 +42,9 @@ size_t sl_bert_file_bytes(const sl_bert *bert);
 /* Heap bytes of weights converted, realigned or quantized at load (0 for an aligned F32
 ** file computed in fp32). */
 size_t sl_bert_owned_bytes(const sl_bert *bert);
+/* Bytes of scratch one forward pass over `tokens` tokens (the longest sequence `longest`)
+** allocates: what memory_budget_mb bounds (ops/limits.h). */
+size_t sl_bert_scratch_bytes(const sl_model_config *cfg, size_t tokens, size_t longest);
 /* The dtype the encoder computes in: "fp32", "int8" or "bf16". */
 const char *sl_bert_dtype(const sl_bert *bert);
 sl_compute_dtype sl_bert_compute_dtype(const sl_bert *bert);

@@ -82,17 +82,24 @@ int sl_model_tokenize_pair(const sl_model *m, const char *query, size_t qlen, co
 /* ---- batched inference ----
 ** embed and rerank share one packing routine. A call is a list of items (texts, or
 ** documents against one query); run_batch tokenizes the leading items, packs them back
-** to back into one sl_batch until the next would pass SL_BATCH_TOKENS, and runs the
+** to back into one sl_batch until the next would pass the call's limits, and runs the
 ** model's head on it. */
 
 typedef struct call {
   const sl_model *m;
+  const sl_pass_limits *lim;
   const char *const *texts;   /* the texts, or the documents */
   const size_t *lens;
   int pairs;                  /* rerank: (query, doc) pairs with type ids; embed: texts */
   const char *query;
   size_t qlen;
+  sl_pass_stats *stats;
 } call;
+
+/* Mirrors scratch_alloc in bert.c, which allocates exactly this per pass. */
+size_t sl_model_pass_bytes(const sl_model *m, size_t tokens, size_t longest) {
+  return sl_bert_scratch_bytes(&m->cfg, tokens, longest);
+}
 
 static int encode_item(const call *c, size_t i, sl_tokens *ids, sl_tokens *type_ids, sl_err *err) {
   if (!c->pairs) return sl_model_tokenize(c->m, c->texts[i], c->lens[i], ids, err);
@@ -112,9 +119,15 @@ static int append(sl_tokens *dst, const sl_tokens *src) {
   return SL_OK;
 }
 
+/* Whether a pass of `tokens` tokens, the longest `longest`, stays within the limits. */
+static int fits(const call *c, size_t tokens, size_t longest) {
+  return tokens <= c->lim->max_tokens &&
+         (!c->lim->max_bytes || sl_model_pass_bytes(c->m, tokens, longest) <= c->lim->max_bytes);
+}
+
 /* One forward pass over items 0.. of c (at most n): see sl_model_embed_batch. */
 static int run_batch(const call *c, size_t n, float *out, size_t *done, sl_err *err) {
-  size_t most = n < SL_BATCH_MAX_SEQS ? n : SL_BATCH_MAX_SEQS, k = 0;
+  size_t most = n < c->lim->max_seqs ? n : c->lim->max_seqs, k = 0, longest = 0, bytes;
   sl_tokens all = {0}, all_types = {0}, one = {0}, one_types = {0};
   size_t *offsets;
   int rc = SL_ERROR;
@@ -124,14 +137,23 @@ static int run_batch(const call *c, size_t n, float *out, size_t *done, sl_err *
   if (!(offsets = malloc((most + 1) * sizeof *offsets))) return sl_fail(err, "out of memory");
   offsets[0] = 0;
   while (k < most) {
+    size_t l;
     if (encode_item(c, k, &one, &one_types, err)) goto done;
+    l = one.n > longest ? one.n : longest;
     /* The item that does not fit is tokenized again by the next batch: one text per
     ** batch, cheaper than keeping it. */
-    if (k > 0 && all.n + one.n > SL_BATCH_TOKENS) break;
+    if (k > 0 && !fits(c, all.n + one.n, l)) break;
+    if (k == 0 && c->lim->max_bytes && (bytes = sl_model_pass_bytes(c->m, one.n, one.n)) > c->lim->max_bytes) {
+      sl_fail(err, "a %s of %zu tokens needs %.1f MB of scratch memory, which exceeds memory_budget_mb "
+              "(%zu MB)", c->pairs ? "(query, document) pair" : "text", one.n, bytes / 1048576.0,
+              c->lim->max_bytes >> 20);
+      goto done;
+    }
     if (append(&all, &one) || (c->pairs && append(&all_types, &one_types))) {
       sl_fail(err, "out of memory");
       goto done;
     }
+    longest = l;
     offsets[++k] = all.n;
   }
   {
@@ -139,7 +161,12 @@ static int run_batch(const call *c, size_t n, float *out, size_t *done, sl_err *
     rc = c->pairs ? sl_bert_classify(c->m->bert, &batch, out, err)
                  : sl_bert_embed(c->m->bert, &batch, out, err);
   }
-  if (rc == SL_OK) *done = k;
+  if (rc == SL_OK) {
+    *done = k;
+    bytes = sl_model_pass_bytes(c->m, all.n, longest);
+    c->stats->tokens += all.n;
+    if (bytes > c->stats->peak_bytes) c->stats->peak_bytes = bytes;
+  }
 done:
   sl_tokens_free(&one);
   sl_tokens_free(&one_types);
@@ -167,28 +194,30 @@ static int check_reranker(const sl_model *m, sl_err *err) {
   return SL_OK;
 }
 
-int sl_model_embed_batch(const sl_model *m, size_t n, const char *const *texts,
-                         const size_t *lens, float *out, size_t *done, sl_err *err) {
-  call c = {m, texts, lens, 0, NULL, 0};
+int sl_model_embed_batch(const sl_model *m, const sl_pass_limits *lim, size_t n,
+                         const char *const *texts, const size_t *lens, float *out, size_t *done,
+                         sl_pass_stats *stats, sl_err *err) {
+  call c = {m, lim, texts, lens, 0, NULL, 0, stats};
   return run_batch(&c, n, out, done, err);
 }
 
-int sl_model_embed(const sl_model *m, size_t n, const char *const *texts, const size_t *lens,
-                   float *out, sl_err *err) {
-  call c = {m, texts, lens, 0, NULL, 0};
+int sl_model_embed(const sl_model *m, const sl_pass_limits *lim, size_t n, const char *const *texts,
+                   const size_t *lens, float *out, sl_pass_stats *stats, sl_err *err) {
+  call c = {m, lim, texts, lens, 0, NULL, 0, stats};
   return run_all(c, n, (size_t)m->cfg.hidden, out, err);
 }
 
-int sl_model_rerank_batch(const sl_model *m, const char *query, size_t qlen, size_t n,
-                          const char *const *docs, const size_t *lens, float *scores,
-                          size_t *done, sl_err *err) {
-  call c = {m, docs, lens, 1, query, qlen};
+int sl_model_rerank_batch(const sl_model *m, const sl_pass_limits *lim, const char *query,
+                          size_t qlen, size_t n, const char *const *docs, const size_t *lens,
+                          float *scores, size_t *done, sl_pass_stats *stats, sl_err *err) {
+  call c = {m, lim, docs, lens, 1, query, qlen, stats};
   *done = 0;
   return check_reranker(m, err) || run_batch(&c, n, scores, done, err) ? SL_ERROR : SL_OK;
 }
 
-int sl_model_rerank(const sl_model *m, const char *query, size_t qlen, size_t n,
-                    const char *const *docs, const size_t *lens, float *scores, sl_err *err) {
-  call c = {m, docs, lens, 1, query, qlen};
+int sl_model_rerank(const sl_model *m, const sl_pass_limits *lim, const char *query, size_t qlen,
+                    size_t n, const char *const *docs, const size_t *lens, float *scores,
+                    sl_pass_stats *stats, sl_err *err) {
+  call c = {m, lim, docs, lens, 1, query, qlen, stats};
   return check_reranker(m, err) || run_all(c, n, 1, scores, err) ? SL_ERROR : SL_OK;
 }

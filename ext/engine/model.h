@@ -37,36 +37,62 @@ int sl_model_tokenize(const sl_model *m, const char *text, size_t len, sl_tokens
 int sl_model_tokenize_pair(const sl_model *m, const char *query, size_t qlen, const char *doc,
                            size_t dlen, sl_tokens *ids, sl_tokens *type_ids, sl_err *err);
 
-/* Tokens in one forward pass when a call holds many texts. Sequences are packed without
-** padding, and the pass's scratch memory is about (6 * hidden + intermediate) floats per
-** token: 15 MB for MiniLM-L6 at this bound, 31 MB for a BERT-base. Larger batches only
+/* Default tokens in one forward pass when a call holds many texts (the max_tokens
+** limit's default). Sequences are packed without padding, and the pass's scratch memory
+** is about (6 * hidden + intermediate) floats per token: 15 MB for MiniLM-L6 at this
+** bound, 31 MB for a BERT-base. Larger batches only
 ** lose: the GEMMs are already efficient at a few hundred rows, and a scratch that leaves
 ** the cache slows every other step (rerank_each, MiniLM-L6, best of 5: 512 and 1024
 ** tokens per pass alike, 2048 up to 20% slower, 8192 20-50% slower). A sequence longer
 ** than the bound (only for models allowing more positions) runs alone. */
 #define SL_BATCH_TOKENS 1024
-/* Sequences in one forward pass: each has at least [CLS] and [SEP]. */
+/* Most sequences in one forward pass (the max_batch limit's ceiling): each has at least
+** [CLS] and [SEP]. */
 #define SL_BATCH_MAX_SEQS (SL_BATCH_TOKENS / 2)
 
+/* Bounds on each forward pass of a call, from the operator's limits (ext/ops/limits.h):
+** the packing stops before a text that would pass max_tokens, max_seqs or max_bytes. A
+** single text longer than max_tokens runs alone; one whose pass would need more than
+** max_bytes of scratch is refused. */
+typedef struct sl_pass_limits {
+  size_t max_tokens;          /* tokens in one pass */
+  size_t max_seqs;            /* sequences in one pass, 1 to SL_BATCH_MAX_SEQS */
+  size_t max_bytes;           /* scratch of one pass (sl_model_pass_bytes); 0: no bound */
+} sl_pass_limits;
+
+/* The engine's own bounds, for callers without an operator's limits (tests, tools). */
+#define SL_PASS_DEFAULTS ((sl_pass_limits){SL_BATCH_TOKENS, SL_BATCH_MAX_SEQS, 0})
+
+/* What a call ran, added to by each pass: for the metrics and semlite_memory. */
+typedef struct sl_pass_stats {
+  size_t tokens;              /* tokens through the encoder */
+  size_t peak_bytes;          /* scratch of the largest pass */
+} sl_pass_stats;
+
+/* Scratch bytes of one forward pass over `tokens` tokens whose longest sequence has
+** `longest`: the activations of every token plus one attention matrix per head. */
+size_t sl_model_pass_bytes(const sl_model *m, size_t tokens, size_t longest);
+
 /* Embeds n texts; out receives n rows of cfg.hidden floats. Embedding models only.
-** Runs as many forward passes of at most SL_BATCH_TOKENS tokens as the texts need. */
-int sl_model_embed(const sl_model *m, size_t n, const char *const *texts, const size_t *lens,
-                   float *out, sl_err *err);
+** Runs as many forward passes as the texts need within lim. */
+int sl_model_embed(const sl_model *m, const sl_pass_limits *lim, size_t n, const char *const *texts,
+                   const size_t *lens, float *out, sl_pass_stats *stats, sl_err *err);
 
 /* Scores n (query, docs[i]) pairs: scores[i] is the classifier's raw logit (no sigmoid).
 ** Cross-encoders with one output (num_labels 1) only. Batched as sl_model_embed. */
-int sl_model_rerank(const sl_model *m, const char *query, size_t qlen, size_t n,
-                    const char *const *docs, const size_t *lens, float *scores, sl_err *err);
+int sl_model_rerank(const sl_model *m, const sl_pass_limits *lim, const char *query, size_t qlen,
+                    size_t n, const char *const *docs, const size_t *lens, float *scores,
+                    sl_pass_stats *stats, sl_err *err);
 
-/* One forward pass over the leading texts of a call: as many as fit in SL_BATCH_TOKENS
-** tokens (at least one, at most SL_BATCH_MAX_SEQS). *done receives how many were run
-** (0 only when n is 0); their rows are written as by the functions above. For callers
-** that hand out results as they come (embed_each, rerank_each), so that they hold one
-** batch in memory at a time. */
-int sl_model_embed_batch(const sl_model *m, size_t n, const char *const *texts,
-                         const size_t *lens, float *out, size_t *done, sl_err *err);
-int sl_model_rerank_batch(const sl_model *m, const char *query, size_t qlen, size_t n,
-                          const char *const *docs, const size_t *lens, float *scores,
-                          size_t *done, sl_err *err);
+/* One forward pass over the leading texts of a call: as many as fit in lim (at least
+** one). *done receives how many were run (0 only when n is 0); their rows are written
+** as by the functions above. For callers that hand out results as they come
+** (embed_each, rerank_each), so that they hold one batch in memory at a time. */
+int sl_model_embed_batch(const sl_model *m, const sl_pass_limits *lim, size_t n,
+                         const char *const *texts, const size_t *lens, float *out, size_t *done,
+                         sl_pass_stats *stats, sl_err *err);
+int sl_model_rerank_batch(const sl_model *m, const sl_pass_limits *lim, const char *query,
+                          size_t qlen, size_t n, const char *const *docs, const size_t *lens,
+                          float *scores, size_t *done, sl_pass_stats *stats, sl_err *err);
 
 #endif

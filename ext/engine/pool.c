@@ -5,7 +5,9 @@
 ** everyone claims chunks with an atomic counter. A caller that finds the slot taken runs
 ** its job alone. Workers spin briefly after a job before sleeping, because one forward
 ** pass issues its parallel regions back to back (dozens per pass) and a futex wake per
-** region would cost more than the short regions themselves.
+** region would cost more than the short regions themselves. The threads limit
+** (sl_pool_set_threads) caps how many workers join one job: the ones past it leave it at
+** once.
 */
 #include "pool.h"
 
@@ -23,6 +25,8 @@ typedef struct job {
   void *ctx;
   size_t n, grain;
   atomic_size_t next;        /* first unclaimed index */
+  int max_helpers;           /* workers allowed in (the threads limit) */
+  atomic_int helpers;        /* workers that came */
 } job;
 
 static pthread_once_t start_once = PTHREAD_ONCE_INIT;
@@ -33,6 +37,7 @@ static job *_Atomic current;            /* the published job, or NULL */
 static atomic_uint generation;          /* bumped at each publish */
 static atomic_int busy_workers;         /* workers inside the current job */
 static atomic_flag slot_taken = ATOMIC_FLAG_INIT;
+static atomic_int max_threads = 0;      /* sl_pool_set_threads; 0: every core */
 
 static void run_chunks(job *j) {
   size_t b;
@@ -67,7 +72,7 @@ static void *worker_main(void *arg) {
     /* Register before looking at the job, so the caller cannot retire it under us. */
     atomic_fetch_add(&busy_workers, 1);
     job *j = atomic_load(&current);
-    if (j) run_chunks(j);
+    if (j && atomic_fetch_add(&j->helpers, 1) < j->max_helpers) run_chunks(j);
     atomic_fetch_sub(&busy_workers, 1);
   }
   return NULL;
@@ -92,11 +97,17 @@ int sl_pool_workers(void) {
   return n_workers;
 }
 
+void sl_pool_set_threads(int n) {
+  atomic_store(&max_threads, n);
+}
+
 void sl_parallel_for(size_t n, size_t grain, void (*fn)(void *, size_t, size_t), void *ctx) {
-  job j = {fn, ctx, n, grain ? grain : 1, 0};
+  int limit = atomic_load_explicit(&max_threads, memory_order_relaxed);
+  job j = {fn, ctx, n, grain ? grain : 1, 0, sl_pool_workers(), 0};
   if (n == 0) return;
-  if (n <= j.grain || sl_pool_workers() == 0 || atomic_flag_test_and_set(&slot_taken)) {
-    run_chunks(&j);                    /* alone: too small, no workers, or the pool is busy */
+  if (limit > 0 && limit - 1 < j.max_helpers) j.max_helpers = limit - 1;
+  if (n <= j.grain || j.max_helpers == 0 || atomic_flag_test_and_set(&slot_taken)) {
+    run_chunks(&j);                    /* alone: too small, no helpers allowed, or the pool is busy */
     return;
   }
   atomic_store(&current, &j);

@@ -21,4 +21,9 @@ void sl_parallel_for(size_t n, size_t grain, void (*fn)(void *ctx, size_t begin,
 /* Workers the pool runs (0 on a single-core machine). */
 int sl_pool_workers(void);
 
+/* Caps the threads one sl_parallel_for uses, the caller included (the `threads` limit):
+** n >= 1; above sl_pool_workers() + 1 it has no further effect. Calls already running
+** keep the helpers they have. */
+void sl_pool_set_threads(int n);
+
 #endif

@@ -209,7 +209,9 @@ int sl_registry_list(sl_model_info **rows, size_t *n, sl_err *err) {
     r->layers = m->cfg.layers;
     r->max_seq_len = m->cfg.max_seq_len;
     r->params = sl_bert_params(m->bert);
-    r->bytes = sl_bert_file_bytes(m->bert) + sl_bert_owned_bytes(m->bert);
+    r->file_bytes = sl_bert_file_bytes(m->bert);
+    r->owned_bytes = sl_bert_owned_bytes(m->bert);
+    r->bytes = r->file_bytes + r->owned_bytes;
     snprintf(r->dtype, sizeof r->dtype, "%s", sl_bert_dtype(m->bert));
     snprintf(r->pooling, sizeof r->pooling, "%s",
              m->cfg.kind == SL_KIND_EMBED ? sl_pooling_name(m->cfg.pooling) : "cls");

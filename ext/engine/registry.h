@@ -38,7 +38,9 @@ typedef struct sl_model_info {
   sl_model_kind kind;
   char path[4096];
   int dim, layers, max_seq_len;
-  size_t params, bytes;
+  size_t params, bytes;         /* bytes = file_bytes + owned_bytes */
+  size_t file_bytes;            /* model.safetensors, mapped */
+  size_t owned_bytes;           /* converted or quantized copies on the heap */
   char dtype[16];
   char pooling[16];
   double load_ms;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "../ops/chunk_cache.h"
+#include "../ops/metrics.h"
 #include "vtab_vec.h"
 
 /* ---- pushed-down filters ---- */
@@ -449,6 +450,7 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   size_t n_pos = 0, want;
   sl_err err;
   int rc = SQLITE_OK;
+  uint64_t t0 = sl_metrics_now();
 
   *hits = NULL;
   *n_hits = 0;
@@ -497,5 +499,6 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   sqlite3_free(s.buf);
   sl_topk_free(&s.top);
   sl_topk_free(&final);
+  sl_metrics_record(SL_OP_KNN, t0, 0, rc != SQLITE_OK);
   return rc;
 }

@@ -129,7 +129,7 @@ static int embed_texts(vv_table *t, size_t n, const char *const *texts, const si
   sl_err err;
   int rc = vv_pin_model(t, &m);
   if (rc != SQLITE_OK) return rc;
-  if (sl_model_embed(m, n, texts, lens, out, &err))
+  if (sl_op_embed_many(m, n, texts, lens, out, &err))
     rc = vv_error(t, "embedding %s: %s", t->cfg.cols[t->cfg.embed_from].name, err.msg);
   sl_registry_release(m);
   return rc;

@@ -10,6 +10,7 @@
 #   make fuzz                      60 s per fuzzer
 #   make fuzz FUZZ_SECONDS=600     longer
 #   make fuzz FUZZ_ARGS=-jobs=2    any extra libFuzzer flags
+#   make fuzz-ci                   every fuzzer FUZZ_CI_SECONDS (10 s) each, as CI runs them
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
@@ -17,22 +18,32 @@ FUZZ_ARGS    ?=
 FUZZ_OUT     := build/fuzz
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_NAMES   := json safetensors
-FUZZ_HDRS    := ext/common/status.h ext/engine/json.h ext/engine/safetensors.h
+FUZZ_CI_SECONDS ?= 10
+FUZZ_NAMES   := json safetensors config vocab tokenize vec preload
+FUZZ_HDRS    := $(wildcard ext/*/*.h)
+FUZZ_TOKENIZER := ext/engine/tokenizer.c ext/engine/unicode.c ext/engine/unicode_tables.c
 FUZZ_SRC_json        := tests/fuzz/fuzz_json.c ext/engine/json.c ext/common/status.c
 FUZZ_SRC_safetensors := tests/fuzz/fuzz_safetensors.c ext/engine/safetensors.c \
                         ext/engine/json.c ext/common/status.c
+FUZZ_SRC_config      := tests/fuzz/fuzz_config.c ext/engine/model_config.c ext/engine/json.c \
+                        $(FUZZ_TOKENIZER) ext/common/status.c
+FUZZ_SRC_vocab       := tests/fuzz/fuzz_vocab.c $(FUZZ_TOKENIZER) ext/common/status.c
+FUZZ_SRC_tokenize    := tests/fuzz/fuzz_tokenize.c $(FUZZ_TOKENIZER) ext/common/status.c
+FUZZ_SRC_vec         := tests/fuzz/fuzz_vec.c tests/fuzz/fuzz_vec_init.c ext/sql/sql_vec.c \
+                        ext/sql/sql_util.c ext/kernels/distance.c ext/engine/json.c ext/common/status.c
+FUZZ_SRC_preload     := tests/fuzz/fuzz_preload.c ext/ops/preload.c ext/engine/quantize.c \
+                        ext/common/status.c
+# Libraries a target needs besides libc.
+FUZZ_LIBS_vec        := -lsqlite3 -lm
+FUZZ_LIBS_preload    := -lm
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build fuzz-ci
 fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)
 
-$(FUZZ_OUT)/fuzz_json: $(FUZZ_SRC_json) $(FUZZ_HDRS)
+.SECONDEXPANSION:
+$(FUZZ_OUT)/fuzz_%: $$(FUZZ_SRC_$$*) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC_json)
-
-$(FUZZ_OUT)/fuzz_safetensors: $(FUZZ_SRC_safetensors) $(FUZZ_HDRS)
-	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC_safetensors)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
 
 # -timeout catches inputs that take seconds (a quadratic path); -print_final_stats
 # reports the exec count; the last "cov:" line of each run is its coverage.
@@ -42,6 +53,11 @@ fuzz: fuzz-build
 	  cp tests/fuzz/corpus/$$f/* $(FUZZ_OUT)/corpus/$$f/; \
 	  echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \
 	  $(FUZZ_OUT)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
-	    -dict=tests/fuzz/$$f.dict -artifact_prefix=$(FUZZ_OUT)/ $(FUZZ_ARGS) \
-	    $(FUZZ_OUT)/corpus/$$f; \
+	    $$([ -f tests/fuzz/$$f.dict ] && echo -dict=tests/fuzz/$$f.dict) -artifact_prefix=$(FUZZ_OUT)/ \
+	    $(FUZZ_ARGS) $(FUZZ_OUT)/corpus/$$f; \
 	done
+
+# CI's bounded run: every target a few seconds from its committed seeds. fuzz_tokenize
+# reads the twin's vocab.txt, hence twins.
+fuzz-ci: twins
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)

@@ -1,0 +1,74 @@
+/*
+** limits.c: the process-wide limits (see limits.h). One table holds each limit's name,
+** range, default and description, so validation, the semlite_limits rows and the
+** documentation cannot drift apart.
+*/
+#include "limits.h"
+
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../engine/pool.h"
+
+typedef struct limit_def {
+  const char *name, *description;
+  long long min, max, dflt;       /* dflt 0 for threads: every core */
+} limit_def;
+
+static const limit_def defs[SL_LIMIT_COUNT] = {
+  [SL_LIMIT_THREADS] = {"threads", "threads one forward pass runs on, the caller included "
+                        "(1 to 64; default: the cores)", 1, 64, 0},
+  [SL_LIMIT_MAX_BATCH] = {"max_batch", "sequences in one forward pass of embed_each, rerank_each "
+                          "and semlite_vec inserts (1 to 512; default 512)", 1, SL_BATCH_MAX_SEQS,
+                          SL_BATCH_MAX_SEQS},
+  [SL_LIMIT_MAX_TOKENS] = {"max_tokens", "tokens packed into one forward pass; a longer single "
+                           "text runs alone (2 to 65536; default 1024)", 2, 65536, SL_BATCH_TOKENS},
+  [SL_LIMIT_MEMORY_BUDGET_MB] = {"memory_budget_mb", "scratch memory of one forward pass in MB: "
+                                 "batches are split to fit, a text that cannot fit is refused "
+                                 "(1 to 1048576; default 256)", 1, 1048576, 256},
+  [SL_LIMIT_L1_CACHE_MB] = {"l1_cache_mb", "size of the in-memory inference cache in MB; 0 turns "
+                            "it off (0 to 1048576; default 64)", 0, 1048576, 64},
+};
+
+/* -1: not set, the default applies. */
+static atomic_llong values[SL_LIMIT_COUNT] = {-1, -1, -1, -1, -1};
+
+const char *sl_limit_name(sl_limit id) { return defs[id].name; }
+const char *sl_limit_description(sl_limit id) { return defs[id].description; }
+
+long long sl_limit_get(sl_limit id) {
+  long long v = atomic_load_explicit(&values[id], memory_order_relaxed);
+  if (v >= 0) return v;
+  if (id == SL_LIMIT_THREADS) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > defs[id].max ? defs[id].max : cores;
+  }
+  return defs[id].dflt;
+}
+
+int sl_limit_set(sl_limit id, long long value, sl_err *err) {
+  const limit_def *d = &defs[id];
+  if (value < d->min || value > d->max)
+    return sl_fail(err, "%s must be between %lld and %lld, got %lld", d->name, d->min, d->max, value);
+  atomic_store(&values[id], value);
+  if (id == SL_LIMIT_THREADS) sl_pool_set_threads((int)value);
+  return SL_OK;
+}
+
+int sl_limit_find(const char *name, sl_limit *out, sl_err *err) {
+  for (int i = 0; i < SL_LIMIT_COUNT; i++) {
+    if (strcmp(defs[i].name, name) == 0) {
+      *out = (sl_limit)i;
+      return SL_OK;
+    }
+  }
+  return sl_fail(err, "no limit named '%s' (known: threads, max_batch, max_tokens, "
+                 "memory_budget_mb, l1_cache_mb)", name);
+}
+
+void sl_limits_pass(sl_pass_limits *out) {
+  out->max_seqs = (size_t)sl_limit_get(SL_LIMIT_MAX_BATCH);
+  out->max_tokens = (size_t)sl_limit_get(SL_LIMIT_MAX_TOKENS);
+  out->max_bytes = (size_t)sl_limit_get(SL_LIMIT_MEMORY_BUDGET_MB) << 20;
+}
