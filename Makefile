@@ -86,14 +86,15 @@ test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed.errors \
                  embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config \
                  quant.option_errors vec -vec.kernel_speed vtab_vec \
-                 -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels
+                 -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels \
+                 cache -cache.each -cache.killed_writer -cache.two_connections -cache.threads
 valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	$(TEST_ENV) valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
 	  $(BUILD)/tests/run $(VALGRIND_TESTS)
 
 # ThreadSanitizer over the tests that run many threads at once.
 TSAN_TESTS = kernels.dispatch_threads tokenizer.threads embed.threads embed.load_unload_race \
-             metrics.exact_counts_threads stress
+             metrics.exact_counts_threads cache.threads stress
 # One round of the stress test under TSan (every case overlaps every other in it).
 TSAN_STRESS_ROUNDS = 1
 tsan:
@@ -109,8 +110,9 @@ asan:
 
 # The .so is loaded by a sanitized test binary, so the runtime is already in place.
 # Skipped under ASan: 2,400 cross-encoder passes that check accuracy, not memory safety
-# (the release run covers them; the same code paths run in the other quant tests).
-ASAN_SKIP = -quant.rerank_spearman
+# (the release run covers them; the same code paths run in the other quant tests); and
+# cache.killed_writer, whose sqlite3 shell cannot load a sanitized .so.
+ASAN_SKIP = -quant.rerank_spearman -cache.killed_writer
 asan-test: asan twins vec0
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(VEC0_ENV) \
 	  SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath build/asan/semlite.so) \
@@ -128,3 +130,4 @@ include bench/bench.mk
 include bench/infer.mk
 include bench/knn.mk
 include bench/load.mk
+include bench/cache.mk

@@ -4,7 +4,12 @@
 ** Every SQL function is listed here with its flags, so what is deterministic and what
 ** may only be called from top-level SQL is visible in one place:
 **   DETERMINISTIC|INNOCUOUS  pure functions of their arguments (given a loaded model)
+**   DETERMINISTIC|DIRECTONLY pure results, but they may write the inference cache
+**                            (docs/cache.md), so not from triggers, views or schema
 **   DIRECTONLY               functions that read files or change process state
+**
+** The connection's cache state (sql_cache.h) is created here and passed as user data
+** to the functions and modules marked CACHE; the last of them to go frees it.
 ** It also preloads the models SEMLITE_PRELOAD names (ext/ops/preload.h).
 */
 #include <pthread.h>
@@ -17,9 +22,11 @@ SQLITE_EXTENSION_INIT1
 
 #include "ops/preload.h"
 #include "sql/sql.h"
+#include "sql/sql_cache.h"
 
 #define PURE (SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS)
 #define DIRECT (SQLITE_UTF8 | SQLITE_DIRECTONLY)
+#define WRITES_CACHE (SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY)
 
 /* The vec_* functions read their arguments' subtypes and set their results' (sqlite-vec's
 ** element types): SQLite 3.45+ must be told, or it may drop them (and with
@@ -28,6 +35,10 @@ SQLITE_EXTENSION_INIT1
 #define SQLITE_RESULT_SUBTYPE 0x001000000
 #endif
 #define VEC (PURE | SQLITE_SUBTYPE | SQLITE_RESULT_SUBTYPE)
+
+/* Not a SQLite flag: the function's user data is the connection's sl_cache. Masked out
+** before registration. */
+#define CACHE 0x40000000
 
 static const struct {
   const char *name;
@@ -38,8 +49,8 @@ static const struct {
   {"semlite_model_load", 2, DIRECT, sl_sql_model_load},
   {"semlite_model_load", 3, DIRECT, sl_sql_model_load},
   {"semlite_model_unload", 1, DIRECT, sl_sql_model_unload},
-  {"embed", 1, PURE | SQLITE_RESULT_SUBTYPE, sl_sql_embed},
-  {"embed", 2, PURE | SQLITE_RESULT_SUBTYPE, sl_sql_embed},
+  {"embed", 1, WRITES_CACHE | SQLITE_RESULT_SUBTYPE | CACHE, sl_sql_embed},
+  {"embed", 2, WRITES_CACHE | SQLITE_RESULT_SUBTYPE | CACHE, sl_sql_embed},
   {"semlite_tokenize", 1, PURE, sl_sql_tokenize},
   {"semlite_tokenize", 2, PURE, sl_sql_tokenize},
   {"vec_f32", 1, VEC, sl_sql_vec_f32},
@@ -58,22 +69,30 @@ static const struct {
   {"vec_slice", 3, VEC, sl_sql_vec_slice},
   {"vec_add", 2, VEC, sl_sql_vec_add},
   {"vec_sub", 2, VEC, sl_sql_vec_sub},
-  {"rerank", 2, PURE, sl_sql_rerank},
-  {"rerank", 3, PURE, sl_sql_rerank},
+  {"rerank", 2, WRITES_CACHE | CACHE, sl_sql_rerank},
+  {"rerank", 3, WRITES_CACHE | CACHE, sl_sql_rerank},
   {"semlite_vec_check", 1, DIRECT, sl_sql_vec_check},
+  {"semlite_cache_enable", 0, DIRECT | CACHE, sl_sql_cache_enable},
+  {"semlite_cache_enable", 1, DIRECT | CACHE, sl_sql_cache_enable},
+  {"semlite_cache_disable", 0, DIRECT | CACHE, sl_sql_cache_disable},
+  {"semlite_cache_disable", 1, DIRECT | CACHE, sl_sql_cache_disable},
+  {"semlite_cache_clear_expired", 0, DIRECT | CACHE, sl_sql_cache_clear_expired},
+  {"semlite_cache_clock", 1, DIRECT | CACHE, sl_sql_cache_clock},
 };
 
 static const struct {
   const char *name;
   const sqlite3_module *module;
+  int cache;            /* CACHE: pAux is the connection's sl_cache */
 } modules[] = {
-  {"semlite_models", &sl_models_module},
-  {"embed_each", &sl_embed_each_module},
-  {"rerank_each", &sl_rerank_each_module},
-  {"semlite_vec", &sl_vec_module},
-  {"semlite_metrics", &sl_metrics_module},
-  {"semlite_memory", &sl_memory_module},
-  {"semlite_limits", &sl_limits_module},
+  {"semlite_models", &sl_models_module, 0},
+  {"embed_each", &sl_embed_each_module, CACHE},
+  {"rerank_each", &sl_rerank_each_module, CACHE},
+  {"semlite_vec", &sl_vec_module, 0},
+  {"semlite_cache_stats", &sl_cache_stats_module, CACHE},
+  {"semlite_metrics", &sl_metrics_module, 0},
+  {"semlite_memory", &sl_memory_module, 0},
+  {"semlite_limits", &sl_limits_module, 0},
 };
 
 /* SEMLITE_PRELOAD is read once per process, by the first connection that loads the
@@ -94,26 +113,40 @@ __declspec(dllexport)
 __attribute__((visibility("default")))
 #endif
 int sqlite3_semlite_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines *api) {
+  sl_cache *cache;
   SQLITE_EXTENSION_INIT2(api);
   pthread_once(&preload_once, preload);
   if (preload_error[0]) {
     *errmsg = sqlite3_mprintf("semlite: SEMLITE_PRELOAD: %s", preload_error);
     return SQLITE_ERROR;
   }
+  if (!(cache = sl_cache_new(db))) return SQLITE_NOMEM;
+  /* Held while registering, so that a failed registration's xDestroy cannot free it. */
+  sl_cache_retain(cache);
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
-    int rc = sqlite3_create_function_v2(db, functions[i].name, functions[i].n_arg,
-                                        functions[i].flags, NULL, functions[i].fn, NULL, NULL, NULL);
+    int rc, uses_cache = (functions[i].flags & CACHE) != 0;
+    if (uses_cache) sl_cache_retain(cache);
+    rc = sqlite3_create_function_v2(db, functions[i].name, functions[i].n_arg,
+                                    functions[i].flags & ~CACHE, uses_cache ? cache : NULL,
+                                    functions[i].fn, NULL, NULL, uses_cache ? sl_cache_release : NULL);
     if (rc != SQLITE_OK) {
+      sl_cache_release(cache);
       *errmsg = sqlite3_mprintf("semlite: cannot register %s: %s", functions[i].name, sqlite3_errmsg(db));
       return rc;
     }
   }
   for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
-    int rc = sqlite3_create_module_v2(db, modules[i].name, modules[i].module, NULL, NULL);
+    int rc;
+    if (modules[i].cache) sl_cache_retain(cache);
+    rc = sqlite3_create_module_v2(db, modules[i].name, modules[i].module,
+                                  modules[i].cache ? cache : NULL,
+                                  modules[i].cache ? sl_cache_release : NULL);
     if (rc != SQLITE_OK) {
+      sl_cache_release(cache);
       *errmsg = sqlite3_mprintf("semlite: cannot register %s: %s", modules[i].name, sqlite3_errmsg(db));
       return rc;
     }
   }
+  sl_cache_release(cache);
   return SQLITE_OK;
 }

@@ -401,18 +401,19 @@ static void test_rerank_sql(void) {
 
 static void test_flags(void) {
   sqlite3 *db = open_with_models();
-  /* INNOCUOUS: usable from views even when the schema is not trusted. */
-  t_exec(db, "PRAGMA trusted_schema = OFF");
+  /* rerank, embed_each and rerank_each may write the inference cache (docs/cache.md):
+  ** DIRECTONLY, so not from views, triggers or generated columns. */
   t_exec(db, "CREATE VIEW v1 AS SELECT rerank('ce', 'q', 'd') AS s");
-  CHECK_QUERY(db, "SELECT typeof(s) FROM v1", NULL, NULL, "real");
+  CHECK_QUERY(db, "SELECT typeof(s) FROM v1", NULL, NULL, "ERROR: unsafe use of rerank()");
   t_exec(db, "CREATE VIEW v2 AS SELECT i, embedding FROM embed_each('minilm', '[\"a\", \"b\"]')");
-  CHECK_QUERY(db, "SELECT count(*) FROM v2", NULL, NULL, "2");
+  CHECK_QUERY(db, "SELECT count(*) FROM v2", NULL, NULL, "ERROR: unsafe use of virtual table \"embed_each\"");
   t_exec(db, "CREATE VIEW v3 AS SELECT i, score FROM rerank_each('ce', 'q', '[\"a\", \"b\"]')");
-  CHECK_QUERY(db, "SELECT count(*) FROM v3", NULL, NULL, "2");
-  /* DETERMINISTIC: allowed in generated columns. */
-  t_exec(db, "CREATE TABLE t(q TEXT, d TEXT, s REAL AS (rerank('ce', q, d)))");
-  t_exec(db, "INSERT INTO t(q, d) VALUES ('dim the light', 'the hallway light dims')");
-  CHECK_QUERY(db, "SELECT s = rerank('ce', q, d) FROM t", NULL, NULL, "1");
+  CHECK_QUERY(db, "SELECT count(*) FROM v3", NULL, NULL, "ERROR: unsafe use of virtual table \"rerank_each\"");
+  CHECK_QUERY(db, "CREATE TABLE t(q TEXT, d TEXT, s REAL AS (rerank('ce', q, d)))", NULL, NULL,
+              "ERROR: unsafe use of rerank()");
+  /* Top-level SQL is unaffected, and DETERMINISTIC still lets the planner reuse a call. */
+  CHECK_QUERY(db, "SELECT rerank('ce', 'q', 'd') = rerank('ce', 'q', 'd')", NULL, NULL, "1");
+  CHECK_QUERY(db, "SELECT count(*) FROM rerank_each('ce', 'q', '[\"a\", \"b\"]')", NULL, NULL, "2");
   sqlite3_close(db);
 }
 

@@ -254,6 +254,7 @@ void sl_bert_free(sl_bert *b) {
 const sl_model_config *sl_bert_config(const sl_bert *b) { return &b->cfg; }
 size_t sl_bert_params(const sl_bert *b) { return b->params; }
 size_t sl_bert_file_bytes(const sl_bert *b) { return b->st->file_bytes; }
+const void *sl_bert_file_data(const sl_bert *b) { return b->st->map; }
 size_t sl_bert_owned_bytes(const sl_bert *b) { return b->owned_bytes + b->quantized_bytes; }
 const char *sl_bert_dtype(const sl_bert *b) { return sl_compute_dtype_name(b->compute); }
 sl_compute_dtype sl_bert_compute_dtype(const sl_bert *b) { return b->compute; }

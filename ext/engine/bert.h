@@ -39,6 +39,8 @@ const sl_model_config *sl_bert_config(const sl_bert *bert);
 /* Parameters used by the forward pass, and the bytes of the weights file. */
 size_t sl_bert_params(const sl_bert *bert);
 size_t sl_bert_file_bytes(const sl_bert *bert);
+/* The weights file as mapped (sl_bert_file_bytes long), for hashing its identity. */
+const void *sl_bert_file_data(const sl_bert *bert);
 /* Heap bytes of weights converted, realigned or quantized at load (0 for an aligned F32
 ** file computed in fp32). */
 size_t sl_bert_owned_bytes(const sl_bert *bert);

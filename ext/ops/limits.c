@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../engine/pool.h"
+#include "cache_l1.h"
 
 typedef struct limit_def {
   const char *name, *description;
@@ -28,7 +29,7 @@ static const limit_def defs[SL_LIMIT_COUNT] = {
                                  "batches are split to fit, a text that cannot fit is refused "
                                  "(1 to 1048576; default 256)", 1, 1048576, 256},
   [SL_LIMIT_L1_CACHE_MB] = {"l1_cache_mb", "size of the in-memory inference cache in MB; 0 turns "
-                            "it off (0 to 1048576; default 64)", 0, 1048576, 64},
+                            "it off (0 to 1048576; default 64)", 0, 1048576, SL_L1_DEFAULT_BYTES >> 20},
 };
 
 /* -1: not set, the default applies. */
@@ -53,6 +54,7 @@ int sl_limit_set(sl_limit id, long long value, sl_err *err) {
     return sl_fail(err, "%s must be between %lld and %lld, got %lld", d->name, d->min, d->max, value);
   atomic_store(&values[id], value);
   if (id == SL_LIMIT_THREADS) sl_pool_set_threads((int)value);
+  if (id == SL_LIMIT_L1_CACHE_MB) sl_l1_set_capacity((size_t)value << 20);
   return SL_OK;
 }
 

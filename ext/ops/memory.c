@@ -18,7 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static atomic_size_t scratch_peak, l1_bytes;
+static atomic_size_t scratch_peak;
 
 void sl_memory_note_scratch(size_t bytes) {
   size_t peak = atomic_load_explicit(&scratch_peak, memory_order_relaxed);
@@ -28,8 +28,6 @@ void sl_memory_note_scratch(size_t bytes) {
 
 size_t sl_memory_scratch_peak(void) { return atomic_load_explicit(&scratch_peak, memory_order_relaxed); }
 
-void sl_memory_set_l1_bytes(size_t bytes) { atomic_store_explicit(&l1_bytes, bytes, memory_order_relaxed); }
-size_t sl_memory_l1_bytes(void) { return atomic_load_explicit(&l1_bytes, memory_order_relaxed); }
 
 size_t sl_memory_file_resident(const char *file) {
   FILE *f;

@@ -12,10 +12,6 @@
 void sl_memory_note_scratch(size_t bytes);
 size_t sl_memory_scratch_peak(void);
 
-/* The hook of the in-memory inference cache: it reports its size in bytes whenever it
-** changes (0 until a cache exists). */
-void sl_memory_set_l1_bytes(size_t bytes);
-size_t sl_memory_l1_bytes(void);
 
 /* Bytes of the file in RAM through this process's mappings of it: the largest Rss of
 ** its entries in /proc/self/smaps (0 where that is unreadable). */

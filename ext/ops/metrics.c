@@ -11,6 +11,7 @@
 
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <time.h>
 
 #define SUB_BITS 4
@@ -34,6 +35,12 @@ static const char *const names[SL_OP_COUNT] = {
 };
 
 const char *sl_metrics_op_name(sl_op op) { return names[op]; }
+
+sl_op sl_metrics_op_named(const char *name) {
+  for (int op = 0; op < SL_OP_COUNT; op++)
+    if (strcmp(names[op], name) == 0) return (sl_op)op;
+  return SL_OP_COUNT;
+}
 
 uint64_t sl_metrics_now(void) {
   struct timespec ts;
@@ -76,6 +83,7 @@ void sl_metrics_record(sl_op op, uint64_t t0, uint64_t tokens, int failed) {
 }
 
 void sl_metrics_cache(sl_op op, int hit) {
+  if (op >= SL_OP_COUNT) return;
   if (hit) ADD(stats[op].hits, 1);
   else ADD(stats[op].misses, 1);
 }

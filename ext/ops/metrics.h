@@ -30,6 +30,9 @@ typedef enum sl_op {
 /* The operation's name as semlite_metrics shows it ("embed", "embed_each", ...). */
 const char *sl_metrics_op_name(sl_op op);
 
+/* The operation of that name, or SL_OP_COUNT. */
+sl_op sl_metrics_op_named(const char *name);
+
 /* A monotonic clock in nanoseconds, the start of a call to pass to sl_metrics_record. */
 uint64_t sl_metrics_now(void);
 
@@ -37,7 +40,7 @@ uint64_t sl_metrics_now(void);
 ** through a model (0 when none), failed when it returned an error. */
 void sl_metrics_record(sl_op op, uint64_t t0, uint64_t tokens, int failed);
 
-/* A cache lookup made on behalf of op: hit or miss. */
+/* A cache lookup made on behalf of op: hit or miss (SL_OP_COUNT: not counted). */
 void sl_metrics_cache(sl_op op, int hit);
 
 /* One row of semlite_metrics: a snapshot of op's counters. Percentiles are of the calls

@@ -7,11 +7,15 @@
 **                                   (any kind of model; the 1-argument form uses the
 **                                   first embedding model)
 ** NULL text gives NULL; NULL model name gives NULL.
+**
+** embed() goes through the inference cache when it is enabled (sql_cache.h): the
+** address covers the model's identity and the text's exact bytes.
 */
 #include <stdlib.h>
 
 #include "../ops/infer.h"
 #include "sql.h"
+#include "sql_cache.h"
 
 /* Resolves (model, text) from argv for the 1- and 2-argument forms. Returns 0 when the
 ** result is already set (NULL or error). */
@@ -43,24 +47,41 @@ static int model_and_text(sqlite3_context *ctx, const char *fn, sl_model_kind ki
 
 void sl_sql_embed(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char fn[] = "embed";
+  sl_cache *cache = sqlite3_user_data(ctx);
   sl_model *m;
   const char *text;
-  int len;
+  int len, cached;
   sl_err err;
   float *vec;
+  size_t bytes;
+  sl_cache_key key;
 
   if (!model_and_text(ctx, fn, SL_KIND_EMBED, argc, argv, &m, &text, &len)) return;
-  vec = sqlite3_malloc64((sqlite3_uint64)m->cfg.hidden * sizeof(float));
+  bytes = (size_t)m->cfg.hidden * sizeof(float);
+  vec = sqlite3_malloc64(bytes);
   if (!vec) {
     sqlite3_result_error_nomem(ctx);
+    sl_registry_release(m);
+    return;
+  }
+  cached = sl_cache_on(cache);
+  if (cached) {
+    sl_cache_part part = {text, (size_t)len};
+    sl_cache_address(m, fn, 1, &part, &key);
+  }
+  if (cached && sl_cache_get(cache, fn, &key, vec, bytes)) {
+    /* a hit: vec holds the stored bytes */
   } else if (sl_op_embed(m, text, (size_t)len, vec, &err)) {
     sl_sql_error(ctx, fn, &err);
     sqlite3_free(vec);
-  } else {
-    sqlite3_result_blob(ctx, vec, m->cfg.hidden * (int)sizeof(float), sqlite3_free);
-    sqlite3_result_subtype(ctx, SL_SUBTYPE_F32);
+    sl_registry_release(m);
+    return;
+  } else if (cached) {
+    sl_cache_put(cache, fn, &key, vec, bytes);
   }
   sl_registry_release(m);
+  sqlite3_result_blob(ctx, vec, (int)bytes, sqlite3_free);
+  sqlite3_result_subtype(ctx, SL_SUBTYPE_F32);
 }
 
 void sl_sql_tokenize(sqlite3_context *ctx, int argc, sqlite3_value **argv) {

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../engine/registry.h"
+#include "../ops/cache_l1.h"
 #include "../ops/limits.h"
 #include "../ops/memory.h"
 #include "../ops/metrics.h"
@@ -204,7 +205,7 @@ static int memory_snapshot(void **rows, size_t *n, sl_err *err) {
   sl_model_info *models;
   size_t n_models, k = 0;
   memory_row *r;
-  size_t rss, peak_rss;
+  size_t rss, peak_rss, l1_entries, l1_bytes;
   if (sl_registry_list(&models, &n_models, err)) return SL_ERROR;
   if (!(r = malloc((3 * n_models + 5) * sizeof *r))) {
     free(models);
@@ -229,8 +230,9 @@ static int memory_snapshot(void **rows, size_t *n, sl_err *err) {
   free(models);
   snprintf(add_row(r, &k, "", "scratch_peak", sl_memory_scratch_peak())->detail, sizeof r->detail,
            "largest forward-pass scratch since the extension loaded");
-  snprintf(add_row(r, &k, "", "l1_cache", sl_memory_l1_bytes())->detail, sizeof r->detail,
-           "in-memory inference cache");
+  sl_l1_usage(&l1_entries, &l1_bytes);
+  snprintf(add_row(r, &k, "", "l1_cache", l1_bytes)->detail, sizeof r->detail,
+           "in-memory inference cache, %zu entries", l1_entries);
   sl_memory_rss(&rss, &peak_rss);
   snprintf(add_row(r, &k, "", "rss", rss)->detail, sizeof r->detail,
            "resident set size of the process now");

@@ -14,6 +14,13 @@
 ** model is pinned per batch, not for the whole scan: a statement left half-stepped must
 ** not keep semlite_model_unload() waiting forever (in the same thread, a deadlock).
 **
+** With the inference cache enabled (sql_cache.h), the scan works in windows of up to
+** SL_BATCH_MAX_SEQS texts: every text of a window is looked up once (ops 'embed_each',
+** 'rerank_each'), the misses run in packed batches and are stored, and the rows are
+** ready up to the first miss a batch did not reach; the rest of the window carries
+** over, already looked up, to the next. Without the cache every text is a miss and
+** this is the plain batched scan.
+**
 ** NULL model, query or array: no rows. A JSON null element: a row with a NULL result, as
 ** embed(NULL) gives, so i stays aligned with the array. Any other non-string element, or
 ** an input that is not a JSON array, is an error before the first row.
@@ -26,6 +33,7 @@
 #include "../engine/json.h"
 #include "../ops/infer.h"
 #include "sql.h"
+#include "sql_cache.h"
 
 enum { COL_I, COL_RESULT, COL_ARGS /* the hidden argument columns start here */ };
 #define MAX_ARGS 3
@@ -48,7 +56,10 @@ static const each_kind rerank_kind = {
 typedef struct each_vtab {
   sqlite3_vtab base;
   const each_kind *kind;
+  sl_cache *cache;
 } each_vtab;
+
+enum { ROW_MISS, ROW_READY };   /* a window row: to compute, or found or computed */
 
 typedef struct each_cursor {
   sqlite3_vtab_cursor base;
@@ -64,13 +75,22 @@ typedef struct each_cursor {
   size_t n_texts;
   char *dir;                      /* folder of the model the scan started with */
   size_t width;                   /* floats per result: hidden size, or 1 */
-  float *out;                     /* results of texts [b0, b0 + bn) */
-  size_t b0, bn;
+  sl_cache *cache;
+  int cached;                     /* the cache is on for this scan */
+  size_t cap;                     /* rows of a window: min(n_texts, SL_BATCH_MAX_SEQS) */
+  float *out;                     /* results of the window's texts [b0, b0 + w) */
+  unsigned char *state;           /* ROW_* per window row */
+  sl_cache_key *keys;             /* per window row, when cached */
+  float *tmp;                     /* a batch's results, before they go to their rows */
+  size_t *midx;                   /* window rows of the misses, in order */
+  const char **mtexts;            /* their texts */
+  size_t *mlens;
+  size_t b0, bn, w;               /* rows [b0, b0 + bn) are ready; w looked up */
   size_t i;                       /* current row */
   size_t t;                       /* texts before row i: row i's text when it has one */
 } each_cursor;
 
-static int each_connect(sqlite3 *db, const each_kind *kind, sqlite3_vtab **out) {
+static int each_connect(sqlite3 *db, const each_kind *kind, sl_cache *cache, sqlite3_vtab **out) {
   each_vtab *v;
   int rc = sqlite3_declare_vtab(db, kind->schema);
   if (rc != SQLITE_OK) return rc;
@@ -78,19 +98,21 @@ static int each_connect(sqlite3 *db, const each_kind *kind, sqlite3_vtab **out) 
   if (!v) return SQLITE_NOMEM;
   memset(v, 0, sizeof *v);
   v->kind = kind;
+  v->cache = cache;
   *out = &v->base;
-  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  /* Scans may write the cache: not from triggers or views (docs/cache.md). */
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
   return SQLITE_OK;
 }
 
 static int embed_each_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
                               sqlite3_vtab **out, char **errmsg) {
-  return each_connect(db, &embed_kind, out);
+  return each_connect(db, &embed_kind, aux, out);
 }
 
 static int rerank_each_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
                                sqlite3_vtab **out, char **errmsg) {
-  return each_connect(db, &rerank_kind, out);
+  return each_connect(db, &rerank_kind, aux, out);
 }
 
 static int each_disconnect(sqlite3_vtab *vtab) {
@@ -137,6 +159,7 @@ static int each_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
   if (!c) return SQLITE_NOMEM;
   memset(c, 0, sizeof *c);
   c->kind = ((each_vtab *)vtab)->kind;
+  c->cache = ((each_vtab *)vtab)->cache;
   *out = &c->base;
   return SQLITE_OK;
 }
@@ -145,6 +168,7 @@ static int each_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
 static void each_reset(each_cursor *c) {
   sqlite3_vtab_cursor base = c->base;
   const each_kind *kind = c->kind;
+  sl_cache *cache = c->cache;
   for (int a = 0; a < MAX_ARGS; a++) sqlite3_value_free(c->args[a]);
   sl_json_free(c->doc);
   free(c->is_null);
@@ -152,9 +176,16 @@ static void each_reset(each_cursor *c) {
   free(c->lens);
   free(c->dir);
   free(c->out);
+  free(c->state);
+  free(c->keys);
+  free(c->tmp);
+  free(c->midx);
+  free(c->mtexts);
+  free(c->mlens);
   memset(c, 0, sizeof *c);
   c->base = base;
   c->kind = kind;
+  c->cache = cache;
 }
 
 static int each_close(sqlite3_vtab_cursor *cur) {
@@ -187,8 +218,23 @@ static int pin(each_cursor *c, sl_model **m, sl_err *err) {
                          : sl_op_pin(c->model, SL_KIND_EMBED, m, err);
 }
 
-/* Runs the batch that holds row i's text, unless row i has none or it has run. */
+/* Looks up row j of the window (text b0 + j): ROW_READY with its result in out, or
+** ROW_MISS with its address kept for the store. */
+static void look_up(each_cursor *c, sl_model *m, size_t j) {
+  size_t t = c->b0 + j, bytes = c->width * sizeof *c->out;
+  sl_cache_part parts[2] = {{c->query, c->qlen}, {c->texts[t], c->lens[t]}};
+  int rerank = c->kind->rerank;
+  c->state[j] = ROW_MISS;
+  if (!c->cached) return;
+  sl_cache_address(m, c->kind->fn, rerank ? 2 : 1, parts + !rerank, &c->keys[j]);
+  if (sl_cache_get(c->cache, c->kind->fn, &c->keys[j], c->out + j * c->width, bytes))
+    c->state[j] = ROW_READY;
+}
+
+/* Makes row i's result ready, unless row i has none or it is: moves the window on,
+** looks up its new texts, runs one batch over its misses. */
 static int each_fill(each_cursor *c) {
+  size_t keep, nm = 0, done = 0, width = c->width;
   sl_model *m;
   sl_err err;
   int rc;
@@ -200,15 +246,38 @@ static int each_fill(each_cursor *c) {
     sl_registry_release(m);
     return each_fail(c, "model '%s' was replaced during the scan", c->model);
   }
+  /* Rows looked up but not ready move to the front: c->t is b0 + bn here. */
+  keep = c->w - c->bn;
+  memmove(c->out, c->out + c->bn * width, keep * width * sizeof *c->out);
+  memmove(c->state, c->state + c->bn, keep);
+  if (c->cached) memmove(c->keys, c->keys + c->bn, keep * sizeof *c->keys);
   c->b0 = c->t;
   c->bn = 0;
-  rc = c->kind->rerank
-     ? sl_op_rerank_batch(m, c->query, c->qlen, c->n_texts - c->t, c->texts + c->t,
-                          c->lens + c->t, c->out, &c->bn, &err)
-     : sl_op_embed_batch(m, c->n_texts - c->t, c->texts + c->t, c->lens + c->t, c->out,
-                         &c->bn, &err);
+  c->w = keep;
+  while (c->w < c->cap && c->b0 + c->w < c->n_texts) look_up(c, m, c->w++);
+
+  for (size_t j = 0; j < c->w; j++) {
+    if (c->state[j] != ROW_MISS) continue;
+    c->midx[nm] = j;
+    c->mtexts[nm] = c->texts[c->b0 + j];
+    c->mlens[nm++] = c->lens[c->b0 + j];
+  }
+  rc = SL_OK;
+  if (nm > 0)
+    rc = c->kind->rerank
+       ? sl_op_rerank_batch(m, c->query, c->qlen, nm, c->mtexts, c->mlens, c->tmp, &done, &err)
+       : sl_op_embed_batch(m, nm, c->mtexts, c->mlens, c->tmp, &done, &err);
   sl_registry_release(m);
-  return rc ? each_fail(c, "%s", err.msg) : SQLITE_OK;
+  if (rc) return each_fail(c, "%s", err.msg);
+  for (size_t k = 0; k < done; k++) {
+    float *row = c->out + c->midx[k] * width;
+    memcpy(row, c->tmp + k * width, width * sizeof *row);
+    c->state[c->midx[k]] = ROW_READY;
+    if (c->cached)
+      sl_cache_put(c->cache, c->kind->fn, &c->keys[c->midx[k]], row, width * sizeof *row);
+  }
+  c->bn = done < nm ? c->midx[done] : c->w;
+  return SQLITE_OK;
 }
 
 static const char *json_type_name(sl_json_type t) {
@@ -290,7 +359,18 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
   }
   if (c->n_texts) {
     size_t rows = c->n_texts < SL_BATCH_MAX_SEQS ? c->n_texts : SL_BATCH_MAX_SEQS;
-    if (!(c->out = malloc(rows * c->width * sizeof *c->out))) return SQLITE_NOMEM;
+    c->cap = rows;
+    c->cached = sl_cache_on(c->cache);
+    c->out = malloc(rows * c->width * sizeof *c->out);
+    c->tmp = malloc(rows * c->width * sizeof *c->tmp);
+    c->state = malloc(rows);
+    c->midx = malloc(rows * sizeof *c->midx);
+    c->mtexts = malloc(rows * sizeof *c->mtexts);
+    c->mlens = malloc(rows * sizeof *c->mlens);
+    if (c->cached) c->keys = malloc(rows * sizeof *c->keys);
+    if (!c->out || !c->tmp || !c->state || !c->midx || !c->mtexts || !c->mlens ||
+        (c->cached && !c->keys))
+      return SQLITE_NOMEM;
   }
   c->n = n;   /* rows exist only once the whole array has passed the checks */
   return each_fill(c);

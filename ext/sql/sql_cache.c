@@ -1,0 +1,607 @@
+/*
+** sql_cache.c: the inference cache's SQL side (see sql_cache.h, docs/cache.md): a
+** connection's cache state, L2 reads and writes on the semlite_cache table,
+** semlite_cache_enable/disable/clear_expired/clock and the semlite_cache_stats
+** table.
+**
+** Prepared statements are kept per connection, and a connection with statements left
+** unfinalized refuses sqlite3_close(). SQLite disconnects every virtual table, eponymous
+** ones included, before it checks; so the statements are prepared only while this
+** connection's semlite_cache_stats is connected, and its xDisconnect finalizes them.
+*/
+#include "sql_cache.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../ops/metrics.h"
+#include "sql_scripts.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#define MAX_OPS 16
+
+/* An entry served from the L1 is reported to its L2 row (hits + 1, last_used) at most
+** this often, so that the L2's LRU and LFU see entries that stay hot in memory without
+** a write per hit. */
+#define SL_CACHE_TOUCH_SECONDS 60
+#define OP_MAX 32
+
+typedef struct op_stats {
+  char op[OP_MAX];
+  long long hits, l1_hits, misses, write_failures;
+} op_stats;
+
+enum { UNKNOWN, ON, OFF };
+
+struct sl_cache {
+  sqlite3 *db;
+  int refs;
+  int state;
+  char schema[128];             /* where the tables are, when ON */
+  int stats_connected;          /* semlite_cache_stats is connected: statements may live */
+  sqlite3_stmt *get, *touch, *put, *ttl;
+  int clock_fixed;
+  double clock;                 /* the injected time, when clock_fixed */
+  op_stats ops[MAX_OPS];
+  int n_ops;
+};
+
+sl_cache *sl_cache_new(sqlite3 *db) {
+  sl_cache *c = sqlite3_malloc(sizeof *c);
+  if (!c) return NULL;
+  memset(c, 0, sizeof *c);
+  c->db = db;
+  c->state = UNKNOWN;
+  return c;
+}
+
+void sl_cache_retain(sl_cache *c) { c->refs++; }
+
+static void finalize_all(sl_cache *c) {
+  sqlite3_finalize(c->get);
+  sqlite3_finalize(c->touch);
+  sqlite3_finalize(c->put);
+  sqlite3_finalize(c->ttl);
+  c->get = c->touch = c->put = c->ttl = NULL;
+}
+
+void sl_cache_release(void *p) {
+  sl_cache *c = p;
+  if (--c->refs > 0) return;
+  finalize_all(c);
+  sqlite3_free(c);
+}
+
+static double now(const sl_cache *c) {
+  struct timespec ts;
+  if (c->clock_fixed) return c->clock;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The counters of op. Ops come from semlite's own callers, a handful of names; past
+** MAX_OPS of them the last slot would count for all the rest. */
+static op_stats *stats_of(sl_cache *c, const char *op) {
+  for (int i = 0; i < c->n_ops; i++)
+    if (strcmp(c->ops[i].op, op) == 0) return &c->ops[i];
+  if (c->n_ops == MAX_OPS) return &c->ops[MAX_OPS - 1];
+  snprintf(c->ops[c->n_ops].op, OP_MAX, "%s", op);
+  return &c->ops[c->n_ops++];
+}
+
+/* ---- statements ---- */
+
+static sqlite3_stmt *prepare(sl_cache *c, const char *fmt) {
+  sqlite3_stmt *st = NULL;
+  char *sql = sqlite3_mprintf(fmt, c->schema, c->schema);
+  if (sql) sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+  sqlite3_free(sql);
+  return st;
+}
+
+/* Prepares the statements of the enabled schema. 0 when they cannot be (the tables
+** were dropped, the schema detached): the cache then acts as empty and unwritable. */
+static int ready(sl_cache *c) {
+  if (c->get) return 1;
+  if (!c->stats_connected) {
+    /* Connects the eponymous semlite_cache_stats (see the top of the file). */
+    sqlite3_stmt *probe = NULL;
+    sqlite3_prepare_v2(c->db, "SELECT 1 FROM semlite_cache_stats", -1, &probe, NULL);
+    sqlite3_finalize(probe);
+    if (!c->stats_connected) return 0;
+  }
+  c->get = prepare(c,
+    "SELECT value, expires_at FROM \"%w\".semlite_cache WHERE key = ?1 "
+    "AND (expires_at IS NULL OR expires_at > ?2) "
+    "AND (SELECT value FROM \"%w\".semlite_cache_meta WHERE name = 'enabled') = 1");
+  c->touch = prepare(c, "UPDATE \"%w\".semlite_cache SET hits = hits + 1, last_used = ?2 WHERE key = ?1");
+  c->put = prepare(c,
+    "INSERT INTO \"%w\".semlite_cache(key, op, value, size, created_at, last_used) "
+    "SELECT ?1, ?2, ?3, length(?3), ?4, ?4 "
+    "WHERE (SELECT value FROM \"%w\".semlite_cache_meta WHERE name = 'enabled') = 1 "
+    "ON CONFLICT(key) DO NOTHING");
+  c->ttl = prepare(c, "SELECT ttl_seconds FROM \"%w\".semlite_cache_config WHERE op = ?1");
+  if (!c->get || !c->touch || !c->put || !c->ttl) {
+    finalize_all(c);
+    return 0;
+  }
+  return 1;
+}
+
+/* Does `schema` hold an enabled cache? Read without the prepared statements, which
+** belong to the schema already in use. */
+static int schema_enabled(sqlite3 *db, const char *schema) {
+  sqlite3_stmt *st = NULL;
+  char *sql = sqlite3_mprintf("SELECT value FROM \"%w\".semlite_cache_meta WHERE name = 'enabled'", schema);
+  int on = 0;
+  if (sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    on = sqlite3_column_int(st, 0) == 1;
+  sqlite3_finalize(st);
+  sqlite3_free(sql);
+  return on;
+}
+
+int sl_cache_on(sl_cache *c) {
+  if (c->state == UNKNOWN) {
+    c->state = schema_enabled(c->db, "main") ? ON : OFF;
+    if (c->state == ON) snprintf(c->schema, sizeof c->schema, "main");
+  }
+  return c->state == ON;
+}
+
+void sl_cache_address(sl_model *m, const char *op, size_t n, const sl_cache_part *parts,
+                      sl_cache_key *key) {
+  static const char domain[] = "semlite-cache-1";
+  unsigned char id[16];
+  XXH3_state_t st;
+  XXH128_canonical_t out;
+  sl_model_identity(m, id);
+  XXH3_128bits_reset(&st);
+  XXH3_128bits_update(&st, domain, sizeof domain);
+  XXH3_128bits_update(&st, id, sizeof id);
+  XXH3_128bits_update(&st, op, strlen(op) + 1);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char len[8];
+    for (int b = 0; b < 8; b++) len[b] = (unsigned char)((uint64_t)parts[i].len >> (8 * b));
+    XXH3_128bits_update(&st, len, sizeof len);
+    XXH3_128bits_update(&st, parts[i].data, parts[i].len);
+  }
+  XXH128_canonicalFromHash(&out, XXH3_128bits_digest(&st));
+  memcpy(key->b, out.digest, sizeof key->b);
+}
+
+/* Runs a write statement; a failure is counted, never reported. */
+static void write_step(op_stats *s, sqlite3_stmt *st) {
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_DONE) s->write_failures++;
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+}
+
+/* Records a use in the L2 row (hits + 1, last_used), for the eviction policy; a
+** read-only database just serves. */
+static void touch(sl_cache *c, op_stats *s, const sl_cache_key *key, double t) {
+  if (sqlite3_db_readonly(c->db, c->schema) == 1 || !ready(c)) return;
+  sqlite3_bind_blob(c->touch, 1, key->b, sizeof key->b, SQLITE_STATIC);
+  sqlite3_bind_double(c->touch, 2, t);
+  write_step(s, c->touch);
+}
+
+int sl_cache_get(sl_cache *c, const char *op, const sl_cache_key *key, void *out, size_t len) {
+  op_stats *s = stats_of(c, op);
+  double t = now(c), expires = -1;
+  int hit = 0;
+
+  switch (sl_l1_get(key, t, out, len, SL_CACHE_TOUCH_SECONDS)) {
+    case 0: break;
+    case 2: touch(c, s, key, t); /* fall through */
+    default:
+      s->hits++;
+      s->l1_hits++;
+      sl_metrics_cache(sl_metrics_op_named(op), 1);
+      return 1;
+  }
+  if (ready(c)) {
+    sqlite3_bind_blob(c->get, 1, key->b, sizeof key->b, SQLITE_STATIC);
+    sqlite3_bind_double(c->get, 2, t);
+    if (sqlite3_step(c->get) == SQLITE_ROW && (size_t)sqlite3_column_bytes(c->get, 0) == len) {
+      const void *v = sqlite3_column_blob(c->get, 0);
+      if (v) {
+        memcpy(out, v, len);
+        hit = 1;
+        if (sqlite3_column_type(c->get, 1) != SQLITE_NULL) expires = sqlite3_column_double(c->get, 1);
+      }
+    }
+    sqlite3_reset(c->get);
+    sqlite3_clear_bindings(c->get);
+  }
+  sl_metrics_cache(sl_metrics_op_named(op), hit);
+  if (!hit) {
+    s->misses++;
+    return 0;
+  }
+  s->hits++;
+  touch(c, s, key, t);
+  sl_l1_put(key, out, len, t, expires);
+  return 1;
+}
+
+void sl_cache_put(sl_cache *c, const char *op, const sl_cache_key *key, const void *value,
+                  size_t len) {
+  op_stats *s = stats_of(c, op);
+  double t = now(c), expires = -1;
+
+  if (!ready(c)) {
+    s->write_failures++;
+    sl_l1_put(key, value, len, t, expires);
+    return;
+  }
+  sqlite3_bind_text(c->ttl, 1, op, -1, SQLITE_STATIC);
+  if (sqlite3_step(c->ttl) == SQLITE_ROW && sqlite3_column_type(c->ttl, 0) != SQLITE_NULL)
+    expires = t + sqlite3_column_double(c->ttl, 0);
+  sqlite3_reset(c->ttl);
+  sqlite3_clear_bindings(c->ttl);
+
+  sqlite3_bind_blob(c->put, 1, key->b, sizeof key->b, SQLITE_STATIC);
+  sqlite3_bind_text(c->put, 2, op, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(c->put, 3, value, (int)len, SQLITE_STATIC);
+  sqlite3_bind_double(c->put, 4, t);
+  write_step(s, c->put);
+  sl_l1_put(key, value, len, t, expires);
+}
+
+/* ---- SQL functions ---- */
+
+/* The schema argument (default 'main'), checked to name an attached database. */
+static const char *schema_arg(sqlite3_context *ctx, const char *fn, int argc, sqlite3_value **argv) {
+  const char *schema = "main";
+  int is_null;
+  if (argc > 0) {
+    schema = sl_sql_text_arg(ctx, fn, "schema", argv[0], &is_null);
+    if (!schema) {
+      if (is_null) sl_sql_errorf(ctx, fn, "the schema must be TEXT, got NULL");
+      return NULL;
+    }
+  }
+  if (!sqlite3_db_filename(sqlite3_context_db_handle(ctx), schema)) {
+    sl_sql_errorf(ctx, fn, "no database named '%s'", schema);
+    return NULL;
+  }
+  if (strlen(schema) >= sizeof ((sl_cache *)0)->schema) {
+    sl_sql_errorf(ctx, fn, "schema name too long");
+    return NULL;
+  }
+  return schema;
+}
+
+/* cache.sql with %SCHEMA% replaced by the quoted name; sqlite3_free it. */
+static char *schema_script(const char *schema) {
+  const char *script = sl_sql_script("cache.sql"), *p, *at;
+  sqlite3_str *s = sqlite3_str_new(NULL);
+  for (p = script; (at = strstr(p, "%SCHEMA%")) != NULL; p = at + 8) {
+    sqlite3_str_append(s, p, (int)(at - p));
+    sqlite3_str_appendf(s, "\"%w\"", schema);
+  }
+  sqlite3_str_appendall(s, p);
+  return sqlite3_str_finish(s);
+}
+
+/* Atomic blocks of cache statements. Outside a transaction the block takes the write
+** lock first (BEGIN IMMEDIATE), so that connections enabling at once queue on the busy
+** handler instead of failing to upgrade a read; inside the user's transaction it is a
+** savepoint of it. begin returns NULL or the error to free; *own says which it began. */
+static char *begin_atomic(sqlite3 *db, int *own) {
+  char *err = NULL;
+  *own = sqlite3_get_autocommit(db);
+  sqlite3_exec(db, *own ? "BEGIN IMMEDIATE" : "SAVEPOINT semlite_cache", NULL, NULL, &err);
+  return err;
+}
+
+/* Commits when err is NULL (returning the commit's error, if any), else rolls back and
+** returns err. */
+static char *end_atomic(sqlite3 *db, int own, char *err) {
+  if (!err && sqlite3_exec(db, own ? "COMMIT" : "RELEASE semlite_cache", NULL, NULL, &err) == SQLITE_OK)
+    return NULL;
+  sqlite3_exec(db, own ? "ROLLBACK" : "ROLLBACK TO semlite_cache; RELEASE semlite_cache", NULL, NULL, NULL);
+  return err;
+}
+
+static char *exec_atomic(sqlite3 *db, const char *sql) {
+  int own;
+  char *err = begin_atomic(db, &own);
+  if (err) return err;
+  sqlite3_exec(db, sql, NULL, NULL, &err);
+  return end_atomic(db, own, err);
+}
+
+static void use_schema(sl_cache *c, const char *schema, int state) {
+  finalize_all(c);
+  if (schema != c->schema) snprintf(c->schema, sizeof c->schema, "%s", schema);
+  c->state = state;
+}
+
+void sl_sql_cache_enable(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  static const char fn[] = "semlite_cache_enable";
+  sl_cache *c = sqlite3_user_data(ctx);
+  const char *schema = schema_arg(ctx, fn, argc, argv);
+  char *sql, *err;
+
+  if (!schema) return;
+  if (sqlite3_db_readonly(c->db, schema) == 1) {
+    /* A read-only copy of a cache can still serve its entries. */
+    if (!schema_enabled(c->db, schema)) {
+      sl_sql_errorf(ctx, fn, "database '%s' is read-only and holds no enabled cache", schema);
+      return;
+    }
+  } else {
+    if (!(sql = schema_script(schema))) {
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+    char *full = sqlite3_mprintf("%s\nUPDATE \"%w\".semlite_cache_meta SET value = 1 WHERE name = 'enabled';",
+                                 sql, schema);
+    sqlite3_free(sql);
+    if (!full) {
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+    err = exec_atomic(c->db, full);
+    sqlite3_free(full);
+    if (err) {
+      sl_sql_errorf(ctx, fn, "%s", err);
+      sqlite3_free(err);
+      return;
+    }
+  }
+  use_schema(c, schema, ON);
+  sqlite3_result_int(ctx, 1);
+}
+
+void sl_sql_cache_disable(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  static const char fn[] = "semlite_cache_disable";
+  sl_cache *c = sqlite3_user_data(ctx);
+  const char *schema;
+
+  if (argc == 0 && sl_cache_on(c)) {
+    schema = c->schema;
+  } else if (!(schema = schema_arg(ctx, fn, argc, argv))) {
+    return;
+  }
+  /* Recorded in the database for every connection, where it can be written; a
+  ** read-only database is only left alone by this one. */
+  if (sqlite3_db_readonly(c->db, schema) != 1 && schema_enabled(c->db, schema)) {
+    char *sql = sqlite3_mprintf("UPDATE \"%w\".semlite_cache_meta SET value = 0 WHERE name = 'enabled'", schema);
+    char *err = NULL;
+    if (!sql) {
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+    sqlite3_exec(c->db, sql, NULL, NULL, &err);
+    sqlite3_free(sql);
+    if (err) {
+      sl_sql_errorf(ctx, fn, "%s", err);
+      sqlite3_free(err);
+      return;
+    }
+  }
+  use_schema(c, schema, OFF);
+  sqlite3_result_int(ctx, 1);
+}
+
+/* Expired rows removed so far, all ops (the triggers' count). */
+static sqlite3_int64 total_expired(sl_cache *c) {
+  sqlite3_stmt *st = NULL;
+  char *sql = sqlite3_mprintf("SELECT total(expired) FROM \"%w\".semlite_cache_counters", c->schema);
+  sqlite3_int64 n = 0;
+  if (sql && sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_free(sql);
+  return n;
+}
+
+void sl_sql_cache_clear_expired(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  static const char fn[] = "semlite_cache_clear_expired";
+  sl_cache *c = sqlite3_user_data(ctx);
+  sqlite3_int64 before;
+  char *sql, *err;
+  int own;
+
+  if (!sl_cache_on(c)) {
+    sl_sql_errorf(ctx, fn, "the cache is not enabled (call semlite_cache_enable first)");
+    return;
+  }
+  if (!(sql = sqlite3_mprintf("INSERT INTO \"%w\".semlite_cache_expire(now) VALUES (%.6f)", c->schema, now(c)))) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  /* The count is read in the same transaction as the deletes. */
+  if (!(err = begin_atomic(c->db, &own))) {
+    before = total_expired(c);
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &err) == SQLITE_OK)
+      sqlite3_result_int64(ctx, total_expired(c) - before);
+    err = end_atomic(c->db, own, err);
+  }
+  sqlite3_free(sql);
+  if (err) {
+    sl_sql_errorf(ctx, fn, "%s", err);
+    sqlite3_free(err);
+  }
+}
+
+void sl_sql_cache_clock(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  static const char fn[] = "semlite_cache_clock";
+  sl_cache *c = sqlite3_user_data(ctx);
+  int type = sqlite3_value_type(argv[0]);
+  if (type == SQLITE_NULL) {
+    c->clock_fixed = 0;
+  } else if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
+    c->clock_fixed = 1;
+    c->clock = sqlite3_value_double(argv[0]);
+  } else {
+    sl_sql_errorf(ctx, fn, "the time must be unix seconds (a number) or NULL, got %s",
+                  sl_sql_type_name(argv[0]));
+    return;
+  }
+  sqlite3_result_double(ctx, now(c));
+}
+
+/* ---- semlite_cache_stats ---- */
+
+enum { S_OP, S_ENTRIES, S_BYTES, S_HITS, S_MISSES, S_HIT_RATE, S_EVICTIONS, S_EXPIRED, S_L1_HITS,
+       S_WRITE_FAILURES };
+
+typedef struct stats_row {
+  char op[OP_MAX];
+  sqlite3_int64 entries, bytes, evictions, expired;
+  op_stats mem;
+} stats_row;
+
+typedef struct stats_vtab {
+  sqlite3_vtab base;
+  sl_cache *cache;
+} stats_vtab;
+
+typedef struct stats_cursor {
+  sqlite3_vtab_cursor base;
+  stats_row *rows;
+  int n, i;
+} stats_cursor;
+
+static int stats_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                         sqlite3_vtab **out, char **errmsg) {
+  stats_vtab *v;
+  int rc = sqlite3_declare_vtab(db,
+      "CREATE TABLE x(op TEXT, entries INTEGER, bytes INTEGER, hits INTEGER, misses INTEGER, "
+      "hit_rate REAL, evictions INTEGER, expired INTEGER, l1_hits INTEGER, write_failures INTEGER)");
+  if (rc != SQLITE_OK) return rc;
+  if (!(v = sqlite3_malloc(sizeof *v))) return SQLITE_NOMEM;
+  memset(v, 0, sizeof *v);
+  v->cache = aux;
+  v->cache->stats_connected = 1;
+  *out = &v->base;
+  return SQLITE_OK;
+}
+
+static int stats_disconnect(sqlite3_vtab *vtab) {
+  stats_vtab *v = (stats_vtab *)vtab;
+  v->cache->stats_connected = 0;
+  finalize_all(v->cache);
+  sqlite3_free(v);
+  return SQLITE_OK;
+}
+
+static int stats_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
+  info->estimatedCost = 10;
+  info->estimatedRows = MAX_OPS;
+  return SQLITE_OK;
+}
+
+static int stats_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
+  stats_cursor *cur = sqlite3_malloc(sizeof *cur);
+  if (!cur) return SQLITE_NOMEM;
+  memset(cur, 0, sizeof *cur);
+  *out = &cur->base;
+  return SQLITE_OK;
+}
+
+static int stats_close(sqlite3_vtab_cursor *cur) {
+  sqlite3_free(((stats_cursor *)cur)->rows);
+  sqlite3_free(cur);
+  return SQLITE_OK;
+}
+
+static stats_row *row_for(stats_cursor *cur, const char *op) {
+  for (int i = 0; i < cur->n; i++)
+    if (strcmp(cur->rows[i].op, op) == 0) return &cur->rows[i];
+  if (cur->n == 2 * MAX_OPS) return NULL;
+  memset(&cur->rows[cur->n], 0, sizeof cur->rows[0]);
+  snprintf(cur->rows[cur->n].op, OP_MAX, "%s", op);
+  return &cur->rows[cur->n++];
+}
+
+static int by_op(const void *a, const void *b) {
+  return strcmp(((const stats_row *)a)->op, ((const stats_row *)b)->op);
+}
+
+/* One row per op: the table's totals (entries, bytes, evictions, expired: every
+** connection's, persistent) beside this connection's counts of hits and misses. */
+static int stats_filter(sqlite3_vtab_cursor *vcur, int idx, const char *idx_str, int argc,
+                        sqlite3_value **argv) {
+  stats_cursor *cur = (stats_cursor *)vcur;
+  sl_cache *c = ((stats_vtab *)vcur->pVtab)->cache;
+  sqlite3_free(cur->rows);
+  cur->n = cur->i = 0;
+  if (!(cur->rows = sqlite3_malloc(2 * MAX_OPS * sizeof *cur->rows))) return SQLITE_NOMEM;
+  if (sl_cache_on(c)) {
+    sqlite3_stmt *st = NULL;
+    char *sql = sqlite3_mprintf("SELECT op, entries, bytes, evictions, expired FROM \"%w\".semlite_cache_counters",
+                                c->schema);
+    if (sql && sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK) {
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *op = (const char *)sqlite3_column_text(st, 0);
+        stats_row *r = op ? row_for(cur, op) : NULL;
+        if (!r) continue;
+        r->entries = sqlite3_column_int64(st, 1);
+        r->bytes = sqlite3_column_int64(st, 2);
+        r->evictions = sqlite3_column_int64(st, 3);
+        r->expired = sqlite3_column_int64(st, 4);
+      }
+    }
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+  }
+  for (int i = 0; i < c->n_ops; i++) {
+    stats_row *r = row_for(cur, c->ops[i].op);
+    if (r) r->mem = c->ops[i];
+  }
+  qsort(cur->rows, (size_t)cur->n, sizeof *cur->rows, by_op);
+  return SQLITE_OK;
+}
+
+static int stats_next(sqlite3_vtab_cursor *cur) {
+  ((stats_cursor *)cur)->i++;
+  return SQLITE_OK;
+}
+
+static int stats_eof(sqlite3_vtab_cursor *cur) {
+  return ((stats_cursor *)cur)->i >= ((stats_cursor *)cur)->n;
+}
+
+static int stats_column(sqlite3_vtab_cursor *vcur, sqlite3_context *ctx, int col) {
+  stats_cursor *cur = (stats_cursor *)vcur;
+  const stats_row *r = &cur->rows[cur->i];
+  switch (col) {
+    case S_OP: sqlite3_result_text(ctx, r->op, -1, SQLITE_TRANSIENT); break;
+    case S_ENTRIES: sqlite3_result_int64(ctx, r->entries); break;
+    case S_BYTES: sqlite3_result_int64(ctx, r->bytes); break;
+    case S_HITS: sqlite3_result_int64(ctx, r->mem.hits); break;
+    case S_MISSES: sqlite3_result_int64(ctx, r->mem.misses); break;
+    case S_HIT_RATE:
+      if (r->mem.hits + r->mem.misses == 0) sqlite3_result_null(ctx);
+      else sqlite3_result_double(ctx, (double)r->mem.hits / (double)(r->mem.hits + r->mem.misses));
+      break;
+    case S_EVICTIONS: sqlite3_result_int64(ctx, r->evictions); break;
+    case S_EXPIRED: sqlite3_result_int64(ctx, r->expired); break;
+    case S_L1_HITS: sqlite3_result_int64(ctx, r->mem.l1_hits); break;
+    default: sqlite3_result_int64(ctx, r->mem.write_failures); break;
+  }
+  return SQLITE_OK;
+}
+
+static int stats_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
+  *rowid = ((stats_cursor *)cur)->i;
+  return SQLITE_OK;
+}
+
+/* Eponymous only (no xCreate): there is one per connection, nothing to create. */
+sqlite3_module sl_cache_stats_module = {
+  .iVersion = 0, .xConnect = stats_connect, .xBestIndex = stats_best_index,
+  .xDisconnect = stats_disconnect, .xOpen = stats_open, .xClose = stats_close,
+  .xFilter = stats_filter, .xNext = stats_next, .xEof = stats_eof, .xColumn = stats_column,
+  .xRowid = stats_rowid};
