@@ -84,7 +84,8 @@ test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed.errors \
                  embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config \
                  quant.option_errors vec -vec.kernel_speed vtab_vec \
-                 -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels
+                 -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels \
+                 synergy -synergy.real_home -synergy.models
 valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	$(TEST_ENV) valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
 	  $(BUILD)/tests/run $(VALGRIND_TESTS)
@@ -122,3 +123,4 @@ include tests/vec0.mk
 include bench/bench.mk
 include bench/infer.mk
 include bench/knn.mk
+include bench/synergy.mk

@@ -56,6 +56,7 @@ static const struct {
   {"rerank", 2, PURE, sl_sql_rerank},
   {"rerank", 3, PURE, sl_sql_rerank},
   {"semlite_vec_check", 1, DIRECT, sl_sql_vec_check},
+  {"semlite_ha_import", -1, DIRECT, sl_sql_ha_import},
 };
 
 static const struct {
@@ -66,6 +67,8 @@ static const struct {
   {"embed_each", &sl_embed_each_module},
   {"rerank_each", &sl_rerank_each_module},
   {"semlite_vec", &sl_vec_module},
+  {"synergy_links", &sl_synergy_links_module},
+  {"synergy_paths", &sl_synergy_paths_module},
 };
 
 #ifdef _WIN32
