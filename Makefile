@@ -87,7 +87,8 @@ VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed
                  embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config \
                  quant.option_errors vec -vec.kernel_speed vtab_vec \
                  -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels \
-                 cache -cache.each -cache.killed_writer -cache.two_connections -cache.threads
+                 cache -cache.each -cache.killed_writer -cache.two_connections -cache.threads \
+                 synergy -synergy.real_home -synergy.models
 valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	$(TEST_ENV) valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
 	  $(BUILD)/tests/run $(VALGRIND_TESTS)
@@ -131,3 +132,4 @@ include bench/infer.mk
 include bench/knn.mk
 include bench/load.mk
 include bench/cache.mk
+include bench/synergy.mk

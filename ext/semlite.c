@@ -78,6 +78,7 @@ static const struct {
   {"semlite_cache_disable", 1, DIRECT | CACHE, sl_sql_cache_disable},
   {"semlite_cache_clear_expired", 0, DIRECT | CACHE, sl_sql_cache_clear_expired},
   {"semlite_cache_clock", 1, DIRECT | CACHE, sl_sql_cache_clock},
+  {"semlite_ha_import", -1, DIRECT, sl_sql_ha_import},
 };
 
 static const struct {
@@ -93,6 +94,8 @@ static const struct {
   {"semlite_metrics", &sl_metrics_module, 0},
   {"semlite_memory", &sl_memory_module, 0},
   {"semlite_limits", &sl_limits_module, 0},
+  {"synergy_links", &sl_synergy_links_module, 0},
+  {"synergy_paths", &sl_synergy_paths_module, 0},
 };
 
 /* SEMLITE_PRELOAD is read once per process, by the first connection that loads the

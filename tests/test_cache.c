@@ -186,6 +186,7 @@ static void test_hit_miss(void) {
   sqlite3 *db = open_mem();
   char *plain, *miss, *l1hit, *l2hit, *stored;
   plain = t_query(db, "SELECT hex(embed('minilm', 'turn on the porch light'))", NULL, NULL);
+  t_exec(db, "DELETE FROM semlite_metrics WHERE op = 'embed'");
   CHECK_QUERY(db, "SELECT semlite_cache_enable()", NULL, NULL, "1");
   miss = t_query(db, "SELECT hex(embed('minilm', 'turn on the porch light'))", NULL, NULL);
   CHECK_QUERY(db, STATS, "embed", NULL, "0,1,0,1,0,0,0");
@@ -204,6 +205,9 @@ static void test_hit_miss(void) {
   /* The subtype survives a hit: vec_to_json reads it as float32. */
   CHECK_QUERY(db, "SELECT vec_length(embed('minilm', 'turn on the porch light'))", NULL, NULL, "384");
   CHECK_QUERY(db, "SELECT hit_rate FROM semlite_cache_stats WHERE op = 'embed'", NULL, NULL, "0.75");
+  /* the same lookups in the process-wide metrics */
+  CHECK_QUERY(db, "SELECT cache_hits||','||cache_misses||','||hit_rate FROM semlite_metrics WHERE op = 'embed'",
+              NULL, NULL, "3,1,0.75");
   /* The 1-argument form is the same model, but its own call: same address. */
   CHECK_QUERY(db, "SELECT embed('turn on the porch light') = embed('minilm', 'turn on the porch light')", NULL, NULL, "1");
   CHECK_QUERY(db, "SELECT count(*) FROM semlite_cache", NULL, NULL, "1");

@@ -138,7 +138,8 @@ static void test_metrics_table(void) {
   CHECK_QUERY(db, "SELECT group_concat(op || ':' || calls || ':' || errors || ':' || tokens || ':' || "
               "typeof(p50_ms) || ':' || typeof(hit_rate), ' ') FROM semlite_metrics", NULL, NULL,
               "embed:0:0:0:null:null embed_each:0:0:0:null:null rerank:0:0:0:null:null "
-              "rerank_each:0:0:0:null:null knn:0:0:0:null:null");
+              "rerank_each:0:0:0:null:null knn:0:0:0:null:null synergy_embed:0:0:0:null:null "
+              "synergy_rerank:0:0:0:null:null synergy_search:0:0:0:null:null");
 
   /* 'hello world' is 4 tokens; 'a' 3; a (query, doc) pair 'q', 'd' 5. */
   for (int i = 0; i < 3; i++) CHECK_QUERY(db, "SELECT length(embed('minilm', 'hello world'))", NULL, NULL, "1536");
@@ -160,20 +161,22 @@ static void test_metrics_table(void) {
   CHECK_QUERY(db, "SELECT group_concat(rowid) FROM v WHERE e MATCH '[1,0.1]' AND k = 2", NULL, NULL, "1,3");
 
   CHECK_QUERY(db, "SELECT group_concat(op || ':' || calls || ':' || errors || ':' || tokens, ' ') FROM semlite_metrics",
-              NULL, NULL, "embed:4:1:12 embed_each:3:0:15 rerank:1:0:5 rerank_each:1:0:15 knn:1:0:0");
+              NULL, NULL, "embed:4:1:12 embed_each:3:0:15 rerank:1:0:5 rerank_each:1:0:15 knn:1:0:0 "
+              "synergy_embed:0:0:0 synergy_rerank:0:0:0 synergy_search:0:0:0");
   CHECK_QUERY(db, "SELECT count(*) FROM semlite_metrics WHERE p50_ms > 0 AND p50_ms <= p95_ms AND "
               "p95_ms <= p99_ms AND p99_ms <= max_ms", NULL, NULL, "5");
   CHECK_QUERY(db, "SELECT count(*) FROM semlite_metrics WHERE cache_hits = 0 AND cache_misses = 0 AND "
-              "hit_rate IS NULL", NULL, NULL, "5");
+              "hit_rate IS NULL", NULL, NULL, "8");
 
   /* DELETE resets the rows it deletes; the rows stay. */
   t_exec(db, "DELETE FROM semlite_metrics WHERE op = 'embed'");
   CHECK_QUERY(db, "SELECT group_concat(op || ':' || calls || ':' || typeof(max_ms), ' ') FROM semlite_metrics",
-              NULL, NULL, "embed:0:null embed_each:3:real rerank:1:real rerank_each:1:real knn:1:real");
+              NULL, NULL, "embed:0:null embed_each:3:real rerank:1:real rerank_each:1:real knn:1:real "
+              "synergy_embed:0:null synergy_rerank:0:null synergy_search:0:null");
   t_exec(db, "DELETE FROM semlite_metrics");
   CHECK_QUERY(db, "SELECT sum(calls) + sum(errors) + sum(tokens) + count(p50_ms) FROM semlite_metrics",
               NULL, NULL, "0");
-  CHECK_QUERY(db, "SELECT count(*) FROM semlite_metrics", NULL, NULL, "5");
+  CHECK_QUERY(db, "SELECT count(*) FROM semlite_metrics", NULL, NULL, "8");
   CHECK_QUERY(db, "UPDATE semlite_metrics SET calls = 3", NULL, NULL,
               "ERROR: semlite_metrics: only DELETE is allowed (it resets the deleted rows' counters)");
   CHECK_QUERY(db, "INSERT INTO semlite_metrics(op) VALUES ('x')", NULL, NULL,

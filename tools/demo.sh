@@ -1,46 +1,84 @@
 #!/bin/sh
-# The README's demo: embed() inside the sqlite3 shell on the default model.
-# Uses the real all-MiniLM-L6-v2 when models/all-MiniLM-L6-v2 holds it or it can be
-# downloaded (models/fetch.sh checks every file's sha256); otherwise says so and runs
-# the synthetic twin, whose vectors carry no meaning.
+# The README's demo (`make demo`): automation suggestions for a real smart home, in the
+# sqlite3 shell with semlite.so loaded. Imports a published Home Assistant home from
+# ../shared/data/homes (SOURCES.md), loads the embedding model and the cross-encoder,
+# and prints the best chains of devices that no automation of the home links yet.
+#
+# The models are the real all-MiniLM-L6-v2 and ms-marco-MiniLM-L-6-v2 when models/ holds
+# them (`sh models/fetch.sh` downloads and checks them); otherwise the SYNTHETIC TWINS
+# (models/README.md): the real architecture and cost with random weights, so their two
+# signals are noise and the ranking rests on the capability rules, areas and names
+# (docs/synergy.md says how much each one carries).
+#
+#   sh tools/demo.sh [home.json]     default: giom-fr-large (208 devices, 1,745 entities)
 set -eu
 cd "$(dirname "$0")/.."
 
-model=models/all-MiniLM-L6-v2
-if ! sh models/fetch.sh --check >/dev/null 2>&1; then
-  echo "demo: fetching the real all-MiniLM-L6-v2 from Hugging Face ..."
-  if ! sh models/fetch.sh >/dev/null 2>&1 && [ ! -f "$model/model.safetensors" ]; then
-    model=""
-  fi
-fi
-if [ -z "$model" ] || ! [ -f "$model/model.safetensors" ]; then
-  echo "demo: the real model is not here and cannot be downloaded (offline?)."
-  echo "demo: running the SYNTHETIC TWIN instead: same architecture, tokenizer and cost,"
-  echo "      random weights, so the similarities below carry no meaning."
-  make -s twins
-  model=models/synthetic/minilm-l6-embed
-fi
-
+home=${1:-${SHARED:-../shared}/data/homes/giom-fr-large.json}
+[ -f "$home" ] || { echo "demo: no home file at $home (the shared fixtures live in ../shared)"; exit 1; }
 command -v sqlite3 >/dev/null || { echo "demo: needs the sqlite3 shell (apt-get install sqlite3)"; exit 1; }
-echo "demo: model folder $model"
+make -s twins semlite.so
+
+if sh models/fetch.sh --check >/dev/null 2>&1; then
+  embed=models/all-MiniLM-L6-v2 rerank=models/ms-marco-MiniLM-L-6-v2
+  echo "demo: models: the real all-MiniLM-L6-v2 and ms-marco-MiniLM-L-6-v2"
+else
+  embed=models/synthetic/minilm-l6-embed rerank=models/synthetic/minilm-l6-rerank
+  echo "demo: models: the SYNTHETIC TWINS (the real ones are not in models/; sh models/fetch.sh gets them)."
+  echo "      Random weights: their embedding and cross-encoder signals add noise, not meaning."
+fi
+echo "demo: home $home"
 echo
-sqlite3 -box :memory: <<SQL
+sqlite3 :memory: <<SQL
 .load ./semlite
-SELECT semlite_model_load('minilm', '$model') AS loaded;
-SELECT name, kind, dim, layers, params, dtype, round(load_ms, 1) AS load_ms FROM semlite_models;
-SELECT semlite_tokenize('minilm', 'Lumière du salon') AS token_ids;
-SELECT substr(vec_to_json(embed('minilm', 'motion sensor in the hallway')), 1, 60) || ' ...' AS embedding;
-CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);
-INSERT INTO notes(body) VALUES
-  ('turn on the hallway light when motion is detected'),
-  ('close the living room shutters at sunset'),
-  ('the water valve closes when the flood sensor is wet'),
-  ('dim the LED strip when the TV turns on');
--- Cosine similarity of unit vectors is their dot product. vec_distance_cosine arrives
--- with vector search; until then the demo computes it with json_each.
-CREATE TABLE vecs AS SELECT body, vec_to_json(embed('minilm', body)) AS v FROM notes;
-WITH q AS (SELECT vec_to_json(embed('minilm', 'motion in the corridor')) AS v)
-SELECT vecs.body,
-       round((SELECT sum(a.value * b.value) FROM json_each(q.v) a JOIN json_each(vecs.v) b USING (key)), 4) AS cosine
-  FROM vecs, q ORDER BY cosine DESC;
+.headers on
+.mode box
+.timer off
+SELECT semlite_ha_import(readfile('$home')) AS imported;
+SELECT semlite_model_load('minilm', '$embed') AS embedding_model,
+       semlite_model_load('ms-marco', '$rerank') AS cross_encoder;
+
+-- Names instead of ids: a path is a JSON array of entity ids ("device:<id>" for remotes).
+CREATE TEMP VIEW label(id, name) AS
+  SELECT entity_id, name FROM synergy_entities
+  UNION ALL SELECT 'device:' || device_id, name || ' (remote)' FROM synergy_devices;
+
+.print
+.print Top 15 new suggestions (chains of 2 to 3 devices no automation of the home covers):
+.timer on
+CREATE TEMP TABLE top AS
+  SELECT score, depth, path, explanation FROM synergy_paths
+   WHERE max_depth = 3 AND min_score = 0.4 AND automated = 0 ORDER BY score DESC LIMIT 15;
+.timer off
+SELECT printf('%.3f', score) AS score,
+       (SELECT group_concat(coalesce(l.name, j.value), '  ->  ') FROM json_each(top.path) j
+          LEFT JOIN label l ON l.id = j.value) AS suggestion
+  FROM top ORDER BY score DESC;
+
+.print
+.print The best three-device chains (multi-hop: the trigger drives the first action, which drives the next):
+SELECT printf('%.3f', score) AS score,
+       (SELECT group_concat(coalesce(l.name, j.value), '  ->  ') FROM json_each(p.path) j
+          LEFT JOIN label l ON l.id = j.value) AS suggestion
+  FROM synergy_paths p WHERE max_depth = 3 AND depth = 3 AND automated = 0 ORDER BY score DESC LIMIT 5;
+
+.print
+.print Why the best one (the hop statements and their signals):
+.mode list
+.headers off
+SELECT explanation FROM top ORDER BY score DESC LIMIT 1;
+.mode box
+.headers on
+
+.print
+.print The same pipeline on a warm cache (descriptor embeddings and hop scores are stored):
+.timer on
+SELECT count(*) AS suggestions, max(depth) AS deepest FROM synergy_paths WHERE max_depth = 5;
+.timer off
+
+.print
+.print Pairs the home already automates, as the hops rank them (a hub would hide these):
+SELECT printf('%.3f', score) AS score, t.name AS "trigger", a.name AS action
+  FROM synergy_links s JOIN label t ON t.id = s.trigger_entity JOIN label a ON a.id = s.action_entity
+ WHERE s.automated = 1 ORDER BY s.score DESC LIMIT 8;
 SQL

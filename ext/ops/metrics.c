@@ -32,6 +32,9 @@ static const char *const names[SL_OP_COUNT] = {
   [SL_OP_RERANK] = "rerank",
   [SL_OP_RERANK_EACH] = "rerank_each",
   [SL_OP_KNN] = "knn",
+  [SL_OP_SYNERGY_EMBED] = "synergy_embed",
+  [SL_OP_SYNERGY_RERANK] = "synergy_rerank",
+  [SL_OP_SYNERGY_SEARCH] = "synergy_search",
 };
 
 const char *sl_metrics_op_name(sl_op op) { return names[op]; }

@@ -24,6 +24,9 @@ typedef enum sl_op {
   SL_OP_RERANK,         /* rerank() */
   SL_OP_RERANK_EACH,    /* one batch of rerank_each */
   SL_OP_KNN,            /* one k-NN search of semlite_vec */
+  SL_OP_SYNERGY_EMBED,  /* synergy: embedding the descriptors that changed */
+  SL_OP_SYNERGY_RERANK, /* synergy: cross-encoder scores of the best candidate hops */
+  SL_OP_SYNERGY_SEARCH, /* synergy: one path search (synergy_paths) or ranking (synergy_links) */
   SL_OP_COUNT
 } sl_op;
 

@@ -1,0 +1,36 @@
+# bench/synergy.mk: the synergy benches, included from the top Makefile after bench/bench.mk
+# (`include bench/synergy.mk`), which defines CC, SHARED, MODELS, BENCH_OUT, BENCH_BIN,
+# semlite.so and twins.
+#
+#   make bench-synergy            homes of 10..200 devices and the whole giom home x depth 2..5,
+#                                 fp32 then int8 (each in its own process, for its peak RSS);
+#                                 ~3-5 minutes on 2 cores
+#   make bench-synergy-quality    recall@10/20/50 and MRR of the homes' real automations, hidden
+#                                 from the input; a few seconds (plus ~1 minute with the twins)
+#
+# Results: bench/out/synergy.csv, bench/out/synergy.png; bench/out/synergy_quality.csv.
+
+BENCH_SYNERGY_FLAGS ?=
+
+.PHONY: bench-synergy bench-synergy-quality
+bench: bench-synergy bench-synergy-quality
+
+$(BENCH_BIN)/bench_synergy: bench/synergy/bench_synergy.c
+	@mkdir -p $(BENCH_BIN)
+	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lsqlite3
+
+$(BENCH_BIN)/bench_synergy_quality: bench/synergy_quality/bench_synergy_quality.c
+	@mkdir -p $(BENCH_BIN)
+	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lsqlite3
+
+bench-synergy: semlite.so twins $(BENCH_BIN)/bench_synergy
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_BIN)/bench_synergy --so ./semlite.so --models $(MODELS) --shared $(SHARED) --out $(BENCH_OUT) \
+	  --dtype fp32 $(BENCH_SYNERGY_FLAGS)
+	$(BENCH_BIN)/bench_synergy --so ./semlite.so --models $(MODELS) --shared $(SHARED) --out $(BENCH_OUT) \
+	  --dtype int8 --append $(BENCH_SYNERGY_FLAGS)
+	gnuplot -e "datafile='$(BENCH_OUT)/synergy.csv'; outfile='$(BENCH_OUT)/synergy.png'" bench/synergy/plot.gp
+
+bench-synergy-quality: semlite.so twins $(BENCH_BIN)/bench_synergy_quality
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_BIN)/bench_synergy_quality --so ./semlite.so --models $(MODELS) --shared $(SHARED) --out $(BENCH_OUT)

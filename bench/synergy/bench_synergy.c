@@ -1,0 +1,301 @@
+/*
+** bench_synergy.c: time and memory of the synergy pipeline (semlite_ha_import, then
+** synergy_paths), per home size and search depth, with both models loaded.
+**
+** Homes: the real giom home (../shared/data/homes, 208 devices, 1,745 entities) cut to its
+** first N devices by device_id (HA's ids are random hex, so this is a reproducible, unbiased
+** sample) with their entities, for N in --sizes, then the whole home ("all").
+**
+** Per home, one fresh connection per measurement, so "cold" means nothing cached:
+**   import   semlite_ha_import of the home's JSON
+**   load     semlite_model_load of the embedding twin and the cross-encoder twin (--dtype)
+**   links    a synergy_links scan with both models switched off (use_embedding/use_rerank 0):
+**            reading the tables, the capability rules, cheap link scoring
+**   embed    the same scan with the embedding model, minus `links`: descriptor texts, their
+**            embeddings (cold: all of them), the cache writes
+**   rerank   the scan with both models, minus the same scan with embeddings warm and no
+**            cross-encoder: the statements and the cross-encoder on the best links
+**   search   synergy_paths at the depth, warm, minus a warm synergy_links scan
+**   cold     import + load + the first synergy_paths at the depth, in a fresh connection,
+**            the models loaded afresh (unloaded after every connection: they are
+**            process-wide); their files stay in the OS page cache, as on a running hub
+**   warm     the same synergy_paths again (descriptor and hop-score caches filled)
+** Phases are differences of whole scans, so they carry the machine's noise twice.
+** peak_rss_mb is getrusage's maximum for the process so far (sizes run in increasing order,
+** so the row of the largest home holds the peak); run once per dtype, in its own process.
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#define MAX_LIST 8
+
+typedef struct opts {
+  const char *so, *models, *shared, *home, *out, *dtype;
+  long sizes[MAX_LIST];
+  int n_sizes;
+  long depths[MAX_LIST];
+  int n_depths;
+  int append;
+} opts;
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: bench_synergy [options]\n"
+          "  --so PATH        semlite.so (./semlite.so)\n"
+          "  --models DIR     folder of minilm-l6-embed and minilm-l6-rerank (models/synthetic)\n"
+          "  --shared DIR     shared fixtures (../shared)\n"
+          "  --home FILE      home under DIR/data/homes to sample (giom-fr-large.json)\n"
+          "  --out DIR        results: synergy.csv (bench/out)\n"
+          "  --sizes LIST     devices per sampled home (10,20,50,100,200); the whole home is always added\n"
+          "  --depths LIST    max_depth values (2,3,4,5)\n"
+          "  --dtype NAME     fp32 or int8 (fp32)\n"
+          "  --append         append to synergy.csv instead of starting it\n");
+  exit(1);
+}
+
+static int parse_list(const char *s, long *out, int max) {
+  int n = 0;
+  while (*s && n < max) {
+    char *end;
+    out[n++] = strtol(s, &end, 10);
+    if (end == s) usage();
+    s = *end == ',' ? end + 1 : end;
+  }
+  return n;
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double peak_rss_mb(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
+static void die(sqlite3 *db, const char *what) {
+  fprintf(stderr, "bench_synergy: %s: %s\n", what, db ? sqlite3_errmsg(db) : "?");
+  exit(1);
+}
+
+/* Runs sql (one statement, optional TEXT parameter) to completion; the first column of
+** the last row as an integer; *ms its wall time. */
+static long long run(sqlite3 *db, const char *sql, const char *param, double *ms) {
+  sqlite3_stmt *st;
+  long long v = 0;
+  double t0 = now_ms();
+  int rc;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) die(db, sql);
+  if (param) sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  if (rc != SQLITE_DONE) die(db, sql);
+  sqlite3_finalize(st);
+  if (ms) *ms = now_ms() - t0;
+  return v;
+}
+
+static sqlite3 *open_db(const opts *o) {
+  sqlite3 *db;
+  char *err = NULL;
+  if (sqlite3_open(":memory:", &db) != SQLITE_OK) die(db, "open");
+  sqlite3_enable_load_extension(db, 1);
+  if (sqlite3_load_extension(db, o->so, NULL, &err) != SQLITE_OK) {
+    fprintf(stderr, "bench_synergy: cannot load %s: %s\n", o->so, err ? err : "?");
+    exit(1);
+  }
+  return db;
+}
+
+static char *read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  char *buf;
+  long n;
+  if (!f) {
+    fprintf(stderr, "bench_synergy: cannot open %s\n", path);
+    exit(1);
+  }
+  fseek(f, 0, SEEK_END);
+  n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  if (!(buf = malloc((size_t)n + 1)) || fread(buf, 1, (size_t)n, f) != (size_t)n) exit(1);
+  buf[n] = 0;
+  fclose(f);
+  return buf;
+}
+
+/* The home cut to its first n devices (by id) and their entities, as home-format JSON. */
+static char *sample_home(sqlite3 *src, long n) {
+  static const char sql[] =
+    "WITH dev AS (SELECT * FROM synergy_devices WHERE device_id IN"
+    "  (SELECT DISTINCT device_id FROM synergy_entities WHERE device_id IS NOT NULL ORDER BY device_id LIMIT ?1)),"
+    " ent AS (SELECT * FROM synergy_entities WHERE device_id IN (SELECT device_id FROM dev))"
+    "SELECT json_object("
+    " 'areas', (SELECT json_group_array(json_object('area_id', area_id, 'name', name)) FROM synergy_areas),"
+    " 'devices', (SELECT json_group_array(json_object('device_id', device_id, 'name', name, 'manufacturer',"
+    "   manufacturer, 'model', model, 'area_id', area_id, 'disabled', json(iif(disabled, 'true', 'false')))) FROM dev),"
+    " 'entities', (SELECT json_group_array(json_object('entity_id', entity_id, 'domain', domain, 'name', name,"
+    "   'area_id', area_id, 'device_id', device_id, 'device_class', device_class, 'unit', unit, 'platform', platform,"
+    "   'entity_category', entity_category, 'disabled', json(iif(disabled, 'true', 'false')),"
+    "   'hidden', json(iif(hidden, 'true', 'false')))) FROM ent))";
+  sqlite3_stmt *st;
+  char *out;
+  if (sqlite3_prepare_v2(src, sql, -1, &st, NULL) != SQLITE_OK) die(src, "sample");
+  sqlite3_bind_int64(st, 1, n);
+  if (sqlite3_step(st) != SQLITE_ROW) die(src, "sample");
+  out = strdup((const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  return out;
+}
+
+static void load_models(sqlite3 *db, const opts *o, double *ms) {
+  char sql[2048];
+  snprintf(sql, sizeof sql,
+           "SELECT semlite_model_load('e', '%s/minilm-l6-embed', '{\"dtype\":\"%s\"}'),"
+           " semlite_model_load('r', '%s/minilm-l6-rerank', '{\"dtype\":\"%s\"}')",
+           o->models, o->dtype, o->models, o->dtype);
+  run(db, sql, NULL, ms);
+}
+
+/* Models are process-wide: unloaded after each connection, so that the next "cold" run
+** loads them again rather than finding them loaded. */
+static void unload_models(sqlite3 *db) {
+  run(db, "SELECT semlite_model_unload('e'), semlite_model_unload('r')", NULL, NULL);
+}
+
+static void use(sqlite3 *db, int embedding, int rerank) {
+  char sql[160];
+  snprintf(sql, sizeof sql,
+           "UPDATE synergy_config SET value = CASE key WHEN 'use_embedding' THEN %d ELSE %d END"
+           " WHERE key IN ('use_embedding', 'use_rerank')", embedding, rerank);
+  run(db, sql, NULL, NULL);
+}
+
+typedef struct row {
+  char home[16];
+  long devices, entities, nodes, links, depth, paths;
+  double import_ms, load_ms, links_ms, embed_ms, rerank_ms, search_ms, cold_ms, warm_ms, rss_mb;
+} row;
+
+static void measure_home(const opts *o, const char *label, const char *json, FILE *csv) {
+  sqlite3 *db = open_db(o);
+  row base = {0};
+  double t_links, t_emb_cold, t_emb_warm, t_all_cold, t_all_warm;
+  snprintf(base.home, sizeof base.home, "%s", label);
+
+  /* Phases, in one connection. */
+  run(db, "SELECT semlite_ha_import(?1)", json, &base.import_ms);
+  load_models(db, o, &base.load_ms);
+  base.devices = run(db, "SELECT count(*) FROM synergy_devices", NULL, NULL);
+  base.entities = run(db, "SELECT count(*) FROM synergy_entities", NULL, NULL);
+  use(db, 0, 0);
+  base.links = run(db, "SELECT count(*) FROM synergy_links", NULL, &t_links);
+  use(db, 1, 0);
+  run(db, "SELECT count(*) FROM synergy_links", NULL, &t_emb_cold);
+  run(db, "SELECT count(*) FROM synergy_links", NULL, &t_emb_warm);
+  base.nodes = run(db, "SELECT count(*) FROM synergy_descriptors", NULL, NULL);
+  use(db, 1, 1);
+  run(db, "SELECT count(*) FROM synergy_links", NULL, &t_all_cold);
+  run(db, "SELECT count(*) FROM synergy_links", NULL, &t_all_warm);
+  base.links_ms = t_links;
+  base.embed_ms = t_emb_cold - t_links;
+  base.rerank_ms = t_all_cold - t_emb_warm;
+
+  double search_ms[MAX_LIST];
+  long paths[MAX_LIST];
+  for (int d = 0; d < o->n_depths; d++) {
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM synergy_paths WHERE max_depth = %ld", o->depths[d]);
+    paths[d] = run(db, sql, NULL, &search_ms[d]);
+    search_ms[d] -= t_all_warm;
+  }
+  unload_models(db);
+  sqlite3_close(db);
+
+  for (int d = 0; d < o->n_depths; d++) {
+    row r = base;
+    char sql[128];
+    sqlite3 *cold = open_db(o);
+    double a, b, c;
+    r.depth = o->depths[d];
+    r.paths = paths[d];
+    r.search_ms = search_ms[d];
+    /* Cold and warm, end to end, in a fresh connection with the models loaded afresh. */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM synergy_paths WHERE max_depth = %ld", r.depth);
+    run(cold, "SELECT semlite_ha_import(?1)", json, &a);
+    load_models(cold, o, &b);
+    run(cold, sql, NULL, &c);
+    r.cold_ms = a + b + c;
+    run(cold, sql, NULL, &r.warm_ms);
+    unload_models(cold);
+    sqlite3_close(cold);
+    r.rss_mb = peak_rss_mb();
+    printf("%-5s %4s %7ld %8ld %5ld %6ld %5ld %6ld %8.1f %6.1f %7.1f %8.1f %8.1f %7.1f %8.1f %7.1f %6.0f\n",
+           r.home, o->dtype, r.devices, r.entities, r.nodes, r.links, r.depth, r.paths, r.import_ms,
+           r.load_ms, r.links_ms, r.embed_ms, r.rerank_ms, r.search_ms, r.cold_ms, r.warm_ms, r.rss_mb);
+    fflush(stdout);
+    fprintf(csv, "%s,%s,%ld,%ld,%ld,%ld,%ld,%ld,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f,%.1f\n", r.home,
+            o->dtype, r.devices, r.entities, r.nodes, r.links, r.depth, r.paths, r.import_ms, r.load_ms,
+            r.links_ms, r.embed_ms, r.rerank_ms, r.search_ms, r.cold_ms, r.warm_ms, r.rss_mb);
+  }
+}
+
+int main(int argc, char **argv) {
+  opts o = {"./semlite.so", "models/synthetic", "../shared", "giom-fr-large.json", "bench/out", "fp32",
+            {10, 20, 50, 100, 200}, 5, {2, 3, 4, 5}, 4, 0};
+  char path[4096];
+  char *full;
+  sqlite3 *src;
+  FILE *csv;
+
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "--append") == 0) { o.append = 1; continue; }
+    if (!v) usage();
+    if (strcmp(a, "--so") == 0) o.so = v;
+    else if (strcmp(a, "--models") == 0) o.models = v;
+    else if (strcmp(a, "--shared") == 0) o.shared = v;
+    else if (strcmp(a, "--home") == 0) o.home = v;
+    else if (strcmp(a, "--out") == 0) o.out = v;
+    else if (strcmp(a, "--dtype") == 0) o.dtype = v;
+    else if (strcmp(a, "--sizes") == 0) o.n_sizes = parse_list(v, o.sizes, MAX_LIST);
+    else if (strcmp(a, "--depths") == 0) o.n_depths = parse_list(v, o.depths, MAX_LIST);
+    else usage();
+    i++;
+  }
+  snprintf(path, sizeof path, "%s/data/homes/%s", o.shared, o.home);
+  full = read_file(path);
+  snprintf(path, sizeof path, "%s/synergy.csv", o.out);
+  if (!(csv = fopen(path, o.append ? "a" : "w"))) {
+    fprintf(stderr, "bench_synergy: cannot write %s\n", path);
+    return 1;
+  }
+  if (!o.append)
+    fprintf(csv, "home,dtype,devices,entities,nodes,links,depth,paths,import_ms,load_ms,links_ms,embed_ms,"
+                 "rerank_ms,search_ms,cold_ms,warm_ms,peak_rss_mb\n");
+
+  src = open_db(&o);
+  run(src, "SELECT semlite_ha_import(?1)", full, NULL);
+  printf("home  dtype devices entities nodes  links depth  paths import_ms load_ms links_ms embed_ms rerank_ms "
+         "search_ms  cold_ms warm_ms rss_mb\n");
+  for (int s = 0; s < o.n_sizes; s++) {
+    char label[16], *json = sample_home(src, o.sizes[s]);
+    snprintf(label, sizeof label, "%ld", o.sizes[s]);
+    measure_home(&o, label, json, csv);
+    free(json);
+  }
+  measure_home(&o, "all", full, csv);
+  sqlite3_close(src);
+  fclose(csv);
+  free(full);
+  return 0;
+}

@@ -1,0 +1,118 @@
+/*
+** synergy.h: the part of synergy_paths and synergy_links that knows nothing of SQLite:
+** a home as plain arrays (nodes, capability rules, optional embeddings), the texts built
+** from it (descriptors, hop statements), the scored links between nodes and the beam
+** search for chains of them. ext/sql/ reads the tables into these structures, runs the
+** models where asked, and turns the results into rows. docs/synergy.md has the formulas.
+*/
+#ifndef SEMLITE_SYNERGY_H
+#define SEMLITE_SYNERGY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/status.h"
+
+#define SL_SYN_MIN_DEPTH 2
+#define SL_SYN_MAX_DEPTH 5
+
+/* One entity that can take part in a suggestion (or a whole device that only fires
+** device triggers, a remote: id "device:<device_id>"). Strings belong to the caller;
+** those that may be absent are NULL. */
+typedef struct sl_syn_node {
+  const char *id, *domain, *name;
+  const char *device_class, *unit, *area_id, *area_name, *device_id, *device_name;
+} sl_syn_node;
+
+/* A row of synergy_capabilities. trigger_class and action_domain may be "*". */
+typedef struct sl_syn_rule {
+  const char *trigger_domain, *trigger_class, *action_domain, *phrase, *verb;
+  double weight;
+} sl_syn_rule;
+
+/* synergy_config, already checked (weights >= 0, counts >= 1). */
+typedef struct sl_syn_config {
+  double w_capability, w_area, w_name, w_embedding, w_rerank;
+  double area_unknown, min_hop, depth_penalty;
+  size_t candidates, rerank_top, beam;
+} sl_syn_config;
+
+/* The home: nodes sorted by id (ties in scores resolve by this order), the rules, and
+** per node an embedding of its descriptor (unit length, dim floats) or vecs NULL. */
+typedef struct sl_syn_home {
+  const sl_syn_node *nodes;
+  size_t n;
+  const sl_syn_rule *rules;
+  size_t n_rules;
+  const float *vecs;
+  size_t dim;
+} sl_syn_home;
+
+/* A scored hop: trigger node t can drive action node a. The signals are in [0, 1];
+** rerank is the cross-encoder's logit, NAN when the link was not among those scored. */
+typedef struct sl_syn_link {
+  uint32_t t, a;
+  uint32_t rule;              /* index in home->rules */
+  float capability, area, name, embedding, rerank;
+  float cheap;                /* the score before the cross-encoder */
+  float score;                /* the hop score, cheap or blended with the cross-encoder */
+  int automated;              /* set by the caller: an existing automation covers it */
+} sl_syn_link;
+
+/* Links grouped by trigger: those of node t are links[first[t] .. first[t + 1]), best
+** score first (ties: action node order). */
+typedef struct sl_syn_graph {
+  sl_syn_link *links;
+  size_t n_links;
+  size_t *first;              /* n + 1 offsets */
+  size_t n;
+  double cheap_weight;        /* total weight of the cheap signals in use */
+} sl_syn_graph;
+
+/* ---- texts (descriptor.c); malloc'd, NULL when out of memory ---- */
+
+/* "Basement stairs light: light in Basement (device Basement stairs light)". */
+char *sl_syn_descriptor(const sl_syn_node *node);
+/* A hop in words, as the cross-encoder reads it and the rows explain it:
+** "When Hall motion detects motion, turn on Hall light (light) in Hall". */
+char *sl_syn_statement(const sl_syn_node *t, const sl_syn_node *a, const sl_syn_rule *rule);
+
+/* ---- links (links.c) ---- */
+
+/* Scores every (trigger, action) pair the rules allow (capability weight > 0, two
+** different devices) with the cheap signals and keeps the `candidates` best per trigger.
+** The result has score = cheap and rerank NAN; free it with sl_syn_graph_free. */
+int sl_syn_links_build(const sl_syn_home *home, const sl_syn_config *cfg, sl_syn_graph *g,
+                       sl_err *err);
+
+/* Indices into g->links of the cfg->rerank_top best links by cheap score, in link order
+** (grouped by trigger), into idx (g->n_links entries); returns how many. */
+size_t sl_syn_rerank_pick(const sl_syn_graph *g, const sl_syn_config *cfg, size_t *idx);
+
+/* Blends the logits the caller stored in links[].rerank into the scores and orders
+** each trigger's links by the new score. */
+void sl_syn_links_finish(sl_syn_graph *g, const sl_syn_config *cfg);
+
+void sl_syn_graph_free(sl_syn_graph *g);
+
+/* ---- paths (search.c) ---- */
+
+typedef struct sl_syn_path {
+  uint32_t node[SL_SYN_MAX_DEPTH];
+  uint32_t link[SL_SYN_MAX_DEPTH - 1];   /* indices into graph->links */
+  int depth;                             /* nodes: 2 .. SL_SYN_MAX_DEPTH */
+  int automated;                         /* hops covered by existing automations */
+  double score;
+} sl_syn_path;
+
+/* Chains of 2 .. max_depth nodes, best first (ties: node ids in order), see
+** docs/synergy.md: every link is a path of depth 2; each deeper level extends the
+** cfg->beam best paths of the level before through hops scoring at least min_hop,
+** never revisiting a node or a device. *out (malloc'd) receives them all, sorted. */
+int sl_syn_search(const sl_syn_home *home, const sl_syn_graph *g, const sl_syn_config *cfg,
+                  int max_depth, sl_syn_path **out, size_t *n_out, sl_err *err);
+
+/* score of a path from its hop scores: geometric mean times depth_penalty^(hops - 1). */
+double sl_syn_path_score(const float *hops, int n_hops, double depth_penalty);
+
+#endif

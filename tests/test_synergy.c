@@ -1,0 +1,508 @@
+/*
+** test_synergy.c: semlite_ha_import, synergy_links and synergy_paths through SQL on the
+** real semlite.so:
+**   - a hand-made home whose scores follow from the formula of docs/synergy.md by hand
+**     (exact rows and order, with and without min_hop pruning), cycles, depth limits,
+**     min_score edges, empty homes and homes with nothing to act on, determinism;
+**   - import: the home format, Home Assistant's registry files, every error leaving the
+**     tables as they were;
+**   - models: the signals they add, and the descriptor cache re-embedding only what changed;
+**   - a real home from ../shared/data/homes end to end.
+*/
+#include <stdlib.h>
+
+#include "test.h"
+
+/* Five live entities on five devices in two areas, plus entities that must not count:
+** a diagnostic battery sensor, a disabled light, a hidden light, a config button.
+** Scores by hand, weights 0.40/0.30/0.15 (0.85 in all, no models), area_unknown unused:
+**   hall_motion  -> hall_light   rule 1.0, same area, names {hall,motion}/{hall}: Dice 2/3
+**                                (0.40 + 0.30 + 0.10) / 0.85 = 0.941176
+**   kitchen_flood -> water_valve rule 1.0, same area, no shared word: 0.70 / 0.85 = 0.823529
+**   kitchen_flood -> led_strip   rule 0.5 (binary_sensor * light), same area: 0.50/0.85 = 0.588235
+**   hall_motion  -> led_strip    rule 1.0, other area: 0.40 / 0.85 = 0.470588
+**   the three light-to-light and flood-to-hall hops: rule 0.5, other area: 0.20/0.85 = 0.235294 */
+static const char home_json[] =
+  "{\"areas\":[{\"area_id\":\"hall\",\"name\":\"Hall\"},{\"area_id\":\"kitchen\",\"name\":\"Kitchen\"}],"
+  "\"devices\":["
+  "{\"device_id\":\"d1\",\"name\":\"Hall motion\",\"manufacturer\":\"X\",\"model\":\"M\",\"area_id\":\"hall\"},"
+  "{\"device_id\":\"d2\",\"name\":\"Hall light\",\"manufacturer\":null,\"model\":null,\"area_id\":\"hall\"},"
+  "{\"device_id\":\"d3\",\"name\":\"Kitchen flood\",\"manufacturer\":\"X\",\"model\":\"F\",\"area_id\":\"kitchen\"},"
+  "{\"device_id\":\"d4\",\"name\":\"Water valve\",\"manufacturer\":\"X\",\"model\":\"V\",\"area_id\":\"kitchen\"},"
+  "{\"device_id\":\"d5\",\"name\":\"LED strip\",\"manufacturer\":\"X\",\"model\":\"S\",\"area_id\":\"kitchen\"},"
+  "{\"device_id\":\"d6\",\"name\":\"Old lamp\",\"manufacturer\":\"X\",\"model\":\"S\",\"area_id\":\"kitchen\",\"disabled\":true}],"
+  "\"entities\":["
+  "{\"entity_id\":\"binary_sensor.hall_motion\",\"domain\":\"binary_sensor\",\"name\":\"Hall motion\",\"area_id\":\"hall\","
+  " \"device_class\":\"motion\",\"platform\":\"zha\",\"device_id\":\"d1\"},"
+  "{\"entity_id\":\"sensor.hall_motion_battery\",\"domain\":\"sensor\",\"name\":\"Hall motion battery\",\"area_id\":\"hall\","
+  " \"device_class\":\"battery\",\"platform\":\"zha\",\"device_id\":\"d1\",\"unit\":\"%\",\"entity_category\":\"diagnostic\"},"
+  "{\"entity_id\":\"light.hall_light\",\"domain\":\"light\",\"name\":\"Hall light\",\"area_id\":\"hall\","
+  " \"device_class\":null,\"platform\":\"zha\",\"device_id\":\"d2\"},"
+  "{\"entity_id\":\"binary_sensor.kitchen_flood\",\"domain\":\"binary_sensor\",\"name\":\"Kitchen flood\",\"area_id\":\"kitchen\","
+  " \"device_class\":\"moisture\",\"platform\":\"zha\",\"device_id\":\"d3\"},"
+  "{\"entity_id\":\"valve.water_valve\",\"domain\":\"valve\",\"name\":\"Water valve\",\"area_id\":\"kitchen\","
+  " \"device_class\":null,\"platform\":\"zha\",\"device_id\":\"d4\"},"
+  "{\"entity_id\":\"light.led_strip\",\"domain\":\"light\",\"name\":\"LED strip\",\"area_id\":\"kitchen\","
+  " \"device_class\":null,\"platform\":\"zha\",\"device_id\":\"d5\"},"
+  "{\"entity_id\":\"light.old_lamp\",\"domain\":\"light\",\"name\":\"Old lamp\",\"area_id\":\"kitchen\","
+  " \"device_class\":null,\"platform\":\"zha\",\"device_id\":\"d6\"},"
+  "{\"entity_id\":\"light.disabled\",\"domain\":\"light\",\"name\":\"Disabled\",\"area_id\":\"hall\","
+  " \"device_class\":null,\"platform\":\"zha\",\"disabled\":true},"
+  "{\"entity_id\":\"light.hidden\",\"domain\":\"light\",\"name\":\"Hidden\",\"area_id\":\"hall\","
+  " \"device_class\":null,\"platform\":\"zha\",\"hidden\":true},"
+  "{\"entity_id\":\"switch.led_strip_config\",\"domain\":\"switch\",\"name\":\"LED strip config\",\"area_id\":\"kitchen\","
+  " \"device_class\":null,\"platform\":\"zha\",\"device_id\":\"d5\",\"entity_category\":\"config\"}],"
+  "\"automations\":[{\"alias\":\"Hall\",\"trigger_entities\":[\"binary_sensor.hall_motion\"],\"condition_entities\":[],"
+  " \"action_entities\":[],\"action_devices\":[\"Hall light\"],\"trigger_platforms\":[\"state\"],\"file\":\"a.yaml\"}]}";
+
+#define LINKS_SQL \
+  "SELECT group_concat(trigger_entity || '>' || action_entity || ' ' || printf('%.6f', score) || ' ' || automated, '; ')" \
+  " FROM synergy_links"
+#define PATHS_SQL(where) \
+  "SELECT group_concat(path || ' ' || printf('%.6f', score), '; ') FROM synergy_paths WHERE " where
+
+/* Models are process-wide: other suites may have left some loaded, and synergy uses the
+** first loaded ones by default. The exact-score tests switch both signals off; test_models
+** switches them on. */
+static void no_models(sqlite3 *db) {
+  t_exec(db, "UPDATE synergy_config SET value = 0 WHERE key IN ('use_embedding', 'use_rerank')");
+}
+
+static sqlite3 *open_home(const char *json) {
+  sqlite3 *db = t_open();
+  char *got = t_query(db, "SELECT semlite_ha_import(?1)", json, NULL);
+  CHECK_MSG(strncmp(got, "{\"areas\"", 8) == 0, "import: %s", got);
+  sqlite3_free(got);
+  no_models(db);
+  return db;
+}
+
+static void test_import(void) {
+  sqlite3 *db = t_open();
+  CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", home_json, NULL,
+              "{\"areas\":2,\"devices\":6,\"entities\":10,\"automations\":1}");
+  CHECK_QUERY(db, "SELECT group_concat(role || ':' || coalesce(entity_id, 'device ' || device_id), ' ') FROM "
+              "(SELECT * FROM synergy_automation_members ORDER BY role DESC)", NULL, NULL,
+              "trigger:binary_sensor.hall_motion action:device d2");
+  CHECK_QUERY(db, "SELECT disabled || hidden || entity_category FROM synergy_entities WHERE entity_id = 'sensor.hall_motion_battery'",
+              NULL, NULL, "00diagnostic");
+  /* Importing again replaces the home rather than adding to it. */
+  CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", home_json, NULL,
+              "{\"areas\":2,\"devices\":6,\"entities\":10,\"automations\":1}");
+  CHECK_QUERY(db, "SELECT semlite_ha_import(NULL)", NULL, NULL, "NULL");
+  /* A BLOB, as readfile() gives. */
+  CHECK_QUERY(db, "SELECT semlite_ha_import(CAST(?1 AS BLOB))", home_json, NULL,
+              "{\"areas\":2,\"devices\":6,\"entities\":10,\"automations\":1}");
+  /* No argument: the empty tables, with the default rules and config. */
+  sqlite3_close(db);
+  db = t_open();
+  CHECK_QUERY(db, "SELECT semlite_ha_import()", NULL, NULL, "{\"areas\":0,\"devices\":0,\"entities\":0,\"automations\":0}");
+  CHECK_QUERY(db, "SELECT count(*) > 100 FROM synergy_capabilities", NULL, NULL, "1");
+  CHECK_QUERY(db, "SELECT value FROM synergy_config WHERE key = 'beam'", NULL, NULL, "256");
+  sqlite3_close(db);
+}
+
+static void test_import_errors(void) {
+  sqlite3 *db = open_home(home_json);
+  static const struct { const char *doc, *msg; } cases[] = {
+    {"{\"areas\":[],\"devices\":[],\"entities\":[{\"entity_id\":\"light.x\",\"name\":\"X\"}]}",
+     "ERROR: semlite_ha_import: entities[0] has no \"domain\""},
+    {"{\"areas\":[],\"devices\":[]}", "ERROR: semlite_ha_import: the home.entities is missing"},
+    {"{\"areas\":[{\"area_id\":\"a\",\"name\":\"A\"},{\"area_id\":\"a\",\"name\":\"B\"}],\"devices\":[],\"entities\":[]}",
+     "ERROR: semlite_ha_import: areas[1]: UNIQUE constraint failed: synergy_areas.area_id"},
+    {"{\"areas\":[3],\"devices\":[],\"entities\":[]}", "ERROR: semlite_ha_import: areas[0] is not an object"},
+    {"{\"areas\":[],\"devices\":[{\"device_id\":\"d\",\"name\":7}],\"entities\":[]}",
+     "ERROR: semlite_ha_import: devices[0].name is not a string"},
+    {"[1, 2]", "ERROR: semlite_ha_import: the document is not a JSON object"},
+    {"{\"key\":\"core.config_entries\",\"data\":{}}",
+     "ERROR: semlite_ha_import: unknown registry file 'core.config_entries' (expected core.area_registry, "
+     "core.device_registry or core.entity_registry)"},
+    {"{\"areas\":[],\"devices\":[],\"entities\":[],\"automations\":[{\"trigger_entities\":[1],\"action_entities\":[]}]}",
+     "ERROR: semlite_ha_import: automations[0].trigger_entities has a non-string element"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", cases[i].doc, NULL, cases[i].msg);
+  /* Truncated JSON: the reader's message, and nothing changed. */
+  {
+    char *got = t_query(db, "SELECT semlite_ha_import(substr(?1, 1, 500))", home_json, NULL);
+    CHECK_MSG(strncmp(got, "ERROR: semlite_ha_import: ", 26) == 0, "truncated: %s", got);
+    sqlite3_free(got);
+  }
+  CHECK_QUERY(db, "SELECT semlite_ha_import(42)", NULL, NULL,
+              "ERROR: semlite_ha_import: the document must be TEXT or a BLOB of JSON, got INTEGER");
+  CHECK_QUERY(db, "SELECT semlite_ha_import('{}', '{}', '{}', '{}')", NULL, NULL,
+              "ERROR: semlite_ha_import: takes at most 3 documents, got 4");
+  CHECK_QUERY(db, "SELECT (SELECT count(*) FROM synergy_entities) || ' ' || (SELECT count(*) FROM synergy_areas)"
+              " || ' ' || (SELECT count(*) FROM synergy_automations)", NULL, NULL, "10 2 1");
+  /* Inside a user's transaction, a failed import rolls back only itself. */
+  t_exec(db, "BEGIN");
+  t_exec(db, "DELETE FROM synergy_areas WHERE area_id = 'hall'");
+  CHECK_QUERY(db, "SELECT semlite_ha_import('{\"areas\":[3],\"devices\":[],\"entities\":[]}')", NULL, NULL,
+              "ERROR: semlite_ha_import: areas[0] is not an object");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_areas", NULL, NULL, "1");
+  t_exec(db, "ROLLBACK");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_areas", NULL, NULL, "2");
+  /* DIRECTONLY: not from a view. */
+  t_exec(db, "CREATE VIEW v AS SELECT semlite_ha_import('{}') AS x");
+  CHECK_QUERY(db, "SELECT x FROM v", NULL, NULL, "ERROR: unsafe use of semlite_ha_import()");
+  sqlite3_close(db);
+}
+
+/* Home Assistant's own .storage files, in any argument order. */
+static void test_ha_storage(void) {
+  sqlite3 *db = t_open();
+  static const char areas[] =
+    "{\"version\":1,\"key\":\"core.area_registry\",\"data\":{\"areas\":[{\"id\":\"living\",\"name\":\"Living room\"}]}}";
+  static const char devices[] =
+    "{\"version\":1,\"key\":\"core.device_registry\",\"data\":{\"devices\":["
+    "{\"id\":\"dev1\",\"name\":\"TRADFRI bulb\",\"name_by_user\":\"Sofa lamp\",\"manufacturer\":\"IKEA\","
+    " \"model\":\"E27\",\"area_id\":\"living\",\"disabled_by\":null},"
+    "{\"id\":\"dev2\",\"name\":\"Motion\",\"name_by_user\":null,\"area_id\":\"living\",\"disabled_by\":\"user\"}]}}";
+  static const char entities[] =
+    "{\"version\":1,\"key\":\"core.entity_registry\",\"data\":{\"entities\":["
+    "{\"entity_id\":\"light.sofa\",\"name\":null,\"original_name\":\"Light\",\"has_entity_name\":true,"
+    " \"device_id\":\"dev1\",\"area_id\":null,\"platform\":\"zha\",\"disabled_by\":null,\"hidden_by\":null},"
+    "{\"entity_id\":\"binary_sensor.motion_occupancy\",\"name\":null,\"original_name\":null,"
+    " \"original_device_class\":\"occupancy\",\"device_id\":\"dev2\",\"platform\":\"zha\","
+    " \"disabled_by\":null,\"hidden_by\":\"integration\",\"entity_category\":null},"
+    "{\"entity_id\":\"sensor.outside_temp\",\"platform\":\"met\",\"unit_of_measurement\":\"°C\"}]}}";
+  CHECK_QUERY(db, "SELECT semlite_ha_import(?1, ?2, '" "{\"key\":\"core.area_registry\",\"data\":{\"areas\":"
+              "[{\"id\":\"living\",\"name\":\"Living room\"}]}}" "')", entities, devices,
+              "{\"areas\":1,\"devices\":2,\"entities\":3,\"automations\":0}");
+  CHECK_QUERY(db, "SELECT group_concat(entity_id || '|' || domain || '|' || name || '|' || coalesce(area_id, '-') || '|'"
+              " || coalesce(device_class, '-') || '|' || coalesce(unit, '-') || '|' || hidden, ' ; ')"
+              " FROM (SELECT * FROM synergy_entities ORDER BY entity_id)", NULL, NULL,
+              "binary_sensor.motion_occupancy|binary_sensor|Motion|living|occupancy|-|1 ; "
+              "light.sofa|light|Sofa lamp Light|living|-|-|0 ; "
+              "sensor.outside_temp|sensor|outside temp|-|-|°C|0");
+  CHECK_QUERY(db, "SELECT group_concat(name || disabled, ',') FROM (SELECT * FROM synergy_devices ORDER BY device_id)",
+              NULL, NULL, "Sofa lamp0,Motion1");
+  /* One at a time replaces only its own table. */
+  CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", areas, NULL, "{\"areas\":1,\"devices\":2,\"entities\":3,\"automations\":0}");
+  CHECK_QUERY(db, "SELECT semlite_ha_import(?1, '{\"key\":\"core.device_registry\",\"data\":{}}')", areas, NULL,
+              "ERROR: semlite_ha_import: argument 2: core.device_registry data.devices is missing");
+  CHECK_QUERY(db, "SELECT semlite_ha_import('{\"key\":\"core.entity_registry\",\"data\":{\"entities\":[{\"entity_id\":\"nodot\"}]}}')",
+              NULL, NULL, "ERROR: semlite_ha_import: entities[0].entity_id 'nodot' has no domain");
+  sqlite3_close(db);
+}
+
+static void test_links_exact(void) {
+  sqlite3 *db = open_home(home_json);
+  CHECK_QUERY(db, LINKS_SQL, NULL, NULL,
+              "binary_sensor.hall_motion>light.hall_light 0.941176 1; "
+              "binary_sensor.kitchen_flood>valve.water_valve 0.823529 0; "
+              "binary_sensor.kitchen_flood>light.led_strip 0.588235 0; "
+              "binary_sensor.hall_motion>light.led_strip 0.470588 0; "
+              "binary_sensor.kitchen_flood>light.hall_light 0.235294 0; "
+              "light.hall_light>light.led_strip 0.235294 0; "
+              "light.led_strip>light.hall_light 0.235294 0");
+  CHECK_QUERY(db, "SELECT printf('%.4f %.4f %.4f', capability, area, name) || ' ' || quote(embedding) || ' ' || quote(rerank)"
+              " || ' ' || signals || ' | ' || statement FROM synergy_links LIMIT 1", NULL, NULL,
+              "1.0000 1.0000 0.6667 NULL NULL capability+area+name | When Hall motion detects motion, turn on Hall light"
+              " (light) in Hall [capability 1.00, area 1.00, name 0.67] (already automated)");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE min_score = 0.5", NULL, NULL, "3");
+  /* The default rules and weights are data: a change shows at once. */
+  t_exec(db, "UPDATE synergy_config SET value = 0 WHERE key = 'w_name'");
+  CHECK_QUERY(db, "SELECT printf('%.6f', score) FROM synergy_links LIMIT 1", NULL, NULL, "1.000000");
+  t_exec(db, "UPDATE synergy_capabilities SET weight = 0 WHERE trigger_domain = 'binary_sensor' AND trigger_class = 'moisture'"
+             " AND action_domain = 'valve'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE action_entity = 'valve.water_valve'", NULL, NULL, "0");
+  sqlite3_close(db);
+}
+
+static void test_paths_exact(void) {
+  sqlite3 *db = open_home(home_json);
+  t_exec(db, "DELETE FROM semlite_metrics WHERE op = 'synergy_search'");
+  /* Defaults (min_hop 0.35): no second hop passes, so depth 3 adds nothing. */
+  CHECK_QUERY(db, "SELECT count(*) || ' ' || max(depth) FROM synergy_paths WHERE max_depth = 3", NULL, NULL, "7 2");
+  CHECK_QUERY(db, "SELECT calls || ' ' || errors FROM semlite_metrics WHERE op = 'synergy_search'", NULL, NULL, "1 0");
+  t_exec(db, "UPDATE synergy_config SET value = 0.2 WHERE key = 'min_hop'");
+  /* hall_motion>hall_light>led_strip: sqrt(0.941176 x 0.235294) x 0.9 = 0.423529;
+  ** hall_motion>led_strip>hall_light: sqrt(0.470588 x 0.235294) x 0.9 = 0.299481;
+  ** kitchen_flood>led_strip>hall_light: sqrt(0.588235 x 0.235294) x 0.9 = 0.334829;
+  ** kitchen_flood>hall_light>led_strip: 0.235294 x 0.9 = 0.211765. No hall_light>led_strip>hall_light. */
+  CHECK_QUERY(db, PATHS_SQL("max_depth = 3 AND min_score = 0.25"), NULL, NULL,
+              "[\"binary_sensor.hall_motion\",\"light.hall_light\"] 0.941176; "
+              "[\"binary_sensor.kitchen_flood\",\"valve.water_valve\"] 0.823529; "
+              "[\"binary_sensor.kitchen_flood\",\"light.led_strip\"] 0.588235; "
+              "[\"binary_sensor.hall_motion\",\"light.led_strip\"] 0.470588; "
+              "[\"binary_sensor.hall_motion\",\"light.hall_light\",\"light.led_strip\"] 0.423529; "
+              "[\"binary_sensor.kitchen_flood\",\"light.led_strip\",\"light.hall_light\"] 0.334829; "
+              "[\"binary_sensor.hall_motion\",\"light.led_strip\",\"light.hall_light\"] 0.299481");
+  CHECK_QUERY(db, "SELECT trigger_entity || ' ' || actions || ' ' || automated || ' | ' || explanation FROM synergy_paths"
+              " WHERE max_depth = 3 AND depth = 3 LIMIT 1", NULL, NULL,
+              "binary_sensor.hall_motion [\"light.hall_light\",\"light.led_strip\"] 1 | When Hall motion detects motion,"
+              " turn on Hall light (light) in Hall [capability 1.00, area 1.00, name 0.67] (already automated); then when"
+              " Hall light is switched, follow with LED strip (light) in Kitchen [capability 0.50, area 0.00, name 0.00]");
+  /* synergy_links under a user's own recursive CTE (docs/synergy.md): the 7 links and the
+  ** 4 two-hop chains without a repeated node, as synergy_paths finds them with min_hop 0. */
+  CHECK_QUERY(db, "WITH RECURSIVE l AS MATERIALIZED (SELECT trigger_entity AS t, action_entity AS a FROM synergy_links),"
+              " chain(path, last, n) AS (SELECT json_array(t, a), a, 2 FROM l UNION ALL"
+              "  SELECT json_insert(path, '$[#]', l.a), l.a, n + 1 FROM chain JOIN l ON l.t = chain.last"
+              "   WHERE n < 3 AND NOT EXISTS (SELECT 1 FROM json_each(chain.path) WHERE value = l.a))"
+              " SELECT count(*) || ' ' || sum(n = 3) FROM chain", NULL, NULL, "11 4");
+  CHECK_QUERY(db, "SELECT json_valid(path) AND json_array_length(path) = depth AND json_array_length(actions) = depth - 1"
+              " FROM synergy_paths WHERE max_depth = 5 ORDER BY 1 LIMIT 1", NULL, NULL, "1");
+  sqlite3_close(db);
+}
+
+/* A ring of lights in one area, every one able to drive every other: the search must
+** not come back to a node, and with the beam it stays bounded. */
+static void test_cycles(void) {
+  char json[4096];
+  int n = snprintf(json, sizeof json, "{\"areas\":[{\"area_id\":\"a\",\"name\":\"Room\"}],\"devices\":[],\"entities\":[");
+  for (int i = 0; i < 6; i++)
+    n += snprintf(json + n, sizeof json - (size_t)n,
+                  "%s{\"entity_id\":\"light.l%d\",\"domain\":\"light\",\"name\":\"Lamp %d\",\"area_id\":\"a\"}",
+                  i ? "," : "", i, i);
+  snprintf(json + n, sizeof json - (size_t)n, "]}");
+  sqlite3 *db = open_home(json);
+  t_exec(db, "UPDATE synergy_config SET value = 0 WHERE key = 'min_hop'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths p WHERE max_depth = 5 AND"
+              " (SELECT count(DISTINCT value) FROM json_each(p.path)) <> p.depth", NULL, NULL, "0");
+  /* 30 links, then beam 256 each for depths 3 (6x5x4 = 120 exist), 4 (360 exist -> 256), 5 (-> 256). */
+  CHECK_QUERY(db, "SELECT group_concat(n, ' ') FROM (SELECT depth, count(*) AS n FROM synergy_paths WHERE max_depth = 5"
+              " GROUP BY depth ORDER BY depth)", NULL, NULL, "30 120 256 256");
+  t_exec(db, "UPDATE synergy_config SET value = 10 WHERE key = 'beam'");
+  CHECK_QUERY(db, "SELECT group_concat(n, ' ') FROM (SELECT depth, count(*) AS n FROM synergy_paths WHERE max_depth = 5"
+              " GROUP BY depth ORDER BY depth)", NULL, NULL, "30 10 10 10");
+  sqlite3_close(db);
+}
+
+static void test_empty(void) {
+  sqlite3 *db = t_open();
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL,
+              "ERROR: synergy_paths: no synergy tables in 'main' (create them with semlite_ha_import)");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links", NULL, NULL,
+              "ERROR: synergy_links: no synergy tables in 'main' (create them with semlite_ha_import)");
+  CHECK_QUERY(db, "SELECT semlite_ha_import('{\"areas\":[],\"devices\":[],\"entities\":[]}')", NULL, NULL,
+              "{\"areas\":0,\"devices\":0,\"entities\":0,\"automations\":0}");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE max_depth = 5", NULL, NULL, "0");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links", NULL, NULL, "0");
+  /* Sensors only: nothing to act on. */
+  CHECK_QUERY(db, "SELECT semlite_ha_import('{\"areas\":[],\"devices\":[],\"entities\":["
+              "{\"entity_id\":\"sensor.t\",\"domain\":\"sensor\",\"name\":\"T\",\"device_class\":\"temperature\"},"
+              "{\"entity_id\":\"binary_sensor.m\",\"domain\":\"binary_sensor\",\"name\":\"M\",\"device_class\":\"motion\"}]}')",
+              NULL, NULL, "{\"areas\":0,\"devices\":0,\"entities\":2,\"automations\":0}");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE max_depth = 4", NULL, NULL, "0");
+  sqlite3_close(db);
+}
+
+static void test_depth_limits(void) {
+  sqlite3 *db = open_home(home_json);
+  t_exec(db, "UPDATE synergy_config SET value = 0 WHERE key = 'min_hop'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE max_depth = 1", NULL, NULL,
+              "ERROR: synergy_paths: max_depth must be an integer from 2 to 5");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE max_depth = 6", NULL, NULL,
+              "ERROR: synergy_paths: max_depth must be an integer from 2 to 5");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE max_depth = 2.5", NULL, NULL,
+              "ERROR: synergy_paths: max_depth must be an integer from 2 to 5");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE max_depth = NULL", NULL, NULL, "0");
+  CHECK_QUERY(db, "SELECT count(*) || ' ' || max(depth) FROM synergy_paths WHERE max_depth = 2", NULL, NULL, "7 2");
+  /* Default max_depth 3. Devices: 3 triggers, 3 actions, two hops at most without repeats
+  ** since light.hall_light and light.led_strip are the only chaining pair. */
+  CHECK_QUERY(db, "SELECT max(depth) FROM synergy_paths", NULL, NULL, "3");
+  CHECK_QUERY(db, "SELECT max(depth) FROM synergy_paths WHERE max_depth = 5", NULL, NULL, "3");
+  sqlite3_close(db);
+}
+
+static void test_min_score(void) {
+  sqlite3 *db = open_home(home_json);
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE min_score = 0", NULL, NULL, "7");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE min_score = 1", NULL, NULL, "0");
+  /* The bound is inclusive: exactly the best score keeps the best row. */
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE min_score = (SELECT max(score) FROM synergy_links)", NULL,
+              NULL, "1");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE min_score = 0.823529", NULL, NULL, "2");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE min_score = -0.1", NULL, NULL,
+              "ERROR: synergy_paths: min_score must be a number from 0 to 1");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE min_score = 1.5", NULL, NULL,
+              "ERROR: synergy_links: min_score must be a number from 0 to 1");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE min_score = 'high'", NULL, NULL,
+              "ERROR: synergy_links: min_score must be a number from 0 to 1");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE min_score = NULL", NULL, NULL, "0");
+  sqlite3_close(db);
+}
+
+static void test_config_errors(void) {
+  sqlite3 *db = open_home(home_json);
+  t_exec(db, "UPDATE synergy_config SET value = 'x' WHERE key = 'w_area'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links", NULL, NULL,
+              "ERROR: synergy_links: synergy_config 'w_area' must be a number >= 0");
+  t_exec(db, "UPDATE synergy_config SET value = 0.3 WHERE key = 'w_area'");
+  t_exec(db, "UPDATE synergy_config SET value = 0 WHERE key = 'beam'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL,
+              "ERROR: synergy_paths: synergy_config 'beam' must be an integer from 1 to 1000000");
+  t_exec(db, "UPDATE synergy_config SET value = 256 WHERE key = 'beam'");
+  t_exec(db, "UPDATE synergy_config SET value = 1.5 WHERE key = 'depth_penalty'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL,
+              "ERROR: synergy_paths: synergy_config 'depth_penalty' must be a number in (0, 1]");
+  t_exec(db, "UPDATE synergy_config SET value = 0.9 WHERE key = 'depth_penalty'");
+  t_exec(db, "INSERT INTO synergy_config VALUES ('colour', 1)");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL,
+              "ERROR: synergy_paths: synergy_config has an unknown key 'colour'");
+  t_exec(db, "DELETE FROM synergy_config WHERE key IN ('colour', 'candidates')");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL,
+              "ERROR: synergy_paths: synergy_config has no 'candidates'");
+  t_exec(db, "INSERT INTO synergy_config VALUES ('candidates', 1)");
+  t_exec(db, "UPDATE synergy_config SET value = 'nope' WHERE key = 'embed_model'");
+  t_exec(db, "UPDATE synergy_config SET value = 1 WHERE key = 'use_embedding'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL,
+              "ERROR: synergy_paths: no model named 'nope' (load one with semlite_model_load)");
+  no_models(db);
+  /* candidates 1: one link per trigger. */
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links", NULL, NULL, "4");
+  /* DIRECTONLY: a scan writes caches, so not from a view or trigger. */
+  t_exec(db, "CREATE VIEW v AS SELECT * FROM synergy_links");
+  CHECK_QUERY(db, "SELECT count(*) FROM v", NULL, NULL, "ERROR: unsafe use of virtual table \"synergy_links\"");
+  sqlite3_close(db);
+}
+
+/* Same tables in another insertion order, same rows; a second run the same as the first. */
+static void test_determinism(void) {
+  sqlite3 *a = open_home(home_json), *b = open_home(home_json);
+  char *x, *y, *z;
+  t_exec(b, "CREATE TABLE e2 AS SELECT * FROM synergy_entities ORDER BY entity_id DESC");
+  t_exec(b, "DELETE FROM synergy_entities");
+  t_exec(b, "INSERT INTO synergy_entities SELECT * FROM e2");
+  for (int k = 0; k < 2; k++) {
+    sqlite3 *db = k ? b : a;
+    t_exec(db, "UPDATE synergy_config SET value = 0 WHERE key = 'min_hop'");
+  }
+  x = t_query(a, "SELECT group_concat(path || score || explanation, '|') FROM synergy_paths WHERE max_depth = 5", NULL, NULL);
+  y = t_query(a, "SELECT group_concat(path || score || explanation, '|') FROM synergy_paths WHERE max_depth = 5", NULL, NULL);
+  z = t_query(b, "SELECT group_concat(path || score || explanation, '|') FROM synergy_paths WHERE max_depth = 5", NULL, NULL);
+  CHECK(strlen(x) > 100);
+  CHECK_STR(x, y);
+  CHECK_STR(x, z);
+  sqlite3_free(x);
+  sqlite3_free(y);
+  sqlite3_free(z);
+  sqlite3_close(a);
+  sqlite3_close(b);
+}
+
+/* Tables filled by hand, with no import at all. */
+static void test_user_filled(void) {
+  sqlite3 *db = t_open();
+  CHECK_QUERY(db, "SELECT semlite_ha_import()", NULL, NULL, "{\"areas\":0,\"devices\":0,\"entities\":0,\"automations\":0}");
+  no_models(db);
+  t_exec(db, "INSERT INTO synergy_entities(entity_id, domain, name, area_id) VALUES"
+             " ('binary_sensor.door', 'binary_sensor', 'Front door', NULL),"
+             " ('light.porch', 'light', 'Porch', NULL)");
+  t_exec(db, "UPDATE synergy_entities SET device_class = 'door' WHERE entity_id = 'binary_sensor.door'");
+  /* door -> light 0.8, both areas unknown 0.25, no shared word: (0.32 + 0.075) / 0.85 = 0.464706 */
+  CHECK_QUERY(db, LINKS_SQL, NULL, NULL, "binary_sensor.door>light.porch 0.464706 0");
+  sqlite3_close(db);
+}
+
+/* The twins: the embedding and cross-encoder signals join, and the descriptor cache
+** re-embeds only the entity whose text changed. */
+static void test_models(void) {
+  char path[1024];
+  sqlite3 *db = open_home(home_json);
+  CHECK_QUERY(db, "SELECT semlite_model_load('e', ?1)", t_model_path(path, sizeof path, "minilm-l6-embed"), NULL, "e");
+  CHECK_QUERY(db, "SELECT semlite_model_load('ce', ?1)", t_model_path(path, sizeof path, "minilm-l6-rerank"), NULL, "ce");
+  /* By name: other suites' models may be loaded earlier in this process. */
+  t_exec(db, "UPDATE synergy_config SET value = 1 WHERE key IN ('use_embedding', 'use_rerank')");
+  t_exec(db, "UPDATE synergy_config SET value = 'e' WHERE key = 'embed_model'");
+  t_exec(db, "UPDATE synergy_config SET value = 'ce' WHERE key = 'rerank_model'");
+  t_exec(db, "CREATE TABLE embeds(n INTEGER); INSERT INTO embeds VALUES (0);"
+             "CREATE TRIGGER count_embeds AFTER INSERT ON synergy_descriptors BEGIN UPDATE embeds SET n = n + 1; END");
+  CHECK_QUERY(db, "SELECT DISTINCT signals FROM synergy_links", NULL, NULL, "capability+area+name+embedding+cross-encoder");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE embedding BETWEEN 0 AND 1 AND rerank IS NOT NULL", NULL, NULL, "7");
+  CHECK_QUERY(db, "SELECT n FROM embeds", NULL, NULL, "5");
+  CHECK_QUERY(db, "SELECT text FROM synergy_descriptors WHERE entity_id = 'binary_sensor.hall_motion'", NULL, NULL,
+              "Hall motion: motion binary sensor in Hall");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_hop_scores", NULL, NULL, "7");
+  /* Warm: nothing embedded again. */
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL, "7");
+  CHECK_QUERY(db, "SELECT n FROM embeds", NULL, NULL, "5");
+  t_exec(db, "UPDATE synergy_entities SET name = 'Hall lamp' WHERE entity_id = 'light.hall_light'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL, "7");
+  CHECK_QUERY(db, "SELECT n FROM embeds", NULL, NULL, "6");
+  /* A removed entity's row goes with the next change. */
+  t_exec(db, "DELETE FROM synergy_entities WHERE entity_id = 'valve.water_valve'");
+  t_exec(db, "UPDATE synergy_entities SET name = 'Hall light' WHERE entity_id = 'light.hall_light'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL, "6");
+  CHECK_QUERY(db, "SELECT n || ' ' || (SELECT count(*) FROM synergy_descriptors) FROM embeds", NULL, NULL, "7 4");
+  /* The same folder in int8 is another model: every descriptor is embedded again. */
+  CHECK_QUERY(db, "SELECT semlite_model_load('e8', ?1, '{\"dtype\":\"int8\"}')",
+              t_model_path(path, sizeof path, "minilm-l6-embed"), NULL, "e8");
+  t_exec(db, "UPDATE synergy_config SET value = 'e8' WHERE key = 'embed_model'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL, "6");
+  CHECK_QUERY(db, "SELECT n FROM embeds", NULL, NULL, "11");
+  CHECK_QUERY(db, "SELECT semlite_model_unload('e8')", NULL, NULL, "1");
+  t_exec(db, "UPDATE synergy_config SET value = 'e' WHERE key = 'embed_model'");
+  /* A read-only database loses only the caches: same rows, nothing written. */
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL, "6");
+  t_exec(db, "UPDATE synergy_entities SET name = 'Porch light' WHERE entity_id = 'light.hall_light'");
+  t_exec(db, "DELETE FROM synergy_hop_scores");
+  t_exec(db, "PRAGMA query_only = 1");
+  CHECK_QUERY(db, "SELECT count(*) || ' ' || count(rerank) FROM synergy_links", NULL, NULL, "6 6");
+  t_exec(db, "PRAGMA query_only = 0");
+  CHECK_QUERY(db, "SELECT n || ' ' || (SELECT count(*) FROM synergy_hop_scores) FROM embeds", NULL, NULL, "15 0");
+  t_exec(db, "UPDATE synergy_entities SET name = 'Hall light' WHERE entity_id = 'light.hall_light'");
+  /* rerank_top bounds the cross-encoder; use_rerank = 0 leaves it out. */
+  t_exec(db, "UPDATE synergy_config SET value = 2 WHERE key = 'rerank_top'");
+  CHECK_QUERY(db, "SELECT count(rerank) FROM synergy_links", NULL, NULL, "2");
+  t_exec(db, "UPDATE synergy_config SET value = 0 WHERE key = 'use_rerank'");
+  t_exec(db, "UPDATE synergy_config SET value = 0 WHERE key = 'use_embedding'");
+  CHECK_QUERY(db, "SELECT DISTINCT signals || ' ' || count(rerank) || ' ' || count(embedding) FROM synergy_links", NULL,
+              NULL, "capability+area+name 0 0");
+  CHECK_QUERY(db, "SELECT printf('%.6f', score) FROM synergy_links LIMIT 1", NULL, NULL, "0.941176");
+  CHECK_QUERY(db, "SELECT semlite_model_unload('e') || semlite_model_unload('ce')", NULL, NULL, "11");
+  sqlite3_close(db);
+}
+
+/* A real home: the motion sensor and light of the basement stairs come out on top, and
+** that pair is marked as already automated. */
+static void test_real_home(void) {
+  char path[1024];
+  sqlite3 *db = t_open();
+  snprintf(path, sizeof path, "%s/data/homes/giom-fr-large.json", sl_test_shared_dir());
+  {
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    CHECK(f != NULL);
+    if (!f) return;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    CHECK(fread(buf, 1, (size_t)n, f) == (size_t)n);
+    buf[n] = 0;
+    fclose(f);
+    CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", buf, NULL,
+                "{\"areas\":17,\"devices\":208,\"entities\":1745,\"automations\":85}");
+    free(buf);
+  }
+  no_models(db);
+  CHECK_QUERY(db, "SELECT path || ' ' || automated FROM synergy_paths WHERE max_depth = 4 LIMIT 1", NULL, NULL,
+              "[\"binary_sensor.motion_sensor_basement_stairs_motion\",\"light.basement_stairs_light_light\"] 1");
+  /* No excluded entity anywhere in a suggestion. */
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths p, json_each(p.path) j JOIN synergy_entities e ON e.entity_id = j.value"
+              " WHERE p.max_depth = 4 AND (e.entity_category IS NOT NULL OR e.disabled OR e.hidden)", NULL, NULL, "0");
+  CHECK_QUERY(db, "SELECT count(*) > 1000 FROM synergy_paths p, json_each(p.path) j JOIN synergy_entities e ON e.entity_id = j.value"
+              " WHERE p.max_depth = 4", NULL, NULL, "1");
+  sqlite3_close(db);
+}
+
+const sl_test synergy_tests[] = {
+  {"import", test_import},
+  {"import_errors", test_import_errors},
+  {"ha_storage", test_ha_storage},
+  {"links_exact", test_links_exact},
+  {"paths_exact", test_paths_exact},
+  {"cycles", test_cycles},
+  {"empty", test_empty},
+  {"depth_limits", test_depth_limits},
+  {"min_score", test_min_score},
+  {"config_errors", test_config_errors},
+  {"determinism", test_determinism},
+  {"user_filled", test_user_filled},
+  {"models", test_models},
+  {"real_home", test_real_home},
+  {NULL, NULL},
+};
