@@ -7,6 +7,7 @@
 #   make tsan-test    the multi-threaded tests under ThreadSanitizer
 #   make demo         the README's demo
 #   make fuzz         run every fuzzer for FUZZ_SECONDS each (clang + libFuzzer)
+#   make dist         dist/semlite.so, self-contained (dist.mk: test-dist, test-bindings, test-npm)
 
 CC      ?= cc
 SHARED  ?= $(abspath ../shared)
@@ -14,7 +15,15 @@ MODELS  ?= $(abspath models/synthetic)
 OPT     ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wshadow -Wno-unused-parameter \
               -fvisibility=hidden -ffp-contract=off -g -pthread
-LIBS    = -lopenblas -lm -lpthread
+# The BLAS behind the fp32 GEMMs: openblas links Debian's shared libopenblas,
+# openblas-static its static archive into the .so (`make dist`, dist.mk), its symbols kept
+# local so they cannot meet the host's. semlite_build_info() reports the choice.
+BLAS    ?= openblas
+BLAS_LIBS_openblas        = -lopenblas
+BLAS_LIBS_openblas-static = -l:libopenblas.a -Wl,--exclude-libs,ALL
+BLAS_DEFS = -DSL_BLAS_NAME='"$(BLAS)"' $(if $(filter openblas%,$(BLAS)),-DSL_BLAS_OPENBLAS)
+LIBS    = $(BLAS_LIBS_$(BLAS)) -lm -lpthread
+DEFS    ?=
 BUILD   ?= build/release
 SAN     =
 
@@ -44,7 +53,7 @@ $(BUILD)/semlite.so: $(call obj,$(EXT_SRC)) $(SQL_GEN)
 
 $(BUILD)/%.o: %.c $(wildcard ext/*.h ext/*/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(OPT) $(SAN) $(call isa_flags,$<) -c $< -o $@
+	$(CC) $(CFLAGS_BASE) $(BLAS_DEFS) $(DEFS) $(OPT) $(SAN) $(call isa_flags,$<) -c $< -o $@
 
 # sql/*.sql compiled in as strings (tools/embed_sql.c; ext/sql/sql_scripts.h).
 build/embed_sql: tools/embed_sql.c
@@ -56,7 +65,7 @@ $(BUILD)/gen/sql_scripts.c: build/embed_sql $(SQL_FILES)
 	build/embed_sql $@ $(SQL_FILES)
 
 $(SQL_GEN): $(BUILD)/gen/sql_scripts.c ext/sql/sql_scripts.h
-	$(CC) $(CFLAGS_BASE) $(OPT) $(SAN) -Iext -c $< -o $@
+	$(CC) $(CFLAGS_BASE) $(DEFS) $(OPT) $(SAN) -Iext -c $< -o $@
 
 $(BUILD)/tests/run: $(call obj,$(TEST_SRC) $(LIB_SRC))
 	$(CC) $(SAN) -pthread -o $@ $^ -lsqlite3 $(LIBS) -ldl
@@ -84,7 +93,7 @@ test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed.errors \
                  embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config \
                  quant.option_errors vec -vec.kernel_speed vtab_vec \
-                 -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels
+                 -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels version
 valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	$(TEST_ENV) valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
 	  $(BUILD)/tests/run $(VALGRIND_TESTS)
@@ -115,10 +124,11 @@ demo: semlite.so
 	sh tools/demo.sh
 
 clean:
-	rm -rf build semlite.so
+	rm -rf build semlite.so dist
 
 include tests/fuzz/fuzz.mk
 include tests/vec0.mk
 include bench/bench.mk
 include bench/infer.mk
 include bench/knn.mk
+include dist.mk

@@ -56,6 +56,9 @@ static const struct {
   {"rerank", 2, PURE, sl_sql_rerank},
   {"rerank", 3, PURE, sl_sql_rerank},
   {"semlite_vec_check", 1, DIRECT, sl_sql_vec_check},
+  {"semlite_version", 0, PURE, sl_sql_version},
+  /* Reads the CPU and the environment and starts the worker pool: not a pure function. */
+  {"semlite_build_info", 0, DIRECT | SQLITE_RESULT_SUBTYPE, sl_sql_build_info},
 };
 
 static const struct {

@@ -10,7 +10,8 @@
 #include "test.h"
 
 extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kernels_tests[],
-    gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[];
+    gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[],
+    version_tests[];
 
 static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"json", json_tests},
@@ -23,6 +24,7 @@ static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"rerank", rerank_tests},
   {"vec", vec_tests},
   {"vtab_vec", vtab_vec_tests},
+  {"version", version_tests},
 };
 
 int sl_test_failures;
