@@ -9,6 +9,7 @@
 #   make fuzz         run every fuzzer for FUZZ_SECONDS each (clang + libFuzzer)
 #   make fuzz-ci      every fuzzer FUZZ_CI_SECONDS (10 s) each, as CI does
 #   make bench-load   throughput and p95 under 1-16 concurrent connections
+#   make dist         dist/semlite.so, self-contained (dist.mk: test-dist, test-bindings, test-npm)
 
 CC      ?= cc
 SHARED  ?= $(abspath ../shared)
@@ -17,6 +18,7 @@ OPT     ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wshadow -Wno-unused-parameter \
               -fvisibility=hidden -ffp-contract=off -g -pthread
 LIBS    = -lm -lpthread
+DEFS    ?=
 BUILD   ?= build/release
 SAN     =
 
@@ -46,7 +48,7 @@ $(BUILD)/semlite.so: $(call obj,$(EXT_SRC)) $(SQL_GEN)
 
 $(BUILD)/%.o: %.c $(wildcard ext/*.h ext/*/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(OPT) $(SAN) $(call isa_flags,$<) -c $< -o $@
+	$(CC) $(CFLAGS_BASE) $(DEFS) $(OPT) $(SAN) $(call isa_flags,$<) -c $< -o $@
 
 # sql/*.sql compiled in as strings (tools/embed_sql.c; ext/sql/sql_scripts.h).
 build/embed_sql: tools/embed_sql.c
@@ -58,7 +60,7 @@ $(BUILD)/gen/sql_scripts.c: build/embed_sql $(SQL_FILES)
 	build/embed_sql $@ $(SQL_FILES)
 
 $(SQL_GEN): $(BUILD)/gen/sql_scripts.c ext/sql/sql_scripts.h
-	$(CC) $(CFLAGS_BASE) $(OPT) $(SAN) -Iext -c $< -o $@
+	$(CC) $(CFLAGS_BASE) $(DEFS) $(OPT) $(SAN) -Iext -c $< -o $@
 
 $(BUILD)/tests/run: $(call obj,$(TEST_SRC) $(LIB_SRC))
 	$(CC) $(SAN) -pthread -o $@ $^ -lsqlite3 $(LIBS) -ldl
@@ -88,7 +90,7 @@ VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed
                  quant.option_errors vec -vec.kernel_speed vtab_vec \
                  -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels \
                  cache -cache.each -cache.killed_writer -cache.two_connections -cache.threads \
-                 synergy -synergy.real_home -synergy.models
+                 synergy -synergy.real_home -synergy.models version
 valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	$(TEST_ENV) valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
 	  $(BUILD)/tests/run $(VALGRIND_TESTS)
@@ -123,7 +125,7 @@ demo: semlite.so
 	sh tools/demo.sh
 
 clean:
-	rm -rf build semlite.so
+	rm -rf build semlite.so dist
 
 include tests/fuzz/fuzz.mk
 include tests/vec0.mk
@@ -133,3 +135,4 @@ include bench/knn.mk
 include bench/load.mk
 include bench/cache.mk
 include bench/synergy.mk
+include dist.mk

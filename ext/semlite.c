@@ -79,6 +79,9 @@ static const struct {
   {"semlite_cache_clear_expired", 0, DIRECT | CACHE, sl_sql_cache_clear_expired},
   {"semlite_cache_clock", 1, DIRECT | CACHE, sl_sql_cache_clock},
   {"semlite_ha_import", -1, DIRECT, sl_sql_ha_import},
+  {"semlite_version", 0, PURE, sl_sql_version},
+  /* Reads the CPU and the environment and starts the worker pool: not a pure function. */
+  {"semlite_build_info", 0, DIRECT | SQLITE_RESULT_SUBTYPE, sl_sql_build_info},
 };
 
 static const struct {

@@ -2,10 +2,13 @@
 # Installs the Debian packages semlite builds, tests, fuzzes and benches with. The one list of
 # them: README's commands and .ci/run both call this script.
 set -eu
-PACKAGES="build-essential ca-certificates curl libsqlite3-dev sqlite3 libxxhash-dev gnuplot-nox clang libclang-rt-14-dev"
+PACKAGES="build-essential ca-certificates curl libsqlite3-dev sqlite3 libxxhash-dev gnuplot-nox python3 clang libclang-rt-14-dev"
 # npm fetches the peers the tests and benches compare against (sqlite-vec, ONNX Runtime);
 # a machine that already has node and npm keeps its own.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
+# The Node binding test builds better-sqlite3 from source against Node's headers: Debian
+# ships them in libnode-dev (NodeSource's nodejs carries its own).
+[ -f /usr/include/node/node_api.h ] || PACKAGES="$PACKAGES libnode-dev"
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 missing=""
 for p in $PACKAGES; do

@@ -59,14 +59,30 @@ sl_isa sl_cpu_best_isa(void) {
 #endif
 }
 
+static const struct { const char *name; sl_isa isa; } names[] = {
+  {"scalar", SL_ISA_SCALAR}, {"avx2", SL_ISA_AVX2}, {"avx512", SL_ISA_AVX512},
+};
+
+const char *sl_isa_name(sl_isa isa) {
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (names[i].isa == isa) return names[i].name;
+  return "unknown";
+}
+
 sl_isa sl_isa_from_env(const char *value, sl_isa best) {
-  static const struct { const char *name; sl_isa isa; } names[] = {
-    {"scalar", SL_ISA_SCALAR}, {"avx2", SL_ISA_AVX2}, {"avx512", SL_ISA_AVX512},
-  };
   if (!value) return best;
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strcmp(value, names[i].name) == 0) return names[i].isa < best ? names[i].isa : best;
   return best;
+}
+
+int sl_isa_compiled(sl_isa isa) {
+  switch (isa) {
+  case SL_ISA_SCALAR: return sl_kernels_scalar_table != NULL;
+  case SL_ISA_AVX2: return sl_kernels_avx2_table != NULL;
+  case SL_ISA_AVX512: return sl_kernels_avx512_table != NULL;
+  }
+  return 0;
 }
 
 const sl_kernels *sl_kernels_for(sl_isa isa) {

@@ -52,6 +52,11 @@ const sl_kernels *sl_kernels_for(sl_isa isa);
 /* What the CPU supports, independent of SEMLITE_ISA. */
 sl_isa sl_cpu_best_isa(void);
 
+/* Whether this build has the level's kernels (all three on x86, scalar elsewhere),
+** whatever the CPU; and the level's name ("scalar", "avx2", "avx512"). */
+int sl_isa_compiled(sl_isa isa);
+const char *sl_isa_name(sl_isa isa);
+
 /* The SEMLITE_ISA rule, pure so tests can check it without the environment: the level
 ** named by value (NULL, empty or unknown: best), never above best. */
 sl_isa sl_isa_from_env(const char *value, sl_isa best);

@@ -84,6 +84,8 @@ void sl_sql_vec_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_rerank(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_ha_import(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_version(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_build_info(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 /* Virtual tables */
 extern sqlite3_module sl_models_module;

@@ -477,7 +477,7 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
   const vv_config *cfg = &t->cfg;
   sqlite3_value *vec = cols[cfg->vec_col];
   new_vector nv = {0};
-  sqlite3_int64 rowid, chunk = 0;
+  sqlite3_int64 rowid = 0, chunk = 0;   /* rowid: as in vv_update */
   size_t slot = 0;
   sqlite3_stmt *st;
   int rc, new_vec = 0, taken = 0;
@@ -521,7 +521,7 @@ done:
 
 int vv_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 *out_rowid) {
   vv_table *t = (vv_table *)vtab;
-  sqlite3_int64 rowid;
+  sqlite3_int64 rowid = 0;   /* rowid_arg sets it; gcc -O2 cannot tell once SQLITE_CORE inlines more */
   int rc;
   if (argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL) return insert_row(t, argv[1], argv + 2, out_rowid);
   /* UPDATE and DELETE read and move rows: pending vectors must be in place first. */
