@@ -125,6 +125,7 @@ static void default_limits(sqlite3 *db) {
   set_limit(db, "max_tokens", 1024);
   set_limit(db, "memory_budget_mb", 256);
   set_limit(db, "l1_cache_mb", 64);
+  set_limit(db, "vec_cache_mb", 256);
 }
 
 #define LONG_TEXT "replace(hex(zeroblob(200)), '00', 'word ')"   /* 202 tokens with [CLS], [SEP] */
@@ -194,7 +195,7 @@ static void test_limits_table(void) {
   default_limits(db);
   CHECK_QUERY(db, "SELECT group_concat(name, ',') FROM pragma_table_info('semlite_limits')", NULL, NULL,
               "name,value,description");
-  snprintf(expect, sizeof expect, "threads=%ld max_batch=512 max_tokens=1024 memory_budget_mb=256 l1_cache_mb=64",
+  snprintf(expect, sizeof expect, "threads=%ld max_batch=512 max_tokens=1024 memory_budget_mb=256 l1_cache_mb=64 vec_cache_mb=256",
            sysconf(_SC_NPROCESSORS_ONLN));
   CHECK_QUERY(db, "SELECT group_concat(name || '=' || value, ' ') FROM semlite_limits", NULL, NULL, expect);
   CHECK_QUERY(db, "SELECT description FROM semlite_limits WHERE name = 'memory_budget_mb'", NULL, NULL,
@@ -218,7 +219,7 @@ static void test_limits_table(void) {
       {"UPDATE semlite_limits SET name = 'x' WHERE name = 'threads'", "only the value column can be changed"},
       {"UPDATE semlite_limits SET description = 'x' WHERE name = 'threads'", "only the value column can be changed"},
       {"INSERT INTO semlite_limits VALUES ('x', 1, 'y')",
-       "rows cannot be inserted; the limits are threads, max_batch, max_tokens, memory_budget_mb and l1_cache_mb"},
+       "rows cannot be inserted; the limits are threads, max_batch, max_tokens, memory_budget_mb, l1_cache_mb and vec_cache_mb"},
       {"DELETE FROM semlite_limits WHERE name = 'threads'", "rows cannot be deleted; set a limit's value instead"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -229,14 +230,14 @@ static void test_limits_table(void) {
   }
   /* A refused UPDATE leaves every value as it was. */
   CHECK_QUERY(db, "SELECT group_concat(value, ' ') FROM semlite_limits WHERE name <> 'threads'", NULL, NULL,
-              "512 1024 64 64");
+              "512 1024 64 64 256");
   /* The C API's own message for an unknown name (the table has no such row to update). */
   {
     sl_err err;
     sl_limit id;
     CHECK(sl_limit_find("max_batch", &id, &err) == SL_OK && id == SL_LIMIT_MAX_BATCH);
     CHECK(sl_limit_find("batch", &id, &err) == SL_ERROR);
-    CHECK_STR(err.msg, "no limit named 'batch' (known: threads, max_batch, max_tokens, memory_budget_mb, l1_cache_mb)");
+    CHECK_STR(err.msg, "no limit named 'batch' (known: threads, max_batch, max_tokens, memory_budget_mb, l1_cache_mb, vec_cache_mb)");
   }
   default_limits(db);
   sqlite3_close(db);
@@ -365,8 +366,19 @@ static void test_memory_table(void) {
               "model = 'mem_q' AND kind = 'weights_copies') > 0", NULL, NULL, "1");
 
   CHECK_QUERY(db, "SELECT group_concat(kind, ',') FROM semlite_memory WHERE model IS NULL", NULL, NULL,
-              "scratch_peak,l1_cache,rss,peak_rss");
-  CHECK_QUERY(db, "SELECT bytes FROM semlite_memory WHERE kind = 'l1_cache'", NULL, NULL, "0");
+              "scratch_peak,l1_cache,vec_cache,rss,peak_rss");
+  /* the two caches follow their limits: emptied at 0, filled by use */
+  set_limit(db, "l1_cache_mb", 0);
+  set_limit(db, "vec_cache_mb", 0);
+  CHECK_QUERY(db, "SELECT group_concat(bytes) FROM semlite_memory WHERE kind IN ('l1_cache', 'vec_cache')",
+              NULL, NULL, "0,0");
+  set_limit(db, "vec_cache_mb", 256);
+  t_exec(db, "CREATE VIRTUAL TABLE temp.mv USING semlite_vec(e float[2], chunk_size=8);"
+             "INSERT INTO mv(rowid, e) VALUES (1, '[1,0]'), (2, '[0,1]')");
+  CHECK_QUERY(db, "SELECT group_concat(rowid) FROM mv WHERE e MATCH '[1,0]' AND k = 1", NULL, NULL, "1");
+  /* one chunk: 8 vectors of 8 bytes, 8 rowids of 8 bytes, one validity byte */
+  CHECK_QUERY(db, "SELECT bytes FROM semlite_memory WHERE kind = 'vec_cache'", NULL, NULL, "129");
+  set_limit(db, "l1_cache_mb", 64);
   snprintf(sql, sizeof sql, "SELECT bytes >= %.0f FROM semlite_memory WHERE kind = 'scratch_peak'",
            minilm_pass_bytes(4, 4));
   CHECK_QUERY(db, sql, NULL, NULL, "1");

@@ -11,6 +11,7 @@
 
 #include "../engine/pool.h"
 #include "cache_l1.h"
+#include "chunk_cache.h"
 
 typedef struct limit_def {
   const char *name, *description;
@@ -30,6 +31,9 @@ static const limit_def defs[SL_LIMIT_COUNT] = {
                                  "(1 to 1048576; default 256)", 1, 1048576, 256},
   [SL_LIMIT_L1_CACHE_MB] = {"l1_cache_mb", "size of the in-memory inference cache in MB; 0 turns "
                             "it off (0 to 1048576; default 64)", 0, 1048576, SL_L1_DEFAULT_BYTES >> 20},
+  [SL_LIMIT_VEC_CACHE_MB] = {"vec_cache_mb", "memory semlite_vec may keep chunks of vectors in for "
+                             "k-NN scans, in MB; 0 turns it off (0 to 1048576; default 256)", 0, 1048576,
+                             SL_CHUNK_CACHE_DEFAULT >> 20},
 };
 
 /* -1: not set, the default applies. */
@@ -55,6 +59,7 @@ int sl_limit_set(sl_limit id, long long value, sl_err *err) {
   atomic_store(&values[id], value);
   if (id == SL_LIMIT_THREADS) sl_pool_set_threads((int)value);
   if (id == SL_LIMIT_L1_CACHE_MB) sl_l1_set_capacity((size_t)value << 20);
+  if (id == SL_LIMIT_VEC_CACHE_MB) sl_chunk_cache_set_limit((size_t)value << 20);
   return SL_OK;
 }
 
@@ -66,7 +71,7 @@ int sl_limit_find(const char *name, sl_limit *out, sl_err *err) {
     }
   }
   return sl_fail(err, "no limit named '%s' (known: threads, max_batch, max_tokens, "
-                 "memory_budget_mb, l1_cache_mb)", name);
+                 "memory_budget_mb, l1_cache_mb, vec_cache_mb)", name);
 }
 
 void sl_limits_pass(sl_pass_limits *out) {

@@ -25,6 +25,7 @@ typedef enum sl_limit {
   SL_LIMIT_MAX_TOKENS,
   SL_LIMIT_MEMORY_BUDGET_MB,
   SL_LIMIT_L1_CACHE_MB,
+  SL_LIMIT_VEC_CACHE_MB,
   SL_LIMIT_COUNT
 } sl_limit;
 

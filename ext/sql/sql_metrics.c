@@ -18,6 +18,7 @@
 
 #include "../engine/registry.h"
 #include "../ops/cache_l1.h"
+#include "../ops/chunk_cache.h"
 #include "../ops/limits.h"
 #include "../ops/memory.h"
 #include "../ops/metrics.h"
@@ -233,6 +234,8 @@ static int memory_snapshot(void **rows, size_t *n, sl_err *err) {
   sl_l1_usage(&l1_entries, &l1_bytes);
   snprintf(add_row(r, &k, "", "l1_cache", l1_bytes)->detail, sizeof r->detail,
            "in-memory inference cache, %zu entries", l1_entries);
+  snprintf(add_row(r, &k, "", "vec_cache", sl_chunk_cache_bytes())->detail, sizeof r->detail,
+           "semlite_vec chunks held for k-NN scans");
   sl_memory_rss(&rss, &peak_rss);
   snprintf(add_row(r, &k, "", "rss", rss)->detail, sizeof r->detail,
            "resident set size of the process now");
@@ -294,7 +297,7 @@ static int limits_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sql
   }
   if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
     sl_fail(&err, "rows cannot be inserted; the limits are threads, max_batch, max_tokens, "
-            "memory_budget_mb and l1_cache_mb");
+            "memory_budget_mb, l1_cache_mb and vec_cache_mb");
     return table_fail(vtab, &err);
   }
   id = (sl_limit)(row - 1);
