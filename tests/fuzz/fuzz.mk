@@ -19,7 +19,7 @@ FUZZ_OUT     := build/fuzz
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_CI_SECONDS ?= 10
-FUZZ_NAMES   := json safetensors config vocab tokenize vec preload
+FUZZ_NAMES   := json safetensors config vocab tokenize vec preload home
 FUZZ_HDRS    := $(wildcard ext/*/*.h)
 FUZZ_TOKENIZER := ext/engine/tokenizer.c ext/engine/unicode.c ext/engine/unicode_tables.c
 FUZZ_SRC_json        := tests/fuzz/fuzz_json.c ext/engine/json.c ext/common/status.c
@@ -33,9 +33,14 @@ FUZZ_SRC_vec         := tests/fuzz/fuzz_vec.c tests/fuzz/fuzz_vec_init.c ext/sql
                         ext/sql/sql_util.c ext/kernels/distance.c ext/engine/json.c ext/common/status.c
 FUZZ_SRC_preload     := tests/fuzz/fuzz_preload.c ext/ops/preload.c ext/engine/quantize.c \
                         ext/common/status.c
+# The import reads sql/synergy.sql as compiled into the .so (build/release/gen).
+FUZZ_SRC_home        := tests/fuzz/fuzz_home.c tests/fuzz/fuzz_home_init.c ext/sql/sql_synergy_import.c \
+                        ext/sql/sql_util.c ext/engine/json.c ext/common/status.c \
+                        build/release/gen/sql_scripts.c
 # Libraries a target needs besides libc.
 FUZZ_LIBS_vec        := -lsqlite3 -lm
 FUZZ_LIBS_preload    := -lm
+FUZZ_LIBS_home       := -lsqlite3 -lm
 
 .PHONY: fuzz fuzz-build fuzz-ci
 fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)
@@ -43,7 +48,7 @@ fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)
 .SECONDEXPANSION:
 $(FUZZ_OUT)/fuzz_%: $$(FUZZ_SRC_$$*) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iext -o $@ $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
 
 # -timeout catches inputs that take seconds (a quadratic path); -print_final_stats
 # reports the exec count; the last "cov:" line of each run is its coverage.
