@@ -204,6 +204,8 @@ static int bind_all(sl_bert *b, sl_err *err) {
                                 &all[j]->q, err))
           return SL_ERROR;
         b->quantized_bytes += sl_qweights_bytes(&all[j]->q);
+        /* the copy replaces them: their pages, read to quantize, need not stay resident */
+        sl_st_release(b->st, all[j]->w, (size_t)all[j]->out * (size_t)all[j]->in * sizeof(float));
       }
     }
   }

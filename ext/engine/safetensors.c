@@ -400,6 +400,15 @@ const sl_tensor *sl_st_find(const sl_safetensors *st, const char *name) {
   return bsearch(&key, st->tensors, st->n_tensors, sizeof *st->tensors, by_name);
 }
 
+void sl_st_release(const sl_safetensors *st, const void *p, size_t len) {
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), base = (uintptr_t)st->map;
+  uintptr_t lo = (uintptr_t)p, hi = lo + len;
+  if (!st->mapped || lo < base || hi > base + st->map_len) return;
+  lo = (lo + page - 1) / page * page;
+  hi = hi / page * page;
+  if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void sl_st_close(sl_safetensors *st) {
   if (!st) return;
   if (st->mapped) munmap(st->map, st->map_len);

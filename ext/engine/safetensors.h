@@ -54,6 +54,11 @@ int sl_st_parse(const void *buf, size_t len, sl_safetensors **out, sl_err *err);
 /* Tensor by exact name, or NULL. */
 const sl_tensor *sl_st_find(const sl_safetensors *st, const char *name);
 
+/* Drops the mapped pages that lie wholly inside [p, p + len) from the process's memory:
+** they are clean file pages, read again from the file if ever touched. For weights whose
+** quantized copy replaced them. No effect outside the mapping or on a parsed buffer. */
+void sl_st_release(const sl_safetensors *st, const void *p, size_t len);
+
 void sl_st_close(sl_safetensors *st);
 
 const char *sl_dtype_name(sl_dtype dt);
