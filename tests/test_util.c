@@ -132,8 +132,9 @@ void t_model_alias_remove(const char *dir) {
 long long t_query_int(sqlite3 *db, const char *sql) {
   sqlite3_stmt *st;
   long long v = -1;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
-  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  if (rc != SQLITE_ROW) sl_test_fail(__FILE__, __LINE__, "%s -> %s", sql, sqlite3_errmsg(db));
   sqlite3_finalize(st);
   return v;
 }

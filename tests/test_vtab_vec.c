@@ -62,13 +62,6 @@ static void remove_db(const char *path) {
   unlink(p);
 }
 
-static long long query_int(sqlite3 *db, const char *sql) {
-  char *s = t_query(db, sql, NULL, NULL);
-  long long v = s ? atoll(s) : -1;
-  if (!s || !strncmp(s, "ERROR", 5)) sl_test_fail(__FILE__, __LINE__, "%s -> %s", sql, s ? s : "(null)");
-  sqlite3_free(s);
-  return v;
-}
 
 /* The rows value = a..b (this SQLite has no generate_series). */
 #define SERIES(a, b) "(WITH RECURSIVE s(value) AS (SELECT " #a " UNION ALL SELECT value + 1 FROM s WHERE value < " #b ") " \
@@ -294,8 +287,8 @@ static void test_exact(void) {
     make_dataset(&d, cases[c].elem, cases[c].elem == ELEM_BIT ? 64 : 24, 400, 42 + c);
     create_table(db, cases[c].decl, "chunk_size=64");
     insert_dataset(db, &d);
-    CHECK_INT(query_int(db, "SELECT count(*) FROM t"), 400);
-    CHECK_INT(query_int(db, "SELECT count(*) FROM t_chunks"), 7);
+    CHECK_INT(t_query_int(db, "SELECT count(*) FROM t"), 400);
+    CHECK_INT(t_query_int(db, "SELECT count(*) FROM t_chunks"), 7);
     for (int qi = 0; qi < 5; qi++) {
       const unsigned char *q = d.rows[qi * 37].vec;
       check_knn(db, &d, cases[c].metric, NULL, NULL, 10, INFINITY, q);
@@ -303,9 +296,9 @@ static void test_exact(void) {
     }
     /* k larger than the table returns every row; k = 0 none. */
     check_knn(db, &d, cases[c].metric, NULL, NULL, 64, INFINITY, d.rows[5].vec);
-    CHECK_INT(query_int(db, "SELECT count(*) FROM t WHERE embedding MATCH (SELECT embedding FROM t WHERE rowid = 1) "
+    CHECK_INT(t_query_int(db, "SELECT count(*) FROM t WHERE embedding MATCH (SELECT embedding FROM t WHERE rowid = 1) "
                             "AND k = 1000"), 400);
-    CHECK_INT(query_int(db, "SELECT count(*) FROM t WHERE embedding MATCH (SELECT embedding FROM t WHERE rowid = 1) "
+    CHECK_INT(t_query_int(db, "SELECT count(*) FROM t WHERE embedding MATCH (SELECT embedding FROM t WHERE rowid = 1) "
                             "AND k = 0"), 0);
     CHECK_OK(db);
     free(d.rows);
@@ -432,11 +425,11 @@ static void test_filters(void) {
     }
     /* The same filters on a plain scan. */
     snprintf(sql, sizeof sql, "SELECT count(*) FROM t WHERE %s", filters[f].where);
-    CHECK_MSG(query_int(db, sql) == expect, "%s: expected %d", sql, expect);
+    CHECK_MSG(t_query_int(db, sql) == expect, "%s: expected %d", sql, expect);
   }
   /* The rare category has 24 rows, far fewer than k = 10 of the whole table would find. */
-  CHECK_INT(query_int(db, "SELECT count(*) FROM t WHERE category = 'rare'"), 24);
-  CHECK_INT(query_int(db, "SELECT count(*) FROM t WHERE embedding MATCH (SELECT embedding FROM t WHERE rowid = 1) "
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM t WHERE category = 'rare'"), 24);
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM t WHERE embedding MATCH (SELECT embedding FROM t WHERE rowid = 1) "
                           "AND k = 10 AND category = 'rare'"), 10);
   /* Auxiliary columns are returned; a condition on one is SQLite's, after the top-k. */
   CHECK_QUERY(db, "SELECT body FROM t WHERE embedding MATCH (SELECT embedding FROM t WHERE rowid = 4) AND k = 1",
@@ -613,15 +606,15 @@ static void test_writes(void) {
   /* Many rows over many chunks, deletes in the middle, slots reused in the last chunk. */
   t_exec(db, "INSERT INTO t(rowid, embedding, tag) SELECT value, json_array(value, -value), 'x' FROM "
              SERIES(1, 100));
-  CHECK_INT(query_int(db, "SELECT count(*) FROM t_chunks"), 13);
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM t_chunks"), 13);
   t_exec(db, "DELETE FROM t WHERE rowid % 3 = 0 OR rowid BETWEEN 9 AND 24");
-  CHECK_INT(query_int(db, "SELECT count(*) FROM t"), 57);
-  CHECK_INT(query_int(db, "SELECT count(*) FROM t_chunks"), 11);
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM t"), 57);
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM t_chunks"), 11);
   CHECK_OK(db);
   t_exec(db, "INSERT INTO t(rowid, embedding, tag) SELECT value, json_array(value, -value), 'y' FROM "
              SERIES(101, 103));
   /* The freed slots of the last chunk took them: no new chunk. */
-  CHECK_INT(query_int(db, "SELECT count(*) FROM t_chunks"), 11);
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM t_chunks"), 11);
   CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM t WHERE embedding MATCH '[50,-50]' AND k = 3", NULL, NULL,
               "50 49 52");
   CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM t WHERE embedding MATCH '[102,-102]' AND k = 3", NULL, NULL,
@@ -639,11 +632,11 @@ static void test_transactions(void) {
   t_exec(db, "INSERT INTO t(embedding, tag) SELECT json_array(value, value), 'bulk' FROM " SERIES(1, 30));
   t_exec(db, "UPDATE t SET embedding = '[7,7]', tag = 'changed', note = 'x' WHERE rowid = 1");
   t_exec(db, "DELETE FROM t WHERE rowid = 2");
-  CHECK_INT(query_int(db, "SELECT count(*) FROM t"), 31);
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM t"), 31);
   t_exec(db, "ROLLBACK");
   CHECK_QUERY(db, "SELECT group_concat(rowid || tag || note || vec_to_json(embedding), ' ') FROM t", NULL, NULL,
               "1aone[1.000000,0.000000] 2btwo[0.000000,1.000000]");
-  CHECK_INT(query_int(db, "SELECT count(*) FROM t_chunks"), 1);
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM t_chunks"), 1);
   CHECK_OK(db);
   /* SAVEPOINT / ROLLBACK TO / RELEASE */
   t_exec(db, "BEGIN");
@@ -830,7 +823,7 @@ static void test_embed_batches(void) {
   /* More rows than one batch (64) in one statement. */
   t_exec(db, "INSERT INTO t(rowid, body) SELECT value, 'note ' || value || ' on room ' || (value % 7) FROM "
              SERIES(1, 70));
-  CHECK_INT(query_int(db, "SELECT count(*) FROM t"), 70);
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM t"), 70);
   CHECK_OK(db);
   /* Inside a transaction a query sees the queued rows with their vectors. */
   t_exec(db, "BEGIN");
@@ -838,7 +831,7 @@ static void test_embed_batches(void) {
   CHECK_QUERY(db, "SELECT rowid FROM t WHERE embedding MATCH embed('minilm', 'garden hose') AND k = 1", NULL, NULL, "101");
   t_exec(db, "INSERT INTO t(rowid, body) VALUES (102, 'front porch light')");
   t_exec(db, "ROLLBACK");
-  CHECK_INT(query_int(db, "SELECT count(*) FROM t"), 70);
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM t"), 70);
   CHECK_OK(db);
   /* ROLLBACK TO drops the rows queued after the savepoint, keeps the ones before. */
   t_exec(db, "BEGIN");
@@ -867,8 +860,8 @@ static void test_embed_batches(void) {
   t_exec(db, "DELETE FROM t WHERE rowid = 131");
   t_exec(db, "COMMIT");
   /* Every vector, from batches of 64, 6, 2, 1...: the texts' own embeddings. */
-  CHECK_INT(query_int(db, "SELECT count(*) FROM t"), 75);
-  CHECK_INT(query_int(db, same), 75);
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM t"), 75);
+  CHECK_INT(t_query_int(db, same), 75);
   CHECK_OK(db);
   /* The model unloaded while rows wait: COMMIT cannot embed them and fails. */
   t_exec(db, "BEGIN");
@@ -1062,9 +1055,9 @@ static void test_crash(void) {
     CHECK_OK(db);
     /* Whole transactions only: every committed one, none half done. 50 inserts and
     ** 7 deletes in each (rowid r deleted when r + 3 is a multiple of 7). */
-    long long max_rowid = query_int(db, "SELECT ifnull(max(rowid), 0) FROM t");
-    long long count = query_int(db, "SELECT count(*) FROM t");
-    long long deleted = query_int(db, "WITH RECURSIVE s(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM s "
+    long long max_rowid = t_query_int(db, "SELECT ifnull(max(rowid), 0) FROM t");
+    long long count = t_query_int(db, "SELECT count(*) FROM t");
+    long long deleted = t_query_int(db, "WITH RECURSIVE s(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM s "
                                       "WHERE value < (SELECT max(rowid) FROM t)) SELECT count(*) FROM s "
                                       "WHERE (value + 3) % 7 = 0 AND value + 3 <= (SELECT max(rowid) FROM t)");
     CHECK_MSG(max_rowid % 50 == 0, "round %d: max rowid %lld is not a whole number of transactions", round, max_rowid);
@@ -1074,7 +1067,7 @@ static void test_crash(void) {
     committed = max_rowid / 50;
     snprintf(buf, sizeof buf, "SELECT rowid FROM t WHERE embedding MATCH (SELECT embedding FROM t WHERE rowid = %lld) "
                               "AND k = 1", max_rowid);
-    CHECK_INT(query_int(db, buf), max_rowid);
+    CHECK_INT(t_query_int(db, buf), max_rowid);
     sqlite3_close(db);
   }
   remove_db(path);
