@@ -22,7 +22,7 @@ DEFS    ?=
 BUILD   ?= build/release
 SAN     =
 
-EXT_SRC   := $(wildcard ext/*.c ext/*/*.c)
+EXT_SRC   := $(wildcard ext/*.c ext/*/*.c ext/*/*/*.c)
 LIB_SRC   := $(filter-out ext/semlite.c ext/sql/%,$(EXT_SRC))
 TEST_SRC  := $(wildcard tests/*.c)
 SQL_FILES := $(sort $(wildcard sql/*.sql))
@@ -46,7 +46,7 @@ semlite.so: $(BUILD)/semlite.so
 $(BUILD)/semlite.so: $(call obj,$(EXT_SRC)) $(SQL_GEN)
 	$(CC) -shared $(SAN) -o $@ $^ $(LIBS) -Wl,--no-undefined -Wl,-Bsymbolic -Wl,-z,nodelete
 
-$(BUILD)/%.o: %.c $(wildcard ext/*.h ext/*/*.h tests/*.h)
+$(BUILD)/%.o: %.c $(wildcard ext/*.h ext/*/*.h ext/*/*/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(DEFS) $(OPT) $(SAN) $(call isa_flags,$<) -c $< -o $@
 

@@ -16,7 +16,7 @@
 
 DIST_SO      = dist/semlite.so
 CORE_LIB     = build/core/libsemlite.a
-DIST_VERSION := $(shell sed -n 's/^\#define SEMLITE_VERSION "\(.*\)"/\1/p' ext/common/version.h)
+DIST_VERSION := $(shell sed -n 's/^\#define SEMLITE_VERSION "\(.*\)"/\1/p' ext/base/version.h)
 # Debian's python3: its sqlite3 module allows extensions (a pyenv or python.org build may not).
 BINDINGS_PYTHON ?= /usr/bin/python3
 # Where node-gyp finds Node's headers without downloading them: Debian's nodejs/libnode-dev

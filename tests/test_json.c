@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../ext/engine/json.h"
+#include "../ext/base/json.h"
 #include "test.h"
 
 /* Parses text[0..len); returns the doc, or NULL with the message in err. */

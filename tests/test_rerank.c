@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../ext/engine/json.h"
+#include "../ext/base/json.h"
 #include "../ext/engine/model.h"
 #include "test.h"
 

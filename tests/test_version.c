@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../ext/common/version.h"
+#include "../ext/base/version.h"
 #include "../ext/kernels/gemm.h"
 #include "../ext/kernels/kernels.h"
 #include "test.h"

@@ -22,7 +22,7 @@
 
 #include "../kernels/gemm.h"
 #include "../kernels/kernels.h"
-#include "pool.h"
+#include "../base/pool.h"
 #include "quantize.h"
 #include "safetensors.h"
 

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/status.h"
+#include "../base/status.h"
 #include "model_config.h"
 #include "quantize.h"
 

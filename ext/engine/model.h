@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/status.h"
+#include "../base/status.h"
 #include "bert.h"
 #include "model_config.h"
 #include "tokenizer.h"

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "json.h"
+#include "../base/json.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
 

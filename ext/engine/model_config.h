@@ -10,7 +10,7 @@
 #ifndef SEMLITE_MODEL_CONFIG_H
 #define SEMLITE_MODEL_CONFIG_H
 
-#include "../common/status.h"
+#include "../base/status.h"
 #include "tokenizer.h"
 
 typedef enum sl_model_kind {

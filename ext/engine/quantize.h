@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/status.h"
+#include "../base/status.h"
 
 typedef enum sl_compute_dtype { SL_COMPUTE_F32, SL_COMPUTE_INT8, SL_COMPUTE_BF16 } sl_compute_dtype;
 

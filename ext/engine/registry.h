@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "../common/status.h"
+#include "../base/status.h"
 #include "model.h"
 
 /* Loads dir under name, computing in dtype. Loading a name again with the same folder

@@ -51,7 +51,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json.h"
+#include "../base/json.h"
 
 static const struct { const char *name; sl_dtype dt; size_t size; } supported[] = {
   {"F32", SL_DT_F32, 4},

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/status.h"
+#include "../base/status.h"
 
 #define SL_ST_MAX_DIMS 8
 /* The reference implementation allows 100 MB, but the JSON tree costs up to ~50 bytes

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/status.h"
+#include "../base/status.h"
 
 typedef struct sl_tokenizer_config {
   int clean_text;                 /* BertNormalizer.clean_text (1 for BERT) */

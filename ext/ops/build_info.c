@@ -5,8 +5,8 @@
 */
 #include "build_info.h"
 
-#include "../common/version.h"
-#include "../engine/pool.h"
+#include "../base/version.h"
+#include "../base/pool.h"
 #include "../kernels/gemm.h"
 
 #if defined(__clang__)

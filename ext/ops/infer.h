@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "../common/status.h"
+#include "../base/status.h"
 #include "../engine/registry.h"
 
 /* Pins the model called name (or, when name is NULL, the first loaded model of the

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../engine/pool.h"
+#include "../base/pool.h"
 #include "cache_l1.h"
-#include "chunk_cache.h"
+#include "../vector/chunk_cache.h"
 
 typedef struct limit_def {
   const char *name, *description;

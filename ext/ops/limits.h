@@ -16,7 +16,7 @@
 #ifndef SEMLITE_LIMITS_H
 #define SEMLITE_LIMITS_H
 
-#include "../common/status.h"
+#include "../base/status.h"
 #include "../engine/model.h"
 
 typedef enum sl_limit {

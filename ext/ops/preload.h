@@ -10,7 +10,7 @@
 #ifndef SEMLITE_PRELOAD_H
 #define SEMLITE_PRELOAD_H
 
-#include "../common/status.h"
+#include "../base/status.h"
 #include "../engine/quantize.h"
 
 /* Calls fn for every entry of spec, in order, stopping at the first error (a malformed

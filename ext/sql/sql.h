@@ -9,7 +9,7 @@
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT3
 
-#include "../common/status.h"
+#include "../base/status.h"
 #include "../kernels/distance.h"
 
 /* sqlite-vec's subtypes for float32, bit and int8 vectors, so BLOBs move between the two

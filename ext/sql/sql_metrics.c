@@ -18,7 +18,7 @@
 
 #include "../engine/registry.h"
 #include "../ops/cache_l1.h"
-#include "../ops/chunk_cache.h"
+#include "../vector/chunk_cache.h"
 #include "../ops/limits.h"
 #include "../ops/memory.h"
 #include "../ops/metrics.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/json.h"
+#include "../base/json.h"
 #include "../engine/registry.h"
 #include "sql.h"
 

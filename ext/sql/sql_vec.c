@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../engine/json.h"
+#include "../base/json.h"
 #include "sql.h"
 
 const char *sl_sql_vec_type_name(sl_vec_type type) {

@@ -12,7 +12,7 @@
 */
 #include "sql.h"
 
-#include "../common/version.h"
+#include "../base/version.h"
 #include "../ops/build_info.h"
 
 #ifdef SQLITE_CORE

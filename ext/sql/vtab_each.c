@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/json.h"
+#include "../base/json.h"
 #include "../ops/infer.h"
 #include "sql.h"
 #include "sql_cache.h"

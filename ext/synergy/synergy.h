@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/status.h"
+#include "../base/status.h"
 
 #define SL_SYN_MIN_DEPTH 2
 #define SL_SYN_MAX_DEPTH 5

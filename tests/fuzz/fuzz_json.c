@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ext/engine/json.h"
+#include "../../ext/base/json.h"
 
 typedef struct out {
   char *p;

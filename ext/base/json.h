@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/status.h"
+#include "status.h"
 
 #define SL_JSON_MAX_DEPTH 64
 

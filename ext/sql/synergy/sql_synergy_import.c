@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/json.h"
-#include "sql.h"
-#include "sql_scripts.h"
+#include "../../base/json.h"
+#include "../sql.h"
+#include "../sql_scripts.h"
 
 #define FN "semlite_ha_import"
 

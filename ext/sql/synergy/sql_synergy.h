@@ -7,8 +7,8 @@
 #ifndef SEMLITE_SQL_SYNERGY_H
 #define SEMLITE_SQL_SYNERGY_H
 
-#include "../synergy/synergy.h"
-#include "sql.h"
+#include "../../synergy/synergy.h"
+#include "../sql.h"
 
 typedef struct sl_synergy_run {
   sl_syn_home home;

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ops/chunk_cache.h"
-#include "../ops/metrics.h"
+#include "../../vector/chunk_cache.h"
+#include "../../ops/metrics.h"
 #include "vtab_vec.h"
 
 /* ---- pushed-down filters ---- */

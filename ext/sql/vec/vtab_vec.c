@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ops/infer.h"
+#include "../../ops/infer.h"
 #include "vtab_vec.h"
 
 /* ---- errors and statements ---- */

@@ -30,9 +30,9 @@
 #ifndef SEMLITE_VTAB_VEC_H
 #define SEMLITE_VTAB_VEC_H
 
-#include "../engine/registry.h"
-#include "../ops/knn.h"
-#include "sql.h"
+#include "../../engine/registry.h"
+#include "../../vector/knn.h"
+#include "../sql.h"
 
 #define VV_FORMAT_VERSION 2
 #define VV_VERSION_BYTES 8

@@ -21,8 +21,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "../ops/metrics.h"
-#include "../ops/infer.h"
+#include "../../ops/metrics.h"
+#include "../../ops/infer.h"
 #include "sql_synergy.h"
 
 /* ---- strings the run owns ---- */

@@ -21,7 +21,7 @@
 */
 #include <string.h>
 
-#include "../ops/infer.h"
+#include "../../ops/infer.h"
 #include "vtab_vec.h"
 
 /* ---- small helpers ---- */

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ops/metrics.h"
+#include "../../ops/metrics.h"
 #include "sql_synergy.h"
 
 enum { MAX_ARGS = 2 };

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/status.h"
+#include "../base/status.h"
 #include "../kernels/distance.h"
 
 /* ---- chunk layout ---- */

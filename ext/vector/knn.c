@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/pool.h"
+#include "../base/pool.h"
 
 /* ---- chunk layout ---- */
 
