@@ -2,8 +2,9 @@
 ** synergy.h: the part of synergy_paths and synergy_links that knows nothing of SQLite:
 ** a home as plain arrays (nodes, capability rules, optional embeddings), the texts built
 ** from it (descriptors, hop statements), the scored links between nodes and the beam
-** search for chains of them. ext/sql/ reads the tables into these structures, runs the
-** models where asked, and turns the results into rows. docs/synergy.md has the formulas.
+** search for chains of them. run.h runs the whole pipeline over them (models included),
+** ha_import.h reads a home's documents; ext/sql/synergy/ only reads and writes the
+** tables and turns the results into rows. docs/synergy.md has the formulas.
 */
 #ifndef SEMLITE_SYNERGY_H
 #define SEMLITE_SYNERGY_H
@@ -114,5 +115,24 @@ int sl_syn_search(const sl_syn_home *home, const sl_syn_graph *g, const sl_syn_c
 
 /* score of a path from its hop scores: geometric mean times depth_penalty^(hops - 1). */
 double sl_syn_path_score(const float *hops, int n_hops, double depth_penalty);
+
+/* ---- memory (arena.c) ---- */
+
+/* Strings kept until sl_syn_strings_free, for rows that point at them. */
+typedef struct sl_syn_strings {
+  char **s;
+  size_t n, cap;
+} sl_syn_strings;
+
+/* A copy of s kept in k; NULL when s is NULL or *fail is set, and on running out of
+** memory, which sets *fail (so a row's fields can be kept one after another and the
+** failure checked once). sl_syn_keep_n copies s[0..len) (no NUL in it). */
+const char *sl_syn_keep(sl_syn_strings *k, const char *s, int *fail);
+const char *sl_syn_keep_n(sl_syn_strings *k, const char *s, size_t len, int *fail);
+void sl_syn_strings_free(sl_syn_strings *k);
+
+/* Room for one more item in an array of n items of size bytes (*cap allocated): the
+** array, grown when full, or NULL when out of memory (items is then left as it was). */
+void *sl_syn_grow(void *items, size_t n, size_t *cap, size_t size);
 
 #endif

@@ -35,6 +35,7 @@ FUZZ_SRC_preload     := tests/fuzz/fuzz_preload.c ext/ops/preload.c ext/engine/q
                         ext/base/status.c
 # The import reads sql/synergy.sql as compiled into the .so (build/release/gen).
 FUZZ_SRC_home        := tests/fuzz/fuzz_home.c tests/fuzz/fuzz_home_init.c ext/sql/synergy/sql_synergy_import.c \
+                        ext/synergy/ha_import.c ext/synergy/arena.c \
                         ext/sql/sql_util.c ext/base/json.c ext/base/status.c \
                         build/release/gen/sql_scripts.c
 # Libraries a target needs besides libc.

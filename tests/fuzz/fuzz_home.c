@@ -1,6 +1,7 @@
 /*
-** fuzz_home.c: libFuzzer target for the home import (ext/sql/sql_synergy_import.c),
-** semlite_ha_import() driven through SQL as a user drives it: the home JSON format of
+** fuzz_home.c: libFuzzer target for the home import (ext/synergy/ha_import.c reading the
+** documents, ext/sql/synergy/sql_synergy_import.c writing them), semlite_ha_import()
+** driven through SQL as a user drives it: the home JSON format of
 ** ../shared/data/homes and Home Assistant's registry files, both untrusted input.
 ** fuzz_home_init.c registers the function with the extension's API pointer.
 **

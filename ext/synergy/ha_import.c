@@ -1,0 +1,340 @@
+/*
+** ha_import.c: a home's JSON documents into rows (ha_import.h), every field checked:
+** a missing or mistyped field is an error naming the element (`devices[0].name is not a
+** string`), nothing is guessed. Registry entities are completed as the HA UI shows them.
+*/
+#include "ha_import.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CAP_AREAS, CAP_DEVICES, CAP_ENTITIES, CAP_AUTOMATIONS, CAP_MEMBERS };
+
+typedef struct reader {
+  sl_ha_doc *doc;
+  sl_err *err;
+  sl_ha_device_fn device;
+  void *ctx;
+  int fail;                     /* out of memory while keeping a string */
+  void *grown;                  /* grow()'s result */
+} reader;
+
+static int out_of_memory(reader *r) { return sl_fail(r->err, "out of memory"); }
+
+/* ---- reading fields: strings, optional strings, booleans, arrays ---- */
+
+/* A member that must be a string, or (optional) may be missing or null: *out NULL. */
+static int get_str(reader *r, const sl_json *obj, const char *key, int optional, const char *where,
+                   const char **out) {
+  const sl_json *v = sl_json_get(obj, key);
+  *out = NULL;
+  if ((!v || v->type == SL_JSON_NULL) && optional) return SL_OK;
+  if (!v) return sl_fail(r->err, "%s has no \"%s\"", where, key);
+  if (v->type != SL_JSON_STRING) return sl_fail(r->err, "%s.%s is not a string", where, key);
+  *out = v->str;
+  return SL_OK;
+}
+
+/* true, or a non-null HA "…_by" reason, counts as set. */
+static int get_flag(const sl_json *obj, const char *key) {
+  const sl_json *v = sl_json_get(obj, key);
+  return v && ((v->type == SL_JSON_BOOL && v->boolean) || v->type == SL_JSON_STRING);
+}
+
+/* The array obj.key; NULL when it is missing and optional (no error), or with the error
+** set when it is missing or not an array. */
+static const sl_json *get_array(reader *r, const sl_json *obj, const char *key, int optional,
+                                const char *where) {
+  const sl_json *v = sl_json_get(obj, key);
+  if (!v && optional) return NULL;
+  if (!v || v->type != SL_JSON_ARRAY) {
+    sl_fail(r->err, "%s.%s is %s", where, key, v ? "not an array" : "missing");
+    return NULL;
+  }
+  return v;
+}
+
+/* Element i of an array of rows must be an object. */
+static int need_object(reader *r, const sl_json *v, const char *where) {
+  return v->type == SL_JSON_OBJECT ? SL_OK : sl_fail(r->err, "%s is not an object", where);
+}
+
+/* ---- rows ---- */
+
+/* Room for one more row in items (n rows, capacity r->doc->cap[which]): 1 with the
+** array, grown if it had to be, in r->grown; 0 when out of memory. */
+static int grow(reader *r, void *items, size_t n, int which, size_t size) {
+  return (r->grown = sl_syn_grow(items, n, &r->doc->cap[which], size)) != NULL;
+}
+
+/* A zeroed row appended to r->doc->array (count rows), NULL when out of memory. */
+#define ADD_ROW(r, array, count, which)                                                      \
+  (grow(r, (r)->doc->array, (r)->doc->count, which, sizeof *(r)->doc->array)                 \
+     ? ((r)->doc->array = (r)->grown,                                                        \
+        memset(&(r)->doc->array[(r)->doc->count], 0, sizeof *(r)->doc->array),              \
+        &(r)->doc->array[(r)->doc->count++])                                                 \
+     : NULL)
+
+static int add_area(reader *r, const char *id, const char *name) {
+  sl_ha_area *a = ADD_ROW(r, areas, n_areas, CAP_AREAS);
+  if (!a) return out_of_memory(r);
+  a->id = id;
+  a->name = name;
+  return SL_OK;
+}
+
+static int add_member(reader *r, const char *role, const char *entity_id, const char *device_id) {
+  sl_ha_member *m = ADD_ROW(r, members, n_members, CAP_MEMBERS);
+  if (!m) return out_of_memory(r);
+  m->automation = r->doc->n_automations - 1;
+  m->role = role;
+  m->entity_id = entity_id;
+  m->device_id = device_id;
+  r->doc->automations[m->automation].n++;
+  return SL_OK;
+}
+
+/* "light.kid1s_room" -> its object id with spaces, "kid1s room", when nothing names it. */
+static void name_from_id(const char *id, char *buf, size_t cap) {
+  const char *dot = strchr(id, '.');
+  size_t i = 0;
+  for (const char *s = dot ? dot + 1 : id; *s && i + 1 < cap; s++) buf[i++] = *s == '_' ? ' ' : *s;
+  buf[i] = 0;
+}
+
+/* ---- the home format (../shared/data/SOURCES.md) ---- */
+
+/* An automation's trigger or action members: entities by id, devices by name (every
+** device of the document with that name, in device id order). */
+static int read_members(reader *r, const sl_json *a, const char *role, const char *where) {
+  char key[32];
+  const sl_json *list;
+  snprintf(key, sizeof key, "%s_entities", role);
+  if (!(list = get_array(r, a, key, 0, where))) return SL_ERROR;
+  for (const sl_json *e = list->child; e; e = e->next) {
+    if (e->type != SL_JSON_STRING) return sl_fail(r->err, "%s.%s has a non-string element", where, key);
+    if (add_member(r, role, e->str, NULL)) return SL_ERROR;
+  }
+  snprintf(key, sizeof key, "%s_devices", role);
+  if (!(list = get_array(r, a, key, 1, where))) return sl_json_get(a, key) ? SL_ERROR : SL_OK;
+  for (const sl_json *e = list->child; e; e = e->next) {
+    const char *last = NULL;
+    if (e->type != SL_JSON_STRING) return sl_fail(r->err, "%s.%s has a non-string element", where, key);
+    for (;;) {
+      /* The next device id after `last` among the devices of that name. */
+      const char *next = NULL;
+      for (size_t d = 0; d < r->doc->n_devices; d++) {
+        const sl_ha_device *dev = &r->doc->devices[d];
+        if (strcmp(dev->name, e->str) == 0 && (!last || strcmp(dev->id, last) > 0) &&
+            (!next || strcmp(dev->id, next) < 0))
+          next = dev->id;
+      }
+      if (!next) break;
+      if (add_member(r, role, NULL, next)) return SL_ERROR;
+      last = next;
+    }
+  }
+  return SL_OK;
+}
+
+static int read_home(reader *r, const sl_json *root) {
+  const sl_json *list;
+  char where[96];
+  size_t i;
+
+  r->doc->replaces = SL_HA_HOME;
+  if (!(list = get_array(r, root, "areas", 0, "the home"))) return SL_ERROR;
+  i = 0;
+  for (const sl_json *a = list->child; a; a = a->next, i++) {
+    const char *id, *name;
+    snprintf(where, sizeof where, "areas[%zu]", i);
+    if (need_object(r, a, where) || get_str(r, a, "area_id", 0, where, &id) ||
+        get_str(r, a, "name", 0, where, &name) || add_area(r, id, name))
+      return SL_ERROR;
+  }
+
+  if (!(list = get_array(r, root, "devices", 0, "the home"))) return SL_ERROR;
+  i = 0;
+  for (const sl_json *d = list->child; d; d = d->next, i++) {
+    sl_ha_device v = {0}, *row;
+    snprintf(where, sizeof where, "devices[%zu]", i);
+    if (need_object(r, d, where) || get_str(r, d, "device_id", 0, where, &v.id) ||
+        get_str(r, d, "name", 0, where, &v.name) || get_str(r, d, "manufacturer", 1, where, &v.manufacturer) ||
+        get_str(r, d, "model", 1, where, &v.model) || get_str(r, d, "area_id", 1, where, &v.area))
+      return SL_ERROR;
+    v.disabled = get_flag(d, "disabled");
+    if (!(row = ADD_ROW(r, devices, n_devices, CAP_DEVICES))) return out_of_memory(r);
+    *row = v;
+  }
+
+  if (!(list = get_array(r, root, "entities", 0, "the home"))) return SL_ERROR;
+  i = 0;
+  for (const sl_json *e = list->child; e; e = e->next, i++) {
+    sl_ha_entity v = {0}, *row;
+    snprintf(where, sizeof where, "entities[%zu]", i);
+    if (need_object(r, e, where) || get_str(r, e, "entity_id", 0, where, &v.id) ||
+        get_str(r, e, "domain", 0, where, &v.domain) || get_str(r, e, "name", 0, where, &v.name) ||
+        get_str(r, e, "area_id", 1, where, &v.area) || get_str(r, e, "device_id", 1, where, &v.device) ||
+        get_str(r, e, "device_class", 1, where, &v.device_class) || get_str(r, e, "unit", 1, where, &v.unit) ||
+        get_str(r, e, "platform", 1, where, &v.platform) ||
+        get_str(r, e, "entity_category", 1, where, &v.category))
+      return SL_ERROR;
+    v.disabled = get_flag(e, "disabled");
+    v.hidden = get_flag(e, "hidden");
+    if (!(row = ADD_ROW(r, entities, n_entities, CAP_ENTITIES))) return out_of_memory(r);
+    *row = v;
+  }
+
+  if (!(list = get_array(r, root, "automations", 1, "the home"))) return sl_json_get(root, "automations") ? SL_ERROR : SL_OK;
+  i = 0;
+  for (const sl_json *a = list->child; a; a = a->next, i++) {
+    sl_ha_automation *row;
+    const char *alias;
+    snprintf(where, sizeof where, "automations[%zu]", i);
+    if (need_object(r, a, where) || get_str(r, a, "alias", 1, where, &alias)) return SL_ERROR;
+    if (!(row = ADD_ROW(r, automations, n_automations, CAP_AUTOMATIONS))) return out_of_memory(r);
+    row->alias = alias;
+    row->first = r->doc->n_members;
+    if (read_members(r, a, "trigger", where) || read_members(r, a, "action", where)) return SL_ERROR;
+  }
+  return SL_OK;
+}
+
+/* ---- Home Assistant's registry files (.storage/core.*_registry) ---- */
+
+static int read_ha_areas(reader *r, const sl_json *data) {
+  const sl_json *list = get_array(r, data, "areas", 0, "core.area_registry data");
+  char where[64];
+  size_t i = 0;
+  r->doc->replaces = SL_HA_AREAS;
+  if (!list) return SL_ERROR;
+  for (const sl_json *a = list->child; a; a = a->next, i++) {
+    const char *id, *name;
+    snprintf(where, sizeof where, "areas[%zu]", i);
+    if (need_object(r, a, where) || get_str(r, a, "id", 0, where, &id) || get_str(r, a, "name", 0, where, &name) ||
+        add_area(r, id, name))
+      return SL_ERROR;
+  }
+  return SL_OK;
+}
+
+static int read_ha_devices(reader *r, const sl_json *data) {
+  const sl_json *list = get_array(r, data, "devices", 0, "core.device_registry data");
+  char where[64];
+  size_t i = 0;
+  r->doc->replaces = SL_HA_DEVICES;
+  if (!list) return SL_ERROR;
+  for (const sl_json *d = list->child; d; d = d->next, i++) {
+    sl_ha_device v = {0}, *row;
+    const char *name, *by_user;
+    snprintf(where, sizeof where, "devices[%zu]", i);
+    if (need_object(r, d, where) || get_str(r, d, "id", 0, where, &v.id) || get_str(r, d, "name", 1, where, &name) ||
+        get_str(r, d, "name_by_user", 1, where, &by_user) ||
+        get_str(r, d, "manufacturer", 1, where, &v.manufacturer) || get_str(r, d, "model", 1, where, &v.model) ||
+        get_str(r, d, "area_id", 1, where, &v.area))
+      return SL_ERROR;
+    v.name = by_user ? by_user : name ? name : v.id;
+    v.disabled = get_flag(d, "disabled_by");
+    if (!(row = ADD_ROW(r, devices, n_devices, CAP_DEVICES))) return out_of_memory(r);
+    *row = v;
+  }
+  return SL_OK;
+}
+
+/* One registry entity, completed from its device as the HA UI shows it (SOURCES.md):
+** the name is `name`, else the device name and original_name when has_entity_name, else
+** original_name, else the device name, else the object id; the class device_class else
+** original_device_class; the area its own, else its device's. */
+static int read_ha_entity(reader *r, const sl_json *e, const char *where) {
+  sl_ha_entity v = {0}, *row;
+  const char *name, *original, *klass, *original_class, *dev_name = NULL, *dev_area = NULL;
+  char derived[256], domain[64];
+  size_t n;
+  if (need_object(r, e, where) || get_str(r, e, "entity_id", 0, where, &v.id) ||
+      get_str(r, e, "name", 1, where, &name) || get_str(r, e, "original_name", 1, where, &original) ||
+      get_str(r, e, "area_id", 1, where, &v.area) || get_str(r, e, "device_id", 1, where, &v.device) ||
+      get_str(r, e, "device_class", 1, where, &klass) ||
+      get_str(r, e, "original_device_class", 1, where, &original_class) ||
+      get_str(r, e, "unit_of_measurement", 1, where, &v.unit) || get_str(r, e, "platform", 1, where, &v.platform) ||
+      get_str(r, e, "entity_category", 1, where, &v.category))
+    return SL_ERROR;
+  if (!strchr(v.id, '.')) return sl_fail(r->err, "%s.entity_id '%s' has no domain", where, v.id);
+  if (v.device && r->device(r->ctx, v.device, &dev_name, &dev_area)) {
+    dev_name = sl_syn_keep(&r->doc->strings, dev_name, &r->fail);
+    dev_area = sl_syn_keep(&r->doc->strings, dev_area, &r->fail);
+  } else {
+    dev_name = dev_area = NULL;
+  }
+  name_from_id(v.id, derived, sizeof derived);
+  if (name) {
+    v.name = name;
+  } else if (get_flag(e, "has_entity_name") && dev_name) {
+    char *joined = NULL;
+    if ((original ? asprintf(&joined, "%s %s", dev_name, original) : asprintf(&joined, "%s", dev_name)) < 0)
+      return out_of_memory(r);
+    v.name = sl_syn_keep(&r->doc->strings, joined, &r->fail);
+    free(joined);
+  } else {
+    v.name = original ? original : dev_name ? dev_name : sl_syn_keep(&r->doc->strings, derived, &r->fail);
+  }
+  /* The domain: the part of the id before the dot. */
+  n = (size_t)(strchr(v.id, '.') - v.id);
+  snprintf(domain, sizeof domain, "%.*s", (int)(n < sizeof domain ? n : sizeof domain - 1), v.id);
+  v.domain = sl_syn_keep(&r->doc->strings, domain, &r->fail);
+  v.device_class = klass ? klass : original_class;
+  if (!v.area) v.area = dev_area;
+  v.disabled = get_flag(e, "disabled_by");
+  v.hidden = get_flag(e, "hidden_by");
+  if (r->fail || !(row = ADD_ROW(r, entities, n_entities, CAP_ENTITIES))) return out_of_memory(r);
+  *row = v;
+  return SL_OK;
+}
+
+static int read_ha_entities(reader *r, const sl_json *data) {
+  const sl_json *list = get_array(r, data, "entities", 0, "core.entity_registry data");
+  char where[64];
+  size_t i = 0;
+  r->doc->replaces = SL_HA_ENTITIES;
+  if (!list) return SL_ERROR;
+  for (const sl_json *e = list->child; e; e = e->next, i++) {
+    snprintf(where, sizeof where, "entities[%zu]", i);
+    if (read_ha_entity(r, e, where)) return SL_ERROR;
+  }
+  return SL_OK;
+}
+
+/* ---- documents ---- */
+
+int sl_ha_read(const sl_json *root, sl_ha_device_fn device, void *ctx, sl_ha_doc *doc, sl_err *err) {
+  const sl_json *key = sl_json_get(root, "key"), *data = sl_json_get(root, "data");
+  reader r = {doc, err, device, ctx, 0, NULL};
+  memset(doc, 0, sizeof *doc);
+  if (root->type != SL_JSON_OBJECT) return sl_fail(err, "the document is not a JSON object");
+  if (!key) return read_home(&r, root);
+  if (key->type != SL_JSON_STRING || !data || data->type != SL_JSON_OBJECT)
+    return sl_fail(err, "a registry file needs a string \"key\" and an object \"data\"");
+  if (strcmp(key->str, "core.area_registry") == 0) return read_ha_areas(&r, data);
+  if (strcmp(key->str, "core.device_registry") == 0) return read_ha_devices(&r, data);
+  if (strcmp(key->str, "core.entity_registry") == 0) return read_ha_entities(&r, data);
+  return sl_fail(err, "unknown registry file '%s' (expected core.area_registry, "
+                      "core.device_registry or core.entity_registry)", key->str);
+}
+
+int sl_ha_doc_rank(const sl_json *root) {
+  const sl_json *key = sl_json_get(root, "key");
+  if (!key || key->type != SL_JSON_STRING) return 0;
+  if (strcmp(key->str, "core.area_registry") == 0) return 1;
+  if (strcmp(key->str, "core.device_registry") == 0) return 2;
+  return 3;
+}
+
+void sl_ha_doc_free(sl_ha_doc *doc) {
+  free(doc->areas);
+  free(doc->devices);
+  free(doc->entities);
+  free(doc->automations);
+  free(doc->members);
+  sl_syn_strings_free(&doc->strings);
+  memset(doc, 0, sizeof *doc);
+}

@@ -1,0 +1,92 @@
+/*
+** ha_import.h: a smart home's documents as semlite_ha_import takes them, read into plain
+** rows with no SQLite: the home format of ../shared/data/homes (SOURCES.md: areas,
+** devices, entities, automations) and Home Assistant's registry files
+** (.storage/core.area_registry, core.device_registry, core.entity_registry, recognised
+** by their "key"). Every check of the JSON and every message about it is here (ha_import.c);
+** ext/sql/synergy/sql_synergy_import.c writes the rows into the synergy tables.
+*/
+#ifndef SEMLITE_HA_IMPORT_H
+#define SEMLITE_HA_IMPORT_H
+
+#include <stddef.h>
+
+#include "../base/json.h"
+#include "synergy.h"
+
+/* The groups of tables a document replaces. */
+enum {
+  SL_HA_AREAS = 1,
+  SL_HA_DEVICES = 2,
+  SL_HA_ENTITIES = 4,
+  SL_HA_AUTOMATIONS = 8,        /* synergy_automations and their members */
+  SL_HA_HOME = 15               /* the home format: all four */
+};
+
+/* Rows, with the columns of sql/synergy.sql. Absent values are NULL. Row i of each array
+** came from element i of the document's array of that name ("areas[i]", ...). */
+typedef struct sl_ha_area {
+  const char *id, *name;
+} sl_ha_area;
+
+typedef struct sl_ha_device {
+  const char *id, *name, *manufacturer, *model, *area;
+  int disabled;
+} sl_ha_device;
+
+typedef struct sl_ha_entity {
+  const char *id, *domain, *name, *area, *device, *device_class, *unit, *platform, *category;
+  int disabled, hidden;
+} sl_ha_entity;
+
+/* A member of automation `automation`: an entity of its trigger_entities or
+** action_entities, or a device one of its trigger_devices / action_devices names (one
+** member per device of that name, in device id order). */
+typedef struct sl_ha_member {
+  size_t automation;
+  const char *role;             /* "trigger" or "action" */
+  const char *entity_id, *device_id;
+} sl_ha_member;
+
+/* Automation i's members are members[first .. first + n). */
+typedef struct sl_ha_automation {
+  const char *alias;
+  size_t first, n;
+} sl_ha_automation;
+
+typedef struct sl_ha_doc {
+  unsigned replaces;            /* SL_HA_* */
+  sl_ha_area *areas;
+  size_t n_areas;
+  sl_ha_device *devices;
+  size_t n_devices;
+  sl_ha_entity *entities;
+  size_t n_entities;
+  sl_ha_automation *automations;
+  size_t n_automations;
+  sl_ha_member *members;
+  size_t n_members;
+  /* private */
+  size_t cap[5];
+  sl_syn_strings strings;
+} sl_ha_doc;
+
+/* The devices already imported (the entity registry completes its entities from them):
+** 1 with the device's name and area (either may be NULL), valid until the next call or
+** the end of sl_ha_read; 0 when there is no such device. */
+typedef int (*sl_ha_device_fn)(void *ctx, const char *device_id, const char **name,
+                               const char **area);
+
+/* Order in which several documents of one import apply: the home format 0, then areas 1,
+** devices 2, entities 3 (so entities can be completed from devices). */
+int sl_ha_doc_rank(const sl_json *root);
+
+/* Reads and checks one document into doc (free it with sl_ha_doc_free, also after an
+** error). Entities of the entity registry are completed as the HA UI shows them (name,
+** class, area from the device: docs/synergy.md). SL_ERROR with a message naming the
+** element, e.g. `entities[12] has no "domain"`. */
+int sl_ha_read(const sl_json *root, sl_ha_device_fn device, void *ctx, sl_ha_doc *doc,
+               sl_err *err);
+void sl_ha_doc_free(sl_ha_doc *doc);
+
+#endif
