@@ -6,8 +6,9 @@
 **   SELECT * FROM synergy_links WHERE min_score = 0.5
 **   SELECT * FROM synergy_paths WHERE max_depth = 3 AND min_score = 0.4
 **
-** xFilter runs the whole pipeline (sql_synergy_run.c) and materialises the rows: a few
-** thousand at most (links: candidates per trigger; paths: links + beam per level).
+** xFilter runs the whole pipeline (sql_synergy_read.c, ext/synergy/run.c) and
+** materialises the rows: a few thousand at most (links: candidates per trigger; paths:
+** links + beam per level).
 ** DIRECTONLY: a scan writes the descriptor and hop-score caches, so it may not run from
 ** triggers, views or schema objects.
 */
@@ -62,7 +63,7 @@ typedef struct syn_row {
 
 typedef struct syn_cursor {
   sqlite3_vtab_cursor base;
-  sl_synergy_run run;
+  sl_syn_run run;
   int have_run;
   sqlite3_value *args[MAX_ARGS];
   syn_row *rows;
@@ -142,7 +143,7 @@ static void syn_reset(syn_cursor *c) {
     sqlite3_value_free(c->args[a]);
     c->args[a] = NULL;
   }
-  if (c->have_run) sl_synergy_run_free(&c->run);
+  if (c->have_run) sl_syn_run_free(&c->run);
   c->have_run = 0;
 }
 
@@ -160,7 +161,7 @@ static int syn_fail(syn_cursor *c, const char *msg) {
 }
 
 /* "When A detects motion, turn on B (light) in Hall [capability 1.00, area 1.00, ...]". */
-static char *hop_text(const sl_synergy_run *run, const sl_syn_link *l) {
+static char *hop_text(const sl_syn_run *run, const sl_syn_link *l) {
   char *statement = sl_syn_statement(&run->nodes[l->t], &run->nodes[l->a], &run->rules[l->rule]), *s = NULL;
   char emb[32] = "", ce[32] = "";
   if (run->home.vecs) snprintf(emb, sizeof emb, ", embedding %.2f", l->embedding);
@@ -173,7 +174,7 @@ static char *hop_text(const sl_synergy_run *run, const sl_syn_link *l) {
   return s;
 }
 
-static char *path_text(const sl_synergy_run *run, const sl_syn_path *p) {
+static char *path_text(const sl_syn_run *run, const sl_syn_path *p) {
   char *out = NULL;
   size_t len = 0;
   for (int h = 0; h < p->depth - 1; h++) {
@@ -298,7 +299,7 @@ static int syn_eof(sqlite3_vtab_cursor *cur) {
 }
 
 /* JSON array of node ids [from, to). */
-static void result_ids(sqlite3_context *ctx, const sl_synergy_run *run, const sl_syn_path *p, int from) {
+static void result_ids(sqlite3_context *ctx, const sl_syn_run *run, const sl_syn_path *p, int from) {
   sqlite3_str *s = sqlite3_str_new(NULL);
   sqlite3_str_appendchar(s, 1, '[');
   for (int i = from; i < p->depth; i++) {
@@ -327,7 +328,7 @@ static int syn_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   syn_cursor *c = (syn_cursor *)cur;
   const syn_kind *kind = ((syn_vtab *)cur->pVtab)->kind;
   const syn_row *r = &c->rows[c->i];
-  const sl_synergy_run *run = &c->run;
+  const sl_syn_run *run = &c->run;
 
   if (col >= kind->first_arg) {
     sqlite3_result_value(ctx, c->args[col - kind->first_arg]);

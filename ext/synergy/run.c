@@ -1,0 +1,275 @@
+/*
+** run.c: one synergy run (run.h): the config checked, the models chosen, the descriptors
+** embedded, the links built and scored, the best hops reranked, the automated pairs
+** marked, the synergy metrics recorded.
+**
+** Models: synergy_config's embed_model / rerank_model name one (an error if it is not
+** loaded); NULL means the first loaded model of the kind, and when there is none the
+** signal is left out and its weight with it (the `signals` column says what was used).
+*/
+#include "run.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ops/infer.h"
+#include "../ops/metrics.h"
+
+/* What every hop statement is scored against: one query for all of them, so the picked
+** links go through the cross-encoder in packed batches (a few forward passes in all)
+** rather than one pass per trigger. */
+static const char rerank_query[] = "a useful smart home automation";
+
+/* ---- config ---- */
+
+static const struct { const char *key; int is_count; size_t off; } knobs[] = {
+  {"w_capability", 0, offsetof(sl_syn_config, w_capability)},
+  {"w_area", 0, offsetof(sl_syn_config, w_area)},
+  {"w_name", 0, offsetof(sl_syn_config, w_name)},
+  {"w_embedding", 0, offsetof(sl_syn_config, w_embedding)},
+  {"w_rerank", 0, offsetof(sl_syn_config, w_rerank)},
+  {"area_unknown", 0, offsetof(sl_syn_config, area_unknown)},
+  {"min_hop", 0, offsetof(sl_syn_config, min_hop)},
+  {"depth_penalty", 0, offsetof(sl_syn_config, depth_penalty)},
+  {"candidates", 1, offsetof(sl_syn_config, candidates)},
+  {"rerank_top", 1, offsetof(sl_syn_config, rerank_top)},
+  {"beam", 1, offsetof(sl_syn_config, beam)},
+};
+#define N_KNOBS (sizeof knobs / sizeof knobs[0])
+
+/* A weight or knob: counts are integers in [1, 1e6]; weights >= 0; depth_penalty in
+** (0, 1]; min_hop and area_unknown in [0, 1]. */
+static int set_knob(sl_syn_run *run, size_t k, const char *key, const sl_syn_value *v, sl_err *err) {
+  int numeric = v->type == SL_SYN_INTEGER || v->type == SL_SYN_REAL;
+  run->seen |= 1u << k;
+  if (knobs[k].is_count) {
+    if (v->type != SL_SYN_INTEGER || v->i < 1 || v->i > 1000000)
+      return sl_fail(err, "synergy_config '%s' must be an integer from 1 to 1000000", key);
+    *(size_t *)((char *)&run->cfg + knobs[k].off) = (size_t)v->i;
+    return SL_OK;
+  }
+  if (!numeric || !(v->d >= 0) || (strcmp(key, "depth_penalty") == 0 && !(v->d > 0 && v->d <= 1)) ||
+      ((strcmp(key, "min_hop") == 0 || strcmp(key, "area_unknown") == 0) && v->d > 1))
+    return sl_fail(err, "synergy_config '%s' must be a number %s", key,
+                   strcmp(key, "depth_penalty") == 0 ? "in (0, 1]" : strncmp(key, "w_", 2) == 0 ? ">= 0" : "in [0, 1]");
+  *(double *)((char *)&run->cfg + knobs[k].off) = v->d;
+  return SL_OK;
+}
+
+int sl_syn_run_config(sl_syn_run *run, const char *key, const sl_syn_value *v, sl_err *err) {
+  size_t k = 0;
+  for (; k < N_KNOBS && strcmp(knobs[k].key, key) != 0; k++) {}
+  if (k < N_KNOBS) return set_knob(run, k, key, v, err);
+  if (strcmp(key, "embed_model") == 0 || strcmp(key, "rerank_model") == 0) {
+    char **dst = key[0] == 'e' ? &run->embed_model : &run->rerank_model;
+    if (v->type == SL_SYN_NULL) return SL_OK;
+    if (v->type != SL_SYN_TEXT) return sl_fail(err, "synergy_config '%s' must be a model name or NULL", key);
+    free(*dst);
+    if (!(*dst = strdup(v->s))) return sl_fail(err, "out of memory");
+    return SL_OK;
+  }
+  if (strcmp(key, "use_embedding") == 0 || strcmp(key, "use_rerank") == 0) {
+    *(key[4] == 'e' ? &run->use_embedding : &run->use_rerank) = (int)v->i != 0;
+    return SL_OK;
+  }
+  return sl_fail(err, "synergy_config has an unknown key '%s'", key);
+}
+
+int sl_syn_run_config_end(sl_syn_run *run, sl_err *err) {
+  for (size_t k = 0; k < N_KNOBS; k++)
+    if (!(run->seen & (1u << k))) return sl_fail(err, "synergy_config has no '%s'", knobs[k].key);
+  return SL_OK;
+}
+
+/* ---- the home ---- */
+
+void sl_syn_run_init(sl_syn_run *run) {
+  memset(run, 0, sizeof *run);
+  run->use_embedding = run->use_rerank = 1;
+}
+
+const char *sl_syn_run_keep(sl_syn_run *run, const char *s, int *fail) {
+  return sl_syn_keep(&run->strings, s, fail);
+}
+
+/* A zeroed item appended to *items (*n of them, *cap allocated); NULL when out of memory. */
+static void *append(void *items, size_t *n, size_t *cap, size_t size, void **grown, sl_err *err) {
+  char *g = sl_syn_grow(items, *n, cap, size);
+  if (!g) return sl_fail(err, "out of memory"), NULL;
+  *grown = g;
+  memset(g + *n * size, 0, size);
+  return g + (*n)++ * size;
+}
+
+sl_syn_node *sl_syn_run_node(sl_syn_run *run, sl_err *err) {
+  void *g = run->nodes;
+  sl_syn_node *n = append(run->nodes, &run->home.n, &run->cap_nodes, sizeof *n, &g, err);
+  run->home.nodes = run->nodes = g;
+  return n;
+}
+
+sl_syn_rule *sl_syn_run_rule(sl_syn_run *run, sl_err *err) {
+  void *g = run->rules;
+  sl_syn_rule *r = append(run->rules, &run->home.n_rules, &run->cap_rules, sizeof *r, &g, err);
+  run->home.rules = run->rules = g;
+  return r;
+}
+
+sl_syn_pair *sl_syn_run_pair(sl_syn_run *run, sl_err *err) {
+  void *g = run->pairs;
+  sl_syn_pair *p = append(run->pairs, &run->n_pairs, &run->cap_pairs, sizeof *p, &g, err);
+  run->pairs = g;
+  return p;
+}
+
+/* ---- the model steps ---- */
+
+/* Fills run->vecs, one unit vector per node: the descriptors' embeddings, through the
+** caller's cache. Unit length, so a dot product is the cosine whatever the pooling. */
+static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_err *err) {
+  size_t n = run->home.n, dim = (size_t)m->cfg.hidden;
+  char **texts = calloc(n ? n : 1, sizeof *texts);
+  int rc = SL_ERROR;
+
+  run->vecs = malloc((n ? n : 1) * dim * sizeof *run->vecs);
+  if (!texts || !run->vecs) {
+    sl_fail(err, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!(texts[i] = sl_syn_descriptor(&run->nodes[i]))) {
+      sl_fail(err, "out of memory");
+      goto done;
+    }
+  if (steps->embed(steps, m, n, run->nodes, (const char *const *)texts, run->vecs, err)) goto done;
+  for (size_t i = 0; i < n; i++) {
+    float *v = run->vecs + i * dim, s = 0;
+    for (size_t k = 0; k < dim; k++) s += v[k] * v[k];
+    s = s > 0 ? 1.0f / sqrtf(s) : 0;
+    for (size_t k = 0; k < dim; k++) v[k] *= s;
+  }
+  run->home.vecs = run->vecs;
+  run->home.dim = dim;
+  rc = SL_OK;
+done:
+  for (size_t i = 0; texts && i < n; i++) free(texts[i]);
+  free(texts);
+  return rc;
+}
+
+/* Logits into links[].rerank for the rerank_top links the cheap score picks, scored as
+** hop statements against the one query. */
+static int rerank_links(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_err *err) {
+  sl_syn_graph *g = &run->graph;
+  size_t *idx = malloc((g->n_links ? g->n_links : 1) * sizeof *idx), k = 0;
+  char **texts = NULL;
+  float *scores = NULL;
+  int rc = SL_ERROR;
+
+  if (idx) {
+    k = sl_syn_rerank_pick(g, &run->cfg, idx);
+    texts = calloc(k ? k : 1, sizeof *texts);
+    scores = malloc((k ? k : 1) * sizeof *scores);
+  }
+  if (!idx || !texts || !scores) {
+    sl_fail(err, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < k; i++) {
+    const sl_syn_link *l = &g->links[idx[i]];
+    if (!(texts[i] = sl_syn_statement(&run->nodes[l->t], &run->nodes[l->a], &run->rules[l->rule]))) {
+      sl_fail(err, "out of memory");
+      goto done;
+    }
+  }
+  if (steps->rerank(steps, m, rerank_query, k, (const char *const *)texts, scores, err)) goto done;
+  for (size_t i = 0; i < k; i++) g->links[idx[i]].rerank = scores[i];
+  rc = SL_OK;
+done:
+  for (size_t i = 0; texts && i < k; i++) free(texts[i]);
+  free(texts);
+  free(scores);
+  free(idx);
+  return rc;
+}
+
+/* ---- existing automations ---- */
+
+static int eq_opt(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+
+/* A link is automated when one automation has its trigger (the entity or its device)
+** among its triggers and its action (likewise) among its actions. */
+static void mark_automated(sl_syn_run *run) {
+  for (size_t p = 0; p < run->n_pairs; p++) {
+    const sl_syn_pair *q = &run->pairs[p];
+    for (size_t i = 0; i < run->graph.n_links; i++) {
+      sl_syn_link *l = &run->graph.links[i];
+      const sl_syn_node *t = &run->nodes[l->t], *a = &run->nodes[l->a];
+      if ((eq_opt(t->id, q->trigger_entity) || eq_opt(t->device_id, q->trigger_device)) &&
+          (eq_opt(a->id, q->action_entity) || eq_opt(a->device_id, q->action_device)))
+        l->automated = 1;
+    }
+  }
+}
+
+/* ---- the run ---- */
+
+/* Pins the model the config names, else the first of the kind; *m NULL (no error) when
+** none is named and none is loaded. */
+static int pin_optional(const char *name, sl_model_kind kind, sl_model **m, sl_err *err) {
+  *m = NULL;
+  if (!name) {
+    *m = sl_registry_acquire_first(kind);
+    if (*m && kind == SL_KIND_RERANK && (*m)->cfg.num_labels != 1) {
+      sl_registry_release(*m);
+      *m = NULL;
+    }
+    return SL_OK;
+  }
+  return kind == SL_KIND_RERANK ? sl_op_pin_reranker(name, m, err) : sl_op_pin(name, kind, m, err);
+}
+
+/* A model step timed as its synergy operation in the metrics. */
+static int timed(sl_op op, int (*step)(sl_syn_run *, sl_syn_steps *, sl_model *, sl_err *), sl_syn_run *run,
+                 sl_syn_steps *steps, sl_model *m, sl_err *err) {
+  uint64_t t0 = sl_metrics_now();
+  int failed = step(run, steps, m, err);
+  sl_metrics_record(op, t0, 0, failed);
+  return failed;
+}
+
+int sl_syn_run_score(sl_syn_run *run, sl_syn_steps *steps, sl_err *err) {
+  sl_model *em = NULL, *rm = NULL;
+  int rc = SL_ERROR;
+
+  if ((run->use_embedding && run->cfg.w_embedding > 0 && pin_optional(run->embed_model, SL_KIND_EMBED, &em, err)) ||
+      (run->use_rerank && run->cfg.w_rerank > 0 && pin_optional(run->rerank_model, SL_KIND_RERANK, &rm, err)))
+    goto done;
+  if (em && timed(SL_OP_SYNERGY_EMBED, embed_descriptors, run, steps, em, err)) goto done;
+  if (sl_syn_links_build(&run->home, &run->cfg, &run->graph, err)) goto done;
+  if (rm && timed(SL_OP_SYNERGY_RERANK, rerank_links, run, steps, rm, err)) goto done;
+  sl_syn_links_finish(&run->graph, &run->cfg);
+  mark_automated(run);
+  snprintf(run->signals, sizeof run->signals, "capability+area+name%s%s", em ? "+embedding" : "",
+           rm ? "+cross-encoder" : "");
+  rc = SL_OK;
+done:
+  if (em) sl_registry_release(em);
+  if (rm) sl_registry_release(rm);
+  return rc;
+}
+
+void sl_syn_run_free(sl_syn_run *run) {
+  sl_syn_graph_free(&run->graph);
+  sl_syn_strings_free(&run->strings);
+  free(run->nodes);
+  free(run->rules);
+  free(run->pairs);
+  free(run->vecs);
+  free(run->embed_model);
+  free(run->rerank_model);
+  sl_syn_run_init(run);
+}
