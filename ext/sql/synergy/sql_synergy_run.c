@@ -236,9 +236,9 @@ static sqlite3_int64 hash_text(const char *a, const char *b, const char *c) {
 
 /* Fills run->vecs (one unit vector per node): rows of synergy_descriptors whose hash and
 ** model match are reused, the rest embedded in packed batches and stored. */
-static int embed_descriptors(sqlite3 *db, sl_synergy_run *run, const sl_model *m,
+static int embed_descriptors(sqlite3 *db, sl_synergy_run *run, sl_model *m,
                              const char *model_key, sl_err *err) {
-  size_t n = run->home.n, dim = (size_t)m->cfg.hidden, n_miss = 0;
+  size_t n = run->home.n, dim = sl_op_width(m), n_miss = 0;
   char **texts = calloc(n ? n : 1, sizeof *texts);
   size_t *miss = malloc((n ? n : 1) * sizeof *miss), *lens = malloc((n ? n : 1) * sizeof *lens);
   const char **miss_texts = malloc((n ? n : 1) * sizeof *miss_texts);
@@ -282,11 +282,14 @@ static int embed_descriptors(sqlite3 *db, sl_synergy_run *run, const sl_model *m
   }
   for (size_t done_n = 0, got = 0; done_n < n_miss; done_n += got) {
     /* One pass's rows land in run->vecs through `batch`, then go to the cache. */
-    if (!batch && !(batch = malloc(SL_BATCH_MAX_SEQS * dim * sizeof *batch))) {
+    if (!batch && !(batch = malloc(n_miss * dim * sizeof *batch))) {
       sl_fail(err, "out of memory");
       goto done;
     }
-    if (sl_op_embed_batch(m, n_miss - done_n, miss_texts + done_n, lens + done_n, batch, &got, err)) goto done;
+    got = n_miss - done_n;
+    if (sl_op_run_list(NULL, "synergy_descriptor", SL_OP_EMBED_EACH, m, NULL, 0, got, miss_texts + done_n,
+                       lens + done_n, batch, err))
+      goto done;
     for (size_t k = 0; k < got; k++) {
       size_t i = miss[done_n + k];
       memcpy(run->vecs + i * dim, batch + k * dim, dim * sizeof *batch);
@@ -343,7 +346,7 @@ static const char rerank_query[] = "a useful smart home automation";
 
 /* Logits into links[].rerank for the picked links: cached ones from synergy_hop_scores,
 ** the others in packed batches of their statements. */
-static int rerank_links(sqlite3 *db, sl_synergy_run *run, const sl_model *m,
+static int rerank_links(sqlite3 *db, sl_synergy_run *run, sl_model *m,
                         const char *model_key, sl_err *err) {
   sl_syn_graph *g = &run->graph;
   size_t *idx = malloc((g->n_links ? g->n_links : 1) * sizeof *idx), k, n_todo = 0;
@@ -390,11 +393,9 @@ static int rerank_links(sqlite3 *db, sl_synergy_run *run, const sl_model *m,
     }
     sqlite3_reset(get);
   }
-  for (size_t d = 0, got = 0; d < n_todo; d += got) {
-    if (sl_op_rerank_batch(m, rerank_query, strlen(rerank_query), n_todo - d, todo + d, lens + d, scores + d, &got,
-                           err))
-      goto done;
-  }
+  if (sl_op_run_list(NULL, "synergy_hop", SL_OP_RERANK_EACH, m, rerank_query, strlen(rerank_query), n_todo,
+                     todo, lens, scores, err))
+    goto done;
   for (size_t t = 0; t < n_todo; t++) {
     size_t i = which[t];
     g->links[idx[i]].rerank = scores[t];
@@ -451,23 +452,16 @@ static int mark_automated(sqlite3 *db, sl_synergy_run *run, sl_err *err) {
 
 /* ---- the run ---- */
 
-/* Pins the model the config names, else the first of the kind; *m NULL (no error) when
-** none is named and none is loaded. */
-static int pin_optional(const char *name, sl_model_kind kind, sl_model **m, sl_err *err) {
-  *m = NULL;
-  if (!name) {
-    *m = sl_registry_acquire_first(kind);
-    if (*m && kind == SL_KIND_RERANK && (*m)->cfg.num_labels != 1) {
-      sl_registry_release(*m);
-      *m = NULL;
-    }
-    return SL_OK;
-  }
-  return kind == SL_KIND_RERANK ? sl_op_pin_reranker(name, m, err) : sl_op_pin(name, kind, m, err);
+/* The cache rows' name of a model: its identity in hex (weights, vocabulary, config,
+** dtype), so that a folder re-downloaded with other weights is not served stale rows. */
+static void model_key(sl_model *m, char out[33]) {
+  unsigned char id[16];
+  sl_op_identity(m, id);
+  for (int i = 0; i < 16; i++) snprintf(out + 2 * i, 3, "%02x", id[i]);
 }
 
 int sl_synergy_run_prepare(sqlite3 *db, sl_synergy_run *run, sl_err *err) {
-  char *embed_name = NULL, *rerank_name = NULL, key[4096 + 160];
+  char *embed_name = NULL, *rerank_name = NULL, key[33];
   int use_embedding, use_rerank, rc = SL_ERROR;
   sl_model *em = NULL, *rm = NULL;
 
@@ -478,12 +472,12 @@ int sl_synergy_run_prepare(sqlite3 *db, sl_synergy_run *run, sl_err *err) {
   if (read_config(db, &run->cfg, &embed_name, &rerank_name, &use_embedding, &use_rerank, err) ||
       read_nodes(db, run, err) || read_rules(db, run, err))
     goto done;
-  if ((use_embedding && run->cfg.w_embedding > 0 && pin_optional(embed_name, SL_KIND_EMBED, &em, err)) ||
-      (use_rerank && run->cfg.w_rerank > 0 && pin_optional(rerank_name, SL_KIND_RERANK, &rm, err)))
+  if ((use_embedding && run->cfg.w_embedding > 0 && sl_op_pin_optional(embed_name, SL_KIND_EMBED, &em, err)) ||
+      (use_rerank && run->cfg.w_rerank > 0 && sl_op_pin_optional(rerank_name, SL_KIND_RERANK, &rm, err)))
     goto done;
   if (em) {
     uint64_t t0 = sl_metrics_now();
-    snprintf(key, sizeof key, "%s|%s", em->dir, sl_bert_dtype(em->bert));
+    model_key(em, key);
     int failed = embed_descriptors(db, run, em, key, err);
     sl_metrics_record(SL_OP_SYNERGY_EMBED, t0, 0, failed);
     if (failed) goto done;
@@ -491,7 +485,7 @@ int sl_synergy_run_prepare(sqlite3 *db, sl_synergy_run *run, sl_err *err) {
   if (sl_syn_links_build(&run->home, &run->cfg, &run->graph, err)) goto done;
   if (rm) {
     uint64_t t0 = sl_metrics_now();
-    snprintf(key, sizeof key, "%s|%s", rm->dir, sl_bert_dtype(rm->bert));
+    model_key(rm, key);
     int failed = rerank_links(db, run, rm, key, err);
     sl_metrics_record(SL_OP_SYNERGY_RERANK, t0, 0, failed);
     if (failed) goto done;
@@ -502,8 +496,8 @@ int sl_synergy_run_prepare(sqlite3 *db, sl_synergy_run *run, sl_err *err) {
            rm ? "+cross-encoder" : "");
   rc = SL_OK;
 done:
-  if (em) sl_registry_release(em);
-  if (rm) sl_registry_release(rm);
+  sl_op_release(em);
+  sl_op_release(rm);
   free(embed_name);
   free(rerank_name);
   if (rc) sl_synergy_run_free(run);
