@@ -899,6 +899,9 @@ static void test_flags(void) {
   CHECK_QUERY(db, "SELECT s FROM v2", NULL, NULL, "ERROR: unsafe use of rerank()");
   t_exec(db, "CREATE VIEW v3 AS SELECT i FROM embed_each('minilm', '[\"a\"]')");
   CHECK_QUERY(db, "SELECT count(*) FROM v3", NULL, NULL, "ERROR: unsafe use of virtual table \"embed_each\"");
+  /* The connection's own counters are not for a view (or a trigger) to show either. */
+  t_exec(db, "CREATE VIEW v4 AS SELECT op FROM semlite_cache_stats");
+  CHECK_QUERY(db, "SELECT count(*) FROM v4", NULL, NULL, "ERROR: unsafe use of virtual table \"semlite_cache_stats\"");
   t_exec(db, "CREATE TABLE notes(body TEXT, e BLOB)");
   t_exec(db, "CREATE TRIGGER t AFTER INSERT ON notes BEGIN UPDATE notes SET e = embed('minilm', NEW.body); END");
   CHECK_QUERY(db, "INSERT INTO notes(body) VALUES ('x')", NULL, NULL, "ERROR: unsafe use of embed()");

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "sql_scripts.h"
+#include "sql_snapshot.h"
 
 enum { OFF, ON };
 
@@ -411,61 +412,20 @@ typedef struct stats_row {
   sl_cache_count mem;
 } stats_row;
 
-typedef struct stats_vtab {
-  sqlite3_vtab base;
-  sl_cache *cache;
-} stats_vtab;
-
-typedef struct stats_cursor {
-  sqlite3_vtab_cursor base;
+typedef struct stats_rows {
   stats_row *rows;
-  int n, i;
-} stats_cursor;
+  int n;
+} stats_rows;
 
-static int stats_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                         sqlite3_vtab **out, char **errmsg) {
-  stats_vtab *v;
-  int rc = sqlite3_declare_vtab(db,
-      "CREATE TABLE x(op TEXT, entries INTEGER, bytes INTEGER, hits INTEGER, misses INTEGER, "
-      "hit_rate REAL, evictions INTEGER, expired INTEGER, l1_hits INTEGER, write_failures INTEGER)");
-  if (rc != SQLITE_OK) return rc;
-  if (!(v = sqlite3_malloc(sizeof *v))) return SQLITE_NOMEM;
-  memset(v, 0, sizeof *v);
-  v->cache = aux;
-  v->cache->stats_connected = 1;
-  *out = &v->base;
-  return SQLITE_OK;
+/* Connecting semlite_cache_stats is what lets the cache keep prepared statements (see the
+** top of the file); disconnecting finalizes them. */
+static void stats_connected(void *aux, int on) {
+  sl_cache *c = aux;
+  c->stats_connected = on;
+  if (!on) finalize_all(c);
 }
 
-static int stats_disconnect(sqlite3_vtab *vtab) {
-  stats_vtab *v = (stats_vtab *)vtab;
-  v->cache->stats_connected = 0;
-  finalize_all(v->cache);
-  sqlite3_free(v);
-  return SQLITE_OK;
-}
-
-static int stats_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
-  info->estimatedCost = 10;
-  info->estimatedRows = SL_CACHE_MAX_OPS;
-  return SQLITE_OK;
-}
-
-static int stats_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
-  stats_cursor *cur = sqlite3_malloc(sizeof *cur);
-  if (!cur) return SQLITE_NOMEM;
-  memset(cur, 0, sizeof *cur);
-  *out = &cur->base;
-  return SQLITE_OK;
-}
-
-static int stats_close(sqlite3_vtab_cursor *cur) {
-  sqlite3_free(((stats_cursor *)cur)->rows);
-  sqlite3_free(cur);
-  return SQLITE_OK;
-}
-
-static stats_row *row_for(stats_cursor *cur, const char *op) {
+static stats_row *row_for(stats_rows *cur, const char *op) {
   for (int i = 0; i < cur->n; i++)
     if (strcmp(cur->rows[i].op, op) == 0) return &cur->rows[i];
   if (cur->n == 2 * SL_CACHE_MAX_OPS) return NULL;
@@ -480,13 +440,10 @@ static int by_op(const void *a, const void *b) {
 
 /* One row per op: the table's totals (entries, bytes, evictions, expired: every
 ** connection's, persistent) beside this connection's counts of hits and misses. */
-static int stats_filter(sqlite3_vtab_cursor *vcur, int idx, const char *idx_str, int argc,
-                        sqlite3_value **argv) {
-  stats_cursor *cur = (stats_cursor *)vcur;
-  sl_cache *c = ((stats_vtab *)vcur->pVtab)->cache;
-  sqlite3_free(cur->rows);
-  cur->n = cur->i = 0;
-  if (!(cur->rows = sqlite3_malloc(2 * SL_CACHE_MAX_OPS * sizeof *cur->rows))) return SQLITE_NOMEM;
+static int stats_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
+  stats_rows all = {0}, *cur = &all;
+  sl_cache *c = aux;
+  if (!(cur->rows = malloc(2 * SL_CACHE_MAX_OPS * sizeof *cur->rows))) return sl_fail(err, "out of memory");
   if (c->state == ON) {
     sqlite3_stmt *st = NULL;
     char *sql = sqlite3_mprintf("SELECT op, entries, bytes, evictions, expired FROM \"%w\".semlite_cache_counters",
@@ -510,21 +467,13 @@ static int stats_filter(sqlite3_vtab_cursor *vcur, int idx, const char *idx_str,
     if (r) r->mem = c->tally.ops[i];
   }
   qsort(cur->rows, (size_t)cur->n, sizeof *cur->rows, by_op);
-  return SQLITE_OK;
+  *rows = cur->rows;
+  *n = (size_t)cur->n;
+  return SL_OK;
 }
 
-static int stats_next(sqlite3_vtab_cursor *cur) {
-  ((stats_cursor *)cur)->i++;
-  return SQLITE_OK;
-}
-
-static int stats_eof(sqlite3_vtab_cursor *cur) {
-  return ((stats_cursor *)cur)->i >= ((stats_cursor *)cur)->n;
-}
-
-static int stats_column(sqlite3_vtab_cursor *vcur, sqlite3_context *ctx, int col) {
-  stats_cursor *cur = (stats_cursor *)vcur;
-  const stats_row *r = &cur->rows[cur->i];
+static void stats_column(const void *rows, size_t i, sqlite3_context *ctx, int col) {
+  const stats_row *r = (const stats_row *)rows + i;
   switch (col) {
     case S_OP: sqlite3_result_text(ctx, r->op, -1, SQLITE_TRANSIENT); break;
     case S_ENTRIES: sqlite3_result_int64(ctx, r->entries); break;
@@ -540,17 +489,14 @@ static int stats_column(sqlite3_vtab_cursor *vcur, sqlite3_context *ctx, int col
     case S_L1_HITS: sqlite3_result_int64(ctx, r->mem.l1_hits); break;
     default: sqlite3_result_int64(ctx, r->mem.write_failures); break;
   }
-  return SQLITE_OK;
 }
 
-static int stats_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
-  *rowid = ((stats_cursor *)cur)->i;
-  return SQLITE_OK;
-}
+/* Eponymous only (no xCreate): there is one per connection, nothing to create. DIRECTONLY:
+** it reads the connection's own counters, not for a view or trigger to show. */
+static const sl_snapshot_def stats_def = {
+  "semlite_cache_stats",
+  "CREATE TABLE x(op TEXT, entries INTEGER, bytes INTEGER, hits INTEGER, misses INTEGER, "
+  "hit_rate REAL, evictions INTEGER, expired INTEGER, l1_hits INTEGER, write_failures INTEGER)",
+  SQLITE_VTAB_DIRECTONLY, stats_snapshot, stats_column, stats_connected};
 
-/* Eponymous only (no xCreate): there is one per connection, nothing to create. */
-sqlite3_module sl_cache_stats_module = {
-  .iVersion = 0, .xConnect = stats_connect, .xBestIndex = stats_best_index,
-  .xDisconnect = stats_disconnect, .xOpen = stats_open, .xClose = stats_close,
-  .xFilter = stats_filter, .xNext = stats_next, .xEof = stats_eof, .xColumn = stats_column,
-  .xRowid = stats_rowid};
+SL_SNAPSHOT_MODULE(sl_cache_stats_module, stats_def, NULL);

@@ -7,7 +7,7 @@
 
 #include "../base/json.h"
 #include "../engine/registry.h"
-#include "sql.h"
+#include "sql_snapshot.h"
 
 /* The options object of semlite_model_load's third argument: {"dtype": "int8"}. */
 static int parse_load_options(const char *text, int len, sl_compute_dtype *dtype, sl_err *err) {
@@ -78,72 +78,15 @@ void sl_sql_model_unload(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 enum { COL_NAME, COL_KIND, COL_PATH, COL_DIM, COL_LAYERS, COL_PARAMS, COL_BYTES, COL_DTYPE,
        COL_LOAD_MS, COL_MAX_TOKENS, COL_POOLING };
 
-typedef struct models_cursor {
-  sqlite3_vtab_cursor base;
-  sl_model_info *rows;
-  size_t n, i;
-} models_cursor;
-
-static int models_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                          sqlite3_vtab **out, char **errmsg) {
-  int rc = sqlite3_declare_vtab(db,
-      "CREATE TABLE x(name TEXT, kind TEXT, path TEXT, dim INTEGER, layers INTEGER, "
-      "params INTEGER, bytes INTEGER, dtype TEXT, load_ms REAL, max_tokens INTEGER, "
-      "pooling TEXT)");
-  if (rc != SQLITE_OK) return rc;
-  *out = sqlite3_malloc(sizeof **out);
-  if (!*out) return SQLITE_NOMEM;
-  memset(*out, 0, sizeof **out);
-  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
-  return SQLITE_OK;
+static int models_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
+  sl_model_info *r;
+  if (sl_registry_list(&r, n, err)) return SL_ERROR;
+  *rows = r;
+  return SL_OK;
 }
 
-static int models_disconnect(sqlite3_vtab *vtab) {
-  sqlite3_free(vtab);
-  return SQLITE_OK;
-}
-
-static int models_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
-  models_cursor *c = sqlite3_malloc(sizeof *c);
-  if (!c) return SQLITE_NOMEM;
-  memset(c, 0, sizeof *c);
-  *out = &c->base;
-  return SQLITE_OK;
-}
-
-static int models_close(sqlite3_vtab_cursor *cur) {
-  models_cursor *c = (models_cursor *)cur;
-  free(c->rows);
-  sqlite3_free(c);
-  return SQLITE_OK;
-}
-
-static int models_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, int argc,
-                         sqlite3_value **argv) {
-  models_cursor *c = (models_cursor *)cur;
-  sl_err err;
-  free(c->rows);
-  c->rows = NULL;
-  c->i = c->n = 0;
-  if (sl_registry_list(&c->rows, &c->n, &err)) {
-    cur->pVtab->zErrMsg = sqlite3_mprintf("semlite_models: %s", err.msg);
-    return SQLITE_ERROR;
-  }
-  return SQLITE_OK;
-}
-
-static int models_next(sqlite3_vtab_cursor *cur) {
-  ((models_cursor *)cur)->i++;
-  return SQLITE_OK;
-}
-
-static int models_eof(sqlite3_vtab_cursor *cur) {
-  models_cursor *c = (models_cursor *)cur;
-  return c->i >= c->n;
-}
-
-static int models_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
-  const sl_model_info *r = &((models_cursor *)cur)->rows[((models_cursor *)cur)->i];
+static void models_column(const void *rows, size_t i, sqlite3_context *ctx, int col) {
+  const sl_model_info *r = (const sl_model_info *)rows + i;
   switch (col) {
     case COL_NAME: sqlite3_result_text(ctx, r->name, -1, SQLITE_TRANSIENT); break;
     case COL_KIND: sqlite3_result_text(ctx, sl_model_kind_name(r->kind), -1, SQLITE_STATIC); break;
@@ -157,30 +100,12 @@ static int models_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col
     case COL_MAX_TOKENS: sqlite3_result_int(ctx, r->max_seq_len); break;
     case COL_POOLING: sqlite3_result_text(ctx, r->pooling, -1, SQLITE_TRANSIENT); break;
   }
-  return SQLITE_OK;
 }
 
-static int models_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
-  *rowid = (sqlite3_int64)((models_cursor *)cur)->i + 1;
-  return SQLITE_OK;
-}
+static const sl_snapshot_def models_def = {
+  "semlite_models",
+  "CREATE TABLE x(name TEXT, kind TEXT, path TEXT, dim INTEGER, layers INTEGER, "
+  "params INTEGER, bytes INTEGER, dtype TEXT, load_ms REAL, max_tokens INTEGER, pooling TEXT)",
+  SQLITE_VTAB_INNOCUOUS, models_snapshot, models_column, NULL};
 
-static int models_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
-  info->estimatedCost = 10;
-  info->estimatedRows = 10;
-  return SQLITE_OK;
-}
-
-sqlite3_module sl_models_module = {
-  .iVersion = 0,
-  .xConnect = models_connect,
-  .xBestIndex = models_best_index,
-  .xDisconnect = models_disconnect,
-  .xOpen = models_open,
-  .xClose = models_close,
-  .xFilter = models_filter,
-  .xNext = models_next,
-  .xEof = models_eof,
-  .xColumn = models_column,
-  .xRowid = models_rowid,
-};
+SL_SNAPSHOT_MODULE(sl_models_module, models_def, NULL);
