@@ -462,7 +462,26 @@ static void test_preload_env(void) {
             "folder '/nonexistent/folder': No such file or directory\n1");
 }
 
+/* A fresh process reads every limit's default, before anything set one (the table of
+** values once had fewer initializers than limits, so vec_cache_mb read 0). */
+static void test_limits_defaults(void) {
+  char cmd[1400];
+  char out[512] = "";
+  FILE *p;
+  snprintf(cmd, sizeof cmd,
+           "sqlite3 :memory: -cmd '.load %s' \"SELECT group_concat(name || '=' || value, ' ') "
+           "FROM semlite_limits WHERE name != 'threads'\" 2>&1", sl_test_so_path());
+  p = popen(cmd, "r");
+  CHECK(p != NULL);
+  if (!p) return;
+  if (!fgets(out, sizeof out, p)) out[0] = 0;
+  pclose(p);
+  out[strcspn(out, "\n")] = 0;
+  CHECK_STR(out, "max_batch=512 max_tokens=1024 memory_budget_mb=256 l1_cache_mb=64 vec_cache_mb=256");
+}
+
 const sl_test metrics_tests[] = {
+  {"limits_defaults", test_limits_defaults},
   {"bucket_error", test_bucket_error},
   {"percentiles", test_percentiles},
   {"exact_counts_threads", test_exact_counts_threads},

@@ -36,15 +36,16 @@ static const limit_def defs[SL_LIMIT_COUNT] = {
                              SL_CHUNK_CACHE_DEFAULT >> 20},
 };
 
-/* -1: not set, the default applies. */
-static atomic_llong values[SL_LIMIT_COUNT] = {-1, -1, -1, -1, -1};
+/* The value set plus one; 0 (every limit at start, whatever their number): not set, the
+** default applies. */
+static atomic_llong values[SL_LIMIT_COUNT];
 
 const char *sl_limit_name(sl_limit id) { return defs[id].name; }
 const char *sl_limit_description(sl_limit id) { return defs[id].description; }
 
 long long sl_limit_get(sl_limit id) {
   long long v = atomic_load_explicit(&values[id], memory_order_relaxed);
-  if (v >= 0) return v;
+  if (v > 0) return v - 1;
   if (id == SL_LIMIT_THREADS) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     return cores < 1 ? 1 : cores > defs[id].max ? defs[id].max : cores;
@@ -56,7 +57,7 @@ int sl_limit_set(sl_limit id, long long value, sl_err *err) {
   const limit_def *d = &defs[id];
   if (value < d->min || value > d->max)
     return sl_fail(err, "%s must be between %lld and %lld, got %lld", d->name, d->min, d->max, value);
-  atomic_store(&values[id], value);
+  atomic_store(&values[id], value + 1);
   if (id == SL_LIMIT_THREADS) sl_pool_set_threads((int)value);
   if (id == SL_LIMIT_L1_CACHE_MB) sl_l1_set_capacity((size_t)value << 20);
   if (id == SL_LIMIT_VEC_CACHE_MB) sl_chunk_cache_set_limit((size_t)value << 20);
