@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/registry.h"
 #include "../ops/cache_l1.h"
 #include "../vector/chunk_cache.h"
 #include "../ops/limits.h"
 #include "../ops/memory.h"
 #include "../ops/metrics.h"
+#include "../ops/models.h"
 #include "sql_snapshot.h"
 
 /* ---- semlite_metrics ---- */
@@ -110,7 +110,7 @@ static int memory_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   size_t n_models, k = 0;
   memory_row *r;
   size_t rss, peak_rss, l1_entries, l1_bytes;
-  if (sl_registry_list(&models, &n_models, err)) return SL_ERROR;
+  if (sl_op_model_list(&models, &n_models, err)) return SL_ERROR;
   if (!(r = malloc((3 * n_models + 5) * sizeof *r))) {
     free(models);
     return sl_fail(err, "out of memory");
@@ -199,8 +199,9 @@ static int limits_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sql
     return sl_snapshot_fail(vtab, &err);
   }
   if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-    sl_fail(&err, "rows cannot be inserted; the limits are threads, max_batch, max_tokens, "
-            "memory_budget_mb, l1_cache_mb and vec_cache_mb");
+    char names[256];
+    sl_limit_list(names, sizeof names, " and ");
+    sl_fail(&err, "rows cannot be inserted; the limits are %s", names);
     return sl_snapshot_fail(vtab, &err);
   }
   id = (sl_limit)(row - 1);

@@ -5,39 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/json.h"
-#include "../engine/registry.h"
+#include "../ops/models.h"
 #include "sql_snapshot.h"
-
-/* The options object of semlite_model_load's third argument: {"dtype": "int8"}. */
-static int parse_load_options(const char *text, int len, sl_compute_dtype *dtype, sl_err *err) {
-  sl_json_doc *doc;
-  const sl_json *v;
-  int rc = SL_OK;
-  *dtype = SL_COMPUTE_F32;
-  if (sl_json_parse(text, (size_t)len, &doc, err)) return SL_ERROR;
-  if (sl_json_root(doc)->type != SL_JSON_OBJECT) {
-    sl_json_free(doc);
-    return sl_fail(err, "options must be a JSON object, e.g. '{\"dtype\":\"int8\"}'");
-  }
-  for (v = sl_json_root(doc)->child; v && rc == SL_OK; v = v->next) {
-    if (strcmp(v->key, "dtype") != 0)
-      rc = sl_fail(err, "unknown option '%s' (known: dtype)", v->key);
-    else if (v->type != SL_JSON_STRING)
-      rc = sl_fail(err, "option dtype must be a string");
-    else
-      rc = sl_compute_dtype_parse(v->str, dtype, err);
-  }
-  sl_json_free(doc);
-  return rc;
-}
 
 void sl_sql_model_load(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char fn[] = "semlite_model_load";
   const char *name, *dir;
   int is_null;
+  const char *opts = NULL;
   sl_err err;
-  sl_compute_dtype dtype = SL_COMPUTE_F32;
 
   name = sl_sql_text_arg(ctx, fn, "model name", argv[0], &is_null);
   if (is_null) { sl_sql_errorf(ctx, fn, "the model name must be TEXT, got NULL"); return; }
@@ -46,14 +22,9 @@ void sl_sql_model_load(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   if (is_null) { sl_sql_errorf(ctx, fn, "the model folder must be TEXT, got NULL"); return; }
   if (!dir) return;
   if (argc == 3 && sqlite3_value_type(argv[2]) != SQLITE_NULL) {
-    const char *opts = sl_sql_text_arg(ctx, fn, "options", argv[2], &is_null);
-    if (!opts) return;
-    if (parse_load_options(opts, sqlite3_value_bytes(argv[2]), &dtype, &err)) {
-      sl_sql_error(ctx, fn, &err);
-      return;
-    }
+    if (!(opts = sl_sql_text_arg(ctx, fn, "options", argv[2], &is_null))) return;
   }
-  if (sl_registry_load(name, dir, dtype, &err)) {
+  if (sl_op_model_load(name, dir, opts, opts ? (size_t)sqlite3_value_bytes(argv[2]) : 0, &err)) {
     sl_sql_error(ctx, fn, &err);
     return;
   }
@@ -67,7 +38,7 @@ void sl_sql_model_unload(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const char *name = sl_sql_text_arg(ctx, fn, "model name", argv[0], &is_null);
   if (is_null) { sl_sql_errorf(ctx, fn, "the model name must be TEXT, got NULL"); return; }
   if (!name) return;
-  if (sl_registry_unload(name, &err)) {
+  if (sl_op_model_unload(name, &err)) {
     sl_sql_error(ctx, fn, &err);
     return;
   }
@@ -80,7 +51,7 @@ enum { COL_NAME, COL_KIND, COL_PATH, COL_DIM, COL_LAYERS, COL_PARAMS, COL_BYTES,
 
 static int models_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   sl_model_info *r;
-  if (sl_registry_list(&r, n, err)) return SL_ERROR;
+  if (sl_op_model_list(&r, n, err)) return SL_ERROR;
   *rows = r;
   return SL_OK;
 }
@@ -89,7 +60,7 @@ static void models_column(const void *rows, size_t i, sqlite3_context *ctx, int 
   const sl_model_info *r = (const sl_model_info *)rows + i;
   switch (col) {
     case COL_NAME: sqlite3_result_text(ctx, r->name, -1, SQLITE_TRANSIENT); break;
-    case COL_KIND: sqlite3_result_text(ctx, sl_model_kind_name(r->kind), -1, SQLITE_STATIC); break;
+    case COL_KIND: sqlite3_result_text(ctx, sl_op_kind_name(r->kind), -1, SQLITE_STATIC); break;
     case COL_PATH: sqlite3_result_text(ctx, r->path, -1, SQLITE_TRANSIENT); break;
     case COL_DIM: sqlite3_result_int(ctx, r->dim); break;
     case COL_LAYERS: sqlite3_result_int(ctx, r->layers); break;

@@ -25,6 +25,7 @@
 
 #include "../base/json.h"
 #include "../ops/infer.h"
+#include "../ops/limits.h"
 #include "sql.h"
 #include "sql_cache.h"
 
@@ -243,7 +244,8 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
     if (sl_op_model_width(model, kind->rerank ? SL_KIND_RERANK : SL_KIND_EMBED, &width, &err))
       return each_fail(c, "%s", err.msg);
     (void)width;
-    if (sl_json_parse(text, (size_t)sqlite3_value_bytes(array), &c->doc, &err))
+    if (sl_limit_document((size_t)sqlite3_value_bytes(array), &err) ||
+        sl_json_parse(text, (size_t)sqlite3_value_bytes(array), &c->doc, &err))
       return each_fail(c, "%s", err.msg);
   }
   root = sl_json_root(c->doc);
