@@ -114,8 +114,9 @@ asan:
 # The .so is loaded by a sanitized test binary, so the runtime is already in place.
 # Skipped under ASan: 2,400 cross-encoder passes that check accuracy, not memory safety
 # (the release run covers them; the same code paths run in the other quant tests); and
-# cache.killed_writer, whose sqlite3 shell cannot load a sanitized .so.
-ASAN_SKIP = -quant.rerank_spearman -cache.killed_writer
+# cache.killed_writer and metrics.limits_defaults, whose sqlite3 shell cannot load a
+# sanitized .so.
+ASAN_SKIP = -quant.rerank_spearman -cache.killed_writer -metrics.limits_defaults
 asan-test: asan twins vec0
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(VEC0_ENV) \
 	  SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath build/asan/semlite.so) \

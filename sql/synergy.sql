@@ -229,19 +229,21 @@ INSERT OR IGNORE INTO synergy_config VALUES
   ('use_embedding', 1),     -- 0: no embedding signal even when a model is loaded
   ('use_rerank',   1);
 
--- Descriptor texts and their embeddings: a row is embedded again only when its text
--- hash or its model changes (the cache of docs/synergy.md).
+-- The caches of the two model steps, keyed by the content address of a result: XXH3-128
+-- of the model's identity (weights, vocabulary, configuration, dtype), the op and the
+-- inputs (docs/cache.md), so a model re-saved with other weights gets other addresses.
+-- A descriptor's embedding, one row per entity whose descriptor text it is:
 CREATE TABLE IF NOT EXISTS synergy_descriptors(
-  entity_id TEXT PRIMARY KEY,
-  hash      INTEGER NOT NULL,
-  model     TEXT NOT NULL,
+  key       BLOB NOT NULL,
+  entity_id TEXT NOT NULL,
   text      TEXT NOT NULL,
-  embedding BLOB NOT NULL
-);
+  embedding BLOB NOT NULL,
+  PRIMARY KEY (key, entity_id)
+) WITHOUT ROWID;
 
--- Cross-encoder logits of hop statements, keyed by a hash of (model, query, document):
--- a warm run reranks nothing it has seen.
+-- A hop statement's cross-encoder logit (for the one fixed query): a warm run reranks
+-- nothing it has seen.
 CREATE TABLE IF NOT EXISTS synergy_hop_scores(
-  hash  INTEGER PRIMARY KEY,
+  key   BLOB PRIMARY KEY,
   logit REAL NOT NULL
-);
+) WITHOUT ROWID;

@@ -1,7 +1,8 @@
 /*
 ** main.c: the test runner. Runs every suite, prints each failure as it happens and
-** one closing line `N passed, N failed`. Exit status 0 only when nothing failed and at
-** least one test ran. Arguments select tests (see selected()).
+** one closing line `N passed, N failed` (`, N skipped` when tests were skipped). Exit
+** status 0 only when nothing failed and at least one test passed. Arguments select
+** tests (see selected()).
 */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kernels_tests[],
     gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[],
-    metrics_tests[], cache_tests[], synergy_tests[], version_tests[], stress_tests[];
+    metrics_tests[], cache_tests[], synergy_tests[], version_tests[], stress_tests[], faults_tests[];
 
 static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"json", json_tests},
@@ -29,10 +30,12 @@ static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"synergy", synergy_tests},
   {"version", version_tests},
   {"stress", stress_tests},
+  {"faults", faults_tests},
 };
 
 int sl_test_failures;
 static const char *current_test;
+static char skip_reason[256];
 
 void sl_test_fail(const char *file, int line, const char *fmt, ...) {
   va_list ap;
@@ -43,6 +46,14 @@ void sl_test_fail(const char *file, int line, const char *fmt, ...) {
   va_end(ap);
   fputc('\n', stdout);
   fflush(stdout);
+}
+
+void sl_test_skip(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(skip_reason, sizeof skip_reason, fmt, ap);
+  va_end(ap);
+  if (!skip_reason[0]) snprintf(skip_reason, sizeof skip_reason, "skipped");
 }
 
 static const char *env_or(const char *name, const char *fallback) {
@@ -74,7 +85,7 @@ static int selected(const char *name, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  int passed = 0, failed = 0;
+  int passed = 0, failed = 0, skipped = 0;
   for (size_t s = 0; s < sizeof suites / sizeof suites[0]; s++) {
     for (const sl_test *t = suites[s].tests; t->name; t++) {
       char full[256];
@@ -82,6 +93,7 @@ int main(int argc, char **argv) {
       if (!selected(full, argc, argv)) continue;
       current_test = full;
       sl_test_failures = 0;
+      skip_reason[0] = 0;
       struct timespec t0, t1;
       clock_gettime(CLOCK_MONOTONIC, &t0);
       t->fn();
@@ -90,6 +102,9 @@ int main(int argc, char **argv) {
       if (sl_test_failures) {
         failed++;
         printf("not ok %s (%d failures)\n", full, sl_test_failures);
+      } else if (skip_reason[0]) {
+        skipped++;
+        printf("skip %s (%s)\n", full, skip_reason);
       } else {
         passed++;
         printf("ok %s (%.0f ms)\n", full, ms);
@@ -97,6 +112,7 @@ int main(int argc, char **argv) {
       fflush(stdout);
     }
   }
-  printf("%d passed, %d failed\n", passed, failed);
+  if (skipped) printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+  else printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 && passed > 0 ? 0 : 1;
 }

@@ -2,8 +2,10 @@
 ** test.h: the tiny test harness every tests/test_*.c file uses.
 **
 ** A suite is a NULL-terminated array of {name, function}; tests/main.c lists the
-** suites and prints one line per failure and the summary `N passed, N failed`.
-** A test fails when any CHECK in it fails; it keeps running to report all of them.
+** suites and prints one line per failure and the summary `N passed, N failed` (and
+** `, N skipped`). A test fails when any CHECK in it fails; it keeps running to report
+** all of them. A test that cannot run here (a peer or a CPU feature this machine
+** lacks) calls sl_test_skip and returns: it counts as skipped, never as passed.
 */
 #ifndef SEMLITE_TEST_H
 #define SEMLITE_TEST_H
@@ -19,6 +21,8 @@ typedef struct sl_test {
 /* Failures recorded in the running test (reset by main.c before each test). */
 extern int sl_test_failures;
 void sl_test_fail(const char *file, int line, const char *fmt, ...);
+/* Marks the running test skipped, with the reason printed beside it. */
+void sl_test_skip(const char *fmt, ...);
 
 /* Directory of ../shared (fixtures) and of the generated twins, from the environment
 ** (SEMLITE_SHARED, SEMLITE_MODELS) with defaults set by the Makefile. */
@@ -41,8 +45,6 @@ const char *sl_test_so_path(void);
   do { const char *a_ = (a), *b_ = (b); \
        if (!a_ || !b_ || strcmp(a_, b_) != 0) \
          sl_test_fail(__FILE__, __LINE__, "%s == \"%s\", expected \"%s\"", #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); } while (0)
-
-#endif
 
 /* Writes data to a new temporary file; its name goes to path. 0 on success. */
 int t_write_temp(char *path, size_t cap, const void *data, size_t len);
@@ -82,3 +84,5 @@ long long t_query_int(sqlite3 *db, const char *sql);
   do { char *got_ = t_query(db, sql, p1, p2); \
        CHECK_MSG(got_ && strcmp(got_, expected) == 0, "%s -> \"%s\", expected \"%s\"", sql, got_ ? got_ : "(null)", expected); \
        sqlite3_free(got_); } while (0)
+
+#endif

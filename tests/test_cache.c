@@ -381,8 +381,9 @@ static void test_ttl(void) {
   close_db(db);
 }
 
-/* The cache lives in the file: a new connection uses it without being told, and a
-** disable is for every connection. An attached database holds its own. */
+/* The cache lives in the file, but a connection uses it only once it enabled it itself:
+** a file's own "enabled" row is not trusted (docs/security.md). A disable is for every
+** connection. An attached database holds its own. */
 static void test_persistence(void) {
   char dir[512], path[600], aux[600];
   sqlite3 *db;
@@ -396,6 +397,9 @@ static void test_persistence(void) {
 
   db = open_db(path, SQLITE_OPEN_READWRITE);
   l1("0");
+  CHECK_QUERY(db, "SELECT length(embed('minilm', 'garage door open'))", NULL, NULL, "1536");
+  CHECK_QUERY(db, "SELECT count(*) FROM semlite_cache_stats", NULL, NULL, "0");
+  CHECK_QUERY(db, "SELECT semlite_cache_enable()", NULL, NULL, "1");
   CHECK_QUERY(db, "SELECT length(embed('minilm', 'garage door open'))", NULL, NULL, "1536");
   CHECK_QUERY(db, STATS, "embed", NULL, "1,0,0,1,0,0,0");
   CHECK_QUERY(db, "SELECT semlite_cache_disable()", NULL, NULL, "1");
@@ -440,10 +444,10 @@ static void test_read_only(void) {
 
   db = open_db(path, SQLITE_OPEN_READONLY);
   l1("0");
+  CHECK_QUERY(db, "SELECT semlite_cache_enable()", NULL, NULL, "1");
   CHECK_QUERY(db, "SELECT length(embed('minilm', 'stored'))", NULL, NULL, "1536");
   CHECK_QUERY(db, "SELECT hex(embed('minilm', 'not stored'))", NULL, NULL, fresh);
   CHECK_QUERY(db, STATS, "embed", NULL, "1,1,0,1,0,0,1");
-  CHECK_QUERY(db, "SELECT semlite_cache_enable()", NULL, NULL, "1");
   l1(L1_DEFAULT);
   close_db(db);
 
@@ -625,7 +629,7 @@ static void test_killed_writer(void) {
   f = fopen(script, "w");
   CHECK(f != NULL);
   if (!f) return;
-  fprintf(f, ".load %s\nSELECT semlite_model_load('minilm', '%s');\n"
+  fprintf(f, ".load %s\nSELECT semlite_model_load('minilm', '%s');\nSELECT semlite_cache_enable();\n"
              "WITH RECURSIVE s(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM s WHERE value < 100000) "
              "SELECT count(embed('minilm', 'text ' || value)) FROM s;\n",
           sl_test_so_path(), minilm_path);
@@ -799,6 +803,93 @@ static void test_threads(void) {
   rm_dir(dir);
 }
 
+/* A database file cannot change what semlite computes (docs/security.md): a file's
+** semlite_cache rows serve only a connection that enabled the cache itself, and a value
+** read from a file never reaches the process-wide L1, so the application's other
+** connections cannot get it. */
+static void test_poisoned_file(void) {
+  char dir[512], path[600];
+  sqlite3 *db, *app;
+  char *truth, *forged;
+  make_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/forged.db", dir);
+  db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  CHECK_QUERY(db, "SELECT semlite_cache_enable()", NULL, NULL, "1");
+  truth = t_query(db, "SELECT hex(embed('minilm', 'heating on'))", NULL, NULL);
+  /* The attacker's edit: another vector of the right length under the same key. */
+  t_exec(db, "UPDATE semlite_cache SET value = zeroblob(1536)");
+  forged = t_query(db, "SELECT hex(zeroblob(1536))", NULL, NULL);
+  close_db(db);
+  l1("0");
+  l1(L1_DEFAULT);
+
+  /* Opened without enabling: the file's cache is not used, or even counted. */
+  db = open_db(path, SQLITE_OPEN_READWRITE);
+  CHECK_QUERY(db, "SELECT hex(embed('minilm', 'heating on'))", NULL, NULL, truth);
+  CHECK_QUERY(db, "SELECT count(*) FROM semlite_cache_stats", NULL, NULL, "0");
+  /* The value computed just now is the process's; forget it, then trust the file. */
+  l1("0");
+  l1(L1_DEFAULT);
+  CHECK_QUERY(db, "SELECT semlite_cache_enable()", NULL, NULL, "1");
+  CHECK_QUERY(db, "SELECT hex(embed('minilm', 'heating on'))", NULL, NULL, forged);
+  /* The application's own connection computes the truth: the L1 never saw the file. */
+  app = open_mem();
+  CHECK_QUERY(app, "SELECT semlite_cache_enable()", NULL, NULL, "1");
+  CHECK_QUERY(app, "SELECT hex(embed('minilm', 'heating on'))", NULL, NULL, truth);
+  CHECK_QUERY(app, STATS, "embed", NULL, "0,1,0,1,0,0,0");
+  close_db(app);
+  close_db(db);
+  sqlite3_free(truth);
+  sqlite3_free(forged);
+  rm_dir(dir);
+}
+
+/* A cache write never ends the caller's transaction: a trigger a hostile file ships on
+** semlite_cache that aborts only loses the write; one that rolls the transaction back
+** makes the call fail with the reason, so no half of the transaction is kept unnoticed. */
+static void test_hostile_trigger(void) {
+  char dir[512], path[600];
+  sqlite3 *db;
+  make_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/hostile.db", dir);
+  db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  l1("0");
+  CHECK_QUERY(db, "SELECT semlite_cache_enable()", NULL, NULL, "1");
+  t_exec(db, "CREATE TABLE notes(body TEXT)");
+  t_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON semlite_cache WHEN NEW.op = 'embed' "
+             "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  t_exec(db, "BEGIN");
+  t_exec(db, "INSERT INTO notes VALUES ('first half')");
+  CHECK_QUERY(db, "SELECT length(embed('minilm', 'refused write'))", NULL, NULL, "1536");
+  CHECK_INT(sqlite3_get_autocommit(db), 0);
+  t_exec(db, "INSERT INTO notes VALUES ('second half')");
+  t_exec(db, "COMMIT");
+  CHECK_QUERY(db, "SELECT group_concat(body, '+') FROM notes", NULL, NULL, "first half+second half");
+  CHECK_QUERY(db, STATS, "embed", NULL, "0,1,0,0,0,0,1");
+
+  t_exec(db, "DROP TRIGGER refuse");
+  t_exec(db, "CREATE TRIGGER rollback BEFORE INSERT ON semlite_cache "
+             "BEGIN SELECT RAISE(ROLLBACK, 'rolled back by the file'); END");
+  t_exec(db, "BEGIN");
+  t_exec(db, "INSERT INTO notes VALUES ('lost half')");
+  CHECK_QUERY(db, "SELECT length(embed('minilm', 'rolling write'))", NULL, NULL,
+              "ERROR: embed: a cache statement failed and SQLite rolled back the transaction: rolled back by the file");
+  CHECK_INT(sqlite3_get_autocommit(db), 1);
+  t_exec(db, "BEGIN");
+  CHECK_QUERY(db, "SELECT rerank('ce', 'q', 'rolling write')", NULL, NULL,
+              "ERROR: rerank: a cache statement failed and SQLite rolled back the transaction: rolled back by the file");
+  t_exec(db, "BEGIN");
+  CHECK_QUERY(db, "SELECT count(*) FROM embed_each('minilm', '[\"rolling write\"]')", NULL, NULL,
+              "ERROR: embed_each: a cache statement failed and SQLite rolled back the transaction: rolled back by the file");
+  CHECK_QUERY(db, "SELECT count(*) FROM notes WHERE body = 'lost half'", NULL, NULL, "0");
+  /* Outside a transaction there is nothing to lose: the write fails alone. */
+  CHECK_QUERY(db, "SELECT length(embed('minilm', 'rolling write'))", NULL, NULL, "1536");
+  CHECK_QUERY(db, "PRAGMA integrity_check", NULL, NULL, "ok");
+  l1(L1_DEFAULT);
+  close_db(db);
+  rm_dir(dir);
+}
+
 /* Functions that may write the cache are DIRECTONLY: not from views or triggers. */
 static void test_flags(void) {
   sqlite3 *db = open_mem();
@@ -808,6 +899,9 @@ static void test_flags(void) {
   CHECK_QUERY(db, "SELECT s FROM v2", NULL, NULL, "ERROR: unsafe use of rerank()");
   t_exec(db, "CREATE VIEW v3 AS SELECT i FROM embed_each('minilm', '[\"a\"]')");
   CHECK_QUERY(db, "SELECT count(*) FROM v3", NULL, NULL, "ERROR: unsafe use of virtual table \"embed_each\"");
+  /* The connection's own counters are not for a view (or a trigger) to show either. */
+  t_exec(db, "CREATE VIEW v4 AS SELECT op FROM semlite_cache_stats");
+  CHECK_QUERY(db, "SELECT count(*) FROM v4", NULL, NULL, "ERROR: unsafe use of virtual table \"semlite_cache_stats\"");
   t_exec(db, "CREATE TABLE notes(body TEXT, e BLOB)");
   t_exec(db, "CREATE TRIGGER t AFTER INSERT ON notes BEGIN UPDATE notes SET e = embed('minilm', NEW.body); END");
   CHECK_QUERY(db, "INSERT INTO notes(body) VALUES ('x')", NULL, NULL, "ERROR: unsafe use of embed()");
@@ -834,5 +928,7 @@ const sl_test cache_tests[] = {
   {"each", test_each},
   {"threads", test_threads},
   {"flags", test_flags},
+  {"poisoned_file", test_poisoned_file},
+  {"hostile_trigger", test_hostile_trigger},
   {NULL, NULL},
 };

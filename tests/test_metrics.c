@@ -195,7 +195,7 @@ static void test_limits_table(void) {
   default_limits(db);
   CHECK_QUERY(db, "SELECT group_concat(name, ',') FROM pragma_table_info('semlite_limits')", NULL, NULL,
               "name,value,description");
-  snprintf(expect, sizeof expect, "threads=%ld max_batch=512 max_tokens=1024 memory_budget_mb=256 l1_cache_mb=64 vec_cache_mb=256",
+  snprintf(expect, sizeof expect, "threads=%ld max_batch=512 max_tokens=1024 memory_budget_mb=256 l1_cache_mb=64 vec_cache_mb=256 max_document_mb=64",
            sysconf(_SC_NPROCESSORS_ONLN));
   CHECK_QUERY(db, "SELECT group_concat(name || '=' || value, ' ') FROM semlite_limits", NULL, NULL, expect);
   CHECK_QUERY(db, "SELECT description FROM semlite_limits WHERE name = 'memory_budget_mb'", NULL, NULL,
@@ -219,7 +219,7 @@ static void test_limits_table(void) {
       {"UPDATE semlite_limits SET name = 'x' WHERE name = 'threads'", "only the value column can be changed"},
       {"UPDATE semlite_limits SET description = 'x' WHERE name = 'threads'", "only the value column can be changed"},
       {"INSERT INTO semlite_limits VALUES ('x', 1, 'y')",
-       "rows cannot be inserted; the limits are threads, max_batch, max_tokens, memory_budget_mb, l1_cache_mb and vec_cache_mb"},
+       "rows cannot be inserted; the limits are threads, max_batch, max_tokens, memory_budget_mb, l1_cache_mb, vec_cache_mb and max_document_mb"},
       {"DELETE FROM semlite_limits WHERE name = 'threads'", "rows cannot be deleted; set a limit's value instead"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -230,14 +230,14 @@ static void test_limits_table(void) {
   }
   /* A refused UPDATE leaves every value as it was. */
   CHECK_QUERY(db, "SELECT group_concat(value, ' ') FROM semlite_limits WHERE name <> 'threads'", NULL, NULL,
-              "512 1024 64 64 256");
+              "512 1024 64 64 256 64");
   /* The C API's own message for an unknown name (the table has no such row to update). */
   {
     sl_err err;
     sl_limit id;
     CHECK(sl_limit_find("max_batch", &id, &err) == SL_OK && id == SL_LIMIT_MAX_BATCH);
     CHECK(sl_limit_find("batch", &id, &err) == SL_ERROR);
-    CHECK_STR(err.msg, "no limit named 'batch' (known: threads, max_batch, max_tokens, memory_budget_mb, l1_cache_mb, vec_cache_mb)");
+    CHECK_STR(err.msg, "no limit named 'batch' (known: threads, max_batch, max_tokens, memory_budget_mb, l1_cache_mb, vec_cache_mb, max_document_mb)");
   }
   default_limits(db);
   sqlite3_close(db);
@@ -462,7 +462,44 @@ static void test_preload_env(void) {
             "folder '/nonexistent/folder': No such file or directory\n1");
 }
 
+/* A fresh process reads every limit's default, before anything set one (the table of
+** values once had fewer initializers than limits, so vec_cache_mb read 0). */
+static void test_limits_defaults(void) {
+  char cmd[1400];
+  char out[512] = "";
+  FILE *p;
+  snprintf(cmd, sizeof cmd,
+           "sqlite3 :memory: -cmd '.load %s' \"SELECT group_concat(name || '=' || value, ' ') "
+           "FROM semlite_limits WHERE name != 'threads'\" 2>&1", sl_test_so_path());
+  p = popen(cmd, "r");
+  CHECK(p != NULL);
+  if (!p) return;
+  if (!fgets(out, sizeof out, p)) out[0] = 0;
+  pclose(p);
+  out[strcspn(out, "\n")] = 0;
+  CHECK_STR(out, "max_batch=512 max_tokens=1024 memory_budget_mb=256 l1_cache_mb=64 vec_cache_mb=256 max_document_mb=64");
+}
+
+/* A document argument over max_document_mb is refused with the limit's name, before it
+** is parsed. */
+static void test_document_limit(void) {
+  sqlite3 *db = t_open();
+  char models[1024];
+  t_model_path(models, sizeof models, "minilm-l6-embed");
+  CHECK_QUERY(db, "SELECT semlite_model_load('minilm', ?1)", models, NULL, "minilm");
+  t_exec(db, "UPDATE semlite_limits SET value = 1 WHERE name = 'max_document_mb'");
+  CHECK_QUERY(db, "SELECT count(*) FROM embed_each('minilm', '[' || printf('%.*c', 1048576, ' ') || ']')", NULL, NULL,
+              "ERROR: embed_each: the document is 1048578 bytes, over the max_document_mb limit of 1 MB");
+  CHECK_QUERY(db, "SELECT count(*) FROM embed_each('minilm', '[' || printf('%.*c', 1048574, ' ') || ']')", NULL, NULL, "0");
+  CHECK_QUERY(db, "SELECT semlite_model_load('m2', ?1, '{' || printf('%.*c', 1048576, ' ') || '}')", models, NULL,
+              "ERROR: semlite_model_load: the document is 1048578 bytes, over the max_document_mb limit of 1 MB");
+  t_exec(db, "UPDATE semlite_limits SET value = 64 WHERE name = 'max_document_mb'");
+  sqlite3_close(db);
+}
+
 const sl_test metrics_tests[] = {
+  {"document_limit", test_document_limit},
+  {"limits_defaults", test_limits_defaults},
   {"bucket_error", test_bucket_error},
   {"percentiles", test_percentiles},
   {"exact_counts_threads", test_exact_counts_threads},

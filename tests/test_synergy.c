@@ -6,7 +6,8 @@
 **     min_score edges, empty homes and homes with nothing to act on, determinism;
 **   - import: the home format, Home Assistant's registry files, every error leaving the
 **     tables as they were;
-**   - models: the signals they add, and the descriptor cache re-embedding only what changed;
+**   - models: the signals they add, and the step caches embedding only texts they have not
+**     seen;
 **   - a real home from ../shared/data/homes end to end.
 */
 #include <stdlib.h>
@@ -397,7 +398,7 @@ static void test_user_filled(void) {
 }
 
 /* The twins: the embedding and cross-encoder signals join, and the descriptor cache
-** re-embeds only the entity whose text changed. */
+** (content-addressed: model identity and text) embeds only texts it has not seen. */
 static void test_models(void) {
   char path[1024];
   sqlite3 *db = open_home(home_json);
@@ -421,27 +422,33 @@ static void test_models(void) {
   t_exec(db, "UPDATE synergy_entities SET name = 'Hall lamp' WHERE entity_id = 'light.hall_light'");
   CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL, "7");
   CHECK_QUERY(db, "SELECT n FROM embeds", NULL, NULL, "6");
-  /* A removed entity's row goes with the next change. */
+  /* Renamed back, its first embedding is still stored: nothing is embedded. A removed
+  ** entity's row goes; the light keeps both its texts' rows. */
   t_exec(db, "DELETE FROM synergy_entities WHERE entity_id = 'valve.water_valve'");
   t_exec(db, "UPDATE synergy_entities SET name = 'Hall light' WHERE entity_id = 'light.hall_light'");
   CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL, "6");
-  CHECK_QUERY(db, "SELECT n || ' ' || (SELECT count(*) FROM synergy_descriptors) FROM embeds", NULL, NULL, "7 4");
+  CHECK_QUERY(db, "SELECT n || ' ' || (SELECT count(*) FROM synergy_descriptors) FROM embeds", NULL, NULL, "6 5");
+  CHECK_QUERY(db, "SELECT group_concat(text, '; ') FROM (SELECT text FROM synergy_descriptors"
+              " WHERE entity_id = 'light.hall_light' ORDER BY text)", NULL, NULL,
+              "Hall lamp: light in Hall (device Hall light); Hall light: light in Hall");
   /* The same folder in int8 is another model: every descriptor is embedded again. */
   CHECK_QUERY(db, "SELECT semlite_model_load('e8', ?1, '{\"dtype\":\"int8\"}')",
               t_model_path(path, sizeof path, "minilm-l6-embed"), NULL, "e8");
   t_exec(db, "UPDATE synergy_config SET value = 'e8' WHERE key = 'embed_model'");
   CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL, "6");
-  CHECK_QUERY(db, "SELECT n FROM embeds", NULL, NULL, "11");
+  CHECK_QUERY(db, "SELECT n FROM embeds", NULL, NULL, "10");
   CHECK_QUERY(db, "SELECT semlite_model_unload('e8')", NULL, NULL, "1");
+  /* Back to fp32: its rows are still there, nothing is embedded. */
   t_exec(db, "UPDATE synergy_config SET value = 'e' WHERE key = 'embed_model'");
-  /* A read-only database loses only the caches: same rows, nothing written. */
   CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths", NULL, NULL, "6");
+  CHECK_QUERY(db, "SELECT n FROM embeds", NULL, NULL, "10");
+  /* A read-only database loses only the caches: same rows, nothing written. */
   t_exec(db, "UPDATE synergy_entities SET name = 'Porch light' WHERE entity_id = 'light.hall_light'");
   t_exec(db, "DELETE FROM synergy_hop_scores");
   t_exec(db, "PRAGMA query_only = 1");
   CHECK_QUERY(db, "SELECT count(*) || ' ' || count(rerank) FROM synergy_links", NULL, NULL, "6 6");
   t_exec(db, "PRAGMA query_only = 0");
-  CHECK_QUERY(db, "SELECT n || ' ' || (SELECT count(*) FROM synergy_hop_scores) FROM embeds", NULL, NULL, "15 0");
+  CHECK_QUERY(db, "SELECT n || ' ' || (SELECT count(*) FROM synergy_hop_scores) FROM embeds", NULL, NULL, "10 0");
   t_exec(db, "UPDATE synergy_entities SET name = 'Hall light' WHERE entity_id = 'light.hall_light'");
   /* rerank_top bounds the cross-encoder; use_rerank = 0 leaves it out. */
   t_exec(db, "UPDATE synergy_config SET value = 2 WHERE key = 'rerank_top'");

@@ -793,7 +793,7 @@ static void test_compat(void) {
   char *err = NULL;
   int rows = 0, queries = 0;
   if (!path || !*path) {
-    printf("  skipped: SEMLITE_VEC0 is not set (make vec0 fetches sqlite-vec's vec0.so)\n");
+    sl_test_skip("SEMLITE_VEC0 is not set (make vec0 fetches sqlite-vec's vec0.so)");
     return;
   }
   if (access(path, R_OK) != 0) {

@@ -7,7 +7,19 @@
 #include <string.h>
 
 int sl_vfail(sl_err *err, const char *fmt, va_list ap) {
-  if (err) vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  if (err) {
+    err->code = 0;
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  }
+  return SL_ERROR;
+}
+
+int sl_fail_code(sl_err *err, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  sl_vfail(err, fmt, ap);
+  va_end(ap);
+  if (err) err->code = code;
   return SL_ERROR;
 }
 

@@ -16,7 +16,10 @@
 
 #define SL_ERR_MAX 512
 
+/* code: 0, or the SQLite result code a failure of the database under a request
+** carries up to the SQL function (an I/O error, a full disk), set with sl_fail_code. */
 typedef struct sl_err {
+  int code;
   char msg[SL_ERR_MAX];
 } sl_err;
 
@@ -28,7 +31,14 @@ int sl_fail(sl_err *err, const char *fmt, ...)
 #endif
   ;
 
-/* Same, with a va_list. */
+/* Same, with a code for the SQL layer to return (see sl_err). */
+int sl_fail_code(sl_err *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+
+/* Same as sl_fail, with a va_list. */
 int sl_vfail(sl_err *err, const char *fmt, va_list ap);
 
 /* Puts a prefix in front of an existing message: "prefix: old message". */

@@ -253,7 +253,6 @@ void sl_bert_free(sl_bert *b) {
   free(b);
 }
 
-const sl_model_config *sl_bert_config(const sl_bert *b) { return &b->cfg; }
 size_t sl_bert_params(const sl_bert *b) { return b->params; }
 size_t sl_bert_file_bytes(const sl_bert *b) { return b->st->file_bytes; }
 const void *sl_bert_file_data(const sl_bert *b) { return b->st->map; }

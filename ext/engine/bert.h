@@ -34,8 +34,6 @@ typedef struct sl_batch {
 int sl_bert_load(const sl_model_config *cfg, const char *path, sl_compute_dtype compute,
                  sl_bert **out, sl_err *err);
 void sl_bert_free(sl_bert *bert);
-
-const sl_model_config *sl_bert_config(const sl_bert *bert);
 /* Parameters used by the forward pass, and the bytes of the weights file. */
 size_t sl_bert_params(const sl_bert *bert);
 size_t sl_bert_file_bytes(const sl_bert *bert);

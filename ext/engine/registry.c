@@ -9,6 +9,7 @@
 */
 #include "registry.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -100,7 +101,13 @@ int sl_registry_load(const char *name, const char *dir, sl_compute_dtype dtype, 
 
   if (!name[0]) return sl_fail(err, "model name must not be empty");
   if (strlen(name) >= sizeof(((sl_model_info *)0)->name)) return sl_fail(err, "model name is too long");
-  if (!realpath(dir, real)) return sl_model_open(dir, dtype, &loaded, err); /* its error says why */
+  if (!realpath(dir, real)) {
+    int e = errno;
+    /* Opening says best what is wrong with the folder; if it opens, say why not. */
+    if (sl_model_open(dir, dtype, &loaded, err)) return SL_ERROR;
+    sl_model_close(loaded);
+    return sl_fail(err, "cannot resolve the folder '%s': %s", dir, strerror(e));
+  }
 
   pthread_mutex_lock(&lock);
   rc = check_name(name, real, dtype, &done, err);

@@ -644,15 +644,11 @@ int sl_tokenizer_encode_single(const sl_tokenizer *tok, const char *text, size_t
 ** keep so that both fit in `budget`. Cut only the longer one if the shorter keeps
 ** all; otherwise the longer one gets the odd token (the second on a tie). */
 static void longest_first(size_t na, size_t nb, size_t budget, size_t *ka, size_t *kb) {
-  size_t n1 = na, n2 = nb;
-  int swap = n1 > n2;
+  int swap = na > nb;
+  size_t n1 = swap ? nb : na, n2;   /* n1: the shorter */
   *ka = na;
   *kb = nb;
   if (na + nb <= budget) return;
-  if (swap) {
-    n1 = nb;
-    n2 = na;
-  }
   n2 = n1 > budget ? n1 : (n1 > budget - n1 ? n1 : budget - n1);
   if (n1 + n2 > budget) {
     n1 = budget / 2;

@@ -6,6 +6,7 @@
 #include "limits.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,17 +35,21 @@ static const limit_def defs[SL_LIMIT_COUNT] = {
   [SL_LIMIT_VEC_CACHE_MB] = {"vec_cache_mb", "memory semlite_vec may keep chunks of vectors in for "
                              "k-NN scans, in MB; 0 turns it off (0 to 1048576; default 256)", 0, 1048576,
                              SL_CHUNK_CACHE_DEFAULT >> 20},
+  [SL_LIMIT_MAX_DOCUMENT_MB] = {"max_document_mb", "size of a document argument (the JSON of "
+                                "semlite_ha_import, embed_each, rerank_each and model options) in MB "
+                                "(1 to 4096; default 64)", 1, 4096, 64},
 };
 
-/* -1: not set, the default applies. */
-static atomic_llong values[SL_LIMIT_COUNT] = {-1, -1, -1, -1, -1};
+/* The value set plus one; 0 (every limit at start, whatever their number): not set, the
+** default applies. */
+static atomic_llong values[SL_LIMIT_COUNT];
 
 const char *sl_limit_name(sl_limit id) { return defs[id].name; }
 const char *sl_limit_description(sl_limit id) { return defs[id].description; }
 
 long long sl_limit_get(sl_limit id) {
   long long v = atomic_load_explicit(&values[id], memory_order_relaxed);
-  if (v >= 0) return v;
+  if (v > 0) return v - 1;
   if (id == SL_LIMIT_THREADS) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     return cores < 1 ? 1 : cores > defs[id].max ? defs[id].max : cores;
@@ -56,7 +61,7 @@ int sl_limit_set(sl_limit id, long long value, sl_err *err) {
   const limit_def *d = &defs[id];
   if (value < d->min || value > d->max)
     return sl_fail(err, "%s must be between %lld and %lld, got %lld", d->name, d->min, d->max, value);
-  atomic_store(&values[id], value);
+  atomic_store(&values[id], value + 1);
   if (id == SL_LIMIT_THREADS) sl_pool_set_threads((int)value);
   if (id == SL_LIMIT_L1_CACHE_MB) sl_l1_set_capacity((size_t)value << 20);
   if (id == SL_LIMIT_VEC_CACHE_MB) sl_chunk_cache_set_limit((size_t)value << 20);
@@ -70,8 +75,25 @@ int sl_limit_find(const char *name, sl_limit *out, sl_err *err) {
       return SL_OK;
     }
   }
-  return sl_fail(err, "no limit named '%s' (known: threads, max_batch, max_tokens, "
-                 "memory_budget_mb, l1_cache_mb, vec_cache_mb)", name);
+  {
+    char names[256];
+    sl_limit_list(names, sizeof names, ", ");
+    return sl_fail(err, "no limit named '%s' (known: %s)", name, names);
+  }
+}
+
+void sl_limit_list(char *out, size_t cap, const char *last) {
+  size_t used = 0;
+  out[0] = 0;
+  for (int i = 0; i < SL_LIMIT_COUNT && used < cap; i++)
+    used += (size_t)snprintf(out + used, cap - used, "%s%s",
+                             i == 0 ? "" : i == SL_LIMIT_COUNT - 1 ? last : ", ", defs[i].name);
+}
+
+int sl_limit_document(size_t bytes, sl_err *err) {
+  long long mb = sl_limit_get(SL_LIMIT_MAX_DOCUMENT_MB);
+  if (bytes <= (size_t)mb << 20) return SL_OK;
+  return sl_fail(err, "the document is %zu bytes, over the max_document_mb limit of %lld MB", bytes, mb);
 }
 
 void sl_limits_pass(sl_pass_limits *out) {

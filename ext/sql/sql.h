@@ -52,6 +52,19 @@ void sl_sql_vec_result(sqlite3_context *ctx, sl_vec_type type, void *buf, size_t
 void sl_sql_error(sqlite3_context *ctx, const char *fn, const sl_err *err);
 void sl_sql_errorf(sqlite3_context *ctx, const char *fn, const char *fmt, ...);
 
+/* Statements a function or virtual table runs nested in the caller's statement, for
+** the inference cache and synergy's step tables, which must never end the caller's
+** transaction (docs/security.md). sl_sql_nested_write steps a write (st, bound) inside
+** a SAVEPOINT when the caller is in a transaction, released or rolled back on its own;
+** *written says whether it took effect (a read-only database, a busy lock or a failing
+** trigger just lose the write). Both return SL_ERROR, with the SQLite code in err->code,
+** only when SQLite ended the caller's transaction anyway (some I/O errors, a full disk,
+** RAISE(ROLLBACK)): the caller must then fail instead of returning a result.
+** sl_sql_nested_read steps a read once (*row: it gave a row; in_txn: the caller was in a
+** transaction before the read, !sqlite3_get_autocommit). */
+int sl_sql_nested_write(sqlite3 *db, sqlite3_stmt *st, int *written, sl_err *err);
+int sl_sql_nested_read(sqlite3 *db, sqlite3_stmt *st, int in_txn, int *row, sl_err *err);
+
 /* Name of a value's storage class for messages: "NULL", "INTEGER", "REAL", "TEXT", "BLOB". */
 const char *sl_sql_type_name(sqlite3_value *v);
 

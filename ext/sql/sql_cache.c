@@ -17,46 +17,38 @@
 #include <string.h>
 #include <time.h>
 
-#include "../ops/metrics.h"
 #include "sql_scripts.h"
+#include "sql_snapshot.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
-#define MAX_OPS 16
-
-/* An entry served from the L1 is reported to its L2 row (hits + 1, last_used) at most
-** this often, so that the L2's LRU and LFU see entries that stay hot in memory without
-** a write per hit. */
-#define SL_CACHE_TOUCH_SECONDS 60
-#define OP_MAX 32
-
-typedef struct op_stats {
-  char op[OP_MAX];
-  long long hits, l1_hits, misses, write_failures;
-} op_stats;
-
-enum { UNKNOWN, ON, OFF };
+enum { OFF, ON };
 
 struct sl_cache {
+  sl_l2 l2;                     /* first: the methods get the sl_cache back by a cast */
   sqlite3 *db;
   int refs;
-  int state;
+  int state;                    /* ON only after semlite_cache_enable on this connection */
   char schema[128];             /* where the tables are, when ON */
   int stats_connected;          /* semlite_cache_stats is connected: statements may live */
   sqlite3_stmt *get, *touch, *put, *ttl;
   int clock_fixed;
   double clock;                 /* the injected time, when clock_fixed */
-  op_stats ops[MAX_OPS];
-  int n_ops;
+  sl_cache_tally tally;
 };
+
+static int l2_get(sl_l2 *l2, const char *op, const sl_cache_key *key, void *out, size_t len,
+                  int *hit, double *expires, sl_err *err);
+static int l2_put(sl_l2 *l2, const char *op, const sl_cache_key *key, const void *value,
+                  size_t len, double *expires, sl_err *err);
+static int l2_touch(sl_l2 *l2, const sl_cache_key *key, sl_err *err);
+static double l2_now(sl_l2 *l2);
 
 sl_cache *sl_cache_new(sqlite3 *db) {
   sl_cache *c = sqlite3_malloc(sizeof *c);
   if (!c) return NULL;
   memset(c, 0, sizeof *c);
   c->db = db;
-  c->state = UNKNOWN;
+  c->state = OFF;
+  c->l2 = (sl_l2){l2_get, l2_put, l2_touch, l2_now, &c->tally};
   return c;
 }
 
@@ -77,6 +69,8 @@ void sl_cache_release(void *p) {
   sqlite3_free(c);
 }
 
+sl_l2 *sl_cache_l2(sl_cache *c) { return c->state == ON ? &c->l2 : NULL; }
+
 static double now(const sl_cache *c) {
   struct timespec ts;
   if (c->clock_fixed) return c->clock;
@@ -84,15 +78,7 @@ static double now(const sl_cache *c) {
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The counters of op. Ops come from semlite's own callers, a handful of names; past
-** MAX_OPS of them the last slot would count for all the rest. */
-static op_stats *stats_of(sl_cache *c, const char *op) {
-  for (int i = 0; i < c->n_ops; i++)
-    if (strcmp(c->ops[i].op, op) == 0) return &c->ops[i];
-  if (c->n_ops == MAX_OPS) return &c->ops[MAX_OPS - 1];
-  snprintf(c->ops[c->n_ops].op, OP_MAX, "%s", op);
-  return &c->ops[c->n_ops++];
-}
+static double l2_now(sl_l2 *l2) { return now((sl_cache *)l2); }
 
 /* ---- statements ---- */
 
@@ -105,7 +91,8 @@ static sqlite3_stmt *prepare(sl_cache *c, const char *fmt) {
 }
 
 /* Prepares the statements of the enabled schema. 0 when they cannot be (the tables
-** were dropped, the schema detached): the cache then acts as empty and unwritable. */
+** were dropped, the schema detached, no memory): the cache then acts as empty and
+** unwritable, and the next call tries again. */
 static int ready(sl_cache *c) {
   if (c->get) return 1;
   if (!c->stats_connected) {
@@ -146,104 +133,68 @@ static int schema_enabled(sqlite3 *db, const char *schema) {
   return on;
 }
 
-int sl_cache_on(sl_cache *c) {
-  if (c->state == UNKNOWN) {
-    c->state = schema_enabled(c->db, "main") ? ON : OFF;
-    if (c->state == ON) snprintf(c->schema, sizeof c->schema, "main");
-  }
-  return c->state == ON;
-}
-
-void sl_cache_address(sl_model *m, const char *op, size_t n, const sl_cache_part *parts,
-                      sl_cache_key *key) {
-  static const char domain[] = "semlite-cache-1";
-  unsigned char id[16];
-  XXH3_state_t st;
-  XXH128_canonical_t out;
-  sl_model_identity(m, id);
-  XXH3_128bits_reset(&st);
-  XXH3_128bits_update(&st, domain, sizeof domain);
-  XXH3_128bits_update(&st, id, sizeof id);
-  XXH3_128bits_update(&st, op, strlen(op) + 1);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char len[8];
-    for (int b = 0; b < 8; b++) len[b] = (unsigned char)((uint64_t)parts[i].len >> (8 * b));
-    XXH3_128bits_update(&st, len, sizeof len);
-    XXH3_128bits_update(&st, parts[i].data, parts[i].len);
-  }
-  XXH128_canonicalFromHash(&out, XXH3_128bits_digest(&st));
-  memcpy(key->b, out.digest, sizeof key->b);
-}
-
-/* Runs a write statement; a failure is counted, never reported. */
-static void write_step(op_stats *s, sqlite3_stmt *st) {
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_DONE) s->write_failures++;
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
+/* Runs a write nested in the caller's statement; a lost write is counted, never
+** reported, unless it ended the caller's transaction. */
+static int write_step(sl_cache *c, const char *op, sqlite3_stmt *st, sl_err *err) {
+  int written;
+  if (sl_sql_nested_write(c->db, st, &written, err)) return SL_ERROR;
+  if (!written && op) sl_cache_count_of(&c->tally, op)->write_failures++;
+  return SL_OK;
 }
 
 /* Records a use in the L2 row (hits + 1, last_used), for the eviction policy; a
 ** read-only database just serves. */
-static void touch(sl_cache *c, op_stats *s, const sl_cache_key *key, double t) {
-  if (sqlite3_db_readonly(c->db, c->schema) == 1 || !ready(c)) return;
+static int touch(sl_cache *c, const sl_cache_key *key, double t, sl_err *err) {
+  if (sqlite3_db_readonly(c->db, c->schema) == 1 || !ready(c)) return SL_OK;
   sqlite3_bind_blob(c->touch, 1, key->b, sizeof key->b, SQLITE_STATIC);
   sqlite3_bind_double(c->touch, 2, t);
-  write_step(s, c->touch);
+  return write_step(c, NULL, c->touch, err);
 }
 
-int sl_cache_get(sl_cache *c, const char *op, const sl_cache_key *key, void *out, size_t len) {
-  op_stats *s = stats_of(c, op);
-  double t = now(c), expires = -1;
-  int hit = 0;
+static int l2_touch(sl_l2 *l2, const sl_cache_key *key, sl_err *err) {
+  sl_cache *c = (sl_cache *)l2;
+  return touch(c, key, now(c), err);
+}
 
-  switch (sl_l1_get(key, t, out, len, SL_CACHE_TOUCH_SECONDS)) {
-    case 0: break;
-    case 2: touch(c, s, key, t); /* fall through */
-    default:
-      s->hits++;
-      s->l1_hits++;
-      sl_metrics_cache(sl_metrics_op_named(op), 1);
-      return 1;
-  }
-  if (ready(c)) {
-    sqlite3_bind_blob(c->get, 1, key->b, sizeof key->b, SQLITE_STATIC);
-    sqlite3_bind_double(c->get, 2, t);
-    if (sqlite3_step(c->get) == SQLITE_ROW && (size_t)sqlite3_column_bytes(c->get, 0) == len) {
-      const void *v = sqlite3_column_blob(c->get, 0);
-      if (v) {
-        memcpy(out, v, len);
-        hit = 1;
-        if (sqlite3_column_type(c->get, 1) != SQLITE_NULL) expires = sqlite3_column_double(c->get, 1);
-      }
+static int l2_get(sl_l2 *l2, const char *op, const sl_cache_key *key, void *out, size_t len,
+                  int *hit, double *expires, sl_err *err) {
+  sl_cache *c = (sl_cache *)l2;
+  int in_txn = !sqlite3_get_autocommit(c->db), row;
+  double t = now(c);
+
+  *hit = 0;
+  *expires = -1;
+  if (!ready(c)) return SL_OK;
+  sqlite3_bind_blob(c->get, 1, key->b, sizeof key->b, SQLITE_STATIC);
+  sqlite3_bind_double(c->get, 2, t);
+  if (sl_sql_nested_read(c->db, c->get, in_txn, &row, err)) return SL_ERROR;
+  if (row && (size_t)sqlite3_column_bytes(c->get, 0) == len) {
+    const void *v = sqlite3_column_blob(c->get, 0);
+    if (v) {
+      memcpy(out, v, len);
+      *hit = 1;
+      if (sqlite3_column_type(c->get, 1) != SQLITE_NULL) *expires = sqlite3_column_double(c->get, 1);
     }
-    sqlite3_reset(c->get);
-    sqlite3_clear_bindings(c->get);
   }
-  sl_metrics_cache(sl_metrics_op_named(op), hit);
-  if (!hit) {
-    s->misses++;
-    return 0;
-  }
-  s->hits++;
-  touch(c, s, key, t);
-  sl_l1_put(key, out, len, t, expires);
-  return 1;
+  sqlite3_reset(c->get);
+  sqlite3_clear_bindings(c->get);
+  return *hit ? touch(c, key, t, err) : SL_OK;
 }
 
-void sl_cache_put(sl_cache *c, const char *op, const sl_cache_key *key, const void *value,
-                  size_t len) {
-  op_stats *s = stats_of(c, op);
-  double t = now(c), expires = -1;
+static int l2_put(sl_l2 *l2, const char *op, const sl_cache_key *key, const void *value,
+                  size_t len, double *expires, sl_err *err) {
+  sl_cache *c = (sl_cache *)l2;
+  int in_txn = !sqlite3_get_autocommit(c->db), row;
+  double t = now(c);
 
+  *expires = -1;
   if (!ready(c)) {
-    s->write_failures++;
-    sl_l1_put(key, value, len, t, expires);
-    return;
+    sl_cache_count_of(&c->tally, op)->write_failures++;
+    return SL_OK;
   }
   sqlite3_bind_text(c->ttl, 1, op, -1, SQLITE_STATIC);
-  if (sqlite3_step(c->ttl) == SQLITE_ROW && sqlite3_column_type(c->ttl, 0) != SQLITE_NULL)
-    expires = t + sqlite3_column_double(c->ttl, 0);
+  if (sl_sql_nested_read(c->db, c->ttl, in_txn, &row, err)) return SL_ERROR;
+  if (row && sqlite3_column_type(c->ttl, 0) != SQLITE_NULL) *expires = t + sqlite3_column_double(c->ttl, 0);
   sqlite3_reset(c->ttl);
   sqlite3_clear_bindings(c->ttl);
 
@@ -251,8 +202,7 @@ void sl_cache_put(sl_cache *c, const char *op, const sl_cache_key *key, const vo
   sqlite3_bind_text(c->put, 2, op, -1, SQLITE_STATIC);
   sqlite3_bind_blob(c->put, 3, value, (int)len, SQLITE_STATIC);
   sqlite3_bind_double(c->put, 4, t);
-  write_step(s, c->put);
-  sl_l1_put(key, value, len, t, expires);
+  return write_step(c, op, c->put, err);
 }
 
 /* ---- SQL functions ---- */
@@ -367,7 +317,7 @@ void sl_sql_cache_disable(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
   sl_cache *c = sqlite3_user_data(ctx);
   const char *schema;
 
-  if (argc == 0 && sl_cache_on(c)) {
+  if (argc == 0 && c->state == ON) {
     schema = c->schema;
   } else if (!(schema = schema_arg(ctx, fn, argc, argv))) {
     return;
@@ -412,7 +362,7 @@ void sl_sql_cache_clear_expired(sqlite3_context *ctx, int argc, sqlite3_value **
   char *sql, *err;
   int own;
 
-  if (!sl_cache_on(c)) {
+  if (c->state != ON) {
     sl_sql_errorf(ctx, fn, "the cache is not enabled (call semlite_cache_enable first)");
     return;
   }
@@ -457,71 +407,30 @@ enum { S_OP, S_ENTRIES, S_BYTES, S_HITS, S_MISSES, S_HIT_RATE, S_EVICTIONS, S_EX
        S_WRITE_FAILURES };
 
 typedef struct stats_row {
-  char op[OP_MAX];
+  char op[SL_CACHE_OP_MAX];
   sqlite3_int64 entries, bytes, evictions, expired;
-  op_stats mem;
+  sl_cache_count mem;
 } stats_row;
 
-typedef struct stats_vtab {
-  sqlite3_vtab base;
-  sl_cache *cache;
-} stats_vtab;
-
-typedef struct stats_cursor {
-  sqlite3_vtab_cursor base;
+typedef struct stats_rows {
   stats_row *rows;
-  int n, i;
-} stats_cursor;
+  int n;
+} stats_rows;
 
-static int stats_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                         sqlite3_vtab **out, char **errmsg) {
-  stats_vtab *v;
-  int rc = sqlite3_declare_vtab(db,
-      "CREATE TABLE x(op TEXT, entries INTEGER, bytes INTEGER, hits INTEGER, misses INTEGER, "
-      "hit_rate REAL, evictions INTEGER, expired INTEGER, l1_hits INTEGER, write_failures INTEGER)");
-  if (rc != SQLITE_OK) return rc;
-  if (!(v = sqlite3_malloc(sizeof *v))) return SQLITE_NOMEM;
-  memset(v, 0, sizeof *v);
-  v->cache = aux;
-  v->cache->stats_connected = 1;
-  *out = &v->base;
-  return SQLITE_OK;
+/* Connecting semlite_cache_stats is what lets the cache keep prepared statements (see the
+** top of the file); disconnecting finalizes them. */
+static void stats_connected(void *aux, int on) {
+  sl_cache *c = aux;
+  c->stats_connected = on;
+  if (!on) finalize_all(c);
 }
 
-static int stats_disconnect(sqlite3_vtab *vtab) {
-  stats_vtab *v = (stats_vtab *)vtab;
-  v->cache->stats_connected = 0;
-  finalize_all(v->cache);
-  sqlite3_free(v);
-  return SQLITE_OK;
-}
-
-static int stats_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
-  info->estimatedCost = 10;
-  info->estimatedRows = MAX_OPS;
-  return SQLITE_OK;
-}
-
-static int stats_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
-  stats_cursor *cur = sqlite3_malloc(sizeof *cur);
-  if (!cur) return SQLITE_NOMEM;
-  memset(cur, 0, sizeof *cur);
-  *out = &cur->base;
-  return SQLITE_OK;
-}
-
-static int stats_close(sqlite3_vtab_cursor *cur) {
-  sqlite3_free(((stats_cursor *)cur)->rows);
-  sqlite3_free(cur);
-  return SQLITE_OK;
-}
-
-static stats_row *row_for(stats_cursor *cur, const char *op) {
+static stats_row *row_for(stats_rows *cur, const char *op) {
   for (int i = 0; i < cur->n; i++)
     if (strcmp(cur->rows[i].op, op) == 0) return &cur->rows[i];
-  if (cur->n == 2 * MAX_OPS) return NULL;
+  if (cur->n == 2 * SL_CACHE_MAX_OPS) return NULL;
   memset(&cur->rows[cur->n], 0, sizeof cur->rows[0]);
-  snprintf(cur->rows[cur->n].op, OP_MAX, "%s", op);
+  snprintf(cur->rows[cur->n].op, SL_CACHE_OP_MAX, "%s", op);
   return &cur->rows[cur->n++];
 }
 
@@ -531,14 +440,11 @@ static int by_op(const void *a, const void *b) {
 
 /* One row per op: the table's totals (entries, bytes, evictions, expired: every
 ** connection's, persistent) beside this connection's counts of hits and misses. */
-static int stats_filter(sqlite3_vtab_cursor *vcur, int idx, const char *idx_str, int argc,
-                        sqlite3_value **argv) {
-  stats_cursor *cur = (stats_cursor *)vcur;
-  sl_cache *c = ((stats_vtab *)vcur->pVtab)->cache;
-  sqlite3_free(cur->rows);
-  cur->n = cur->i = 0;
-  if (!(cur->rows = sqlite3_malloc(2 * MAX_OPS * sizeof *cur->rows))) return SQLITE_NOMEM;
-  if (sl_cache_on(c)) {
+static int stats_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
+  stats_rows all = {0}, *cur = &all;
+  sl_cache *c = aux;
+  if (!(cur->rows = malloc(2 * SL_CACHE_MAX_OPS * sizeof *cur->rows))) return sl_fail(err, "out of memory");
+  if (c->state == ON) {
     sqlite3_stmt *st = NULL;
     char *sql = sqlite3_mprintf("SELECT op, entries, bytes, evictions, expired FROM \"%w\".semlite_cache_counters",
                                 c->schema);
@@ -556,26 +462,18 @@ static int stats_filter(sqlite3_vtab_cursor *vcur, int idx, const char *idx_str,
     sqlite3_finalize(st);
     sqlite3_free(sql);
   }
-  for (int i = 0; i < c->n_ops; i++) {
-    stats_row *r = row_for(cur, c->ops[i].op);
-    if (r) r->mem = c->ops[i];
+  for (int i = 0; i < c->tally.n; i++) {
+    stats_row *r = row_for(cur, c->tally.ops[i].op);
+    if (r) r->mem = c->tally.ops[i];
   }
   qsort(cur->rows, (size_t)cur->n, sizeof *cur->rows, by_op);
-  return SQLITE_OK;
+  *rows = cur->rows;
+  *n = (size_t)cur->n;
+  return SL_OK;
 }
 
-static int stats_next(sqlite3_vtab_cursor *cur) {
-  ((stats_cursor *)cur)->i++;
-  return SQLITE_OK;
-}
-
-static int stats_eof(sqlite3_vtab_cursor *cur) {
-  return ((stats_cursor *)cur)->i >= ((stats_cursor *)cur)->n;
-}
-
-static int stats_column(sqlite3_vtab_cursor *vcur, sqlite3_context *ctx, int col) {
-  stats_cursor *cur = (stats_cursor *)vcur;
-  const stats_row *r = &cur->rows[cur->i];
+static void stats_column(const void *rows, size_t i, sqlite3_context *ctx, int col) {
+  const stats_row *r = (const stats_row *)rows + i;
   switch (col) {
     case S_OP: sqlite3_result_text(ctx, r->op, -1, SQLITE_TRANSIENT); break;
     case S_ENTRIES: sqlite3_result_int64(ctx, r->entries); break;
@@ -591,17 +489,14 @@ static int stats_column(sqlite3_vtab_cursor *vcur, sqlite3_context *ctx, int col
     case S_L1_HITS: sqlite3_result_int64(ctx, r->mem.l1_hits); break;
     default: sqlite3_result_int64(ctx, r->mem.write_failures); break;
   }
-  return SQLITE_OK;
 }
 
-static int stats_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
-  *rowid = ((stats_cursor *)cur)->i;
-  return SQLITE_OK;
-}
+/* Eponymous only (no xCreate): there is one per connection, nothing to create. DIRECTONLY:
+** it reads the connection's own counters, not for a view or trigger to show. */
+static const sl_snapshot_def stats_def = {
+  "semlite_cache_stats",
+  "CREATE TABLE x(op TEXT, entries INTEGER, bytes INTEGER, hits INTEGER, misses INTEGER, "
+  "hit_rate REAL, evictions INTEGER, expired INTEGER, l1_hits INTEGER, write_failures INTEGER)",
+  SQLITE_VTAB_DIRECTONLY, stats_snapshot, stats_column, stats_connected};
 
-/* Eponymous only (no xCreate): there is one per connection, nothing to create. */
-sqlite3_module sl_cache_stats_module = {
-  .iVersion = 0, .xConnect = stats_connect, .xBestIndex = stats_best_index,
-  .xDisconnect = stats_disconnect, .xOpen = stats_open, .xClose = stats_close,
-  .xFilter = stats_filter, .xNext = stats_next, .xEof = stats_eof, .xColumn = stats_column,
-  .xRowid = stats_rowid};
+SL_SNAPSHOT_MODULE(sl_cache_stats_module, stats_def, NULL);

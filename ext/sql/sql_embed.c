@@ -8,8 +8,8 @@
 **                                   first embedding model)
 ** NULL text gives NULL; NULL model name gives NULL.
 **
-** embed() goes through the inference cache when it is enabled (sql_cache.h): the
-** address covers the model's identity and the text's exact bytes.
+** Each is one call into ops (ext/ops/infer.h), which owns the request; embed() passes
+** the connection's cache store (sql_cache.h) when the cache is enabled.
 */
 #include <stdlib.h>
 
@@ -17,96 +17,62 @@
 #include "sql.h"
 #include "sql_cache.h"
 
-/* Resolves (model, text) from argv for the 1- and 2-argument forms. Returns 0 when the
+/* Reads (model, text) from argv for the 1- and 2-argument forms. Returns 0 when the
 ** result is already set (NULL or error). */
-static int model_and_text(sqlite3_context *ctx, const char *fn, sl_model_kind kind, int argc,
-                          sqlite3_value **argv, sl_model **m, const char **text, int *len) {
-  const char *name = NULL;
+static int model_and_text(sqlite3_context *ctx, const char *fn, int argc, sqlite3_value **argv,
+                          const char **model, const char **text, size_t *len) {
   int is_null;
-  sl_err err;
-
-  if (argc == 2) {
-    name = sl_sql_text_arg(ctx, fn, "model name", argv[0], &is_null);
-    if (!name) {
-      if (is_null) sqlite3_result_null(ctx);
-      return 0;
-    }
-  }
-  *text = sl_sql_text_arg(ctx, fn, "text", argv[argc - 1], &is_null);
-  if (!*text) {
+  *model = NULL;
+  if (argc == 2 && !(*model = sl_sql_text_arg(ctx, fn, "model name", argv[0], &is_null))) {
     if (is_null) sqlite3_result_null(ctx);
     return 0;
   }
-  *len = sqlite3_value_bytes(argv[argc - 1]);
-  if (sl_op_pin(name, name ? kind : SL_KIND_EMBED, m, &err)) {
-    sl_sql_error(ctx, fn, &err);
+  if (!(*text = sl_sql_text_arg(ctx, fn, "text", argv[argc - 1], &is_null))) {
+    if (is_null) sqlite3_result_null(ctx);
     return 0;
   }
+  *len = (size_t)sqlite3_value_bytes(argv[argc - 1]);
   return 1;
 }
 
 void sl_sql_embed(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char fn[] = "embed";
-  sl_cache *cache = sqlite3_user_data(ctx);
-  sl_model *m;
-  const char *text;
-  int len, cached;
-  sl_err err;
+  const char *model, *text;
+  size_t len, dim;
   float *vec;
-  size_t bytes;
-  sl_cache_key key;
+  sl_err err;
 
-  if (!model_and_text(ctx, fn, SL_KIND_EMBED, argc, argv, &m, &text, &len)) return;
-  bytes = (size_t)m->cfg.hidden * sizeof(float);
-  vec = sqlite3_malloc64(bytes);
-  if (!vec) {
-    sqlite3_result_error_nomem(ctx);
-    sl_registry_release(m);
-    return;
-  }
-  cached = sl_cache_on(cache);
-  if (cached) {
-    sl_cache_part part = {text, (size_t)len};
-    sl_cache_address(m, fn, 1, &part, &key);
-  }
-  if (cached && sl_cache_get(cache, fn, &key, vec, bytes)) {
-    /* a hit: vec holds the stored bytes */
-  } else if (sl_op_embed(m, text, (size_t)len, vec, &err)) {
+  if (!model_and_text(ctx, fn, argc, argv, &model, &text, &len)) return;
+  if (sl_op_embed_text(sl_cache_l2(sqlite3_user_data(ctx)), model, text, len, &vec, &dim, &err)) {
     sl_sql_error(ctx, fn, &err);
-    sqlite3_free(vec);
-    sl_registry_release(m);
     return;
-  } else if (cached) {
-    sl_cache_put(cache, fn, &key, vec, bytes);
   }
-  sl_registry_release(m);
-  sqlite3_result_blob(ctx, vec, (int)bytes, sqlite3_free);
+  sqlite3_result_blob(ctx, vec, (int)(dim * sizeof *vec), free);
   sqlite3_result_subtype(ctx, SL_SUBTYPE_F32);
 }
 
 void sl_sql_tokenize(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char fn[] = "semlite_tokenize";
-  sl_model *m;
-  const char *text;
-  int len;
+  const char *model, *text;
+  size_t len, n;
+  int *ids;
   sl_err err;
-  sl_tokens ids = {0};
+  sqlite3_str *s;
 
-  if (!model_and_text(ctx, fn, SL_KIND_ANY, argc, argv, &m, &text, &len)) return;
-  if (sl_model_tokenize(m, text, (size_t)len, &ids, &err)) {
+  if (!model_and_text(ctx, fn, argc, argv, &model, &text, &len)) return;
+  if (sl_op_tokenize(model, text, len, &ids, &n, &err)) {
     sl_sql_error(ctx, fn, &err);
-  } else {
-    sqlite3_str *s = sqlite3_str_new(NULL);
-    sqlite3_str_appendchar(s, 1, '[');
-    for (size_t i = 0; i < ids.n; i++) sqlite3_str_appendf(s, i ? ",%d" : "%d", ids.ids[i]);
-    sqlite3_str_appendchar(s, 1, ']');
-    if (sqlite3_str_errcode(s)) {
-      sqlite3_free(sqlite3_str_finish(s));
-      sqlite3_result_error_nomem(ctx);
-    } else {
-      sqlite3_result_text(ctx, sqlite3_str_finish(s), -1, sqlite3_free);
-    }
+    return;
   }
-  sl_tokens_free(&ids);
-  sl_registry_release(m);
+  s = sqlite3_str_new(NULL);
+  sqlite3_str_appendchar(s, 1, '[');
+  for (size_t i = 0; i < n; i++) sqlite3_str_appendf(s, i ? ",%d" : "%d", ids[i]);
+  sqlite3_str_appendchar(s, 1, ']');
+  free(ids);
+  if (sqlite3_str_errcode(s)) {
+    sqlite3_free(sqlite3_str_finish(s));
+    sqlite3_result_error_nomem(ctx);
+  } else {
+    sqlite3_result_text(ctx, sqlite3_str_finish(s), -1, sqlite3_free);
+  }
 }

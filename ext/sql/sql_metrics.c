@@ -9,123 +9,26 @@
 **                     cache, RSS and peak RSS of the process (model NULL)
 **   semlite_limits   (name, value, description): UPDATE ... SET value changes a limit
 **
-** Each scan reads a snapshot taken in xFilter. Writing changes process state, so
+** Each scan reads a snapshot taken in xFilter (sql_snapshot.h). Writing changes process state, so
 ** semlite_metrics and semlite_limits are DIRECTONLY; semlite_memory is INNOCUOUS.
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/registry.h"
 #include "../ops/cache_l1.h"
 #include "../vector/chunk_cache.h"
 #include "../ops/limits.h"
 #include "../ops/memory.h"
 #include "../ops/metrics.h"
-#include "sql.h"
-
-/* ---- what the three tables share: a cursor over rows snapshotted by xFilter ---- */
-
-typedef struct table_def {
-  const char *name, *schema;
-  int vtab_flag;                           /* SQLITE_VTAB_DIRECTONLY or _INNOCUOUS */
-  /* Fills *rows (malloc'd, freed by the cursor) and *n; SL_ERROR with a message. */
-  int (*snapshot)(void **rows, size_t *n, sl_err *err);
-  void (*column)(const void *rows, size_t i, sqlite3_context *ctx, int col);
-} table_def;
-
-typedef struct table {
-  sqlite3_vtab base;
-  const table_def *def;
-} table;
-
-typedef struct cursor {
-  sqlite3_vtab_cursor base;
-  void *rows;
-  size_t n, i;
-} cursor;
-
-static int table_connect(sqlite3 *db, const table_def *def, sqlite3_vtab **out) {
-  table *t;
-  int rc = sqlite3_declare_vtab(db, def->schema);
-  if (rc != SQLITE_OK) return rc;
-  if (!(t = sqlite3_malloc(sizeof *t))) return SQLITE_NOMEM;
-  memset(t, 0, sizeof *t);
-  t->def = def;
-  *out = &t->base;
-  sqlite3_vtab_config(db, def->vtab_flag);
-  return SQLITE_OK;
-}
-
-static int table_disconnect(sqlite3_vtab *vtab) {
-  sqlite3_free(vtab);
-  return SQLITE_OK;
-}
-
-static int table_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
-  info->estimatedCost = 10;
-  info->estimatedRows = 10;
-  return SQLITE_OK;
-}
-
-static int table_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
-  cursor *c = sqlite3_malloc(sizeof *c);
-  if (!c) return SQLITE_NOMEM;
-  memset(c, 0, sizeof *c);
-  *out = &c->base;
-  return SQLITE_OK;
-}
-
-static int table_close(sqlite3_vtab_cursor *cur) {
-  free(((cursor *)cur)->rows);
-  sqlite3_free(cur);
-  return SQLITE_OK;
-}
-
-/* "table: message" as the statement's error. */
-static int table_fail(sqlite3_vtab *vtab, const sl_err *err) {
-  sqlite3_free(vtab->zErrMsg);
-  vtab->zErrMsg = sqlite3_mprintf("%s: %s", ((table *)vtab)->def->name, err->msg);
-  return vtab->zErrMsg ? SQLITE_ERROR : SQLITE_NOMEM;
-}
-
-static int table_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, int argc,
-                        sqlite3_value **argv) {
-  cursor *c = (cursor *)cur;
-  sl_err err;
-  free(c->rows);
-  c->rows = NULL;
-  c->i = c->n = 0;
-  if (((table *)cur->pVtab)->def->snapshot(&c->rows, &c->n, &err)) return table_fail(cur->pVtab, &err);
-  return SQLITE_OK;
-}
-
-static int table_next(sqlite3_vtab_cursor *cur) {
-  ((cursor *)cur)->i++;
-  return SQLITE_OK;
-}
-
-static int table_eof(sqlite3_vtab_cursor *cur) {
-  return ((cursor *)cur)->i >= ((cursor *)cur)->n;
-}
-
-static int table_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
-  cursor *c = (cursor *)cur;
-  ((table *)cur->pVtab)->def->column(c->rows, c->i, ctx, col);
-  return SQLITE_OK;
-}
-
-/* Row i has rowid i + 1, so xUpdate finds the row (the operation, the limit) by rowid. */
-static int table_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
-  *rowid = (sqlite3_int64)((cursor *)cur)->i + 1;
-  return SQLITE_OK;
-}
+#include "../ops/models.h"
+#include "sql_snapshot.h"
 
 /* ---- semlite_metrics ---- */
 
 enum { M_OP, M_CALLS, M_ERRORS, M_TOKENS, M_P50, M_P95, M_P99, M_MAX, M_HITS, M_MISSES, M_HIT_RATE };
 
-static int metrics_snapshot(void **rows, size_t *n, sl_err *err) {
+static int metrics_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   sl_metrics_row *r = malloc(SL_OP_COUNT * sizeof *r);
   if (!r) return sl_fail(err, "out of memory");
   for (int op = 0; op < SL_OP_COUNT; op++) sl_metrics_snapshot((sl_op)op, &r[op]);
@@ -166,7 +69,7 @@ static int metrics_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sq
   sqlite3_int64 row;
   if (argc != 1) {
     sl_fail(&err, "only DELETE is allowed (it resets the deleted rows' counters)");
-    return table_fail(vtab, &err);
+    return sl_snapshot_fail(vtab, &err);
   }
   row = sqlite3_value_int64(argv[0]);
   if (row >= 1 && row <= SL_OP_COUNT) sl_metrics_reset((sl_op)(row - 1));
@@ -202,12 +105,12 @@ static int shown_before(const sl_model_info *m, size_t i) {
   return 0;
 }
 
-static int memory_snapshot(void **rows, size_t *n, sl_err *err) {
+static int memory_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   sl_model_info *models;
   size_t n_models, k = 0;
   memory_row *r;
   size_t rss, peak_rss, l1_entries, l1_bytes;
-  if (sl_registry_list(&models, &n_models, err)) return SL_ERROR;
+  if (sl_op_model_list(&models, &n_models, err)) return SL_ERROR;
   if (!(r = malloc((3 * n_models + 5) * sizeof *r))) {
     free(models);
     return sl_fail(err, "out of memory");
@@ -263,7 +166,7 @@ static void memory_column(const void *rows, size_t i, sqlite3_context *ctx, int 
 
 enum { L_NAME, L_VALUE, L_DESCRIPTION };
 
-static int limits_snapshot(void **rows, size_t *n, sl_err *err) {
+static int limits_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   long long *v = malloc(SL_LIMIT_COUNT * sizeof *v);
   if (!v) return sl_fail(err, "out of memory");
   for (int i = 0; i < SL_LIMIT_COUNT; i++) v[i] = sl_limit_get((sl_limit)i);
@@ -293,57 +196,43 @@ static int limits_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sql
 
   if (argc == 1) {
     sl_fail(&err, "rows cannot be deleted; set a limit's value instead");
-    return table_fail(vtab, &err);
+    return sl_snapshot_fail(vtab, &err);
   }
   if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-    sl_fail(&err, "rows cannot be inserted; the limits are threads, max_batch, max_tokens, "
-            "memory_budget_mb, l1_cache_mb and vec_cache_mb");
-    return table_fail(vtab, &err);
+    char names[256];
+    sl_limit_list(names, sizeof names, " and ");
+    sl_fail(&err, "rows cannot be inserted; the limits are %s", names);
+    return sl_snapshot_fail(vtab, &err);
   }
   id = (sl_limit)(row - 1);
   if (sqlite3_value_int64(argv[1]) != row || !unchanged(argv[2 + L_NAME], sl_limit_name(id)) ||
       !unchanged(argv[2 + L_DESCRIPTION], sl_limit_description(id))) {
     sl_fail(&err, "only the value column can be changed");
-    return table_fail(vtab, &err);
+    return sl_snapshot_fail(vtab, &err);
   }
   value = argv[2 + L_VALUE];
   if (sqlite3_value_type(value) != SQLITE_INTEGER) {
     sl_fail(&err, "%s must be an INTEGER, got %s", sl_limit_name(id), sl_sql_type_name(value));
-    return table_fail(vtab, &err);
+    return sl_snapshot_fail(vtab, &err);
   }
-  if (sl_limit_set(id, sqlite3_value_int64(value), &err)) return table_fail(vtab, &err);
+  if (sl_limit_set(id, sqlite3_value_int64(value), &err)) return sl_snapshot_fail(vtab, &err);
   return SQLITE_OK;
 }
 
 /* ---- the modules ---- */
 
-static const table_def metrics_def = {
+static const sl_snapshot_def metrics_def = {
   "semlite_metrics",
   "CREATE TABLE x(op TEXT, calls INTEGER, errors INTEGER, tokens INTEGER, p50_ms REAL, "
   "p95_ms REAL, p99_ms REAL, max_ms REAL, cache_hits INTEGER, cache_misses INTEGER, hit_rate REAL)",
-  SQLITE_VTAB_DIRECTONLY, metrics_snapshot, metrics_column};
-static const table_def memory_def = {
+  SQLITE_VTAB_DIRECTONLY, metrics_snapshot, metrics_column, NULL};
+static const sl_snapshot_def memory_def = {
   "semlite_memory", "CREATE TABLE x(model TEXT, kind TEXT, bytes INTEGER, detail TEXT)",
-  SQLITE_VTAB_INNOCUOUS, memory_snapshot, memory_column};
-static const table_def limits_def = {
+  SQLITE_VTAB_INNOCUOUS, memory_snapshot, memory_column, NULL};
+static const sl_snapshot_def limits_def = {
   "semlite_limits", "CREATE TABLE x(name TEXT, value INTEGER, description TEXT)",
-  SQLITE_VTAB_DIRECTONLY, limits_snapshot, limits_column};
+  SQLITE_VTAB_DIRECTONLY, limits_snapshot, limits_column, NULL};
 
-#define CONNECT(fn, def)                                                                  \
-  static int fn(sqlite3 *db, void *aux, int argc, const char *const *argv,               \
-                sqlite3_vtab **out, char **errmsg) {                                      \
-    return table_connect(db, &def, out);                                                  \
-  }
-CONNECT(metrics_connect, metrics_def)
-CONNECT(memory_connect, memory_def)
-CONNECT(limits_connect, limits_def)
-
-#define TABLE_MODULE(connect, update) {                                                   \
-  .iVersion = 0, .xConnect = connect, .xBestIndex = table_best_index,                     \
-  .xDisconnect = table_disconnect, .xOpen = table_open, .xClose = table_close,            \
-  .xFilter = table_filter, .xNext = table_next, .xEof = table_eof,                        \
-  .xColumn = table_column, .xRowid = table_rowid, .xUpdate = update}
-
-sqlite3_module sl_metrics_module = TABLE_MODULE(metrics_connect, metrics_update);
-sqlite3_module sl_memory_module = TABLE_MODULE(memory_connect, NULL);
-sqlite3_module sl_limits_module = TABLE_MODULE(limits_connect, limits_update);
+SL_SNAPSHOT_MODULE(sl_metrics_module, metrics_def, metrics_update);
+SL_SNAPSHOT_MODULE(sl_memory_module, memory_def, NULL);
+SL_SNAPSHOT_MODULE(sl_limits_module, limits_def, limits_update);

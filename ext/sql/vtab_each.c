@@ -9,17 +9,10 @@
 ** equal what embed() and rerank() give for the same text. Arguments are hidden columns,
 ** as in SQLite's ext/misc/series.c.
 **
-** Batches are computed as the scan reaches them (sl_op_*_batch: at most SL_BATCH_TOKENS
-** tokens each), so memory holds one batch of results and a LIMIT stops the work. The
-** model is pinned per batch, not for the whole scan: a statement left half-stepped must
-** not keep semlite_model_unload() waiting forever (in the same thread, a deadlock).
-**
-** With the inference cache enabled (sql_cache.h), the scan works in windows of up to
-** SL_BATCH_MAX_SEQS texts: every text of a window is looked up once (ops 'embed_each',
-** 'rerank_each'), the misses run in packed batches and are stored, and the rows are
-** ready up to the first miss a batch did not reach; the rest of the window carries
-** over, already looked up, to the next. Without the cache every text is a miss and
-** this is the plain batched scan.
+** The request is an ops stream (sl_op_stream in ext/ops/infer.h): batches are computed
+** as the scan reaches them, through the inference cache when it is enabled, so memory
+** holds one batch of results and a LIMIT stops the work. This file parses the array and
+** walks the rows.
 **
 ** NULL model, query or array: no rows. A JSON null element: a row with a NULL result, as
 ** embed(NULL) gives, so i stays aligned with the array. Any other non-string element, or
@@ -32,6 +25,7 @@
 
 #include "../base/json.h"
 #include "../ops/infer.h"
+#include "../ops/limits.h"
 #include "sql.h"
 #include "sql_cache.h"
 
@@ -59,33 +53,18 @@ typedef struct each_vtab {
   sl_cache *cache;
 } each_vtab;
 
-enum { ROW_MISS, ROW_READY };   /* a window row: to compute, or found or computed */
-
 typedef struct each_cursor {
   sqlite3_vtab_cursor base;
   const each_kind *kind;
   sqlite3_value *args[MAX_ARGS];  /* copies of the arguments, for the hidden columns */
-  const char *model, *query;      /* TEXT of args[0], args[1] (rerank_each) */
-  size_t qlen;
   sl_json_doc *doc;
   size_t n;                       /* elements of the array = rows */
   unsigned char *is_null;         /* per element */
   const char **texts;             /* the string elements, in order (into doc) */
   size_t *lens;
-  size_t n_texts;
-  char *dir;                      /* folder of the model the scan started with */
-  size_t width;                   /* floats per result: hidden size, or 1 */
   sl_cache *cache;
-  int cached;                     /* the cache is on for this scan */
-  size_t cap;                     /* rows of a window: min(n_texts, SL_BATCH_MAX_SEQS) */
-  float *out;                     /* results of the window's texts [b0, b0 + w) */
-  unsigned char *state;           /* ROW_* per window row */
-  sl_cache_key *keys;             /* per window row, when cached */
-  float *tmp;                     /* a batch's results, before they go to their rows */
-  size_t *midx;                   /* window rows of the misses, in order */
-  const char **mtexts;            /* their texts */
-  size_t *mlens;
-  size_t b0, bn, w;               /* rows [b0, b0 + bn) are ready; w looked up */
+  sl_op_stream *stream;           /* the request over texts */
+  const float *row;               /* row i's result, when it has one */
   size_t i;                       /* current row */
   size_t t;                       /* texts before row i: row i's text when it has one */
 } each_cursor;
@@ -169,19 +148,12 @@ static void each_reset(each_cursor *c) {
   sqlite3_vtab_cursor base = c->base;
   const each_kind *kind = c->kind;
   sl_cache *cache = c->cache;
+  sl_op_stream_close(c->stream);
   for (int a = 0; a < MAX_ARGS; a++) sqlite3_value_free(c->args[a]);
   sl_json_free(c->doc);
   free(c->is_null);
   free(c->texts);
   free(c->lens);
-  free(c->dir);
-  free(c->out);
-  free(c->state);
-  free(c->keys);
-  free(c->tmp);
-  free(c->midx);
-  free(c->mtexts);
-  free(c->mlens);
   memset(c, 0, sizeof *c);
   c->base = base;
   c->kind = kind;
@@ -213,70 +185,11 @@ static int each_fail(each_cursor *c, const char *fmt, ...) {
   return vtab->zErrMsg ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
-static int pin(each_cursor *c, sl_model **m, sl_err *err) {
-  return c->kind->rerank ? sl_op_pin_reranker(c->model, m, err)
-                         : sl_op_pin(c->model, SL_KIND_EMBED, m, err);
-}
-
-/* Looks up row j of the window (text b0 + j): ROW_READY with its result in out, or
-** ROW_MISS with its address kept for the store. */
-static void look_up(each_cursor *c, sl_model *m, size_t j) {
-  size_t t = c->b0 + j, bytes = c->width * sizeof *c->out;
-  sl_cache_part parts[2] = {{c->query, c->qlen}, {c->texts[t], c->lens[t]}};
-  int rerank = c->kind->rerank;
-  c->state[j] = ROW_MISS;
-  if (!c->cached) return;
-  sl_cache_address(m, c->kind->fn, rerank ? 2 : 1, parts + !rerank, &c->keys[j]);
-  if (sl_cache_get(c->cache, c->kind->fn, &c->keys[j], c->out + j * c->width, bytes))
-    c->state[j] = ROW_READY;
-}
-
-/* Makes row i's result ready, unless row i has none or it is: moves the window on,
-** looks up its new texts, runs one batch over its misses. */
+/* Makes row i's result ready, unless row i has none. */
 static int each_fill(each_cursor *c) {
-  size_t keep, nm = 0, done = 0, width = c->width;
-  sl_model *m;
   sl_err err;
-  int rc;
-
-  if (c->i >= c->n || c->is_null[c->i] || c->t < c->b0 + c->bn) return SQLITE_OK;
-  if (pin(c, &m, &err)) return each_fail(c, "%s", err.msg);
-  /* The name may have been unloaded and loaded from another folder between batches. */
-  if (strcmp(m->dir, c->dir) != 0) {
-    sl_registry_release(m);
-    return each_fail(c, "model '%s' was replaced during the scan", c->model);
-  }
-  /* Rows looked up but not ready move to the front: c->t is b0 + bn here. */
-  keep = c->w - c->bn;
-  memmove(c->out, c->out + c->bn * width, keep * width * sizeof *c->out);
-  memmove(c->state, c->state + c->bn, keep);
-  if (c->cached) memmove(c->keys, c->keys + c->bn, keep * sizeof *c->keys);
-  c->b0 = c->t;
-  c->bn = 0;
-  c->w = keep;
-  while (c->w < c->cap && c->b0 + c->w < c->n_texts) look_up(c, m, c->w++);
-
-  for (size_t j = 0; j < c->w; j++) {
-    if (c->state[j] != ROW_MISS) continue;
-    c->midx[nm] = j;
-    c->mtexts[nm] = c->texts[c->b0 + j];
-    c->mlens[nm++] = c->lens[c->b0 + j];
-  }
-  rc = SL_OK;
-  if (nm > 0)
-    rc = c->kind->rerank
-       ? sl_op_rerank_batch(m, c->query, c->qlen, nm, c->mtexts, c->mlens, c->tmp, &done, &err)
-       : sl_op_embed_batch(m, nm, c->mtexts, c->mlens, c->tmp, &done, &err);
-  sl_registry_release(m);
-  if (rc) return each_fail(c, "%s", err.msg);
-  for (size_t k = 0; k < done; k++) {
-    float *row = c->out + c->midx[k] * width;
-    memcpy(row, c->tmp + k * width, width * sizeof *row);
-    c->state[c->midx[k]] = ROW_READY;
-    if (c->cached)
-      sl_cache_put(c->cache, c->kind->fn, &c->keys[c->midx[k]], row, width * sizeof *row);
-  }
-  c->bn = done < nm ? c->midx[done] : c->w;
+  if (c->i >= c->n || c->is_null[c->i]) return SQLITE_OK;
+  if (sl_op_stream_row(c->stream, c->t, &c->row, &err)) return each_fail(c, "%s", err.msg);
   return SQLITE_OK;
 }
 
@@ -299,9 +212,9 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
   static const char *const what[] = {"model name", "query"};
   sqlite3_value *array;
   const sl_json *root;
-  sl_model *m;
+  const char *model, *query = NULL;
   sl_err err;
-  size_t n, k;
+  size_t n, k, qlen = 0, n_texts = 0, width;
 
   each_reset(c);
   if (idx != (1 << kind->n_args) - 1 || argc != kind->n_args)
@@ -318,24 +231,21 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
   array = c->args[argc - 1];
   if (sqlite3_value_type(array) != SQLITE_TEXT)
     return each_fail(c, "the input must be a JSON array as TEXT, got %s", sl_sql_type_name(array));
-  c->model = (const char *)sqlite3_value_text(c->args[0]);
+  model = (const char *)sqlite3_value_text(c->args[0]);
   if (kind->rerank) {
-    c->query = (const char *)sqlite3_value_text(c->args[1]);
-    c->qlen = (size_t)sqlite3_value_bytes(c->args[1]);
+    query = (const char *)sqlite3_value_text(c->args[1]);
+    qlen = (size_t)sqlite3_value_bytes(c->args[1]);
   }
-
-  /* The model first, so that a wrong name fails even on an empty array. */
-  if (!c->model || (kind->rerank && !c->query)) return SQLITE_NOMEM;
-  if (pin(c, &m, &err)) return each_fail(c, "%s", err.msg);
-  c->width = kind->rerank ? 1 : (size_t)m->cfg.hidden;
-  c->dir = strdup(m->dir);
-  sl_registry_release(m);
-  if (!c->dir) return SQLITE_NOMEM;
 
   {
     const char *text = (const char *)sqlite3_value_text(array);
-    if (!text) return SQLITE_NOMEM;
-    if (sl_json_parse(text, (size_t)sqlite3_value_bytes(array), &c->doc, &err))
+    if (!text || !model || (kind->rerank && !query)) return SQLITE_NOMEM;
+    /* The model is checked first, so that a wrong name fails even on an empty array. */
+    if (sl_op_model_width(model, kind->rerank ? SL_KIND_RERANK : SL_KIND_EMBED, &width, &err))
+      return each_fail(c, "%s", err.msg);
+    (void)width;
+    if (sl_limit_document((size_t)sqlite3_value_bytes(array), &err) ||
+        sl_json_parse(text, (size_t)sqlite3_value_bytes(array), &c->doc, &err))
       return each_fail(c, "%s", err.msg);
   }
   root = sl_json_root(c->doc);
@@ -354,24 +264,12 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
     if (e->type != SL_JSON_STRING)
       return each_fail(c, "element %zu of the input array is not a string (got %s)", k,
                        json_type_name(e->type));
-    c->texts[c->n_texts] = e->str;
-    c->lens[c->n_texts++] = e->len;
+    c->texts[n_texts] = e->str;
+    c->lens[n_texts++] = e->len;
   }
-  if (c->n_texts) {
-    size_t rows = c->n_texts < SL_BATCH_MAX_SEQS ? c->n_texts : SL_BATCH_MAX_SEQS;
-    c->cap = rows;
-    c->cached = sl_cache_on(c->cache);
-    c->out = malloc(rows * c->width * sizeof *c->out);
-    c->tmp = malloc(rows * c->width * sizeof *c->tmp);
-    c->state = malloc(rows);
-    c->midx = malloc(rows * sizeof *c->midx);
-    c->mtexts = malloc(rows * sizeof *c->mtexts);
-    c->mlens = malloc(rows * sizeof *c->mlens);
-    if (c->cached) c->keys = malloc(rows * sizeof *c->keys);
-    if (!c->out || !c->tmp || !c->state || !c->midx || !c->mtexts || !c->mlens ||
-        (c->cached && !c->keys))
-      return SQLITE_NOMEM;
-  }
+  if (sl_op_stream_open(sl_cache_l2(c->cache), model, query, qlen, n_texts, c->texts, c->lens,
+                        &c->stream, &err))
+    return each_fail(c, "%s", err.msg);
   c->n = n;   /* rows exist only once the whole array has passed the checks */
   return each_fill(c);
 }
@@ -397,10 +295,10 @@ static int each_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) 
   } else if (c->is_null[c->i]) {
     sqlite3_result_null(ctx);
   } else if (c->kind->rerank) {
-    sqlite3_result_double(ctx, c->out[c->t - c->b0]);
+    sqlite3_result_double(ctx, c->row[0]);
   } else {
-    const float *r = c->out + (c->t - c->b0) * c->width;
-    sqlite3_result_blob(ctx, r, (int)(c->width * sizeof *r), SQLITE_TRANSIENT);
+    size_t width = sl_op_stream_width(c->stream);
+    sqlite3_result_blob(ctx, c->row, (int)(width * sizeof *c->row), SQLITE_TRANSIENT);
     sqlite3_result_subtype(ctx, SL_SUBTYPE_F32);
   }
   return SQLITE_OK;

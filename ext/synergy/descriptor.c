@@ -1,8 +1,9 @@
 /*
 ** descriptor.c: the natural-language texts synergy builds from a home: one descriptor per
 ** node (what the embedding model reads) and a hop's statement (what the cross-encoder
-** reads and the rows show). Plain words from the registry's own fields, so a change to a name,
-** class, unit or area changes the text and, through its hash, re-embeds only that node.
+** reads and the rows show). Plain words from the registry's own fields, so a change to a
+** name, class, unit or area changes the text, so its cache address: only that node is
+** embedded again.
 */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,10 @@
 /*
 ** run.c: one synergy run (run.h): the config checked, the models chosen, the descriptors
 ** embedded, the links built and scored, the best hops reranked, the automated pairs
-** marked, the synergy metrics recorded.
+** marked. The model steps go through sl_op_run_list (ext/ops/infer.h): address, L1, the
+** caller's store, compute the misses, store them. In the metrics each step is one
+** synergy_embed / synergy_rerank call per run, its forward passes embed_each /
+** rerank_each calls.
 **
 ** Models: synergy_config's embed_model / rerank_model name one (an error if it is not
 ** loaded); NULL means the first loaded model of the kind, and when there is none the
@@ -127,10 +130,36 @@ sl_syn_pair *sl_syn_run_pair(sl_syn_run *run, sl_err *err) {
 
 /* ---- the model steps ---- */
 
+/* Lengths of n texts, malloc'd; NULL when out of memory. */
+static size_t *lengths(size_t n, char *const *texts) {
+  size_t *lens = malloc((n ? n : 1) * sizeof *lens);
+  for (size_t i = 0; lens && i < n; i++) lens[i] = strlen(texts[i]);
+  return lens;
+}
+
+/* Tells the descriptor store which node's descriptor each address holds. The address is
+** the one sl_op_run_list gives a text of a list without a query (ext/ops/infer.c): the
+** model's identity, the op and the text as one part. */
+static int name_descriptors(sl_syn_steps *steps, sl_model *m, size_t n, const sl_syn_node *nodes,
+                            char *const *texts, const size_t *lens, sl_err *err) {
+  sl_cache_key *keys;
+  unsigned char id[16];
+  if (!steps->descriptors || !steps->name_descriptors || n == 0) return SL_OK;
+  if (!(keys = malloc(n * sizeof *keys))) return sl_fail(err, "out of memory");
+  sl_op_identity(m, id);
+  for (size_t i = 0; i < n; i++) {
+    sl_cache_part part = {texts[i], lens[i]};
+    sl_cache_address(id, SL_SYN_OP_EMBED, 1, &part, &keys[i]);
+  }
+  steps->name_descriptors(steps, n, nodes, (const char *const *)texts, keys);
+  free(keys);
+  return SL_OK;
+}
+
 /* Fills run->vecs, one unit vector per node: the descriptors' embeddings, through the
-** caller's cache. Unit length, so a dot product is the cosine whatever the pooling. */
+** descriptor store. Unit length, so a dot product is the cosine whatever the pooling. */
 static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_err *err) {
-  size_t n = run->home.n, dim = (size_t)m->cfg.hidden;
+  size_t n = run->home.n, dim = sl_op_width(m), *lens = NULL;
   char **texts = calloc(n ? n : 1, sizeof *texts);
   int rc = SL_ERROR;
 
@@ -144,7 +173,14 @@ static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, 
       sl_fail(err, "out of memory");
       goto done;
     }
-  if (steps->embed(steps, m, n, run->nodes, (const char *const *)texts, run->vecs, err)) goto done;
+  if (!(lens = lengths(n, texts))) {
+    sl_fail(err, "out of memory");
+    goto done;
+  }
+  if (name_descriptors(steps, m, n, run->nodes, texts, lens, err) ||
+      sl_op_run_list(steps->descriptors, SL_SYN_OP_EMBED, SL_OP_EMBED_EACH, m, NULL, 0, n,
+                     (const char *const *)texts, lens, run->vecs, err))
+    goto done;
   for (size_t i = 0; i < n; i++) {
     float *v = run->vecs + i * dim, s = 0;
     for (size_t k = 0; k < dim; k++) s += v[k] * v[k];
@@ -157,14 +193,15 @@ static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, 
 done:
   for (size_t i = 0; texts && i < n; i++) free(texts[i]);
   free(texts);
+  free(lens);
   return rc;
 }
 
 /* Logits into links[].rerank for the rerank_top links the cheap score picks, scored as
-** hop statements against the one query. */
+** hop statements against the one query, through the hop store. */
 static int rerank_links(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_err *err) {
   sl_syn_graph *g = &run->graph;
-  size_t *idx = malloc((g->n_links ? g->n_links : 1) * sizeof *idx), k = 0;
+  size_t *idx = malloc((g->n_links ? g->n_links : 1) * sizeof *idx), k = 0, *lens = NULL;
   char **texts = NULL;
   float *scores = NULL;
   int rc = SL_ERROR;
@@ -185,12 +222,19 @@ static int rerank_links(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_er
       goto done;
     }
   }
-  if (steps->rerank(steps, m, rerank_query, k, (const char *const *)texts, scores, err)) goto done;
+  if (!(lens = lengths(k, texts))) {
+    sl_fail(err, "out of memory");
+    goto done;
+  }
+  if (sl_op_run_list(steps->hops, SL_SYN_OP_RERANK, SL_OP_RERANK_EACH, m, rerank_query, strlen(rerank_query), k,
+                     (const char *const *)texts, lens, scores, err))
+    goto done;
   for (size_t i = 0; i < k; i++) g->links[idx[i]].rerank = scores[i];
   rc = SL_OK;
 done:
   for (size_t i = 0; texts && i < k; i++) free(texts[i]);
   free(texts);
+  free(lens);
   free(scores);
   free(idx);
   return rc;
@@ -217,22 +261,7 @@ static void mark_automated(sl_syn_run *run) {
 
 /* ---- the run ---- */
 
-/* Pins the model the config names, else the first of the kind; *m NULL (no error) when
-** none is named and none is loaded. */
-static int pin_optional(const char *name, sl_model_kind kind, sl_model **m, sl_err *err) {
-  *m = NULL;
-  if (!name) {
-    *m = sl_registry_acquire_first(kind);
-    if (*m && kind == SL_KIND_RERANK && (*m)->cfg.num_labels != 1) {
-      sl_registry_release(*m);
-      *m = NULL;
-    }
-    return SL_OK;
-  }
-  return kind == SL_KIND_RERANK ? sl_op_pin_reranker(name, m, err) : sl_op_pin(name, kind, m, err);
-}
-
-/* A model step timed as its synergy operation in the metrics. */
+/* A model step timed as its synergy operation in the metrics: one call per run. */
 static int timed(sl_op op, int (*step)(sl_syn_run *, sl_syn_steps *, sl_model *, sl_err *), sl_syn_run *run,
                  sl_syn_steps *steps, sl_model *m, sl_err *err) {
   uint64_t t0 = sl_metrics_now();
@@ -245,8 +274,10 @@ int sl_syn_run_score(sl_syn_run *run, sl_syn_steps *steps, sl_err *err) {
   sl_model *em = NULL, *rm = NULL;
   int rc = SL_ERROR;
 
-  if ((run->use_embedding && run->cfg.w_embedding > 0 && pin_optional(run->embed_model, SL_KIND_EMBED, &em, err)) ||
-      (run->use_rerank && run->cfg.w_rerank > 0 && pin_optional(run->rerank_model, SL_KIND_RERANK, &rm, err)))
+  /* The model the config names, else the first loaded of the kind, else none. */
+  if ((run->use_embedding && run->cfg.w_embedding > 0 &&
+       sl_op_pin_optional(run->embed_model, SL_KIND_EMBED, &em, err)) ||
+      (run->use_rerank && run->cfg.w_rerank > 0 && sl_op_pin_optional(run->rerank_model, SL_KIND_RERANK, &rm, err)))
     goto done;
   if (em && timed(SL_OP_SYNERGY_EMBED, embed_descriptors, run, steps, em, err)) goto done;
   if (sl_syn_links_build(&run->home, &run->cfg, &run->graph, err)) goto done;
@@ -257,8 +288,8 @@ int sl_syn_run_score(sl_syn_run *run, sl_syn_steps *steps, sl_err *err) {
            rm ? "+cross-encoder" : "");
   rc = SL_OK;
 done:
-  if (em) sl_registry_release(em);
-  if (rm) sl_registry_release(rm);
+  sl_op_release(em);
+  sl_op_release(rm);
   return rc;
 }
 

@@ -4,9 +4,10 @@
 ** the (trigger, action) member pairs of existing automations. The run then chooses the
 ** models the config names, embeds the node descriptors, builds and scores the links,
 ** reranks the best hops with the cross-encoder, marks the pairs automations already
-** cover, and records the synergy metrics. The two model steps go through the caller's
-** caches (sl_syn_steps). ext/sql/synergy/ reads the tables into it and turns the result
-** (run->graph, run->home) into rows.
+** cover, and records the synergy metrics. The two model steps go through the one cache
+** protocol of ext/ops/cache.h with the caller's stores (sl_syn_steps). ext/sql/synergy/
+** reads the tables into it, keeps the stores, and turns the result (run->graph,
+** run->home) into rows.
 */
 #ifndef SEMLITE_SYNERGY_RUN_H
 #define SEMLITE_SYNERGY_RUN_H
@@ -14,9 +15,8 @@
 #include <stddef.h>
 
 #include "../base/status.h"
+#include "../ops/cache.h"
 #include "synergy.h"
-
-typedef struct sl_model sl_model;
 
 /* A value of synergy_config, as its storage class gave it: i and d are the value read
 ** as an integer and as a number whatever the class (SQLite's conversions). */
@@ -35,17 +35,24 @@ typedef struct sl_syn_pair {
   const char *trigger_entity, *trigger_device, *action_entity, *action_device;
 } sl_syn_pair;
 
-/* The caches of the two model steps. Each fills out with one result row per text (an
-** embedding of width floats, a logit), taken from the cache where it has them and
-** computed with the pinned model m otherwise; SL_ERROR only when the step failed. */
+/* The ops of the two model steps in the cache's content addresses. In semlite_metrics a
+** step is one synergy_embed / synergy_rerank call per run, and its forward passes are
+** embed_each / rerank_each calls. */
+#define SL_SYN_OP_EMBED "synergy_descriptor"
+#define SL_SYN_OP_RERANK "synergy_hop"
+
+/* The caches of the two model steps (ext/ops/cache.h stores; NULL: not cached): the
+** descriptors' embeddings (op SL_SYN_OP_EMBED, the descriptor text as the one input) and
+** the hop statements' logits (op SL_SYN_OP_RERANK, the query and the statement). */
 typedef struct sl_syn_steps sl_syn_steps;
 struct sl_syn_steps {
-  /* Descriptors: texts[i] is the descriptor of nodes[i]. */
-  int (*embed)(sl_syn_steps *s, sl_model *m, size_t n, const sl_syn_node *nodes, const char *const *texts,
-               float *out, sl_err *err);
-  /* Cross-encoder logits of (query, texts[i]). */
-  int (*rerank)(sl_syn_steps *s, sl_model *m, const char *query, size_t n, const char *const *texts,
-                float *out, sl_err *err);
+  sl_l2 *descriptors;
+  sl_l2 *hops;
+  /* May be NULL. Called before the descriptors are looked up: keys[i] is the address
+  ** under which the descriptor texts[i] of nodes[i] is cached, so that the store can say
+  ** whose descriptor a row it writes holds. */
+  void (*name_descriptors)(sl_syn_steps *s, size_t n, const sl_syn_node *nodes, const char *const *texts,
+                           const sl_cache_key *keys);
 };
 
 typedef struct sl_syn_run {

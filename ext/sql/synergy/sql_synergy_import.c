@@ -130,6 +130,13 @@ static int write_doc(importer *im, const sl_ha_doc *d) {
 static int import_all(importer *im, int argc, sl_json_doc **docs) {
   const char *schema = sl_sql_script("synergy.sql");
   if (!schema) return sl_fail(im->err, "synergy.sql is not compiled in");
+  /* The step tables of the layout before content addresses (a 64-bit hash per row) are
+  ** only caches: dropped, for synergy.sql to create them anew. */
+  if (sqlite3_table_column_metadata(im->db, "main", "synergy_hop_scores", "hash", NULL, NULL, NULL, NULL, NULL) ==
+          SQLITE_OK &&
+      sqlite3_exec(im->db, "DROP TABLE main.synergy_hop_scores; DROP TABLE IF EXISTS main.synergy_descriptors", NULL,
+                   NULL, NULL) != SQLITE_OK)
+    return db_fail(im, "dropping the old step tables");
   if (sqlite3_exec(im->db, schema, NULL, NULL, NULL) != SQLITE_OK) return db_fail(im, "creating the tables");
   if (prepare(im, &im->area, "INSERT INTO synergy_areas(area_id, name) VALUES (?1, ?2)") ||
       prepare(im, &im->device,

@@ -114,26 +114,30 @@ static int pair_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {
 
 int sl_synergy_run_prepare(sqlite3 *db, sl_syn_run *run, sl_err *err) {
   sl_synergy_steps steps;
+  sl_err closing;
+  int failed;
   sl_syn_run_init(run);
   if (sqlite3_table_column_metadata(db, "main", "synergy_entities", NULL, NULL, NULL, NULL, NULL, NULL) != SQLITE_OK ||
       sqlite3_table_column_metadata(db, "main", "synergy_hop_scores", NULL, NULL, NULL, NULL, NULL, NULL) != SQLITE_OK)
     return sl_fail(err, "no synergy tables in 'main' (create them with semlite_ha_import)");
-  sl_synergy_steps_init(&steps, db);
-  if (each_row(db, "SELECT key, value FROM main.synergy_config", config_row, run, err) ||
-      sl_syn_run_config_end(run, err) || each_row(db, nodes_sql, node_row, run, err) ||
-      each_row(db,
-               "SELECT trigger_domain, trigger_class, action_domain, weight, phrase, verb"
-               " FROM main.synergy_capabilities ORDER BY trigger_domain, trigger_class, action_domain",
-               rule_row, run, err) ||
-      each_row(db,
-               "SELECT t.entity_id, t.device_id, a.entity_id, a.device_id"
-               " FROM main.synergy_automation_members t JOIN main.synergy_automation_members a"
-               "   ON a.automation_id = t.automation_id AND a.role = 'action'"
-               " WHERE t.role = 'trigger'",
-               pair_row, run, err) ||
-      sl_syn_run_score(run, &steps.base, err)) {
-    sl_syn_run_free(run);
-    return SL_ERROR;
+  sl_synergy_steps_open(&steps, db);
+  failed = each_row(db, "SELECT key, value FROM main.synergy_config", config_row, run, err) ||
+           sl_syn_run_config_end(run, err) || each_row(db, nodes_sql, node_row, run, err) ||
+           each_row(db,
+                    "SELECT trigger_domain, trigger_class, action_domain, weight, phrase, verb"
+                    " FROM main.synergy_capabilities ORDER BY trigger_domain, trigger_class, action_domain",
+                    rule_row, run, err) ||
+           each_row(db,
+                    "SELECT t.entity_id, t.device_id, a.entity_id, a.device_id"
+                    " FROM main.synergy_automation_members t JOIN main.synergy_automation_members a"
+                    "   ON a.automation_id = t.automation_id AND a.role = 'action'"
+                    " WHERE t.role = 'trigger'",
+                    pair_row, run, err) ||
+           sl_syn_run_score(run, &steps.base, err);
+  if (sl_synergy_steps_close(&steps, !failed, &closing) && !failed) {
+    *err = closing;
+    failed = 1;
   }
-  return SL_OK;
+  if (failed) sl_syn_run_free(run);
+  return failed ? SL_ERROR : SL_OK;
 }

@@ -1,198 +1,183 @@
 /*
-** sql_synergy_steps.c: the caches of a synergy run's two model steps (sl_syn_steps), in
-** the tables of 'main': synergy_descriptors (a descriptor's embedding per entity, kept
-** while its text hash and model stay the same) and synergy_hop_scores (a logit per hash
-** of model, query and statement). A read-only database (or PRAGMA query_only) only loses
-** the cache: the run goes on without it and gives the same rows.
+** sql_synergy_steps.c: the stores of a synergy run's two model steps (sl_l2, ext/ops/cache.h)
+** over synergy's own step tables in 'main', both keyed by the 16-byte content address the
+** cache protocol gives a result (the model's identity, the op, the inputs):
+**
+**   synergy_descriptors(key, entity_id, text, embedding)   a descriptor's embedding, one
+**                          row per entity whose descriptor it is (sl_syn_steps'
+**                          name_descriptors says whose)
+**   synergy_hop_scores(key, logit)                         a hop statement's logit
+**
+** A model re-saved into its folder with other weights has another identity, so other
+** addresses: its rows are never served for it. After a run that embedded descriptors,
+** the rows of entities gone from the home are deleted.
+**
+** Reads and writes are statements nested in the caller's (sl_sql_nested_read/_write): a
+** write runs in a savepoint inside a user's transaction and never ends it; a read-only
+** database (or PRAGMA query_only), a busy lock or a table of another layout only lose the
+** cache (a miss, an unstored value: the same rows). The one error is a transaction SQLite
+** ended under the write anyway (an I/O error, a full disk, a RAISE(ROLLBACK) trigger):
+** the run fails with it.
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
-#include "../../ops/infer.h"
 #include "sql_synergy.h"
 
-static int db_fail(sqlite3 *db, sl_err *err) { return sl_fail(err, "%s", sqlite3_errmsg(db)); }
+/* ---- a store over one step table ---- */
 
-/* Runs a cache write. A read-only database (or PRAGMA query_only) only loses the cache:
-** the run goes on without it (*caching set to 0) and gives the same rows. */
-static int cache_write(sqlite3 *db, sqlite3_stmt *st, int *caching, sl_err *err) {
-  int rc;
-  if (!*caching) return SL_OK;
-  rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  if (rc == SQLITE_DONE) return SL_OK;
-  if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_READONLY) {
-    *caching = 0;
+static int store_get(sl_l2 *l2, const char *op, const sl_cache_key *key, void *out, size_t len, int *hit,
+                     double *expires, sl_err *err) {
+  synergy_store *st = (synergy_store *)l2;
+  int row = 0;
+  *hit = 0;
+  *expires = -1;
+  sqlite3_bind_blob(st->get, 1, key->b, sizeof key->b, SQLITE_STATIC);
+  if (sl_sql_nested_read(st->owner->db, st->get, st->owner->in_txn, &row, err)) return SL_ERROR;
+  if (row) {
+    if (sqlite3_column_type(st->get, 0) == SQLITE_BLOB && (size_t)sqlite3_column_bytes(st->get, 0) == len) {
+      memcpy(out, sqlite3_column_blob(st->get, 0), len);
+      *hit = 1;
+    } else if (sqlite3_column_type(st->get, 0) == SQLITE_FLOAT && len == sizeof(float)) {
+      float v = (float)sqlite3_column_double(st->get, 0);
+      memcpy(out, &v, sizeof v);
+      *hit = 1;
+    }
+  }
+  sqlite3_reset(st->get);
+  return SL_OK;
+}
+
+/* Runs one bound write of st; a lost write stops the store writing for this run. */
+static int store_write(synergy_store *st, sqlite3_stmt *w, sl_err *err) {
+  int written = 0;
+  if (!st->writable) {
+    sqlite3_reset(w);
+    sqlite3_clear_bindings(w);
     return SL_OK;
   }
-  return db_fail(db, err);
+  if (sl_sql_nested_write(st->owner->db, w, &written, err)) return SL_ERROR;
+  if (!written) {
+    st->writable = 0;
+    sl_cache_count_of(&st->owner->tally, st->op)->write_failures++;
+  }
+  return SL_OK;
 }
 
-static sqlite3_int64 hash_text(const char *a, const char *b, const char *c) {
-  XXH3_state_t st;
-  XXH3_64bits_reset(&st);
-  XXH3_64bits_update(&st, a, strlen(a) + 1);
-  if (b) XXH3_64bits_update(&st, b, strlen(b) + 1);
-  if (c) XXH3_64bits_update(&st, c, strlen(c) + 1);
-  return (sqlite3_int64)XXH3_64bits_digest(&st);
+static int store_put(sl_l2 *l2, const char *op, const sl_cache_key *key, const void *value, size_t len,
+                     double *expires, sl_err *err) {
+  synergy_store *st = (synergy_store *)l2;
+  sl_synergy_steps *s = st->owner;
+  *expires = -1;
+  if (st == &s->hops) {
+    float v;
+    if (len != sizeof v) return SL_OK;
+    memcpy(&v, value, sizeof v);
+    sqlite3_bind_blob(st->put, 1, key->b, sizeof key->b, SQLITE_STATIC);
+    sqlite3_bind_double(st->put, 2, v);
+    return store_write(st, st->put, err);
+  }
+  /* A descriptor: one row per node whose descriptor has this address (once, though two
+  ** nodes of one text are two misses of one request). */
+  for (size_t i = 0; i < s->n_named; i++) {
+    if ((s->written && s->written[i]) || memcmp(s->keys[i].b, key->b, sizeof key->b) != 0) continue;
+    if (s->written) s->written[i] = 1;
+    sqlite3_bind_blob(st->put, 1, key->b, sizeof key->b, SQLITE_STATIC);
+    sqlite3_bind_text(st->put, 2, s->nodes[i].id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st->put, 3, s->texts[i], -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st->put, 4, value, (int)len, SQLITE_STATIC);
+    if (store_write(st, st->put, err)) return SL_ERROR;
+  }
+  return SL_OK;
 }
 
-/* The cache rows' name of a model: its folder and dtype (an int8 copy computes other
-** numbers). */
-static void model_key(const sl_model *m, char *key, size_t cap) {
-  snprintf(key, cap, "%s|%s", m->dir, sl_bert_dtype(m->bert));
+/* The step tables keep no use counts: nothing to record. */
+static int store_touch(sl_l2 *l2, const sl_cache_key *key, sl_err *err) { return SL_OK; }
+
+static double store_now(sl_l2 *l2) { return (double)time(NULL); }
+
+/* Prepares the store's statements; 0 (the store stays off) when the table is missing or
+** of another layout. */
+static int store_open(sl_synergy_steps *s, synergy_store *st, const char *op, const char *get, const char *put) {
+  memset(st, 0, sizeof *st);
+  st->owner = s;
+  st->op = op;
+  st->writable = 1;
+  st->base.get = store_get;
+  st->base.put = store_put;
+  st->base.touch = store_touch;
+  st->base.now = store_now;
+  st->base.tally = &s->tally;
+  if (sqlite3_prepare_v2(s->db, get, -1, &st->get, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->db, put, -1, &st->put, NULL) != SQLITE_OK) {
+    sqlite3_finalize(st->get);
+    sqlite3_finalize(st->put);
+    st->get = st->put = NULL;
+    return 0;
+  }
+  return 1;
 }
 
-/* Rows of synergy_descriptors whose hash and model match are reused, the rest embedded in
-** packed batches and stored; rows of entities no longer in the home go when anything
-** changed. */
-static int embed_step(sl_syn_steps *base, sl_model *m, size_t n, const sl_syn_node *nodes, const char *const *texts,
-                      float *out, sl_err *err) {
-  sqlite3 *db = ((sl_synergy_steps *)base)->db;
-  size_t dim = (size_t)m->cfg.hidden, n_miss = 0;
-  size_t *miss = malloc((n ? n : 1) * sizeof *miss), *lens = malloc((n ? n : 1) * sizeof *lens);
-  const char **miss_texts = malloc((n ? n : 1) * sizeof *miss_texts);
-  sqlite3_int64 *hashes = malloc((n ? n : 1) * sizeof *hashes);
-  float *batch = NULL;
-  sqlite3_stmt *get = NULL, *put = NULL, *stale = NULL;
-  char key[4096 + 160];
-  int rc = SL_ERROR, caching = 1;
+/* ---- the two stores ---- */
 
-  model_key(m, key, sizeof key);
-  if (!miss || !lens || !miss_texts || !hashes) {
-    sl_fail(err, "out of memory");
-    goto done;
-  }
-  if (sqlite3_prepare_v2(db, "SELECT hash, model, embedding FROM main.synergy_descriptors WHERE entity_id = ?1",
-                         -1, &get, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO main.synergy_descriptors(entity_id, hash, model, text, embedding)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5)", -1, &put, NULL) != SQLITE_OK) {
-    db_fail(db, err);
-    goto done;
-  }
-  for (size_t i = 0; i < n; i++) {
-    int hit = 0;
-    hashes[i] = hash_text(texts[i], NULL, NULL);
-    sqlite3_bind_text(get, 1, nodes[i].id, -1, SQLITE_STATIC);
-    if (sqlite3_step(get) == SQLITE_ROW && sqlite3_column_int64(get, 0) == hashes[i] &&
-        sqlite3_column_text(get, 1) && strcmp((const char *)sqlite3_column_text(get, 1), key) == 0 &&
-        (size_t)sqlite3_column_bytes(get, 2) == dim * sizeof(float)) {
-      memcpy(out + i * dim, sqlite3_column_blob(get, 2), dim * sizeof(float));
-      hit = 1;
-    }
-    sqlite3_reset(get);
-    if (!hit) {
-      miss[n_miss] = i;
-      miss_texts[n_miss] = texts[i];
-      lens[n_miss++] = strlen(texts[i]);
-    }
-  }
-  for (size_t done_n = 0, got = 0; done_n < n_miss; done_n += got) {
-    /* One pass's rows land in out through `batch`, then go to the cache. */
-    if (!batch && !(batch = malloc(SL_BATCH_MAX_SEQS * dim * sizeof *batch))) {
-      sl_fail(err, "out of memory");
-      goto done;
-    }
-    if (sl_op_embed_batch(m, n_miss - done_n, miss_texts + done_n, lens + done_n, batch, &got, err)) goto done;
-    for (size_t k = 0; k < got; k++) {
-      size_t i = miss[done_n + k];
-      memcpy(out + i * dim, batch + k * dim, dim * sizeof *batch);
-      sqlite3_bind_text(put, 1, nodes[i].id, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(put, 2, hashes[i]);
-      sqlite3_bind_text(put, 3, key, -1, SQLITE_STATIC);
-      sqlite3_bind_text(put, 4, texts[i], -1, SQLITE_STATIC);
-      sqlite3_bind_blob(put, 5, batch + k * dim, (int)(dim * sizeof *batch), SQLITE_STATIC);
-      if (cache_write(db, put, &caching, err)) goto done;
-    }
-  }
-  if (n_miss && caching) {
-    if (sqlite3_prepare_v2(db,
-                           "DELETE FROM main.synergy_descriptors WHERE entity_id NOT IN"
-                           " (SELECT entity_id FROM main.synergy_entities UNION ALL"
-                           "  SELECT 'device:' || device_id FROM main.synergy_devices)",
-                           -1, &stale, NULL) != SQLITE_OK ||
-        cache_write(db, stale, &caching, err)) {
-      if (!stale) db_fail(db, err);
-      goto done;
-    }
-  }
-  rc = SL_OK;
-done:
-  sqlite3_finalize(get);
-  sqlite3_finalize(put);
-  sqlite3_finalize(stale);
-  free(miss);
-  free(lens);
-  free(miss_texts);
-  free(hashes);
-  free(batch);
-  return rc;
+static void name_descriptors(sl_syn_steps *base, size_t n, const sl_syn_node *nodes, const char *const *texts,
+                             const sl_cache_key *keys) {
+  sl_synergy_steps *s = (sl_synergy_steps *)base;
+  s->n_named = n;
+  s->nodes = nodes;
+  s->texts = texts;
+  s->keys = keys;
+  s->embedded = 1;
+  free(s->written);
+  s->written = calloc(n, 1);        /* without it, a shared text's rows are written twice */
 }
 
-/* Logits from synergy_hop_scores, the others in packed batches of their statements. */
-static int rerank_step(sl_syn_steps *base, sl_model *m, const char *query, size_t k, const char *const *texts,
-                       float *out, sl_err *err) {
-  sqlite3 *db = ((sl_synergy_steps *)base)->db;
-  const char **todo = malloc((k ? k : 1) * sizeof *todo);
-  size_t *lens = malloc((k ? k : 1) * sizeof *lens), *which = malloc((k ? k : 1) * sizeof *which), n_todo = 0;
-  sqlite3_int64 *hashes = malloc((k ? k : 1) * sizeof *hashes);
-  float *scores = malloc((k ? k : 1) * sizeof *scores);
-  sqlite3_stmt *get = NULL, *put = NULL;
-  char key[4096 + 160];
-  int rc = SL_ERROR, caching = 1;
-
-  model_key(m, key, sizeof key);
-  if (!todo || !lens || !which || !hashes || !scores) {
-    sl_fail(err, "out of memory");
-    goto done;
-  }
-  if (sqlite3_prepare_v2(db, "SELECT logit FROM main.synergy_hop_scores WHERE hash = ?1", -1, &get, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO main.synergy_hop_scores(hash, logit) VALUES (?1, ?2)", -1, &put,
-                         NULL) != SQLITE_OK) {
-    db_fail(db, err);
-    goto done;
-  }
-  for (size_t i = 0; i < k; i++) {
-    hashes[i] = hash_text(key, query, texts[i]);
-    sqlite3_bind_int64(get, 1, hashes[i]);
-    if (sqlite3_step(get) == SQLITE_ROW) {
-      out[i] = (float)sqlite3_column_double(get, 0);
-    } else {
-      which[n_todo] = i;
-      todo[n_todo] = texts[i];
-      lens[n_todo++] = strlen(texts[i]);
-    }
-    sqlite3_reset(get);
-  }
-  for (size_t d = 0, got = 0; d < n_todo; d += got) {
-    if (sl_op_rerank_batch(m, query, strlen(query), n_todo - d, todo + d, lens + d, scores + d, &got, err))
-      goto done;
-  }
-  for (size_t t = 0; t < n_todo; t++) {
-    size_t i = which[t];
-    out[i] = scores[t];
-    sqlite3_bind_int64(put, 1, hashes[i]);
-    sqlite3_bind_double(put, 2, scores[t]);
-    if (cache_write(db, put, &caching, err)) goto done;
-  }
-  rc = SL_OK;
-done:
-  sqlite3_finalize(get);
-  sqlite3_finalize(put);
-  free(todo);
-  free(lens);
-  free(which);
-  free(hashes);
-  free(scores);
-  return rc;
-}
-
-void sl_synergy_steps_init(sl_synergy_steps *s, sqlite3 *db) {
-  s->base.embed = embed_step;
-  s->base.rerank = rerank_step;
+void sl_synergy_steps_open(sl_synergy_steps *s, sqlite3 *db) {
+  memset(s, 0, sizeof *s);
   s->db = db;
+  s->in_txn = !sqlite3_get_autocommit(db);
+  if (store_open(s, &s->descriptors, SL_SYN_OP_EMBED,
+                 "SELECT embedding FROM main.synergy_descriptors WHERE key = ?1 LIMIT 1",
+                 "INSERT OR REPLACE INTO main.synergy_descriptors(key, entity_id, text, embedding)"
+                 " VALUES (?1, ?2, ?3, ?4)"))
+    s->base.descriptors = &s->descriptors.base;
+  if (store_open(s, &s->hops, SL_SYN_OP_RERANK, "SELECT logit FROM main.synergy_hop_scores WHERE key = ?1",
+                 "INSERT OR REPLACE INTO main.synergy_hop_scores(key, logit) VALUES (?1, ?2)"))
+    s->base.hops = &s->hops.base;
+  s->base.name_descriptors = name_descriptors;
+}
+
+/* Deletes the rows of entities and devices no longer in the home, when there are any (a
+** warm run writes nothing). */
+static const char gone_rows[] =
+  " FROM main.synergy_descriptors WHERE entity_id NOT IN"
+  " (SELECT entity_id FROM main.synergy_entities UNION ALL SELECT 'device:' || device_id FROM main.synergy_devices)";
+
+static int delete_gone(sl_synergy_steps *s, sl_err *err) {
+  sqlite3_stmt *any = NULL, *del = NULL;
+  char sql[512];
+  int row = 0, rc = SL_OK;
+  snprintf(sql, sizeof sql, "SELECT 1%s LIMIT 1", gone_rows);
+  if (sqlite3_prepare_v2(s->db, sql, -1, &any, NULL) == SQLITE_OK)
+    rc = sl_sql_nested_read(s->db, any, s->in_txn, &row, err);
+  sqlite3_finalize(any);
+  snprintf(sql, sizeof sql, "DELETE%s", gone_rows);
+  if (rc == SL_OK && row && sqlite3_prepare_v2(s->db, sql, -1, &del, NULL) == SQLITE_OK)
+    rc = store_write(&s->descriptors, del, err);
+  sqlite3_finalize(del);
+  return rc;
+}
+
+int sl_synergy_steps_close(sl_synergy_steps *s, int ok, sl_err *err) {
+  int rc = SL_OK;
+  if (ok && s->embedded && s->base.descriptors && s->descriptors.writable) rc = delete_gone(s, err);
+  sqlite3_finalize(s->descriptors.get);
+  sqlite3_finalize(s->descriptors.put);
+  sqlite3_finalize(s->hops.get);
+  sqlite3_finalize(s->hops.put);
+  free(s->written);
+  memset(s, 0, sizeof *s);
+  return rc;
 }

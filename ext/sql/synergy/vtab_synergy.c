@@ -243,7 +243,11 @@ static int syn_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, in
     }
   }
 
-  if (sl_synergy_run_prepare(v->db, &c->run, &err)) return syn_fail(c, err.msg);
+  if (sl_synergy_run_prepare(v->db, &c->run, &err)) {
+    /* A transaction SQLite ended under a cache write carries its own code (docs/security.md). */
+    int rc = syn_fail(c, err.msg);
+    return rc == SQLITE_ERROR && err.code ? err.code : rc;
+  }
   c->have_run = 1;
 
   if (kind == &links_kind) {

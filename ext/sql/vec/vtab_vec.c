@@ -284,11 +284,7 @@ static int vv_init(sqlite3 *db, int argc, const char *const *argv, sqlite3_vtab 
   /* model= must name a loaded embedding model of the column's size when the table is
   ** created. An existing table connects without it: models are loaded per process,
   ** and a database must open before anyone had the chance to load one. */
-  if (create && t->cfg.model) {
-    sl_model *m;
-    rc = vv_pin_model(t, &m);
-    if (rc == SQLITE_OK) sl_registry_release(m);
-  }
+  if (create && t->cfg.model) rc = vv_check_model(t);
   if (rc == SQLITE_OK) {
     sql = vv_config_declaration(&t->cfg);
     rc = sql ? sqlite3_declare_vtab(db, sql) : SQLITE_NOMEM;

@@ -192,8 +192,8 @@ int vv_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 
 int vv_flush(vv_table *t);
 /* Forgets the pending rows (ROLLBACK, ROLLBACK TO: their rows are gone). */
 void vv_discard(vv_table *t);
-/* Pins model= and checks it makes vectors of the column's size (release it with
-** sl_registry_release), or sets the table's error. */
-int vv_pin_model(vv_table *t, sl_model **m);
+/* Checks model= is a loaded embedding model of the column's size, or sets the table's
+** error. */
+int vv_check_model(vv_table *t);
 
 #endif

@@ -110,29 +110,25 @@ static int check_text(vv_table *t, sqlite3_value *text) {
   return SQLITE_OK;
 }
 
-int vv_pin_model(vv_table *t, sl_model **m) {
+int vv_check_model(vv_table *t) {
   const vv_config *cfg = &t->cfg;
+  size_t width;
   sl_err err;
-  if (sl_op_pin(cfg->model, SL_KIND_EMBED, m, &err)) return vv_error(t, "model: %s", err.msg);
-  if ((size_t)(*m)->cfg.hidden != cfg->dims) {
-    int hidden = (*m)->cfg.hidden;
-    sl_registry_release(*m);
-    return vv_error(t, "model '%s' makes %d-dimensional vectors but %s is float[%zu]", cfg->model, hidden,
+  if (sl_op_model_width(cfg->model, SL_KIND_EMBED, &width, &err)) return vv_error(t, "model: %s", err.msg);
+  if (width != cfg->dims)
+    return vv_error(t, "model '%s' makes %zu-dimensional vectors but %s is float[%zu]", cfg->model, width,
                     cfg->cols[cfg->vec_col].name, cfg->dims);
-  }
   return SQLITE_OK;
 }
 
-/* Embeds n texts into out (n rows of dims floats). */
+/* Embeds n texts into out (n rows of dims floats): one request, cached as embed(). */
 static int embed_texts(vv_table *t, size_t n, const char *const *texts, const size_t *lens, float *out) {
-  sl_model *m;
   sl_err err;
-  int rc = vv_pin_model(t, &m);
+  int rc = vv_check_model(t);
   if (rc != SQLITE_OK) return rc;
-  if (sl_op_embed_many(m, n, texts, lens, out, &err))
-    rc = vv_error(t, "embedding %s: %s", t->cfg.cols[t->cfg.embed_from].name, err.msg);
-  sl_registry_release(m);
-  return rc;
+  if (sl_op_embed_rows(NULL, t->cfg.model, t->cfg.dims, n, texts, lens, out, &err))
+    return vv_error(t, "embedding %s: %s", t->cfg.cols[t->cfg.embed_from].name, err.msg);
+  return SQLITE_OK;
 }
 
 static int embed_text(vv_table *t, sqlite3_value *text, float *out) {
@@ -371,7 +367,6 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   sqlite3_stmt *st;
   int has_rowid = sqlite3_value_type(rowid_v) != SQLITE_NULL, taken = 0, rc;
   int deferred = cfg->embed_from >= 0 && sqlite3_value_type(cols[cfg->vec_col]) == SQLITE_NULL;
-  sl_model *m;
 
   for (int h = cfg->n_cols; h < cfg->n_cols + 2; h++)
     if (sqlite3_value_type(cols[h]) != SQLITE_NULL)
@@ -381,8 +376,7 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   if (has_rowid && (rc = check_conflict(t, rowid, &taken)) != SQLITE_OK) return rc;
   if (deferred) {
     /* What would make the batch fail for this row is checked now. */
-    if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_pin_model(t, &m)) != SQLITE_OK) return rc;
-    sl_registry_release(m);
+    if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_check_model(t)) != SQLITE_OK) return rc;
   } else if ((rc = vector_alloc(t, &nv)) != SQLITE_OK || (rc = vector_from(t, cols[cfg->vec_col], NULL, &nv)) != SQLITE_OK) {
     goto done;
   }
