@@ -6,8 +6,9 @@
 **     min_score edges, empty homes and homes with nothing to act on, determinism;
 **   - import: the home format, Home Assistant's registry files, every error leaving the
 **     tables as they were;
-**   - models: the signals they add, and the step caches embedding only texts they have not
-**     seen;
+**   - models: the signals they add, the step caches embedding only texts they have not
+**     seen, never serving a model re-saved with other weights from the old rows, and
+**     never ending the caller's transaction with their writes;
 **   - a real home from ../shared/data/homes end to end.
 */
 #include <stdlib.h>
@@ -462,6 +463,102 @@ static void test_models(void) {
   sqlite3_close(db);
 }
 
+/* Writes the embedding twin's weights into dir/model.safetensors as a download would
+** (a new file renamed over the old), with one bit of float number `which` from the end
+** flipped: the same architecture and files, other weights. */
+static void write_weights(const char *dir, int which) {
+  char src[1024], tmp[1200], dst[1200];
+  FILE *f = fopen(t_model_path(src, sizeof src, "minilm-l6-embed/model.safetensors"), "rb");
+  unsigned char *buf = NULL;
+  long n = -1;
+  if (f && fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+  CHECK(f && n > 64);
+  if (!f || n <= 64) {
+    if (f) fclose(f);
+    return;
+  }
+  rewind(f);
+  buf = malloc((size_t)n);
+  CHECK(buf && fread(buf, 1, (size_t)n, f) == (size_t)n);
+  fclose(f);
+  buf[n - 4 * which] ^= 1;                   /* the lowest mantissa bit: still a finite float */
+  snprintf(tmp, sizeof tmp, "%s/model.safetensors.part", dir);
+  snprintf(dst, sizeof dst, "%s/model.safetensors", dir);
+  f = fopen(tmp, "wb");
+  CHECK(f && fwrite(buf, 1, (size_t)n, f) == (size_t)n);
+  if (f) fclose(f);
+  CHECK(rename(tmp, dst) == 0);
+  free(buf);
+}
+
+/* A model re-saved into the same folder with other weights is another model (its
+** identity covers the weights): nothing it computes is served from the old weights' rows. */
+static void test_resaved_model(void) {
+  char dir[1024];
+  sqlite3 *db = open_home(home_json);
+  t_model_alias(dir, sizeof dir, "minilm-l6-embed", "resaved");
+  write_weights(dir, 1);
+  CHECK_QUERY(db, "SELECT semlite_model_load('resaved', ?1)", dir, NULL, "resaved");
+  t_exec(db, "UPDATE synergy_config SET value = 'resaved' WHERE key = 'embed_model'");
+  t_exec(db, "UPDATE synergy_config SET value = 1 WHERE key = 'use_embedding'");
+  t_exec(db, "UPDATE synergy_config SET value = 0 WHERE key = 'use_rerank'");
+  t_exec(db, "CREATE TABLE embeds(n INTEGER); INSERT INTO embeds VALUES (0);"
+             "CREATE TRIGGER count_embeds AFTER INSERT ON synergy_descriptors BEGIN UPDATE embeds SET n = n + 1; END");
+  CHECK_QUERY(db, "SELECT count(embedding) FROM synergy_links", NULL, NULL, "7");
+  CHECK_QUERY(db, "SELECT count(embedding) FROM synergy_links", NULL, NULL, "7");
+  CHECK_QUERY(db, "SELECT n FROM embeds", NULL, NULL, "5");
+  t_exec(db, "CREATE TABLE old AS SELECT key, embedding FROM synergy_descriptors");
+  CHECK_QUERY(db, "SELECT semlite_model_unload('resaved')", NULL, NULL, "1");
+  write_weights(dir, 2);
+  CHECK_QUERY(db, "SELECT semlite_model_load('resaved', ?1)", dir, NULL, "resaved");
+  CHECK_QUERY(db, "SELECT count(embedding) FROM synergy_links", NULL, NULL, "7");
+  /* Every descriptor embedded again, under other addresses. */
+  CHECK_QUERY(db, "SELECT n || ' ' || (SELECT count(*) FROM synergy_descriptors) || ' ' ||"
+              " (SELECT count(*) FROM synergy_descriptors WHERE key IN (SELECT key FROM old)) FROM embeds", NULL, NULL,
+              "10 10 5");
+  CHECK_QUERY(db, "SELECT semlite_model_unload('resaved')", NULL, NULL, "1");
+  t_model_alias_remove(dir);
+  sqlite3_close(db);
+}
+
+/* A step-table write never ends the caller's transaction: a trigger that aborts it only
+** loses the write (same rows, the transaction goes on); one that rolls the transaction
+** back makes the scan fail with the reason, so no half of it is kept unnoticed. */
+static void test_hostile_trigger(void) {
+  char path[1024];
+  sqlite3 *db = open_home(home_json);
+  CHECK_QUERY(db, "SELECT semlite_model_load('e', ?1)", t_model_path(path, sizeof path, "minilm-l6-embed"), NULL, "e");
+  t_exec(db, "UPDATE synergy_config SET value = 'e' WHERE key = 'embed_model'");
+  t_exec(db, "UPDATE synergy_config SET value = 1 WHERE key = 'use_embedding'");
+  t_exec(db, "UPDATE synergy_config SET value = 0 WHERE key = 'use_rerank'");
+  t_exec(db, "CREATE TABLE notes(body TEXT)");
+  t_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON synergy_descriptors BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  /* Names no other test embeds, so every descriptor is computed and written. */
+  t_exec(db, "UPDATE synergy_entities SET name = name || ' (refused)'");
+  t_exec(db, "BEGIN");
+  t_exec(db, "INSERT INTO notes VALUES ('first half')");
+  CHECK_QUERY(db, "SELECT count(embedding) FROM synergy_links", NULL, NULL, "7");
+  CHECK_INT(sqlite3_get_autocommit(db), 0);
+  t_exec(db, "INSERT INTO notes VALUES ('second half')");
+  t_exec(db, "COMMIT");
+  CHECK_QUERY(db, "SELECT group_concat(body, '+') || ' ' || (SELECT count(*) FROM synergy_descriptors) FROM notes",
+              NULL, NULL, "first half+second half 0");
+
+  t_exec(db, "DROP TRIGGER refuse");
+  t_exec(db, "CREATE TRIGGER rollback BEFORE INSERT ON synergy_descriptors "
+             "BEGIN SELECT RAISE(ROLLBACK, 'rolled back by a trigger'); END");
+  t_exec(db, "UPDATE synergy_entities SET name = name || ' (rolled back)'");
+  t_exec(db, "BEGIN");
+  t_exec(db, "INSERT INTO notes VALUES ('lost half')");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links", NULL, NULL,
+              "ERROR: synergy_links: a cache statement failed and SQLite rolled back the transaction: "
+              "rolled back by a trigger");
+  CHECK_INT(sqlite3_get_autocommit(db), 1);
+  CHECK_QUERY(db, "SELECT count(*) FROM notes WHERE body = 'lost half'", NULL, NULL, "0");
+  CHECK_QUERY(db, "SELECT semlite_model_unload('e')", NULL, NULL, "1");
+  sqlite3_close(db);
+}
+
 /* A real home: the motion sensor and light of the basement stairs come out on top, and
 ** that pair is marked as already automated. */
 static void test_real_home(void) {
@@ -510,6 +607,8 @@ const sl_test synergy_tests[] = {
   {"determinism", test_determinism},
   {"user_filled", test_user_filled},
   {"models", test_models},
+  {"resaved_model", test_resaved_model},
+  {"hostile_trigger", test_hostile_trigger},
   {"real_home", test_real_home},
   {NULL, NULL},
 };
