@@ -134,6 +134,14 @@ static void test_import_errors(void) {
               "ERROR: semlite_ha_import: the document must be TEXT or a BLOB of JSON, got INTEGER");
   CHECK_QUERY(db, "SELECT semlite_ha_import('{}', '{}', '{}', '{}')", NULL, NULL,
               "ERROR: semlite_ha_import: takes at most 3 documents, got 4");
+  /* A document over max_document_mb is refused before it is parsed. */
+  t_exec(db, "UPDATE semlite_limits SET value = 1 WHERE name = 'max_document_mb'");
+  CHECK_QUERY(db, "SELECT semlite_ha_import(printf('{\"x\":\"%s\"}', hex(zeroblob(600000))))", NULL, NULL,
+              "ERROR: semlite_ha_import: the document is 1200008 bytes, over the max_document_mb limit of 1 MB");
+  CHECK_QUERY(db, "SELECT semlite_ha_import('{}', printf('{\"x\":\"%s\"}', hex(zeroblob(600000))))", NULL, NULL,
+              "ERROR: semlite_ha_import: argument 2: the document is 1200008 bytes, over the max_document_mb limit "
+              "of 1 MB");
+  t_exec(db, "UPDATE semlite_limits SET value = 64 WHERE name = 'max_document_mb'");
   CHECK_QUERY(db, "SELECT (SELECT count(*) FROM synergy_entities) || ' ' || (SELECT count(*) FROM synergy_areas)"
               " || ' ' || (SELECT count(*) FROM synergy_automations)", NULL, NULL, "10 2 1");
   /* Inside a user's transaction, a failed import rolls back only itself. */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ops/limits.h"
+
 enum { CAP_AREAS, CAP_DEVICES, CAP_ENTITIES, CAP_AUTOMATIONS, CAP_MEMBERS };
 
 typedef struct reader {
@@ -305,6 +307,12 @@ static int read_ha_entities(reader *r, const sl_json *data) {
 }
 
 /* ---- documents ---- */
+
+int sl_ha_parse(const char *text, size_t len, sl_json_doc **out, sl_err *err) {
+  *out = NULL;
+  if (sl_limit_document(len, err)) return SL_ERROR;
+  return sl_json_parse(text, len, out, err);
+}
 
 int sl_ha_read(const sl_json *root, sl_ha_device_fn device, void *ctx, sl_ha_doc *doc, sl_err *err) {
   const sl_json *key = sl_json_get(root, "key"), *data = sl_json_get(root, "data");

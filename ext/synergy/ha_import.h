@@ -77,6 +77,10 @@ typedef struct sl_ha_doc {
 typedef int (*sl_ha_device_fn)(void *ctx, const char *device_id, const char **name,
                                const char **area);
 
+/* Parses one document's text, refused before parsing when it is over the max_document_mb
+** limit (ext/ops/limits.h). Free *out with sl_json_free. */
+int sl_ha_parse(const char *text, size_t len, sl_json_doc **out, sl_err *err);
+
 /* Order in which several documents of one import apply: the home format 0, then areas 1,
 ** devices 2, entities 3 (so entities can be completed from devices). */
 int sl_ha_doc_rank(const sl_json *root);

@@ -35,13 +35,14 @@ FUZZ_SRC_preload     := tests/fuzz/fuzz_preload.c ext/ops/preload.c ext/engine/q
                         ext/base/status.c
 # The import reads sql/synergy.sql as compiled into the .so (build/release/gen).
 FUZZ_SRC_home        := tests/fuzz/fuzz_home.c tests/fuzz/fuzz_home_init.c ext/sql/synergy/sql_synergy_import.c \
-                        ext/synergy/ha_import.c ext/synergy/arena.c \
+                        ext/synergy/ha_import.c ext/synergy/arena.c ext/ops/limits.c ext/ops/cache_l1.c \
+                        ext/base/pool.c ext/vector/chunk_cache.c \
                         ext/sql/sql_util.c ext/base/json.c ext/base/status.c \
                         build/release/gen/sql_scripts.c
 # Libraries a target needs besides libc.
 FUZZ_LIBS_vec        := -lsqlite3 -lm
 FUZZ_LIBS_preload    := -lm
-FUZZ_LIBS_home       := -lsqlite3 -lm
+FUZZ_LIBS_home       := -lsqlite3 -lm -lpthread
 
 .PHONY: fuzz fuzz-build fuzz-ci
 fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)

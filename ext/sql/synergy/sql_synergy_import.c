@@ -203,7 +203,7 @@ void sl_sql_ha_import(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       goto done;
     }
     if (!text) text = "";
-    if (sl_json_parse(text, (size_t)sqlite3_value_bytes(argv[a]), &docs[a], &err)) {
+    if (sl_ha_parse(text, (size_t)sqlite3_value_bytes(argv[a]), &docs[a], &err)) {
       if (argc > 1) sl_sql_errorf(ctx, FN, "argument %d: %s", a + 1, err.msg);
       else sl_sql_error(ctx, FN, &err);
       goto done;
