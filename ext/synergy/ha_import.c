@@ -62,6 +62,23 @@ static int need_object(reader *r, const sl_json *v, const char *where) {
   return v->type == SL_JSON_OBJECT ? SL_OK : sl_fail(r->err, "%s is not an object", where);
 }
 
+typedef int (*row_fn)(reader *r, const sl_json *v, const char *where);
+
+/* row(r, element, "key[i]") for each element of obj.key, an array of objects; when
+** optional, obj.key may be missing. `whole` names obj in messages. */
+static int each_object(reader *r, const sl_json *obj, const char *key, int optional, const char *whole,
+                       row_fn row) {
+  const sl_json *list = get_array(r, obj, key, optional, whole);
+  char where[96];
+  size_t i = 0;
+  if (!list) return optional && !sl_json_get(obj, key) ? SL_OK : SL_ERROR;
+  for (const sl_json *e = list->child; e; e = e->next, i++) {
+    snprintf(where, sizeof where, "%s[%zu]", key, i);
+    if (need_object(r, e, where) || row(r, e, where)) return SL_ERROR;
+  }
+  return SL_OK;
+}
+
 /* ---- rows ---- */
 
 /* Room for one more row in items (n rows, capacity r->doc->cap[which]): 1 with the
@@ -140,107 +157,79 @@ static int read_members(reader *r, const sl_json *a, const char *role, const cha
   return SL_OK;
 }
 
-static int read_home(reader *r, const sl_json *root) {
-  const sl_json *list;
-  char where[96];
-  size_t i;
+static int home_area(reader *r, const sl_json *a, const char *where) {
+  const char *id, *name;
+  if (get_str(r, a, "area_id", 0, where, &id) || get_str(r, a, "name", 0, where, &name)) return SL_ERROR;
+  return add_area(r, id, name);
+}
 
-  r->doc->replaces = SL_HA_HOME;
-  if (!(list = get_array(r, root, "areas", 0, "the home"))) return SL_ERROR;
-  i = 0;
-  for (const sl_json *a = list->child; a; a = a->next, i++) {
-    const char *id, *name;
-    snprintf(where, sizeof where, "areas[%zu]", i);
-    if (need_object(r, a, where) || get_str(r, a, "area_id", 0, where, &id) ||
-        get_str(r, a, "name", 0, where, &name) || add_area(r, id, name))
-      return SL_ERROR;
-  }
-
-  if (!(list = get_array(r, root, "devices", 0, "the home"))) return SL_ERROR;
-  i = 0;
-  for (const sl_json *d = list->child; d; d = d->next, i++) {
-    sl_ha_device v = {0}, *row;
-    snprintf(where, sizeof where, "devices[%zu]", i);
-    if (need_object(r, d, where) || get_str(r, d, "device_id", 0, where, &v.id) ||
-        get_str(r, d, "name", 0, where, &v.name) || get_str(r, d, "manufacturer", 1, where, &v.manufacturer) ||
-        get_str(r, d, "model", 1, where, &v.model) || get_str(r, d, "area_id", 1, where, &v.area))
-      return SL_ERROR;
-    v.disabled = get_flag(d, "disabled");
-    if (!(row = ADD_ROW(r, devices, n_devices, CAP_DEVICES))) return out_of_memory(r);
-    *row = v;
-  }
-
-  if (!(list = get_array(r, root, "entities", 0, "the home"))) return SL_ERROR;
-  i = 0;
-  for (const sl_json *e = list->child; e; e = e->next, i++) {
-    sl_ha_entity v = {0}, *row;
-    snprintf(where, sizeof where, "entities[%zu]", i);
-    if (need_object(r, e, where) || get_str(r, e, "entity_id", 0, where, &v.id) ||
-        get_str(r, e, "domain", 0, where, &v.domain) || get_str(r, e, "name", 0, where, &v.name) ||
-        get_str(r, e, "area_id", 1, where, &v.area) || get_str(r, e, "device_id", 1, where, &v.device) ||
-        get_str(r, e, "device_class", 1, where, &v.device_class) || get_str(r, e, "unit", 1, where, &v.unit) ||
-        get_str(r, e, "platform", 1, where, &v.platform) ||
-        get_str(r, e, "entity_category", 1, where, &v.category))
-      return SL_ERROR;
-    v.disabled = get_flag(e, "disabled");
-    v.hidden = get_flag(e, "hidden");
-    if (!(row = ADD_ROW(r, entities, n_entities, CAP_ENTITIES))) return out_of_memory(r);
-    *row = v;
-  }
-
-  if (!(list = get_array(r, root, "automations", 1, "the home"))) return sl_json_get(root, "automations") ? SL_ERROR : SL_OK;
-  i = 0;
-  for (const sl_json *a = list->child; a; a = a->next, i++) {
-    sl_ha_automation *row;
-    const char *alias;
-    snprintf(where, sizeof where, "automations[%zu]", i);
-    if (need_object(r, a, where) || get_str(r, a, "alias", 1, where, &alias)) return SL_ERROR;
-    if (!(row = ADD_ROW(r, automations, n_automations, CAP_AUTOMATIONS))) return out_of_memory(r);
-    row->alias = alias;
-    row->first = r->doc->n_members;
-    if (read_members(r, a, "trigger", where) || read_members(r, a, "action", where)) return SL_ERROR;
-  }
+static int home_device(reader *r, const sl_json *d, const char *where) {
+  sl_ha_device v = {0}, *row;
+  if (get_str(r, d, "device_id", 0, where, &v.id) || get_str(r, d, "name", 0, where, &v.name) ||
+      get_str(r, d, "manufacturer", 1, where, &v.manufacturer) || get_str(r, d, "model", 1, where, &v.model) ||
+      get_str(r, d, "area_id", 1, where, &v.area))
+    return SL_ERROR;
+  v.disabled = get_flag(d, "disabled");
+  if (!(row = ADD_ROW(r, devices, n_devices, CAP_DEVICES))) return out_of_memory(r);
+  *row = v;
   return SL_OK;
+}
+
+static int home_entity(reader *r, const sl_json *e, const char *where) {
+  sl_ha_entity v = {0}, *row;
+  if (get_str(r, e, "entity_id", 0, where, &v.id) || get_str(r, e, "domain", 0, where, &v.domain) ||
+      get_str(r, e, "name", 0, where, &v.name) || get_str(r, e, "area_id", 1, where, &v.area) ||
+      get_str(r, e, "device_id", 1, where, &v.device) || get_str(r, e, "device_class", 1, where, &v.device_class) ||
+      get_str(r, e, "unit", 1, where, &v.unit) || get_str(r, e, "platform", 1, where, &v.platform) ||
+      get_str(r, e, "entity_category", 1, where, &v.category))
+    return SL_ERROR;
+  v.disabled = get_flag(e, "disabled");
+  v.hidden = get_flag(e, "hidden");
+  if (!(row = ADD_ROW(r, entities, n_entities, CAP_ENTITIES))) return out_of_memory(r);
+  *row = v;
+  return SL_OK;
+}
+
+static int home_automation(reader *r, const sl_json *a, const char *where) {
+  sl_ha_automation *row;
+  const char *alias;
+  if (get_str(r, a, "alias", 1, where, &alias)) return SL_ERROR;
+  if (!(row = ADD_ROW(r, automations, n_automations, CAP_AUTOMATIONS))) return out_of_memory(r);
+  row->alias = alias;
+  row->first = r->doc->n_members;
+  return read_members(r, a, "trigger", where) || read_members(r, a, "action", where) ? SL_ERROR : SL_OK;
+}
+
+static int read_home(reader *r, const sl_json *root) {
+  r->doc->replaces = SL_HA_HOME;
+  return each_object(r, root, "areas", 0, "the home", home_area) ||
+                 each_object(r, root, "devices", 0, "the home", home_device) ||
+                 each_object(r, root, "entities", 0, "the home", home_entity) ||
+                 each_object(r, root, "automations", 1, "the home", home_automation)
+             ? SL_ERROR
+             : SL_OK;
 }
 
 /* ---- Home Assistant's registry files (.storage/core.*_registry) ---- */
 
-static int read_ha_areas(reader *r, const sl_json *data) {
-  const sl_json *list = get_array(r, data, "areas", 0, "core.area_registry data");
-  char where[64];
-  size_t i = 0;
-  r->doc->replaces = SL_HA_AREAS;
-  if (!list) return SL_ERROR;
-  for (const sl_json *a = list->child; a; a = a->next, i++) {
-    const char *id, *name;
-    snprintf(where, sizeof where, "areas[%zu]", i);
-    if (need_object(r, a, where) || get_str(r, a, "id", 0, where, &id) || get_str(r, a, "name", 0, where, &name) ||
-        add_area(r, id, name))
-      return SL_ERROR;
-  }
-  return SL_OK;
+static int ha_area(reader *r, const sl_json *a, const char *where) {
+  const char *id, *name;
+  if (get_str(r, a, "id", 0, where, &id) || get_str(r, a, "name", 0, where, &name)) return SL_ERROR;
+  return add_area(r, id, name);
 }
 
-static int read_ha_devices(reader *r, const sl_json *data) {
-  const sl_json *list = get_array(r, data, "devices", 0, "core.device_registry data");
-  char where[64];
-  size_t i = 0;
-  r->doc->replaces = SL_HA_DEVICES;
-  if (!list) return SL_ERROR;
-  for (const sl_json *d = list->child; d; d = d->next, i++) {
-    sl_ha_device v = {0}, *row;
-    const char *name, *by_user;
-    snprintf(where, sizeof where, "devices[%zu]", i);
-    if (need_object(r, d, where) || get_str(r, d, "id", 0, where, &v.id) || get_str(r, d, "name", 1, where, &name) ||
-        get_str(r, d, "name_by_user", 1, where, &by_user) ||
-        get_str(r, d, "manufacturer", 1, where, &v.manufacturer) || get_str(r, d, "model", 1, where, &v.model) ||
-        get_str(r, d, "area_id", 1, where, &v.area))
-      return SL_ERROR;
-    v.name = by_user ? by_user : name ? name : v.id;
-    v.disabled = get_flag(d, "disabled_by");
-    if (!(row = ADD_ROW(r, devices, n_devices, CAP_DEVICES))) return out_of_memory(r);
-    *row = v;
-  }
+static int ha_device(reader *r, const sl_json *d, const char *where) {
+  sl_ha_device v = {0}, *row;
+  const char *name, *by_user;
+  if (get_str(r, d, "id", 0, where, &v.id) || get_str(r, d, "name", 1, where, &name) ||
+      get_str(r, d, "name_by_user", 1, where, &by_user) ||
+      get_str(r, d, "manufacturer", 1, where, &v.manufacturer) || get_str(r, d, "model", 1, where, &v.model) ||
+      get_str(r, d, "area_id", 1, where, &v.area))
+    return SL_ERROR;
+  v.name = by_user ? by_user : name ? name : v.id;
+  v.disabled = get_flag(d, "disabled_by");
+  if (!(row = ADD_ROW(r, devices, n_devices, CAP_DEVICES))) return out_of_memory(r);
+  *row = v;
   return SL_OK;
 }
 
@@ -248,15 +237,14 @@ static int read_ha_devices(reader *r, const sl_json *data) {
 ** the name is `name`, else the device name and original_name when has_entity_name, else
 ** original_name, else the device name, else the object id; the class device_class else
 ** original_device_class; the area its own, else its device's. */
-static int read_ha_entity(reader *r, const sl_json *e, const char *where) {
+static int ha_entity(reader *r, const sl_json *e, const char *where) {
   sl_ha_entity v = {0}, *row;
   const char *name, *original, *klass, *original_class, *dev_name = NULL, *dev_area = NULL;
   char derived[256], domain[64];
   size_t n;
-  if (need_object(r, e, where) || get_str(r, e, "entity_id", 0, where, &v.id) ||
-      get_str(r, e, "name", 1, where, &name) || get_str(r, e, "original_name", 1, where, &original) ||
-      get_str(r, e, "area_id", 1, where, &v.area) || get_str(r, e, "device_id", 1, where, &v.device) ||
-      get_str(r, e, "device_class", 1, where, &klass) ||
+  if (get_str(r, e, "entity_id", 0, where, &v.id) || get_str(r, e, "name", 1, where, &name) ||
+      get_str(r, e, "original_name", 1, where, &original) || get_str(r, e, "area_id", 1, where, &v.area) ||
+      get_str(r, e, "device_id", 1, where, &v.device) || get_str(r, e, "device_class", 1, where, &klass) ||
       get_str(r, e, "original_device_class", 1, where, &original_class) ||
       get_str(r, e, "unit_of_measurement", 1, where, &v.unit) || get_str(r, e, "platform", 1, where, &v.platform) ||
       get_str(r, e, "entity_category", 1, where, &v.category))
@@ -293,17 +281,13 @@ static int read_ha_entity(reader *r, const sl_json *e, const char *where) {
   return SL_OK;
 }
 
-static int read_ha_entities(reader *r, const sl_json *data) {
-  const sl_json *list = get_array(r, data, "entities", 0, "core.entity_registry data");
-  char where[64];
-  size_t i = 0;
-  r->doc->replaces = SL_HA_ENTITIES;
-  if (!list) return SL_ERROR;
-  for (const sl_json *e = list->child; e; e = e->next, i++) {
-    snprintf(where, sizeof where, "entities[%zu]", i);
-    if (read_ha_entity(r, e, where)) return SL_ERROR;
-  }
-  return SL_OK;
+/* The registry file of data.key ("areas", "devices", "entities"). */
+static int read_registry(reader *r, const sl_json *data, const char *key, unsigned group, const char *file,
+                         row_fn row) {
+  char whole[64];
+  r->doc->replaces = group;
+  snprintf(whole, sizeof whole, "%s data", file);
+  return each_object(r, data, key, 0, whole, row);
 }
 
 /* ---- documents ---- */
@@ -322,9 +306,12 @@ int sl_ha_read(const sl_json *root, sl_ha_device_fn device, void *ctx, sl_ha_doc
   if (!key) return read_home(&r, root);
   if (key->type != SL_JSON_STRING || !data || data->type != SL_JSON_OBJECT)
     return sl_fail(err, "a registry file needs a string \"key\" and an object \"data\"");
-  if (strcmp(key->str, "core.area_registry") == 0) return read_ha_areas(&r, data);
-  if (strcmp(key->str, "core.device_registry") == 0) return read_ha_devices(&r, data);
-  if (strcmp(key->str, "core.entity_registry") == 0) return read_ha_entities(&r, data);
+  if (strcmp(key->str, "core.area_registry") == 0)
+    return read_registry(&r, data, "areas", SL_HA_AREAS, key->str, ha_area);
+  if (strcmp(key->str, "core.device_registry") == 0)
+    return read_registry(&r, data, "devices", SL_HA_DEVICES, key->str, ha_device);
+  if (strcmp(key->str, "core.entity_registry") == 0)
+    return read_registry(&r, data, "entities", SL_HA_ENTITIES, key->str, ha_entity);
   return sl_fail(err, "unknown registry file '%s' (expected core.area_registry, "
                       "core.device_registry or core.entity_registry)", key->str);
 }

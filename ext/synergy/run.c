@@ -137,22 +137,22 @@ static size_t *lengths(size_t n, char *const *texts) {
   return lens;
 }
 
-/* Tells the descriptor store which node's descriptor each address holds. The address is
-** the one sl_op_run_list gives a text of a list without a query (ext/ops/infer.c): the
-** model's identity, the op and the text as one part. */
+/* Tells the descriptor store which node's descriptor each address holds; the keys (NULL
+** when there is nothing to tell) stay valid until the step ends. The address is the one
+** sl_op_run_list gives a text of a list without a query (ext/ops/infer.c): the model's
+** identity, the op and the text as one part. */
 static int name_descriptors(sl_syn_steps *steps, sl_model *m, size_t n, const sl_syn_node *nodes,
-                            char *const *texts, const size_t *lens, sl_err *err) {
-  sl_cache_key *keys;
+                            char *const *texts, const size_t *lens, sl_cache_key **keys, sl_err *err) {
   unsigned char id[16];
+  *keys = NULL;
   if (!steps->descriptors || !steps->name_descriptors || n == 0) return SL_OK;
-  if (!(keys = malloc(n * sizeof *keys))) return sl_fail(err, "out of memory");
+  if (!(*keys = malloc(n * sizeof **keys))) return sl_fail(err, "out of memory");
   sl_op_identity(m, id);
   for (size_t i = 0; i < n; i++) {
     sl_cache_part part = {texts[i], lens[i]};
-    sl_cache_address(id, SL_SYN_OP_EMBED, 1, &part, &keys[i]);
+    sl_cache_address(id, SL_SYN_OP_EMBED, 1, &part, &(*keys)[i]);
   }
-  steps->name_descriptors(steps, n, nodes, (const char *const *)texts, keys);
-  free(keys);
+  steps->name_descriptors(steps, n, nodes, (const char *const *)texts, *keys);
   return SL_OK;
 }
 
@@ -161,6 +161,7 @@ static int name_descriptors(sl_syn_steps *steps, sl_model *m, size_t n, const sl
 static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_err *err) {
   size_t n = run->home.n, dim = sl_op_width(m), *lens = NULL;
   char **texts = calloc(n ? n : 1, sizeof *texts);
+  sl_cache_key *keys = NULL;
   int rc = SL_ERROR;
 
   run->vecs = malloc((n ? n : 1) * dim * sizeof *run->vecs);
@@ -177,7 +178,7 @@ static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, 
     sl_fail(err, "out of memory");
     goto done;
   }
-  if (name_descriptors(steps, m, n, run->nodes, texts, lens, err) ||
+  if (name_descriptors(steps, m, n, run->nodes, texts, lens, &keys, err) ||
       sl_op_run_list(steps->descriptors, SL_SYN_OP_EMBED, SL_OP_EMBED_EACH, m, NULL, 0, n,
                      (const char *const *)texts, lens, run->vecs, err))
     goto done;
@@ -194,6 +195,7 @@ done:
   for (size_t i = 0; texts && i < n; i++) free(texts[i]);
   free(texts);
   free(lens);
+  free(keys);
   return rc;
 }
 

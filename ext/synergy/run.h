@@ -50,7 +50,8 @@ struct sl_syn_steps {
   sl_l2 *hops;
   /* May be NULL. Called before the descriptors are looked up: keys[i] is the address
   ** under which the descriptor texts[i] of nodes[i] is cached, so that the store can say
-  ** whose descriptor a row it writes holds. */
+  ** whose descriptor a row it writes holds. The arrays stay valid until the descriptors
+  ** are all looked up and stored. */
   void (*name_descriptors)(sl_syn_steps *s, size_t n, const sl_syn_node *nodes, const char *const *texts,
                            const sl_cache_key *keys);
 };

@@ -69,45 +69,41 @@ static const char nodes_sql[] =
   "                         AND x.device_class NOT IN ('battery', 'signal_strength', 'voltage'))))"
   " ORDER BY 1";
 
+/* Columns 0 .. n-1 of st (text or NULL), kept by the run, into *out[0 .. n-1]. */
+static int keep_columns(sl_syn_run *run, sqlite3_stmt *st, const char **const *out, size_t n, sl_err *err) {
+  int fail = 0;
+  for (size_t i = 0; i < n; i++) *out[i] = sl_syn_run_keep(run, text(st, (int)i), &fail);
+  return fail ? sl_fail(err, "out of memory") : SL_OK;
+}
+
 static int node_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {
   sl_syn_node *n = sl_syn_run_node(run, err);
-  int fail = 0;
   if (!n) return SL_ERROR;
-  n->id = sl_syn_run_keep(run, text(st, 0), &fail);
-  n->domain = sl_syn_run_keep(run, text(st, 1), &fail);
-  n->name = sl_syn_run_keep(run, text(st, 2), &fail);
-  n->device_class = sl_syn_run_keep(run, text(st, 3), &fail);
-  n->unit = sl_syn_run_keep(run, text(st, 4), &fail);
-  n->area_id = sl_syn_run_keep(run, text(st, 5), &fail);
-  n->area_name = sl_syn_run_keep(run, text(st, 6), &fail);
-  n->device_id = sl_syn_run_keep(run, text(st, 7), &fail);
-  n->device_name = sl_syn_run_keep(run, text(st, 8), &fail);
-  return fail ? sl_fail(err, "out of memory") : SL_OK;
+  {
+    const char **const cols[] = {&n->id, &n->domain, &n->name, &n->device_class, &n->unit, &n->area_id,
+                                 &n->area_name, &n->device_id, &n->device_name};
+    return keep_columns(run, st, cols, sizeof cols / sizeof cols[0], err);
+  }
 }
 
 static int rule_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {
   sl_syn_rule *r = sl_syn_run_rule(run, err);
-  int fail = 0;
   if (!r) return SL_ERROR;
-  r->trigger_domain = sl_syn_run_keep(run, text(st, 0), &fail);
-  r->trigger_class = sl_syn_run_keep(run, text(st, 1), &fail);
-  r->action_domain = sl_syn_run_keep(run, text(st, 2), &fail);
-  r->weight = sqlite3_column_double(st, 3);
-  r->phrase = sl_syn_run_keep(run, text(st, 4), &fail);
-  r->verb = sl_syn_run_keep(run, text(st, 5), &fail);
-  return fail ? sl_fail(err, "out of memory") : SL_OK;
+  r->weight = sqlite3_column_double(st, 5);
+  {
+    const char **const cols[] = {&r->trigger_domain, &r->trigger_class, &r->action_domain, &r->phrase, &r->verb};
+    return keep_columns(run, st, cols, sizeof cols / sizeof cols[0], err);
+  }
 }
 
 /* A trigger member and an action member of one automation. */
 static int pair_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {
   sl_syn_pair *p = sl_syn_run_pair(run, err);
-  int fail = 0;
   if (!p) return SL_ERROR;
-  p->trigger_entity = sl_syn_run_keep(run, text(st, 0), &fail);
-  p->trigger_device = sl_syn_run_keep(run, text(st, 1), &fail);
-  p->action_entity = sl_syn_run_keep(run, text(st, 2), &fail);
-  p->action_device = sl_syn_run_keep(run, text(st, 3), &fail);
-  return fail ? sl_fail(err, "out of memory") : SL_OK;
+  {
+    const char **const cols[] = {&p->trigger_entity, &p->trigger_device, &p->action_entity, &p->action_device};
+    return keep_columns(run, st, cols, sizeof cols / sizeof cols[0], err);
+  }
 }
 
 /* ---- the run ---- */
@@ -124,7 +120,7 @@ int sl_synergy_run_prepare(sqlite3 *db, sl_syn_run *run, sl_err *err) {
   failed = each_row(db, "SELECT key, value FROM main.synergy_config", config_row, run, err) ||
            sl_syn_run_config_end(run, err) || each_row(db, nodes_sql, node_row, run, err) ||
            each_row(db,
-                    "SELECT trigger_domain, trigger_class, action_domain, weight, phrase, verb"
+                    "SELECT trigger_domain, trigger_class, action_domain, phrase, verb, weight"
                     " FROM main.synergy_capabilities ORDER BY trigger_domain, trigger_class, action_domain",
                     rule_row, run, err) ||
            each_row(db,
