@@ -114,11 +114,12 @@ static const struct { sl_vec_type type; sl_metric metric; const char *name; } DI
   {SL_VEC_I8, SL_METRIC_DOT, "int8 dot"}, {SL_VEC_BIT, SL_METRIC_HAMMING, "bit hamming"},
 };
 
+static volatile float sink;   /* a result the compiler cannot drop the calls of */
+
 /* ns per distance of each case at each level: ns[case][level]. */
 static void bench_distances(const sl_isa *isa, int n_isa, uint64_t *seed, double ns[N_DIST][MAX_LEVELS]) {
   enum { DIMS = 384, COUNT = 256 };
   float *base = xmalloc(COUNT * DIMS * sizeof(float)), q[DIMS], out[COUNT];
-  volatile float sink = 0;
   for (size_t i = 0; i < COUNT * DIMS; i++) base[i] = urand(seed);
   for (size_t i = 0; i < DIMS; i++) q[i] = urand(seed);
   for (int c = 0; c < N_DIST; c++) {
