@@ -52,6 +52,17 @@ void sl_sql_vec_result(sqlite3_context *ctx, sl_vec_type type, void *buf, size_t
 void sl_sql_error(sqlite3_context *ctx, const char *fn, const sl_err *err);
 void sl_sql_errorf(sqlite3_context *ctx, const char *fn, const char *fmt, ...);
 
+/* A virtual table's error: replaces (and frees) vtab->zErrMsg with "fn_prefix: message"
+** (just the message when fn_prefix is NULL). fmt is C's printf, as sl_fail's (%zu; not
+** SQLite's printf, whose %z frees its argument). Returns SQLITE_ERROR, or SQLITE_NOMEM
+** when the message cannot be allocated, so failing paths read
+** `return sl_vtab_error(vtab, name, "...", ...);`. */
+int sl_vtab_error(sqlite3_vtab *vtab, const char *fn_prefix, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+
 /* Name of a value's storage class for messages: "NULL", "INTEGER", "REAL", "TEXT", "BLOB". */
 const char *sl_sql_type_name(sqlite3_value *v);
 

@@ -125,10 +125,7 @@ static int models_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str,
   free(c->rows);
   c->rows = NULL;
   c->i = c->n = 0;
-  if (sl_registry_list(&c->rows, &c->n, &err)) {
-    cur->pVtab->zErrMsg = sqlite3_mprintf("semlite_models: %s", err.msg);
-    return SQLITE_ERROR;
-  }
+  if (sl_registry_list(&c->rows, &c->n, &err)) return sl_vtab_error(cur->pVtab, "semlite_models", "%s", err.msg);
   return SQLITE_OK;
 }
 

@@ -16,7 +16,6 @@
 **   f<op>:<col>[:<collation>]   a filter on rowid (col -1) or a metadata column
 **   i0:<col>[:<collation>]      an IN list on one, handled all at once
 */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +25,8 @@
 
 /* ---- errors and statements ---- */
 
-int vv_error(vv_table *t, const char *fmt, ...) {
-  char msg[SL_ERR_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);  /* C's printf: sl_err messages use %zu */
-  va_end(ap);
-  sqlite3_free(t->base.zErrMsg);
-  t->base.zErrMsg = sqlite3_mprintf("%s: %s", t->name, msg);
-  return SQLITE_ERROR;
-}
-
 int vv_db_error(vv_table *t, int rc) {
-  vv_error(t, "%s", sqlite3_errmsg(t->db));
+  if (sl_vtab_error(&t->base, t->name, "%s", sqlite3_errmsg(t->db)) == SQLITE_NOMEM) return SQLITE_NOMEM;
   return rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_ERROR : rc;
 }
 
@@ -119,7 +107,7 @@ sqlite3_stmt *vv_stmt(vv_table *t, int which) {
   }
   char *sql = stmt_sql(t, which);
   if (!sql) {
-    vv_error(t, "out of memory");
+    sl_vtab_error(&t->base, t->name, "out of memory");
     return NULL;
   }
   int rc = sqlite3_prepare_v3(t->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
@@ -152,7 +140,7 @@ static int open_blob(vv_table *t, sqlite3_blob **blob, const char *col, sqlite3_
   rc = sqlite3_blob_open(t->db, t->schema, table, col, chunk_id, writable, blob);
   sqlite3_free(table);
   if (rc != SQLITE_OK) {
-    vv_error(t, "cannot open %s of chunk %lld: %s", col, (long long)chunk_id, sqlite3_errmsg(t->db));
+    sl_vtab_error(&t->base, t->name, "cannot open %s of chunk %lld: %s", col, (long long)chunk_id, sqlite3_errmsg(t->db));
     sqlite3_blob_close(*blob);
     *blob = NULL;
     return rc;
@@ -175,7 +163,7 @@ int vv_blob_seek(vv_table *t, sqlite3_blob **blob, const char *col, sqlite3_int6
   int rc = open_blob(t, blob, col, chunk_id, writable);
   /* Reads and writes go by offsets: a BLOB of another size is a damaged chunk. */
   if (rc == SQLITE_OK && (size_t)sqlite3_blob_bytes(*blob) != blob_size(t, col)) {
-    vv_error(t, "chunk %lld has a %d-byte %s BLOB, expected %zu (run semlite_vec_check)", (long long)chunk_id,
+    sl_vtab_error(&t->base, t->name, "chunk %lld has a %d-byte %s BLOB, expected %zu (run semlite_vec_check)", (long long)chunk_id,
              sqlite3_blob_bytes(*blob), col, blob_size(t, col));
     sqlite3_blob_close(*blob);
     *blob = NULL;
@@ -211,7 +199,7 @@ static int check_info(vv_table *t) {
   if (!sql) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(t->db, sql, -1, &st, NULL);
   sqlite3_free(sql);
-  if (rc != SQLITE_OK) return vv_error(t, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
+  if (rc != SQLITE_OK) return sl_vtab_error(&t->base, t->name, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
   vv_config_facts(&t->cfg, facts);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *key = (const char *)sqlite3_column_text(st, 0);
@@ -220,7 +208,7 @@ static int check_info(vv_table *t) {
       if (strcmp(key, facts[i].key) != 0) continue;
       seen |= 1 << i;
       if (!value || strcmp(value, facts[i].value) != 0) {
-        rc = vv_error(t, "shadow table %s_info has %s=%s but the declaration means %s=%s", t->name, key,
+        rc = sl_vtab_error(&t->base, t->name, "shadow table %s_info has %s=%s but the declaration means %s=%s", t->name, key,
                       value ? value : "NULL", key, facts[i].value);
         sqlite3_finalize(st);
         return rc;
@@ -228,9 +216,9 @@ static int check_info(vv_table *t) {
     }
   }
   sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return vv_error(t, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
+  if (rc != SQLITE_DONE) return sl_vtab_error(&t->base, t->name, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
   for (int i = 0; i < VV_N_FACTS; i++)
-    if (!(seen & (1 << i))) return vv_error(t, "shadow table %s_info lacks '%s'", t->name, facts[i].key);
+    if (!(seen & (1 << i))) return sl_vtab_error(&t->base, t->name, "shadow table %s_info lacks '%s'", t->name, facts[i].key);
   return SQLITE_OK;
 }
 
@@ -254,7 +242,7 @@ static int create_shadow(vv_table *t) {
     sqlite3_reset(st);
   }
   sqlite3_finalize(st);
-  if (rc != SQLITE_OK) return vv_error(t, "cannot create the shadow tables: %s", sqlite3_errmsg(t->db));
+  if (rc != SQLITE_OK) return sl_vtab_error(&t->base, t->name, "cannot create the shadow tables: %s", sqlite3_errmsg(t->db));
   return SQLITE_OK;
 }
 
@@ -293,7 +281,7 @@ static int vv_init(sqlite3 *db, int argc, const char *const *argv, sqlite3_vtab 
     sql = vv_config_declaration(&t->cfg);
     rc = sql ? sqlite3_declare_vtab(db, sql) : SQLITE_NOMEM;
     sqlite3_free(sql);
-    if (rc != SQLITE_OK && rc != SQLITE_NOMEM) vv_error(t, "cannot declare the table: %s", sqlite3_errmsg(db));
+    if (rc != SQLITE_OK && rc != SQLITE_NOMEM) sl_vtab_error(&t->base, t->name, "cannot declare the table: %s", sqlite3_errmsg(db));
   }
   if (rc == SQLITE_OK) rc = create ? create_shadow(t) : check_info(t);
   if (rc != SQLITE_OK) {
@@ -452,11 +440,11 @@ static int vv_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
     const struct sqlite3_index_constraint *c = &info->aConstraint[i];
     if (c->iColumn == cfg->vec_col && c->op == SQLITE_INDEX_CONSTRAINT_MATCH) {
       if (!c->usable) match_unusable = 1;
-      else if (match >= 0) return vv_error(t, "only one MATCH constraint per query");
+      else if (match >= 0) return sl_vtab_error(&t->base, t->name, "only one MATCH constraint per query");
       else match = i;
     } else if (c->iColumn == VV_COL_K(cfg) && c->op == SQLITE_INDEX_CONSTRAINT_EQ) {
       if (!c->usable) k_unusable = 1;
-      else if (kc >= 0) return vv_error(t, "only one k constraint per query");
+      else if (kc >= 0) return sl_vtab_error(&t->base, t->name, "only one k constraint per query");
       else kc = i;
     }
   }
@@ -464,11 +452,11 @@ static int vv_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   knn = match >= 0;
   if (knn && kc < 0) {
     if (k_unusable) return SQLITE_CONSTRAINT;
-    return vv_error(t, "a MATCH query needs a k constraint, e.g. AND k = 10 (SQLite %s does not pass LIMIT "
+    return sl_vtab_error(&t->base, t->name, "a MATCH query needs a k constraint, e.g. AND k = 10 (SQLite %s does not pass LIMIT "
                        "to virtual tables)", sqlite3_libversion());
   }
   if (!knn && (kc >= 0 || k_unusable))
-    return vv_error(t, "k = N only applies to a k-NN query (%s MATCH <vector> AND k = N)", cfg->cols[cfg->vec_col].name);
+    return sl_vtab_error(&t->base, t->name, "k = N only applies to a k-NN query (%s MATCH <vector> AND k = N)", cfg->cols[cfg->vec_col].name);
 
   s = sqlite3_str_new(NULL);
   if (knn) {
@@ -605,7 +593,7 @@ static int parse_plan(vv_table *t, const char *idx_str, int argc, sqlite3_value 
         double x;
         if (type == SQLITE_NULL) return SQLITE_DONE;  /* distance < NULL: no row qualifies */
         if (type != SQLITE_INTEGER && type != SQLITE_FLOAT)
-          return vv_error(t, "distance can only be compared with a number, got %s", sl_sql_type_name(v));
+          return sl_vtab_error(&t->base, t->name, "distance can only be compared with a number, got %s", sl_sql_type_name(v));
         x = sqlite3_value_double(v);
         if (op == SQLITE_INDEX_CONSTRAINT_LT || op == SQLITE_INDEX_CONSTRAINT_LE) {
           if (x < q->range.hi || (x == q->range.hi && op == SQLITE_INDEX_CONSTRAINT_LT)) {
@@ -632,7 +620,7 @@ static int parse_plan(vv_table *t, const char *idx_str, int argc, sqlite3_value 
         f->in = kind == 'i';
         f->arg = argv[a++];
       } else {
-        return vv_error(t, "internal error: bad plan '%s'", idx_str);
+        return sl_vtab_error(&t->base, t->name, "internal error: bad plan '%s'", idx_str);
       }
     }
     if (*p == ',') p++;
@@ -647,15 +635,15 @@ static int start_knn(vv_cursor *c, vv_table *t, vv_query *q, sqlite3_value *matc
   int rc;
   if (sqlite3_value_type(kv) != SQLITE_INTEGER || (k = sqlite3_value_int64(kv)) < 0 || k > VV_MAX_K) {
     if (sqlite3_value_type(kv) == SQLITE_INTEGER)
-      return vv_error(t, "k must be from 0 to %d, got %lld", VV_MAX_K, (long long)sqlite3_value_int64(kv));
-    return vv_error(t, "k must be an INTEGER, got %s", sl_sql_type_name(kv));
+      return sl_vtab_error(&t->base, t->name, "k must be from 0 to %d, got %lld", VV_MAX_K, (long long)sqlite3_value_int64(kv));
+    return sl_vtab_error(&t->base, t->name, "k must be an INTEGER, got %s", sl_sql_type_name(kv));
   }
   c->k = k;
   if (sqlite3_value_type(match) == SQLITE_NULL) return SQLITE_OK;  /* MATCH NULL: no row, as NULL = x */
   if (!(qbuf = sqlite3_malloc64(t->lay.vec_bytes))) return SQLITE_NOMEM;
   if (vv_read_vector(&t->cfg, &t->lay, match, "the MATCH vector", qbuf, &err)) {
     sqlite3_free(qbuf);
-    return vv_error(t, "%s", err.msg);
+    return sl_vtab_error(&t->base, t->name, "%s", err.msg);
   }
   q->q = qbuf;
   q->k = (size_t)k;
@@ -753,7 +741,7 @@ static int cursor_row(vv_cursor *c, vv_table *t) {
   sqlite3_reset(c->lookup);
   sqlite3_bind_int64(c->lookup, 1, c->hits[c->i].rowid);
   rc = sqlite3_step(c->lookup);
-  if (rc == SQLITE_DONE) return vv_error(t, "row %lld is in a chunk but not in %s_rowids (run semlite_vec_check)",
+  if (rc == SQLITE_DONE) return sl_vtab_error(&t->base, t->name, "row %lld is in a chunk but not in %s_rowids (run semlite_vec_check)",
                                          (long long)c->hits[c->i].rowid, t->name);
   if (rc != SQLITE_ROW) return vv_db_error(t, rc);
   c->row_ready = 1;
@@ -773,7 +761,7 @@ static int cursor_aux(vv_cursor *c, vv_table *t) {
   sqlite3_reset(c->aux);
   sqlite3_bind_int64(c->aux, 1, cursor_rowid(c));
   rc = sqlite3_step(c->aux);
-  if (rc == SQLITE_DONE) return vv_error(t, "row %lld has no %s_aux row (run semlite_vec_check)",
+  if (rc == SQLITE_DONE) return sl_vtab_error(&t->base, t->name, "row %lld has no %s_aux row (run semlite_vec_check)",
                                          (long long)cursor_rowid(c), t->name);
   if (rc != SQLITE_ROW) return vv_db_error(t, rc);
   c->aux_ready = 1;

@@ -138,12 +138,6 @@ int vv_check_meta(const vv_column *col, sqlite3_value *v, sl_err *err);
 
 /* The statement, reset and with bindings cleared, or NULL with the table's error set. */
 sqlite3_stmt *vv_stmt(vv_table *t, int which);
-/* Sets the table's error message: "<table>: <message>". Returns SQLITE_ERROR. */
-int vv_error(vv_table *t, const char *fmt, ...)
-#if defined(__GNUC__)
-  __attribute__((format(printf, 2, 3)))
-#endif
-  ;
 /* The error of the last SQLite call on t->db, as the table's error; returns rc. */
 int vv_db_error(vv_table *t, int rc);
 

@@ -105,7 +105,7 @@ static int distances(search *s, const void *base, size_t first, size_t count) {
   sl_err err;
   int rc = s->quant ? sl_quant_distances(&s->t->lay, s->query, base, first, count, s->dist, &err)
                     : sl_knn_distances(&s->t->lay, s->query, base, first, count, s->dist, &err);
-  return rc ? vv_error(s->t, "%s", err.msg) : SQLITE_OK;
+  return rc ? sl_vtab_error(&s->t->base, s->t->name, "%s", err.msg) : SQLITE_OK;
 }
 
 static void consider(search *s, float d, size_t slot, sqlite3_int64 rowid, sqlite3_int64 chunk_id) {
@@ -262,7 +262,7 @@ static int scan_all(search *s) {
     if (!(dist = sqlite3_malloc64((h.slots + 1) * sizeof *dist))) rc = SQLITE_NOMEM;
     for (size_t i = 0, at = 0; dist && i < h.n; at += h.job[i++].count) h.job[i].out = dist + at;
     if (rc == SQLITE_OK && sl_knn_score_chunks(lay, s->query, s->quant, h.n, h.job, &err))
-      rc = vv_error(t, "%s", err.msg);
+      rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
     for (size_t i = 0; rc == SQLITE_OK && i < h.n; i++)
       consider_chunk(s, h.chunk[i], &h.view[i], h.job[i].out, h.job[i].count);
   }
@@ -305,7 +305,7 @@ static int filtered_positions(search *s, position **out, size_t *n_out) {
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     sqlite3_int64 off = sqlite3_column_int64(st, 2);
     if (off < 0 || (size_t)off >= t->lay.cap) {
-      rc = vv_error(t, "row %lld has chunk_offset %lld, outside the chunk (run semlite_vec_check)",
+      rc = sl_vtab_error(&t->base, t->name, "row %lld has chunk_offset %lld, outside the chunk (run semlite_vec_check)",
                     (long long)sqlite3_column_int64(st, 0), (long long)off);
       goto done;
     }
@@ -426,7 +426,7 @@ static int rescore(search *s, sl_topk *final) {
       break;
     }
     if (sl_knn_distances(lay, s->q->q, vec, 0, 1, &d, &err)) {
-      rc = vv_error(t, "%s", err.msg);
+      rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
       break;
     }
     if (sl_knn_range_has(&s->q->range, d)) {
@@ -471,14 +471,14 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
     s.query = qq;
   }
   if (!s.dist || !s.buf || (s.quant && !qq)) rc = SQLITE_NOMEM;
-  else if (sl_topk_init(&s.top, want, &err)) rc = vv_error(t, "%s", err.msg);
+  else if (sl_topk_init(&s.top, want, &err)) rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
 
   if (rc == SQLITE_OK) {
     if (q->n_filters == 0) rc = scan_all(&s);
     else if ((rc = filtered_positions(&s, &pos, &n_pos)) == SQLITE_OK) rc = scan_positions(&s, pos, n_pos);
   }
   if (rc == SQLITE_OK && s.quant) {
-    if (sl_topk_init(&final, q->k, &err)) rc = vv_error(t, "%s", err.msg);
+    if (sl_topk_init(&final, q->k, &err)) rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
     else rc = rescore(&s, &final);
     result = &final;
   }

@@ -79,7 +79,7 @@ static int locate(vv_table *t, sqlite3_int64 rowid, sqlite3_int64 *chunk, size_t
     *slot = (size_t)off;
     sqlite3_reset(st);
     if (off < 0 || (size_t)off >= t->lay.cap)
-      return vv_error(t, "row %lld has chunk_offset %lld, outside the chunk (run semlite_vec_check)",
+      return sl_vtab_error(&t->base, t->name, "row %lld has chunk_offset %lld, outside the chunk (run semlite_vec_check)",
                       (long long)rowid, (long long)off);
     return SQLITE_OK;
   }
@@ -93,7 +93,7 @@ static int rowid_arg(vv_table *t, sqlite3_value *v, sqlite3_int64 *out) {
     *out = sqlite3_value_int64(v);
     return SQLITE_OK;
   }
-  return vv_error(t, "rowid must be an INTEGER, got %s", sl_sql_type_name(v));
+  return sl_vtab_error(&t->base, t->name, "rowid must be an INTEGER, got %s", sl_sql_type_name(v));
 }
 
 /* ---- embedding ---- */
@@ -103,21 +103,21 @@ static int check_text(vv_table *t, sqlite3_value *text) {
   const vv_config *cfg = &t->cfg;
   const char *col = cfg->cols[cfg->embed_from].name;
   if (sqlite3_value_type(text) == SQLITE_NULL)
-    return vv_error(t, "cannot embed a NULL %s (embed_from=%s): give it a text or give %s a vector", col, col,
+    return sl_vtab_error(&t->base, t->name, "cannot embed a NULL %s (embed_from=%s): give it a text or give %s a vector", col, col,
                     cfg->cols[cfg->vec_col].name);
   if (sqlite3_value_type(text) != SQLITE_TEXT)
-    return vv_error(t, "cannot embed %s (embed_from=%s): it must be TEXT, got %s", col, col, sl_sql_type_name(text));
+    return sl_vtab_error(&t->base, t->name, "cannot embed %s (embed_from=%s): it must be TEXT, got %s", col, col, sl_sql_type_name(text));
   return SQLITE_OK;
 }
 
 int vv_pin_model(vv_table *t, sl_model **m) {
   const vv_config *cfg = &t->cfg;
   sl_err err;
-  if (sl_op_pin(cfg->model, SL_KIND_EMBED, m, &err)) return vv_error(t, "model: %s", err.msg);
+  if (sl_op_pin(cfg->model, SL_KIND_EMBED, m, &err)) return sl_vtab_error(&t->base, t->name, "model: %s", err.msg);
   if ((size_t)(*m)->cfg.hidden != cfg->dims) {
     int hidden = (*m)->cfg.hidden;
     sl_registry_release(*m);
-    return vv_error(t, "model '%s' makes %d-dimensional vectors but %s is float[%zu]", cfg->model, hidden,
+    return sl_vtab_error(&t->base, t->name, "model '%s' makes %d-dimensional vectors but %s is float[%zu]", cfg->model, hidden,
                     cfg->cols[cfg->vec_col].name, cfg->dims);
   }
   return SQLITE_OK;
@@ -130,7 +130,7 @@ static int embed_texts(vv_table *t, size_t n, const char *const *texts, const si
   int rc = vv_pin_model(t, &m);
   if (rc != SQLITE_OK) return rc;
   if (sl_op_embed_many(m, n, texts, lens, out, &err))
-    rc = vv_error(t, "embedding %s: %s", t->cfg.cols[t->cfg.embed_from].name, err.msg);
+    rc = sl_vtab_error(&t->base, t->name, "embedding %s: %s", t->cfg.cols[t->cfg.embed_from].name, err.msg);
   sl_registry_release(m);
   return rc;
 }
@@ -171,11 +171,11 @@ static int vector_from(vv_table *t, sqlite3_value *v, sqlite3_value *text, new_v
   int rc;
   if (!v || sqlite3_value_type(v) == SQLITE_NULL) {
     if (cfg->embed_from < 0)
-      return vv_error(t, "%s must not be NULL (give a %s[%zu] vector)", cfg->cols[cfg->vec_col].name,
+      return sl_vtab_error(&t->base, t->name, "%s must not be NULL (give a %s[%zu] vector)", cfg->cols[cfg->vec_col].name,
                       sl_knn_type_name(cfg->type), cfg->dims);
     if ((rc = embed_text(t, text, (float *)(void *)nv->vec)) != SQLITE_OK) return rc;
   } else if (vv_read_vector(cfg, &t->lay, v, cfg->cols[cfg->vec_col].name, nv->vec, &err)) {
-    return vv_error(t, "%s", err.msg);
+    return sl_vtab_error(&t->base, t->name, "%s", err.msg);
   }
   if (nv->qvec) sl_quantize(&t->lay, (const float *)(void *)nv->vec, nv->qvec);
   return SQLITE_OK;
@@ -255,7 +255,7 @@ static int check_values(vv_table *t, sqlite3_value **cols) {
   sl_err err;
   for (int i = 0; i < t->cfg.n_cols; i++)
     if (t->cfg.cols[i].kind == VV_META && vv_check_meta(&t->cfg.cols[i], cols[i], &err))
-      return vv_error(t, "%s", err.msg);
+      return sl_vtab_error(&t->base, t->name, "%s", err.msg);
   return SQLITE_OK;
 }
 
@@ -278,7 +278,7 @@ static int slot_alloc(vv_table *t, sqlite3_int64 *chunk, size_t *slot, unsigned 
   if (rc == SQLITE_ROW) {
     const unsigned char *valid = sqlite3_column_blob(st, 1);
     if ((size_t)sqlite3_column_bytes(st, 1) != lay->validity_bytes) {
-      rc = vv_error(t, "chunk %lld has a %d-byte validity BLOB, expected %zu (run semlite_vec_check)",
+      rc = sl_vtab_error(&t->base, t->name, "chunk %lld has a %d-byte validity BLOB, expected %zu (run semlite_vec_check)",
                     (long long)sqlite3_column_int64(st, 0), sqlite3_column_bytes(st, 1), lay->validity_bytes);
       sqlite3_reset(st);
       return rc;
@@ -358,7 +358,7 @@ static int check_conflict(vv_table *t, sqlite3_int64 rowid, int *taken) {
   *taken = rc == SQLITE_OK;
   if (rc == SQLITE_DONE) return SQLITE_OK;
   if (rc != SQLITE_OK || sqlite3_vtab_on_conflict(t->db) == SQLITE_REPLACE) return rc;
-  vv_error(t, "UNIQUE constraint failed: %s.rowid (%lld)", t->name, (long long)rowid);
+  sl_vtab_error(&t->base, t->name, "UNIQUE constraint failed: %s.rowid (%lld)", t->name, (long long)rowid);
   return SQLITE_CONSTRAINT;
 }
 
@@ -375,7 +375,7 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
 
   for (int h = cfg->n_cols; h < cfg->n_cols + 2; h++)
     if (sqlite3_value_type(cols[h]) != SQLITE_NULL)
-      return vv_error(t, "%s is computed by k-NN queries and cannot be inserted", h == cfg->n_cols ? "distance" : "k");
+      return sl_vtab_error(&t->base, t->name, "%s is computed by k-NN queries and cannot be inserted", h == cfg->n_cols ? "distance" : "k");
   if (has_rowid && (rc = rowid_arg(t, rowid_v, &rowid)) != SQLITE_OK) return rc;
   if ((rc = check_values(t, cols)) != SQLITE_OK) return rc;
   if (has_rowid && (rc = check_conflict(t, rowid, &taken)) != SQLITE_OK) return rc;
@@ -426,7 +426,7 @@ static int stored_value(vv_table *t, sqlite3_int64 rowid, int col, sqlite3_value
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) *out = sqlite3_value_dup(sqlite3_column_value(st, c->kind == VV_META ? 3 + c->slot : 1 + c->slot));
   sqlite3_reset(st);
-  if (rc == SQLITE_DONE) return vv_error(t, "row %lld lacks its %s values (run semlite_vec_check)", (long long)rowid,
+  if (rc == SQLITE_DONE) return sl_vtab_error(&t->base, t->name, "row %lld lacks its %s values (run semlite_vec_check)", (long long)rowid,
                                          c->kind == VV_META ? "metadata" : "auxiliary");
   if (rc != SQLITE_ROW) return vv_db_error(t, rc);
   return *out ? SQLITE_OK : SQLITE_NOMEM;
@@ -484,7 +484,7 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
 
   if ((rc = rowid_arg(t, rowid_v, &rowid)) != SQLITE_OK || (rc = check_values(t, cols)) != SQLITE_OK) return rc;
   if ((rc = locate(t, old_rowid, &chunk, &slot)) != SQLITE_OK)
-    return rc == SQLITE_DONE ? vv_error(t, "no row %lld to update", (long long)old_rowid) : rc;
+    return rc == SQLITE_DONE ? sl_vtab_error(&t->base, t->name, "no row %lld to update", (long long)old_rowid) : rc;
   if (rowid != old_rowid && (rc = check_conflict(t, rowid, &taken)) != SQLITE_OK) return rc;
   if (!sqlite3_value_nochange(vec)) {
     new_vec = 1;
