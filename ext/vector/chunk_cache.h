@@ -51,9 +51,9 @@ unsigned char *sl_chunk_data(sl_cached_chunk *c);
 void sl_chunk_cache_publish(sl_cached_chunk *c);
 void sl_chunk_cache_release(sl_cached_chunk *c);
 
-/* The bound in bytes (0 turns the cache off and empties it) and what is held now. */
+/* Sets the bound in bytes (0 turns the cache off and empties it). */
 void sl_chunk_cache_set_limit(size_t bytes);
-size_t sl_chunk_cache_limit(void);
+/* What is held now. */
 size_t sl_chunk_cache_bytes(void);
 
 #endif

@@ -31,7 +31,10 @@
 #define SEMLITE_VTAB_VEC_H
 
 #include "../../engine/registry.h"
-#include "../../vector/knn.h"
+#include "../../vector/layout.h"
+#include "../../vector/quant.h"
+#include "../../vector/score.h"
+#include "../../vector/topk.h"
 #include "../sql.h"
 
 #define VV_FORMAT_VERSION 2
