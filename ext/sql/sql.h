@@ -36,6 +36,13 @@ typedef struct sl_sql_vec {
 int sl_sql_vec_read(sqlite3_value *v, int type, sl_sql_vec *out, sl_err *err);
 void sl_sql_vec_free(sl_sql_vec *vec);
 
+/* Reads a vector that must be exactly type[dims] (a semlite_vec column's value, a MATCH
+** vector) into out, sl_vec_bytes(type, dims) bytes; float elements must be finite. A
+** BLOB whose subtype names another type is refused. Messages start with `what`
+** ("embedding: expected float[384], got float[3]"). SL_OK or SL_ERROR. */
+int sl_sql_vec_read_exact(sqlite3_value *v, sl_vec_type type, size_t dims, const char *what, void *out,
+                          sl_err *err);
+
 /* "float32", "int8" or "bit", for messages. */
 const char *sl_sql_vec_type_name(sl_vec_type type);
 

@@ -641,7 +641,7 @@ static int start_knn(vv_cursor *c, vv_table *t, vv_query *q, sqlite3_value *matc
   c->k = k;
   if (sqlite3_value_type(match) == SQLITE_NULL) return SQLITE_OK;  /* MATCH NULL: no row, as NULL = x */
   if (!(qbuf = sqlite3_malloc64(t->lay.vec_bytes))) return SQLITE_NOMEM;
-  if (vv_read_vector(&t->cfg, &t->lay, match, "the MATCH vector", qbuf, &err)) {
+  if (sl_sql_vec_read_exact(match, t->cfg.type, t->cfg.dims, "the MATCH vector", qbuf, &err)) {
     sqlite3_free(qbuf);
     return sl_vtab_error(&t->base, t->name, "%s", err.msg);
   }

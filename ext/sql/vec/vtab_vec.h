@@ -130,10 +130,6 @@ int vv_vec_type_parse(const char *s, sl_vec_type *out);
 int vv_quant_parse(const char *s, sl_quant *out);
 const char *vv_quant_name(sl_quant q);
 
-/* Reads a vector of the column's type and dimension from a BLOB or a JSON array into
-** out (lay->vec_bytes). what names it in messages ("embedding", "the MATCH vector"). */
-int vv_read_vector(const vv_config *cfg, const sl_chunk_layout *lay, sqlite3_value *v,
-                   const char *what, void *out, sl_err *err);
 /* Checks a metadata value against its column's type; REAL columns take INTEGER too. */
 int vv_check_meta(const vv_column *col, sqlite3_value *v, sl_err *err);
 

@@ -1,7 +1,7 @@
 /*
 ** vtab_vec_config.c: the CREATE VIRTUAL TABLE ... USING semlite_vec(...) language, the
-** SQL it turns into (the declared table, the shadow tables), and the checks values go
-** through on their way in (vectors from BLOBs or JSON, typed metadata).
+** SQL it turns into (the declared table, the shadow tables), and the check metadata
+** values go through on their way in (vectors are read by sql_vec.c).
 **
 ** Arguments, one per comma-separated item (case-insensitive keywords):
 **   name float[N] | int8[N] | bit[N] [distance_metric=l2|cosine|dot|l1|hamming]
@@ -13,7 +13,6 @@
 **   quantizer=none|int8|binary, oversample=N
 */
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,39 +378,6 @@ void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]) {
 }
 
 /* ---- values on their way in ---- */
-
-int vv_read_vector(const vv_config *cfg, const sl_chunk_layout *lay, sqlite3_value *v,
-                   const char *what, void *out, sl_err *err) {
-  static const unsigned subtypes[] = {SL_SUBTYPE_F32, SL_SUBTYPE_I8, SL_SUBTYPE_BIT};
-  static const sl_vec_type types[] = {SL_VEC_F32, SL_VEC_I8, SL_VEC_BIT};
-  unsigned sub = sqlite3_value_subtype(v);
-  sl_sql_vec vec;
-  /* A BLOB that says what it holds (vec_int8(), vec_bit(), embed()) must hold ours. */
-  for (size_t i = 0; i < 3; i++)
-    if (sqlite3_value_type(v) == SQLITE_BLOB && sub == subtypes[i] && types[i] != cfg->type)
-      return sl_fail(err, "%s: expected %s[%zu], got a %s vector", what, sl_knn_type_name(cfg->type), cfg->dims,
-                     sl_knn_type_name(types[i]));
-  if (sl_sql_vec_read(v, (int)cfg->type, &vec, err)) {
-    sl_err_prefix(err, what);
-    return SL_ERROR;
-  }
-  if (vec.n != cfg->dims) {
-    sl_sql_vec_free(&vec);
-    return sl_fail(err, "%s: expected %s[%zu], got %s[%zu]", what, sl_knn_type_name(cfg->type), cfg->dims,
-                   sl_knn_type_name(cfg->type), vec.n);
-  }
-  memcpy(out, vec.data, lay->vec_bytes);
-  sl_sql_vec_free(&vec);
-  if (cfg->type == SL_VEC_F32) {
-    const unsigned char *p = out;
-    for (size_t i = 0; i < cfg->dims; i++) {
-      float f;
-      memcpy(&f, p + 4 * i, 4);
-      if (!isfinite(f)) return sl_fail(err, "%s: element %zu is not a finite number", what, i);
-    }
-  }
-  return SL_OK;
-}
 
 int vv_check_meta(const vv_column *col, sqlite3_value *v, sl_err *err) {
   int t = sqlite3_value_type(v);

@@ -174,7 +174,7 @@ static int vector_from(vv_table *t, sqlite3_value *v, sqlite3_value *text, new_v
       return sl_vtab_error(&t->base, t->name, "%s must not be NULL (give a %s[%zu] vector)", cfg->cols[cfg->vec_col].name,
                       sl_knn_type_name(cfg->type), cfg->dims);
     if ((rc = embed_text(t, text, (float *)(void *)nv->vec)) != SQLITE_OK) return rc;
-  } else if (vv_read_vector(cfg, &t->lay, v, cfg->cols[cfg->vec_col].name, nv->vec, &err)) {
+  } else if (sl_sql_vec_read_exact(v, cfg->type, cfg->dims, cfg->cols[cfg->vec_col].name, nv->vec, &err)) {
     return sl_vtab_error(&t->base, t->name, "%s", err.msg);
   }
   if (nv->qvec) sl_quantize(&t->lay, (const float *)(void *)nv->vec, nv->qvec);
