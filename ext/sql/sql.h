@@ -108,7 +108,7 @@ void sl_sql_build_info(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 /* Virtual tables */
 extern sqlite3_module sl_models_module;
 extern sqlite3_module sl_embed_each_module, sl_rerank_each_module;
-extern sqlite3_module sl_vec_module;           /* semlite_vec (vtab_vec*.c) */
+extern sqlite3_module sl_vec_module;           /* semlite_vec (vec/module.c) */
 extern sqlite3_module sl_metrics_module, sl_memory_module, sl_limits_module;  /* sql_metrics.c */
 extern sqlite3_module sl_synergy_links_module, sl_synergy_paths_module;   /* vtab_synergy.c */
 

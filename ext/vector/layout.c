@@ -78,6 +78,12 @@ size_t sl_bits_count(const unsigned char *bits, size_t n) {
   return c;
 }
 
+int sl_chunk_pos_cmp(const void *a, const void *b) {
+  const sl_chunk_pos *x = a, *y = b;
+  if (x->chunk_id != y->chunk_id) return x->chunk_id < y->chunk_id ? -1 : 1;
+  return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
 int64_t sl_rowid_get(const unsigned char *rowids, size_t i) {
   uint64_t v = 0;
   for (int b = 7; b >= 0; b--) v = (v << 8) | rowids[i * 8 + (size_t)b];

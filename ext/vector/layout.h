@@ -66,6 +66,14 @@ size_t sl_bits_first_clear(const unsigned char *bits, size_t n);
 /* Number of set bits below n. */
 size_t sl_bits_count(const unsigned char *bits, size_t n);
 
+/* A row's place: its chunk and slot (signed: semlite_vec_check meets damaged ones),
+** and its rowid. sl_chunk_pos_cmp orders places by chunk, then slot (for qsort). */
+typedef struct sl_chunk_pos {
+  int64_t chunk_id, slot, rowid;
+} sl_chunk_pos;
+
+int sl_chunk_pos_cmp(const void *a, const void *b);
+
 /* Little-endian int64 at slot i of a rowids BLOB. */
 int64_t sl_rowid_get(const unsigned char *rowids, size_t i);
 void sl_rowid_put(unsigned char *dst, int64_t rowid);

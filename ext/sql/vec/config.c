@@ -1,7 +1,8 @@
 /*
-** vtab_vec_config.c: the CREATE VIRTUAL TABLE ... USING semlite_vec(...) language, the
-** SQL it turns into (the declared table, the shadow tables), and the check metadata
-** values go through on their way in (vectors are read by sql_vec.c).
+** config.c: the CREATE VIRTUAL TABLE ... USING semlite_vec(...) language (config.h),
+** the SQL it turns into (the declared table, the shadow tables, the facts T_info
+** records), and the check metadata values go through on their way in (vectors are
+** read by ../sql_vec.c). Text in, text out: it runs no statement.
 **
 ** Arguments, one per comma-separated item (case-insensitive keywords):
 **   name float[N] | int8[N] | bit[N] [distance_metric=l2|cosine|dot|l1|hamming]
@@ -17,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vtab_vec.h"
+#include "config.h"
 
 /* ---- names ---- */
 
@@ -55,7 +56,7 @@ int vv_quant_parse(const char *s, sl_quant *out) {
   return 1;
 }
 
-const char *vv_quant_name(sl_quant q) {
+static const char *quant_name(sl_quant q) {
   return q == SL_QUANT_INT8 ? "int8" : q == SL_QUANT_BINARY ? "binary" : "none";
 }
 
@@ -372,7 +373,7 @@ void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]) {
   snprintf(facts[2].value, sizeof facts[2].value, "%zu", cfg->dims);
   snprintf(facts[3].value, sizeof facts[3].value, "%s", sl_knn_metric_name(cfg->metric));
   snprintf(facts[4].value, sizeof facts[4].value, "%d", cfg->chunk_size);
-  snprintf(facts[5].value, sizeof facts[5].value, "%s", vv_quant_name(cfg->quant));
+  snprintf(facts[5].value, sizeof facts[5].value, "%s", quant_name(cfg->quant));
   snprintf(facts[6].value, sizeof facts[6].value, "%d", cfg->n_meta);
   snprintf(facts[7].value, sizeof facts[7].value, "%d", cfg->n_aux);
 }
