@@ -890,6 +890,22 @@ static void test_hostile_trigger(void) {
   rm_dir(dir);
 }
 
+/* Embed-on-insert of semlite_vec takes the same route as embed(): it hits what embed()
+** stored, stores what embed() then hits, and its vectors are embed()'s bits. */
+static void test_embed_on_insert(void) {
+  sqlite3 *db = open_mem();
+  l1("0");
+  l1(L1_DEFAULT);
+  CHECK_QUERY(db, "SELECT semlite_cache_enable()", NULL, NULL, "1");
+  t_exec(db, "CREATE VIRTUAL TABLE notes USING semlite_vec(e float[384], +body text, model=minilm, embed_from=body)");
+  CHECK_QUERY(db, "SELECT length(embed('minilm', 'lights off at midnight'))", NULL, NULL, "1536");
+  t_exec(db, "INSERT INTO notes(rowid, body) VALUES (1, 'lights off at midnight'), (2, 'open the blinds at dawn')");
+  CHECK_QUERY(db, STATS, "embed", NULL, "1,2,1,2,0,0,0");
+  CHECK_QUERY(db, "SELECT count(*) FROM notes WHERE e = embed('minilm', body)", NULL, NULL, "2");
+  CHECK_QUERY(db, STATS, "embed", NULL, "3,2,3,2,0,0,0");
+  close_db(db);
+}
+
 /* Functions that may write the cache are DIRECTONLY: not from views or triggers. */
 static void test_flags(void) {
   sqlite3 *db = open_mem();
@@ -928,6 +944,7 @@ const sl_test cache_tests[] = {
   {"each", test_each},
   {"threads", test_threads},
   {"flags", test_flags},
+  {"embed_on_insert", test_embed_on_insert},
   {"poisoned_file", test_poisoned_file},
   {"hostile_trigger", test_hostile_trigger},
   {NULL, NULL},

@@ -71,6 +71,17 @@ void sl_sql_errorf(sqlite3_context *ctx, const char *fn, const char *fmt, ...) {
   sqlite3_result_error(ctx, msg, -1);
 }
 
+int sl_vtab_error(sqlite3_vtab *vtab, const char *fn_prefix, const char *fmt, ...) {
+  char msg[SL_ERR_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  sqlite3_free(vtab->zErrMsg);
+  vtab->zErrMsg = fn_prefix ? sqlite3_mprintf("%s: %s", fn_prefix, msg) : sqlite3_mprintf("%s", msg);
+  return vtab->zErrMsg ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
 const char *sl_sql_type_name(sqlite3_value *v) {
   switch (sqlite3_value_type(v)) {
     case SQLITE_INTEGER: return "INTEGER";

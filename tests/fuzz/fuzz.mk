@@ -30,7 +30,8 @@ FUZZ_SRC_config      := tests/fuzz/fuzz_config.c ext/engine/model_config.c ext/b
 FUZZ_SRC_vocab       := tests/fuzz/fuzz_vocab.c $(FUZZ_TOKENIZER) ext/base/status.c
 FUZZ_SRC_tokenize    := tests/fuzz/fuzz_tokenize.c $(FUZZ_TOKENIZER) ext/base/status.c
 FUZZ_SRC_vec         := tests/fuzz/fuzz_vec.c tests/fuzz/fuzz_vec_init.c ext/sql/sql_vec.c \
-                        ext/sql/sql_util.c ext/kernels/distance.c ext/base/json.c ext/base/status.c
+                        ext/sql/sql_util.c ext/vector/layout.c ext/kernels/distance.c ext/base/json.c \
+                        ext/base/status.c
 FUZZ_SRC_preload     := tests/fuzz/fuzz_preload.c ext/ops/preload.c ext/engine/quantize.c \
                         ext/base/status.c
 # The import reads sql/synergy.sql as compiled into the .so (build/release/gen).

@@ -1,9 +1,10 @@
 /*
-** vtab_vec_check.c: semlite_vec_check('table'), integrity_check for one semlite_vec
-** table: returns 'ok' or one line per problem (at most VV_CHECK_MAX).
+** check.c: semlite_vec_check('table') (declared in ../sql.h), integrity_check for one
+** semlite_vec table: returns 'ok' or one line per problem (at most VV_CHECK_MAX).
 **
-** It reads the shadow tables directly (no virtual table object is needed, so it also
-** works on a table whose declaration no longer matches its data) and checks:
+** It reads the shadow tables with its own queries (no virtual table object is needed,
+** so it also works on a table whose declaration no longer matches its data; store.h
+** needs one) and checks:
 **   - T_info describes a layout we can read
 **   - every chunk's BLOBs have the layout's sizes; float vectors of rows are finite
 **   - valid slots and T_rowids agree one to one: each valid slot's rowid has a T_rowids
@@ -17,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vtab_vec.h"
+#include "../../vector/quant.h"
+#include "config.h"
 
 #define VV_CHECK_MAX 100
 
@@ -92,17 +94,6 @@ static int read_info(checker *c) {
   return SL_OK;
 }
 
-typedef struct slot_ref {
-  sqlite3_int64 chunk, rowid;
-  sqlite3_int64 slot;
-} slot_ref;
-
-static int by_slot(const void *a, const void *b) {
-  const slot_ref *x = a, *y = b;
-  if (x->chunk != y->chunk) return x->chunk < y->chunk ? -1 : 1;
-  return x->slot < y->slot ? -1 : x->slot > y->slot;
-}
-
 /* Problems of one valid slot's vector and quantized copy. */
 static void check_vector(checker *c, sqlite3_int64 chunk, size_t i, const unsigned char *vectors,
                          const unsigned char *qvectors, unsigned char *scratch) {
@@ -126,12 +117,12 @@ static void check_vector(checker *c, sqlite3_int64 chunk, size_t i, const unsign
 }
 
 /* Walks the chunks; collects the valid slots into *slots. */
-static int check_chunks(checker *c, slot_ref **slots, size_t *n_slots) {
+static int check_chunks(checker *c, sl_chunk_pos **slots, size_t *n_slots) {
   const sl_chunk_layout *lay = &c->lay;
   sqlite3_stmt *st = query(c, "SELECT chunk_id, validity, rowids, qvectors, vectors, version FROM \"%w_chunks\" ORDER BY chunk_id");
   unsigned char *scratch = sqlite3_malloc64(lay->vec_bytes + lay->qvec_bytes + lay->qparam_bytes + 8);
   size_t n = 0, cap = 0;
-  slot_ref *out = NULL;
+  sl_chunk_pos *out = NULL;
   int rc = SL_OK;
   if (!st || !scratch) {
     sqlite3_finalize(st);
@@ -160,11 +151,11 @@ static int check_chunks(checker *c, slot_ref **slots, size_t *n_slots) {
     for (size_t i = 0; i < lay->cap; i++) {
       if (!sl_bit_get(valid, i)) continue;
       if (n == cap) {
-        slot_ref *p = sqlite3_realloc64(out, (cap = cap ? 2 * cap : 1024) * sizeof *out);
+        sl_chunk_pos *p = sqlite3_realloc64(out, (cap = cap ? 2 * cap : 1024) * sizeof *out);
         if (!p) { rc = SL_ERROR; break; }
         out = p;
       }
-      out[n].chunk = chunk;
+      out[n].chunk_id = chunk;
       out[n].slot = (sqlite3_int64)i;
       out[n].rowid = sl_rowid_get(rowids, i);
       n++;
@@ -184,37 +175,38 @@ static int check_chunks(checker *c, slot_ref **slots, size_t *n_slots) {
 }
 
 /* Merges the valid slots with T_rowids, both in (chunk, slot) order. */
-static void check_rowids(checker *c, slot_ref *slots, size_t n) {
+static void check_rowids(checker *c, sl_chunk_pos *slots, size_t n) {
   sqlite3_stmt *st = query(c, "SELECT rowid, chunk_id, chunk_offset FROM \"%w_rowids\" ORDER BY chunk_id, chunk_offset");
   size_t i = 0;
-  slot_ref prev = {0, 0, -1};
+  sl_chunk_pos prev = {.chunk_id = 0, .slot = -1};
   if (!st) return;
-  if (n) qsort(slots, n, sizeof *slots, by_slot);
+  if (n) qsort(slots, n, sizeof *slots, sl_chunk_pos_cmp);
   while (sqlite3_step(st) == SQLITE_ROW) {
-    slot_ref r = {sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2)};
-    if (r.chunk == prev.chunk && r.slot == prev.slot) {
+    sl_chunk_pos r = {.chunk_id = sqlite3_column_int64(st, 1), .slot = sqlite3_column_int64(st, 2),
+                      .rowid = sqlite3_column_int64(st, 0)};
+    if (r.chunk_id == prev.chunk_id && r.slot == prev.slot) {
       problem(c, "rows %lld and %lld both claim chunk %lld slot %lld", (long long)prev.rowid, (long long)r.rowid,
-              (long long)r.chunk, (long long)r.slot);
+              (long long)r.chunk_id, (long long)r.slot);
       continue;
     }
     prev = r;
-    while (i < n && by_slot(&slots[i], &r) < 0) {
-      problem(c, "chunk %lld slot %lld holds row %lld, which %s_rowids does not place there", (long long)slots[i].chunk,
+    while (i < n && sl_chunk_pos_cmp(&slots[i], &r) < 0) {
+      problem(c, "chunk %lld slot %lld holds row %lld, which %s_rowids does not place there", (long long)slots[i].chunk_id,
               (long long)slots[i].slot, (long long)slots[i].rowid, c->name);
       i++;
     }
-    if (i < n && by_slot(&slots[i], &r) == 0) {
+    if (i < n && sl_chunk_pos_cmp(&slots[i], &r) == 0) {
       if (slots[i].rowid != r.rowid)
-        problem(c, "chunk %lld slot %lld holds row %lld but %s_rowids places row %lld there", (long long)r.chunk,
+        problem(c, "chunk %lld slot %lld holds row %lld but %s_rowids places row %lld there", (long long)r.chunk_id,
                 (long long)r.slot, (long long)slots[i].rowid, c->name, (long long)r.rowid);
       i++;
     } else {
-      problem(c, "row %lld: chunk %lld slot %lld is not a valid slot", (long long)r.rowid, (long long)r.chunk,
+      problem(c, "row %lld: chunk %lld slot %lld is not a valid slot", (long long)r.rowid, (long long)r.chunk_id,
               (long long)r.slot);
     }
   }
   for (; i < n; i++)
-    problem(c, "chunk %lld slot %lld holds row %lld, which %s_rowids does not place there", (long long)slots[i].chunk,
+    problem(c, "chunk %lld slot %lld holds row %lld, which %s_rowids does not place there", (long long)slots[i].chunk_id,
             (long long)slots[i].slot, (long long)slots[i].rowid, c->name);
   sqlite3_finalize(st);
 }
@@ -235,7 +227,7 @@ void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char fn[] = "semlite_vec_check";
   checker c;
   sqlite3_stmt *st;
-  slot_ref *slots = NULL;
+  sl_chunk_pos *slots = NULL;
   size_t n_slots = 0;
   int is_null, found;
   char *result;
