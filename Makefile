@@ -35,7 +35,7 @@ ISA_FLAGS_avx2   = -mavx2 -mfma -mf16c
 ISA_FLAGS_avx512 = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 isa_flags = $(if $(findstring _avx512,$(1)),$(ISA_FLAGS_avx512),$(if $(findstring _avx2,$(1)),$(ISA_FLAGS_avx2)))
 
-.PHONY: all test test-isa valgrind tsan tsan-test asan asan-test demo clean twins bench
+.PHONY: all test test-isa faults-full valgrind tsan tsan-test asan asan-test demo clean twins bench
 all: semlite.so
 
 semlite.so: $(BUILD)/semlite.so
@@ -121,6 +121,10 @@ asan-test: asan twins vec0
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(VEC0_ENV) \
 	  SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath build/asan/semlite.so) \
 	  build/asan/tests/run $(ASAN_SKIP)
+
+# Every fault point of faults.io and faults.oom (the test run samples the allocations).
+faults-full: $(BUILD)/semlite.so $(BUILD)/tests/run twins
+	SEMLITE_OOM_STEP=1 $(TEST_ENV) $(BUILD)/tests/run faults
 
 demo: semlite.so
 	sh tools/demo.sh

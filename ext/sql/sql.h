@@ -83,6 +83,10 @@ int sl_vtab_error(sqlite3_vtab *vtab, const char *fn_prefix, const char *fmt, ..
 #endif
   ;
 
+/* sl_vtab_error with a failed call's message, returning its code when it carries one
+** (SQLITE_NOMEM, or the error that ended the caller's transaction). */
+int sl_vtab_fail(sqlite3_vtab *vtab, const char *fn_prefix, const sl_err *err);
+
 /* Name of a value's storage class for messages: "NULL", "INTEGER", "REAL", "TEXT", "BLOB". */
 const char *sl_sql_type_name(sqlite3_value *v);
 

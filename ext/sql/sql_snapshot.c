@@ -63,7 +63,7 @@ int sl_snapshot_close(sqlite3_vtab_cursor *cur) {
 }
 
 int sl_snapshot_fail(sqlite3_vtab *vtab, const sl_err *err) {
-  return sl_vtab_error(vtab, ((table *)vtab)->def->name, "%s", err->msg);
+  return sl_vtab_fail(vtab, ((table *)vtab)->def->name, err);
 }
 
 int sl_snapshot_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, int argc,

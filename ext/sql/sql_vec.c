@@ -54,7 +54,7 @@ static int read_blob(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
   const int bytes = sqlite3_value_bytes(v);
   const size_t size = out->type == SL_VEC_F32 ? sizeof(float) : 1; /* also the alignment */
   if (bytes == 0) return sl_fail(err, "zero-length vectors are not supported");
-  if (!p) return sl_fail(err, "out of memory");
+  if (!p) return sl_oom(err);
   if (bytes % size)
     return sl_fail(err, "a float32 vector BLOB must have a length divisible by 4, got %d bytes", bytes);
   out->n = out->type == SL_VEC_BIT ? (size_t)bytes * 8 : (size_t)bytes / size;
@@ -62,7 +62,7 @@ static int read_blob(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
     out->data = p;
     return SL_OK;
   }
-  if (!(out->owned = sqlite3_malloc(bytes))) return sl_fail(err, "out of memory");
+  if (!(out->owned = sqlite3_malloc(bytes))) return sl_oom(err);
   memcpy(out->owned, p, (size_t)bytes);
   out->data = out->owned;
   return SL_OK;
@@ -89,7 +89,7 @@ static int read_json(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
   const sl_json *root, *e;
   size_t i = 0;
   int rc = SL_ERROR;
-  if (!text) return sl_fail(err, "out of memory");
+  if (!text) return sl_oom(err);
   if (sl_json_parse(text, (size_t)sqlite3_value_bytes(v), &doc, err)) return SL_ERROR;
   root = sl_json_root(doc);
   if (root->type != SL_JSON_ARRAY) {
@@ -101,7 +101,7 @@ static int read_json(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
     goto done;
   }
   if (!(out->owned = sqlite3_malloc64(sl_vec_bytes(out->type, root->n)))) {
-    sl_fail(err, "out of memory");
+    sl_oom(err);
     goto done;
   }
   for (e = root->child; e; e = e->next, i++)

@@ -166,18 +166,11 @@ static int each_close(sqlite3_vtab_cursor *cur) {
   return SQLITE_OK;
 }
 
-/* Sets the statement's error to "fn: message" from a failed ops call; a failure that
-** ended the caller's transaction keeps SQLite's code. */
-static int each_err(each_cursor *c, const sl_err *err) {
-  int rc = sl_vtab_error(c->base.pVtab, c->kind->fn, "%s", err->msg);
-  return err->code && rc != SQLITE_NOMEM ? err->code : rc;
-}
-
 /* Makes row i's result ready, unless row i has none. */
 static int each_fill(each_cursor *c) {
   sl_err err;
   if (c->i >= c->n || c->is_null[c->i]) return SQLITE_OK;
-  if (sl_op_stream_row(c->stream, c->t, &c->row, &err)) return each_err(c, &err);
+  if (sl_op_stream_row(c->stream, c->t, &c->row, &err)) return sl_vtab_fail(c->base.pVtab, c->kind->fn, &err);
   return SQLITE_OK;
 }
 
@@ -230,11 +223,11 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
     if (!text || !model || (kind->rerank && !query)) return SQLITE_NOMEM;
     /* The model is checked first, so that a wrong name fails even on an empty array. */
     if (sl_op_model_width(model, kind->rerank ? SL_KIND_RERANK : SL_KIND_EMBED, &width, &err))
-      return each_err(c, &err);
+      return sl_vtab_fail(c->base.pVtab, c->kind->fn, &err);
     (void)width;
     if (sl_limit_document((size_t)sqlite3_value_bytes(array), &err) ||
         sl_json_parse(text, (size_t)sqlite3_value_bytes(array), &c->doc, &err))
-      return each_err(c, &err);
+      return sl_vtab_fail(c->base.pVtab, c->kind->fn, &err);
   }
   root = sl_json_root(c->doc);
   if (root->type != SL_JSON_ARRAY)
@@ -257,7 +250,7 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
   }
   if (sl_op_stream_open(sl_cache_l2(c->cache), model, query, qlen, n_texts, c->texts, c->lens,
                         &c->stream, &err))
-    return each_err(c, &err);
+    return sl_vtab_fail(c->base.pVtab, c->kind->fn, &err);
   c->n = n;   /* rows exist only once the whole array has passed the checks */
   return each_fill(c);
 }

@@ -206,8 +206,8 @@ static int vv_rename(sqlite3_vtab *vtab, const char *new_name) {
 ** only thing held in memory is the queue of rows waiting for embedding (vv_flush). */
 
 static int vv_begin(sqlite3_vtab *vtab) { return SQLITE_OK; }
-static int vv_sync(sqlite3_vtab *vtab) { return vv_flush((vv_table *)vtab); }
-static int vv_savepoint(sqlite3_vtab *vtab, int n) { return vv_flush((vv_table *)vtab); }
+static int vv_sync(sqlite3_vtab *vtab) { return vv_flush_uncached((vv_table *)vtab); }
+static int vv_savepoint(sqlite3_vtab *vtab, int n) { return vv_flush_uncached((vv_table *)vtab); }
 static int vv_release(sqlite3_vtab *vtab, int n) { return SQLITE_OK; }
 
 /* The queue only holds rows inserted since the last savepoint (vv_savepoint flushed

@@ -106,6 +106,7 @@ typedef struct vv_table {
   sqlite3_stmt *stmt[VV_STMT_COUNT];
   vv_pending *pending;         /* VV_EMBED_BATCH entries once the table embeds */
   int n_pending;
+  int flushing;                /* in vv_flush: 1 cached, 2 uncached (write.c) */
   sqlite3_int64 *dirty;        /* chunks changed in the open transaction (see above) */
   size_t n_dirty, cap_dirty;
 } vv_table;

@@ -75,9 +75,9 @@ static int embed_texts(vv_table *t, size_t n, const char *const *texts, const si
   sl_err err;
   int rc = vv_model_check(t);
   if (rc != SQLITE_OK) return rc;
-  if (sl_op_embed_rows(sl_cache_l2(t->cache), t->cfg.model, t->cfg.dims, n, texts, lens, out, &err)) {
+  if (sl_op_embed_rows(t->flushing == 2 ? sl_cache_l2_memory_only(t->cache) : sl_cache_l2(t->cache), t->cfg.model, t->cfg.dims, n, texts, lens, out, &err)) {
     rc = sl_vtab_error(&t->base, t->name, "embedding %s: %s", t->cfg.cols[t->cfg.embed_from].name, err.msg);
-    return err.code ? err.code : rc;
+    return err.code && rc != SQLITE_NOMEM ? err.code : rc;
   }
   return SQLITE_OK;
 }
@@ -130,12 +130,31 @@ static int vector_from(vv_table *t, sqlite3_value *v, sqlite3_value *text, new_v
 
 /* ---- deferred embedding ---- */
 
+static int vv_flush_now(vv_table *t);
+
 void vv_discard(vv_table *t) {
   for (int i = 0; i < t->n_pending; i++) sqlite3_free(t->pending[i].text);
   t->n_pending = 0;
 }
 
-int vv_flush(vv_table *t) {
+/* cached: the embedding may use the connection's inference cache in the database. Not
+** while SQLite commits (xSync) or opens a savepoint (xSavepoint, which the cache's own
+** nested writes can cause): a nested statement there can end the transaction under a
+** COMMIT that then reports success (faults.oom found it), so those flushes use the
+** process's memory only (sl_cache_l2_memory_only). A flush never re-enters itself. */
+static int flush(vv_table *t, int cached) {
+  int rc;
+  if (t->flushing) return SQLITE_OK;
+  t->flushing = cached ? 1 : 2;
+  rc = vv_flush_now(t);
+  t->flushing = 0;
+  return rc;
+}
+
+int vv_flush(vv_table *t) { return flush(t, 1); }
+int vv_flush_uncached(vv_table *t) { return flush(t, 0); }
+
+static int vv_flush_now(vv_table *t) {
   const size_t n = (size_t)t->n_pending, dims = t->cfg.dims;
   const char **texts;
   size_t *lens;

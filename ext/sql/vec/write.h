@@ -12,8 +12,11 @@ int vv_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 
 
 /* Embeds the pending rows' texts and writes their vectors. Called before anything could
 ** see those slots: a scan, another write, a savepoint, xSync. On failure the rows stay
-** pending, so the transaction cannot commit them without vectors. */
+** pending, so the transaction cannot commit them without vectors. From xSync and
+** xSavepoint, vv_flush_uncached: no inference-cache statement runs inside SQLite's commit
+** or savepoint (write.c). */
 int vv_flush(vv_table *t);
+int vv_flush_uncached(vv_table *t);
 /* Forgets the pending rows (ROLLBACK, ROLLBACK TO: their rows are gone). */
 void vv_discard(vv_table *t);
 /* Whether model= names a loaded embedding model that makes vectors of the column's
