@@ -254,6 +254,7 @@ enum { ROW_MISS, ROW_READY };   /* a window row: to compute, or found or compute
 struct sl_op_stream {
   sl_l2 *l2;
   char *model, *dir;              /* the name, and the folder the stream started with */
+  unsigned char id[16];           /* and that model's identity */
   const char *query;              /* rerank_each, else NULL */
   size_t qlen;
   const char *const *texts;
@@ -308,6 +309,7 @@ int sl_op_stream_open(sl_l2 *l2, const char *model, const char *query, size_t ql
   }
   s->width = sl_op_width(m);
   s->dir = dup_str(sl_op_folder(m));
+  sl_op_identity(m, s->id);
   sl_op_release(m);
   s->l2 = l2;
   s->model = dup_str(model);
@@ -328,7 +330,7 @@ int sl_op_stream_open(sl_l2 *l2, const char *model, const char *query, size_t ql
     s->mlens = malloc(rows * sizeof *s->mlens);
     if (l2) s->keys = malloc(rows * sizeof *s->keys);
   }
-  if (!s->dir || !s->model || (rows && (!s->out || !s->tmp || !s->state || !s->midx ||
+  if (!s->model || !s->dir || (rows && (!s->out || !s->tmp || !s->state || !s->midx ||
                                         !s->mtexts || !s->mlens || (l2 && !s->keys)))) {
     sl_op_stream_close(s);
     return sl_oom(err);
@@ -394,8 +396,11 @@ int sl_op_stream_row(sl_op_stream *s, size_t i, const float **row, sl_err *err) 
     sl_model *m;
     int rc;
     if (sl_op_pin(s->model, s->query ? SL_KIND_RERANK : SL_KIND_EMBED, &m, err)) return SL_ERROR;
-    /* The name may have been unloaded and loaded from another folder between passes. */
-    if (strcmp(sl_op_folder(m), s->dir) != 0) {
+    /* The name may have been loaded again, from another folder or from changed files,
+    ** between passes. */
+    unsigned char id[16];
+    sl_op_identity(m, id);
+    if (strcmp(sl_op_folder(m), s->dir) != 0 || memcmp(id, s->id, sizeof id) != 0) {
       sl_op_release(m);
       return sl_fail(err, "model '%s' was replaced during the scan", s->model);
     }

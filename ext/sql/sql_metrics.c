@@ -126,7 +126,7 @@ static int memory_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
     snprintf(file, sizeof file, "%s/model.safetensors", models[i].path);
     snprintf(add_row(r, &k, names, "weights_mapped", models[i].file_bytes)->detail,
              sizeof r->detail, "%s", file);
-    snprintf(add_row(r, &k, names, "weights_resident", sl_memory_file_resident(file))->detail,
+    snprintf(add_row(r, &k, names, "weights_resident", models[i].file_resident)->detail,
              sizeof r->detail, "%s", file);
     snprintf(add_row(r, &k, names, "weights_copies", models[i].owned_bytes)->detail, sizeof r->detail,
              "converted or quantized copies on the heap (dtype %s)", models[i].dtype);
