@@ -30,7 +30,23 @@ typedef struct checker {
   int problems;
   sl_chunk_layout lay;
   int n_aux;
+  int error;                   /* SQLite's code when the check itself failed (not the table) */
+  char error_msg[256];
 } checker;
+
+/* A failure of the check rather than a problem of the table: out of memory, an I/O
+** error. The function then returns it as an error, never a report. */
+static void failed(checker *c, int rc) {
+  if (c->error || rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return;
+  if ((rc & 0xff) != SQLITE_NOMEM && (rc & 0xff) != SQLITE_IOERR && (rc & 0xff) != SQLITE_BUSY &&
+      (rc & 0xff) != SQLITE_INTERRUPT && (rc & 0xff) != SQLITE_FULL)
+    return;
+  c->error = rc;
+  snprintf(c->error_msg, sizeof c->error_msg, "%s", sqlite3_errmsg(c->db));
+}
+
+/* Finalizes st, keeping a failure of its last step (failed). */
+static void done_with(checker *c, sqlite3_stmt *st) { failed(c, sqlite3_finalize(st)); }
 
 static void problem(checker *c, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -54,8 +70,10 @@ static void problem(checker *c, const char *fmt, ...) {
 static sqlite3_stmt *query(checker *c, const char *fmt) {
   sqlite3_stmt *st = NULL;
   char *sql = sqlite3_mprintf(fmt, c->name, c->name, c->name, c->name);
-  if (!sql || sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-    problem(c, "cannot read shadow tables: %s", sql ? sqlite3_errmsg(c->db) : "out of memory");
+  int rc = sql ? sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+  if (rc != SQLITE_OK) {
+    failed(c, rc);
+    if (!c->error) problem(c, "cannot read shadow tables: %s", sqlite3_errmsg(c->db));
     sqlite3_finalize(st);
     st = NULL;
   }
@@ -83,7 +101,7 @@ static int read_info(checker *c) {
     else if (!strcmp(k, "chunk_size")) chunk = sqlite3_column_int64(st, 1);
     else if (!strcmp(k, "auxiliary")) c->n_aux = sqlite3_column_int(st, 1);
   }
-  sqlite3_finalize(st);
+  done_with(c, st);
   if (version != VV_FORMAT_VERSION) problem(c, "%s_info: format version %lld, expected %d", c->name, version, VV_FORMAT_VERSION);
   if (dims < 1 || dims > VV_MAX_DIMS) problem(c, "%s_info: bad dims %lld", c->name, dims);
   if (chunk < 8 || chunk > VV_MAX_CHUNK || chunk % 8) problem(c, "%s_info: bad chunk_size %lld", c->name, chunk);
@@ -125,7 +143,7 @@ static int check_chunks(checker *c, sl_chunk_pos **slots, size_t *n_slots) {
   sl_chunk_pos *out = NULL;
   int rc = SL_OK;
   if (!st || !scratch) {
-    sqlite3_finalize(st);
+    done_with(c, st);
     sqlite3_free(scratch);
     return SL_ERROR;
   }
@@ -162,11 +180,11 @@ static int check_chunks(checker *c, sl_chunk_pos **slots, size_t *n_slots) {
       check_vector(c, chunk, i, vectors, lay->quant != SL_QUANT_NONE ? q : NULL, scratch);
     }
   }
-  sqlite3_finalize(st);
+  done_with(c, st);
   sqlite3_free(scratch);
   if (rc != SL_OK) {
     sqlite3_free(out);
-    problem(c, "out of memory");
+    failed(c, SQLITE_NOMEM);
     return rc;
   }
   *slots = out;
@@ -208,7 +226,7 @@ static void check_rowids(checker *c, sl_chunk_pos *slots, size_t n) {
   for (; i < n; i++)
     problem(c, "chunk %lld slot %lld holds row %lld, which %s_rowids does not place there", (long long)slots[i].chunk_id,
             (long long)slots[i].slot, (long long)slots[i].rowid, c->name);
-  sqlite3_finalize(st);
+  done_with(c, st);
 }
 
 static void check_aux(checker *c) {
@@ -220,7 +238,7 @@ static void check_aux(checker *c) {
                 "WHERE rowid NOT IN (SELECT rowid FROM \"%w_rowids\")");
   if (!st) return;
   while (sqlite3_step(st) == SQLITE_ROW) problem(c, "%s", (const char *)sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
+  done_with(c, st);
 }
 
 void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
@@ -229,7 +247,7 @@ void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_stmt *st;
   sl_chunk_pos *slots = NULL;
   size_t n_slots = 0;
-  int is_null, found;
+  int is_null, found, rc;
   char *result;
 
   memset(&c, 0, sizeof c);
@@ -240,14 +258,19 @@ void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   if (!c.name) return;
   c.db = sqlite3_context_db_handle(ctx);
-  if (sqlite3_prepare_v2(c.db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 AND "
-                                "sql LIKE 'CREATE VIRTUAL TABLE%USING semlite_vec%'", -1, &st, NULL) != SQLITE_OK) {
-    sl_sql_errorf(ctx, fn, "%s", sqlite3_errmsg(c.db));
+  if ((rc = sqlite3_prepare_v2(c.db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 AND "
+                                      "sql LIKE 'CREATE VIRTUAL TABLE%USING semlite_vec%'", -1, &st, NULL)) != SQLITE_OK) {
+    if (rc == SQLITE_NOMEM) sqlite3_result_error_nomem(ctx);
+    else sl_sql_errorf(ctx, fn, "%s", sqlite3_errmsg(c.db));
     return;
   }
   sqlite3_bind_text(st, 1, c.name, -1, SQLITE_STATIC);
   found = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
+  if ((rc = sqlite3_finalize(st)) != SQLITE_OK) {
+    if (rc == SQLITE_NOMEM) sqlite3_result_error_nomem(ctx);
+    else sl_sql_errorf(ctx, fn, "%s", sqlite3_errmsg(c.db));
+    return;
+  }
   if (!found) {
     sl_sql_errorf(ctx, fn, "no semlite_vec table named '%s' in the main schema", c.name);
     return;
@@ -258,6 +281,16 @@ void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     check_aux(&c);
   }
   sqlite3_free(slots);
+  if (c.error) {
+    sqlite3_free(sqlite3_str_finish(c.out));
+    if ((c.error & 0xff) == SQLITE_NOMEM) {
+      sqlite3_result_error_nomem(ctx);
+    } else {
+      sl_sql_errorf(ctx, fn, "cannot read shadow tables: %s", c.error_msg);
+      sqlite3_result_error_code(ctx, c.error);
+    }
+    return;
+  }
   if (c.problems > VV_CHECK_MAX) sqlite3_str_appendf(c.out, "\n... and %d more problems", c.problems - VV_CHECK_MAX);
   if (sqlite3_str_errcode(c.out)) {
     sqlite3_free(sqlite3_str_finish(c.out));
