@@ -35,7 +35,7 @@ ISA_FLAGS_avx2   = -mavx2 -mfma -mf16c
 ISA_FLAGS_avx512 = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 isa_flags = $(if $(findstring _avx512,$(1)),$(ISA_FLAGS_avx512),$(if $(findstring _avx2,$(1)),$(ISA_FLAGS_avx2)))
 
-.PHONY: all test test-isa valgrind tsan tsan-test asan asan-test demo clean twins bench
+.PHONY: all test test-isa faults-full valgrind tsan tsan-test asan asan-test demo clean twins bench
 all: semlite.so
 
 semlite.so: $(BUILD)/semlite.so
@@ -83,11 +83,11 @@ test: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	for isa in avx2 scalar; do SEMLITE_ISA=$$isa $(TEST_ENV) $(BUILD)/tests/run embed.reference quant.reference vec.compat || exit 1; done
 
-# Valgrind over every test but those that run hundreds of forward passes or time
-# kernels (they run under ASan in CI); a few minutes.
+# Valgrind over every test but those that run hundreds of forward passes (they run under
+# ASan in CI); a few minutes.
 VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed.errors \
                  embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config \
-                 quant.option_errors vec -vec.kernel_speed vtab_vec \
+                 quant.option_errors vec vtab_vec \
                  -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels \
                  cache -cache.each -cache.killed_writer -cache.two_connections -cache.threads \
                  synergy -synergy.real_home -synergy.models version
@@ -122,6 +122,10 @@ asan-test: asan twins vec0
 	  SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath build/asan/semlite.so) \
 	  build/asan/tests/run $(ASAN_SKIP)
 
+# Every fault point of faults.io and faults.oom (the test run samples the allocations).
+faults-full: $(BUILD)/semlite.so $(BUILD)/tests/run twins
+	SEMLITE_OOM_STEP=1 $(TEST_ENV) $(BUILD)/tests/run faults
+
 demo: semlite.so
 	sh tools/demo.sh
 
@@ -136,4 +140,5 @@ include bench/knn.mk
 include bench/load.mk
 include bench/cache.mk
 include bench/synergy.mk
+include bench/kernels.mk
 include dist.mk

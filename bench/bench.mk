@@ -1,5 +1,6 @@
 # bench/bench.mk: the embedding bench's make rules, included from the top Makefile
-# (`include bench/bench.mk`), which defines CC, SHARED, MODELS, semlite.so and twins.
+# (`include bench/bench.mk`), which defines CC, SHARED, MODELS, semlite.so and twins. It
+# includes bench/common.mk, the rules every bench shares, first.
 #
 #   make bench-embed                      semlite vs ONNX Runtime, ~1.5-3 minutes
 #   make bench-embed BENCH_SECONDS=2      quicker, noisier
@@ -11,18 +12,13 @@
 # ONNXRUNTIME_NODE_INSTALL* variables stop onnxruntime-node's install script from trying to
 # download GPU binaries (only the npm registry is reachable; the CPU build ships in the package).
 
-BENCH_OUT         ?= bench/out
-BENCH_THREADS     ?= 2
+include bench/common.mk
+
 BENCH_SECONDS     ?= 6
 BENCH_EMBED_FLAGS ?=
-BENCH_BIN          = build/bench
 
 .PHONY: bench-embed bench-peers
 bench: bench-embed
-
-$(BENCH_BIN)/bench_embed: bench/embed/bench_embed.c
-	@mkdir -p $(BENCH_BIN)
-	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lsqlite3 -lm
 
 # npm writes node_modules/.package-lock.json on every install: a stamp that is newer than the
 # lockfile exactly when the installed tree matches it.

@@ -1,5 +1,6 @@
 # bench/cache.mk: the inference cache bench, included from the top Makefile after bench/bench.mk
-# (`include bench/cache.mk`), which defines CC, SHARED, MODELS, semlite.so and twins.
+# (`include bench/cache.mk`), which defines CC, SHARED, MODELS, semlite.so, twins, and
+# (bench/common.mk) BENCH_OUT, BENCH_BIN and the rule that builds $(BENCH_BIN)/bench_cache.
 #
 #   make bench-cache                             latency, re-run hit rate, eviction at 1M
 #                                                entries (~2-4 minutes, 150 MB scratch file)
@@ -7,16 +8,10 @@
 #
 # Results: bench/out/cache.csv, bench/out/cache.png.
 
-BENCH_OUT         ?= bench/out
-BENCH_BIN         ?= build/bench
 BENCH_CACHE_FLAGS ?=
 
 .PHONY: bench-cache
 bench: bench-cache
-
-$(BENCH_BIN)/bench_cache: bench/cache/bench_cache.c
-	@mkdir -p $(BENCH_BIN)
-	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lsqlite3 -lm
 
 bench-cache: semlite.so twins $(BENCH_BIN)/bench_cache
 	$(BENCH_BIN)/bench_cache --so ./semlite.so --model $(MODELS)/minilm-l6-embed \

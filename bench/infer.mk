@@ -1,7 +1,8 @@
 # bench/infer.mk: make rules of bench/infer (batched embed/rerank, fp32/bf16/int8, vs ONNX
 # Runtime, as fractions of the machine's peak) and bench/peak (that peak). Included from the
-# top Makefile (`include bench/infer.mk`), which defines CC, SHARED, MODELS, BENCH_OUT,
-# semlite.so, twins and bench-peers (bench/bench.mk).
+# top Makefile after bench/bench.mk (`include bench/infer.mk`), which defines CC, SHARED, MODELS,
+# semlite.so, twins, bench-peers, and (bench/common.mk) BENCH_OUT, BENCH_BIN, BENCH_THREADS and
+# the rule that builds $(BENCH_BIN)/bench_infer.
 #
 #   make bench-peak                      fp32 FMA / int8 VNNI / bf16 peak -> $(BENCH_OUT)/peak.txt (~3 s)
 #   make bench-infer                     the whole grid, both engines, ~4-6 min on a quiet machine
@@ -10,35 +11,28 @@
 # Results: $(BENCH_OUT)/infer.csv, infer.png (throughput), infer-latency.png (p50),
 # infer-ort.json (the peer's raw output), infer-workload.json (the exact texts).
 
-BENCH_OUT           ?= bench/out
-BENCH_THREADS       ?= 2
 BENCH_INFER_SECONDS ?= 0.5
 BENCH_INFER_FLAGS   ?=
-BENCH_INFER_BIN      = build/bench
 
 .PHONY: bench-infer bench-peak
 
-$(BENCH_INFER_BIN)/bench_infer: bench/infer/bench_infer.c
-	@mkdir -p $(BENCH_INFER_BIN)
-	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lsqlite3 -lm
-
 # The peak kernels are AVX-512 F + VNNI + BF16 only: this program is for machines that have
-# them (it says so and exits 1 elsewhere), unlike semlite, which dispatches at run time.
-$(BENCH_INFER_BIN)/peak: bench/peak/peak.c
-	@mkdir -p $(BENCH_INFER_BIN)
-	$(CC) -std=c11 -O2 -Wall -Wextra -pthread -mavx512f -mavx512vnni -mavx512bf16 -o $@ $<
+# them (it says so and exits 1 elsewhere), unlike semlite, which dispatches at run time. Only
+# peak.c gets the ISA flags; bench/common.o is the one every bench links.
+$(BENCH_BIN)/peak: bench/peak/peak.c bench/common.h $(BENCH_BIN)/common.o
+	$(CC) $(BENCH_CFLAGS) -mavx512f -mavx512vnni -mavx512bf16 -o $@ $< $(BENCH_BIN)/common.o -lsqlite3 -lm
 
 # Always re-measured (no file target): the peak of this machine now, not of an old run.
-bench-peak: $(BENCH_INFER_BIN)/peak
+bench-peak: $(BENCH_BIN)/peak
 	@mkdir -p $(BENCH_OUT)
-	$(BENCH_INFER_BIN)/peak | tee $(BENCH_OUT)/peak.txt
+	$(BENCH_BIN)/peak | tee $(BENCH_OUT)/peak.txt
 
 # The bench loads a private copy of semlite.so: `make semlite.so` copies over ./semlite.so in
 # place, and a rebuild during the minutes of a run turned the mapped library into a SIGBUS.
 # Same file name, so SQLite finds the same entry point (sqlite3_semlite_init).
-bench-infer: semlite.so twins $(BENCH_INFER_BIN)/bench_infer bench-peers bench-peak
+bench-infer: semlite.so twins $(BENCH_BIN)/bench_infer bench-peers bench-peak
 	cp semlite.so $(BENCH_OUT)/semlite.so
-	$(BENCH_INFER_BIN)/bench_infer --so $(BENCH_OUT)/semlite.so --embed $(MODELS)/minilm-l6-embed \
+	$(BENCH_BIN)/bench_infer --so $(BENCH_OUT)/semlite.so --embed $(MODELS)/minilm-l6-embed \
 	  --rerank $(MODELS)/minilm-l6-rerank --shared $(SHARED) --out $(BENCH_OUT) \
 	  --peak $(BENCH_OUT)/peak.txt --threads $(BENCH_THREADS) --seconds $(BENCH_INFER_SECONDS) \
 	  $(BENCH_INFER_FLAGS)

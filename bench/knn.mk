@@ -1,6 +1,7 @@
 # bench/knn.mk: the vector-search bench (semlite_vec vs sqlite-vec's vec0), included from the
 # top Makefile after bench/bench.mk and tests/vec0.mk (`include bench/knn.mk`), which define
-# CC, SHARED, MODELS, BENCH_OUT, BENCH_BIN, semlite.so, twins and vec0.
+# CC, SHARED, MODELS, semlite.so, twins, vec0, and (bench/common.mk) BENCH_OUT, BENCH_BIN and
+# the rule that builds $(BENCH_BIN)/bench_knn.
 #
 #   make bench-knn                                   10k and 100k x 384, ~1 min (+ ~5 min
 #                                                    the first time: embedding the corpus)
@@ -11,17 +12,11 @@
 # Results: bench/out/knn.csv, bench/out/knn.png; the corpus embeddings are cached in
 # bench/out/knn-corpus.db (delete it to embed again).
 
-BENCH_OUT       ?= bench/out
-BENCH_BIN       ?= build/bench
 BENCH_KNN_SIZES ?= 10000,100000
 BENCH_KNN_FLAGS ?=
 
 .PHONY: bench-knn
 bench: bench-knn
-
-$(BENCH_BIN)/bench_knn: bench/knn/bench_knn.c
-	@mkdir -p $(BENCH_BIN)
-	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lsqlite3 -lm
 
 bench-knn: semlite.so twins vec0 $(BENCH_BIN)/bench_knn
 	$(BENCH_BIN)/bench_knn --so ./semlite.so --vec0 $(VEC0) --model $(MODELS)/minilm-l6-embed \

@@ -1,6 +1,6 @@
 # bench/synergy.mk: the synergy benches, included from the top Makefile after bench/bench.mk
-# (`include bench/synergy.mk`), which defines CC, SHARED, MODELS, BENCH_OUT, BENCH_BIN,
-# semlite.so and twins.
+# (`include bench/synergy.mk`), which defines CC, SHARED, MODELS, semlite.so, twins, and
+# (bench/common.mk) BENCH_OUT, BENCH_BIN and the rule that builds both programs.
 #
 #   make bench-synergy            homes of 10..200 devices and the whole giom home x depth 2..5,
 #                                 fp32 then int8 (each in its own process, for its peak RSS);
@@ -14,14 +14,6 @@ BENCH_SYNERGY_FLAGS ?=
 
 .PHONY: bench-synergy bench-synergy-quality
 bench: bench-synergy bench-synergy-quality
-
-$(BENCH_BIN)/bench_synergy: bench/synergy/bench_synergy.c
-	@mkdir -p $(BENCH_BIN)
-	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lsqlite3
-
-$(BENCH_BIN)/bench_synergy_quality: bench/synergy_quality/bench_synergy_quality.c
-	@mkdir -p $(BENCH_BIN)
-	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $< -lsqlite3
 
 bench-synergy: semlite.so twins $(BENCH_BIN)/bench_synergy
 	@mkdir -p $(BENCH_OUT)

@@ -92,7 +92,7 @@ static const struct {
   {"semlite_models", &sl_models_module, 0},
   {"embed_each", &sl_embed_each_module, CACHE},
   {"rerank_each", &sl_rerank_each_module, CACHE},
-  {"semlite_vec", &sl_vec_module, 0},
+  {"semlite_vec", &sl_vec_module, CACHE},
   {"semlite_cache_stats", &sl_cache_stats_module, CACHE},
   {"semlite_metrics", &sl_metrics_module, 0},
   {"semlite_memory", &sl_memory_module, 0},

@@ -12,7 +12,8 @@
 
 extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kernels_tests[],
     gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[],
-    metrics_tests[], cache_tests[], synergy_tests[], version_tests[], stress_tests[], faults_tests[];
+    metrics_tests[], cache_tests[], synergy_tests[], version_tests[], stress_tests[], faults_tests[],
+    model_files_tests[];
 
 static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"json", json_tests},
@@ -21,6 +22,7 @@ static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"kernels", kernels_tests},
   {"gemm", gemm_tests},
   {"embed", embed_tests},
+  {"model_files", model_files_tests},
   {"quant", quant_tests},
   {"rerank", rerank_tests},
   {"vec", vec_tests},

@@ -890,6 +890,35 @@ static void test_hostile_trigger(void) {
   rm_dir(dir);
 }
 
+/* Embed-on-insert of semlite_vec takes the same route as embed(): it hits what embed()
+** stored, stores what embed() then hits, and its vectors are embed()'s bits. Rows
+** embedded while SQLite commits (here, each autocommit INSERT's) use the L1 only: no
+** nested statement runs inside a commit. */
+static void test_embed_on_insert(void) {
+  sqlite3 *db = open_mem();
+  l1("0");
+  l1(L1_DEFAULT);
+  CHECK_QUERY(db, "SELECT semlite_cache_enable()", NULL, NULL, "1");
+  t_exec(db, "CREATE VIRTUAL TABLE notes USING semlite_vec(e float[384], +body text, model=minilm, embed_from=body)");
+  CHECK_QUERY(db, "SELECT length(embed('minilm', 'lights off at midnight'))", NULL, NULL, "1536");
+  t_exec(db, "INSERT INTO notes(rowid, body) VALUES (1, 'lights off at midnight'), (2, 'open the blinds at dawn')");
+  CHECK_QUERY(db, STATS, "embed", NULL, "1,2,1,1,0,0,0");
+  CHECK_QUERY(db, "SELECT count(*) FROM notes WHERE e = embed('minilm', body)", NULL, NULL, "2");
+  CHECK_QUERY(db, STATS, "embed", NULL, "3,2,3,1,0,0,0");
+  /* In a transaction, a cache write's savepoint flushes the waiting rows (uncached, from
+  ** xSavepoint) without re-entering the flush that caused it. */
+  t_exec(db, "BEGIN");
+  t_exec(db, "INSERT INTO notes(rowid, body) VALUES (3, 'garage closed'), (4, 'porch light on')");
+  CHECK_QUERY(db, "SELECT length(embed('minilm', 'a text only embed() sees'))", NULL, NULL, "1536");
+  CHECK_QUERY(db, "SELECT group_concat(rowid) FROM notes WHERE e MATCH embed('minilm', 'garage closed') AND k = 1",
+              NULL, NULL, "3");
+  t_exec(db, "INSERT INTO notes(rowid, body) VALUES (5, 'lights off at midnight')");
+  t_exec(db, "COMMIT");
+  CHECK_QUERY(db, "SELECT count(*) FROM notes WHERE e = embed('minilm', body)", NULL, NULL, "5");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('notes')", NULL, NULL, "ok");
+  close_db(db);
+}
+
 /* Functions that may write the cache are DIRECTONLY: not from views or triggers. */
 static void test_flags(void) {
   sqlite3 *db = open_mem();
@@ -928,6 +957,7 @@ const sl_test cache_tests[] = {
   {"each", test_each},
   {"threads", test_threads},
   {"flags", test_flags},
+  {"embed_on_insert", test_embed_on_insert},
   {"poisoned_file", test_poisoned_file},
   {"hostile_trigger", test_hostile_trigger},
   {NULL, NULL},

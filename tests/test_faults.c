@@ -235,7 +235,153 @@ static void test_io(void) {
   rmdir(dir);
 }
 
+
+/* ---- out of memory ----
+**
+** SQLite's allocator (SQLITE_CONFIG_MALLOC) wrapped with a countdown: the Nth allocation
+** after arming fails once. The statements below run once per N, until a run meets no
+** failure. Each statement must succeed or fail with SQLITE_NOMEM (never another error,
+** never a wrong result); afterwards the database passes integrity_check and
+** semlite_vec_check, and the user's transaction is whole or absent. The allocator can
+** only be replaced before SQLite initializes, so the test re-runs this binary for
+** itself in a fresh process (SEMLITE_OOM_CHILD) and reads its exit status.
+** SEMLITE_OOM_STEP samples every Nth point (default 5, as in CI); `make faults-full` runs
+** every one (SEMLITE_OOM_STEP=1). SEMLITE_OOM_FROM starts later, SEMLITE_OOM_VERBOSE
+** prints every statement, SEMLITE_OOM_NOCACHE leaves the cache off (for finding faults). */
+
+static sqlite3_mem_methods real_mem;
+static struct { int armed, fired; long countdown; } oom;
+
+static int oom_now(void) {
+  if (!oom.armed || oom.fired || --oom.countdown > 0) return 0;
+  oom.fired = 1;
+  return 1;
+}
+static void *oom_malloc(int n) { return oom_now() ? NULL : real_mem.xMalloc(n); }
+static void *oom_realloc(void *p, int n) { return oom_now() ? NULL : real_mem.xRealloc(p, n); }
+static void oom_free(void *p) { real_mem.xFree(p); }
+static int oom_size(void *p) { return real_mem.xSize(p); }
+static int oom_roundup(int n) { return real_mem.xRoundup(n); }
+static int oom_init(void *p) { return real_mem.xInit(p); }
+static void oom_shutdown(void *p) { real_mem.xShutdown(p); }
+
+typedef struct oom_stats { long points, runs, nomem, kept, rolled_back; } oom_stats;
+
+/* Runs sql; SQLITE_OK or its primary code, and a failure other than SQLITE_NOMEM is a
+** test failure naming the point. */
+static int oom_exec(sqlite3 *db, long n, const char *sql, oom_stats *st) {
+  int rc = sqlite3_exec(db, sql, NULL, NULL, NULL) & 0xff;
+  if (getenv("SEMLITE_OOM_VERBOSE"))
+    printf("  %ld: %s -> %d (%s), fired %d, autocommit %d\n", n, sql, rc, sqlite3_errmsg(db), oom.fired,
+           sqlite3_get_autocommit(db));
+  if (rc == SQLITE_NOMEM) st->nomem++;
+  CHECK_MSG(rc == SQLITE_OK || rc == SQLITE_NOMEM, "allocation %ld failed: %s -> %d %s", n, sql, rc,
+            sqlite3_errmsg(db));
+  return rc;
+}
+
+static int oom_run(long n, oom_stats *st) {
+  sqlite3 *db = NULL;
+  char *err = NULL, sql[256];
+  int ok, fired;
+  char *got;
+  sqlite3_open(":memory:", &db);
+  sqlite3_enable_load_extension(db, 1);
+  if (sqlite3_load_extension(db, sl_test_so_path(), NULL, &err) != SQLITE_OK)
+    sl_test_fail(__FILE__, __LINE__, "cannot load %s: %s", sl_test_so_path(), err ? err : "?");
+  sqlite3_free(err);
+  CHECK_QUERY(db, "SELECT semlite_model_load('minilm', ?1)", minilm_path, NULL, "minilm");
+  t_exec(db, "CREATE TABLE notes(body TEXT)");
+  t_exec(db, "CREATE VIRTUAL TABLE docs USING semlite_vec(e float[384], +body text, model=minilm, embed_from=body)");
+  t_exec(db, "INSERT INTO notes VALUES ('committed before')");
+  t_exec(db, "INSERT INTO docs(rowid, body) VALUES (1, 'committed before')");
+  if (!getenv("SEMLITE_OOM_NOCACHE")) t_exec(db, "SELECT semlite_cache_enable()");
+
+  oom.armed = n > 0;
+  oom.countdown = n;
+  oom.fired = 0;
+  ok = oom_exec(db, n, "BEGIN", st) == SQLITE_OK &&
+       oom_exec(db, n, "INSERT INTO notes VALUES ('first half')", st) == SQLITE_OK;
+  snprintf(sql, sizeof sql, "SELECT embed('minilm', 'text %ld')", n);
+  ok = ok && oom_exec(db, n, sql, st) == SQLITE_OK;
+  snprintf(sql, sizeof sql, "INSERT INTO docs(rowid, body) VALUES (2, 'second %ld')", n);
+  ok = ok && oom_exec(db, n, sql, st) == SQLITE_OK &&
+       oom_exec(db, n, "INSERT INTO notes VALUES ('second half')", st) == SQLITE_OK &&
+       oom_exec(db, n, "COMMIT", st) == SQLITE_OK;
+  if (!ok && !sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  oom_exec(db, n, "SELECT count(*) FROM embed_each('minilm', '[\"a\", \"b\", null]')", st);
+  oom_exec(db, n, "SELECT rowid FROM docs WHERE e MATCH embed('minilm', 'committed before') AND k = 2", st);
+  {
+    /* The check reports the table's problems, never its own failure as one. */
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT semlite_vec_check('docs')", -1, &q, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+      const char *r = (const char *)sqlite3_column_text(q, 0);
+      CHECK_MSG(r == NULL || strcmp(r, "ok") == 0, "allocation %ld: semlite_vec_check said %s", n, r);
+      rc = SQLITE_OK;
+    }
+    rc = (rc == SQLITE_OK ? sqlite3_finalize(q) : (sqlite3_finalize(q), rc)) & 0xff;
+    CHECK_MSG(rc == SQLITE_OK || rc == SQLITE_NOMEM, "allocation %ld: semlite_vec_check -> %d %s", n, rc,
+              sqlite3_errmsg(db));
+  }
+  oom_exec(db, n, "SELECT * FROM semlite_cache_stats", st);
+  if (!getenv("SEMLITE_OOM_NOCACHE")) oom_exec(db, n, "SELECT semlite_cache_clear_expired()", st);
+  oom_exec(db, n, "SELECT * FROM semlite_models", st);
+  fired = oom.fired;
+  oom.armed = 0;
+
+  CHECK_QUERY(db, "PRAGMA integrity_check", NULL, NULL, "ok");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('docs')", NULL, NULL, "ok");
+  got = t_query(db, "SELECT group_concat(body, '+') || '/' || (SELECT group_concat(rowid) FROM docs) "
+                    "FROM (SELECT body FROM notes ORDER BY rowid)", NULL, NULL);
+  {
+    int whole = strcmp(got, "committed before+first half+second half/1,2") == 0;
+    int none = strcmp(got, "committed before/1") == 0;
+    CHECK_MSG(whole || none, "allocation %ld: %s: a half transaction", n, got);
+    CHECK_MSG(!ok || whole, "allocation %ld: every statement succeeded but %s", n, got);
+    st->kept += whole;
+    st->rolled_back += none;
+  }
+  sqlite3_free(got);
+  CHECK_INT(sqlite3_close(db), SQLITE_OK);
+  st->runs++;
+  return fired;
+}
+
+static void oom_child(void) {
+  static sqlite3_mem_methods m;
+  const char *step_env = getenv("SEMLITE_OOM_STEP"), *from_env = getenv("SEMLITE_OOM_FROM");
+  long step = step_env && *step_env ? atol(step_env) : 5, from = from_env && *from_env ? atol(from_env) : 1;
+  oom_stats st = {0};
+  sqlite3_shutdown();
+  sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_mem);
+  m = (sqlite3_mem_methods){oom_malloc, oom_free, oom_realloc, oom_size, oom_roundup, oom_init,
+                            oom_shutdown, NULL};
+  CHECK_INT(sqlite3_config(SQLITE_CONFIG_MALLOC, &m), SQLITE_OK);
+  sqlite3_initialize();
+  t_model_path(minilm_path, sizeof minilm_path, "minilm-l6-embed");
+  if (step < 1) step = 1;
+  for (long n = from; oom_run(n, &st) && sl_test_failures < 10; n += step) st.points++;
+  printf("  %ld allocation failures injected (every %ld), %ld runs, %ld statements ended with SQLITE_NOMEM, "
+         "%ld transactions kept whole, %ld rolled back whole\n",
+         st.points, step, st.runs, st.nomem, st.kept, st.rolled_back);
+}
+
+static void test_oom(void) {
+  char cmd[2048];
+  int status;
+  if (getenv("SEMLITE_OOM_CHILD")) {
+    oom_child();
+    return;
+  }
+  snprintf(cmd, sizeof cmd, "SEMLITE_OOM_CHILD=1 /proc/%d/exe faults.oom", (int)getpid());
+  fflush(stdout);
+  status = system(cmd);
+  CHECK_MSG(status == 0, "the out-of-memory run failed (status %d)", status);
+}
+
 const sl_test faults_tests[] = {
   {"io", test_io},
+  {"oom", test_oom},
   {NULL, NULL},
 };

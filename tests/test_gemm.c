@@ -20,14 +20,12 @@
 **   gemm_f32       against the double sum within the bound of float summation; each row's
 **                  result bit-identical whatever M, the row's place and the column slice
 **                  (what makes embed() equal embed_each()); odd K, strides, no bias
-**   speed          GOPS of each kernel at each level on the encoder's shapes, fp32 in the
-**                  64-column slices the encoder's tasks use; printed, never asserted
+** Speed is measured by bench/kernels (make bench-kernels), never here.
 */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "../ext/kernels/gemm_isa.h"
 #include "test.h"
@@ -569,70 +567,6 @@ static void test_f32_gemm(void) {
       }
 }
 
-/* ---- speed (reported, not asserted) -------------------------------------------------- */
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* The fastest single call within about 30 ms of calls (at least 3): on a shared machine
-** the minimum is the figure least disturbed by other processes. */
-#define TIME_BEST(secs, call)                                        \
-  do {                                                               \
-    double best_ = INFINITY, start_ = now();                         \
-    for (int n_ = 0; n_ < 3 || now() - start_ < 0.03; n_++) {        \
-      double t0_ = now();                                            \
-      call;                                                          \
-      double t_ = now() - t0_;                                       \
-      if (t_ < best_) best_ = t_;                                    \
-    }                                                                \
-    secs = best_;                                                    \
-  } while (0)
-
-static void test_speed(void) {
-  static const size_t shapes[][3] = {{12, 384, 384}, {512, 384, 384}, {512, 1536, 384}, {512, 384, 1536}};
-  const sl_gemm_kernels *all[3];
-  const char *names[3];
-  int nt = tables(all, names);
-  uint64_t seed = 41;
-  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-    const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
-    const double ops = 2.0 * M * N * K;
-    float *x = xmalloc(M * K * 4), *w = xmalloc(N * K * 4), *b = xmalloc(N * 4), *y = xmalloc(M * N * 4);
-    float *xs = xmalloc(M * 4), *ws = xmalloc(N * 4);
-    uint8_t *xu = xmalloc(M * K);
-    int8_t *wq = xmalloc(N * K);
-    int32_t *wsum = xmalloc(N * 4);
-    uint16_t *xb = xmalloc(M * K * 2), *wb = xmalloc(N * K * 2);
-    for (size_t i = 0; i < M * K; i++) x[i] = urand(&seed, -1, 1);
-    for (size_t i = 0; i < N * K; i++) w[i] = urand(&seed, -1, 1);
-    for (size_t i = 0; i < N; i++) b[i] = 0;
-    quantize_weights(w, N, K, K, wq, ws, wsum);
-    for (int t = 0; t < nt; t++) {
-      const sl_gemm_kernels *k = all[t];
-      if (t == 0 && M > 12) continue; /* the scalar level would take seconds */
-      double tq, ti, tc, tb, tf;
-      /* in slices of 64 columns, as the encoder's tasks call it */
-      TIME_BEST(tf, for (size_t n0 = 0; n0 < N; n0 += 64)
-                        k->gemm_f32(x, K, M, w, K, b, n0, n0 + 64 < N ? n0 + 64 : N, K, y, N));
-      printf("  gemm %4zu x %4zu x %4zu  %-6s fp32 %-11s %8.1f us %6.1f GOPS\n", M, N, K, names[t],
-             k->f32_name, tf * 1e6, ops / tf * 1e-9);
-      TIME_BEST(tq, k->quantize_rows(x, K, M, K, xu, K, xs));
-      TIME_BEST(ti, k->gemm_i8(xu, K, xs, M, wq, ws, wsum, b, 0, N, K, y, N));
-      TIME_BEST(tc, k->to_bf16(x, M * K, xb));
-      k->to_bf16(w, N * K, wb);
-      TIME_BEST(tb, k->gemm_bf16(xb, K, M, wb, b, 0, N, K, y, N));
-      printf("  gemm %4zu x %4zu x %4zu  %-6s int8 %-11s %8.1f us %6.1f GOPS (%.1fx fp32, +%.1f us quantize)"
-             "  bf16 %-11s %8.1f us %6.1f GOPS (%.1fx fp32, +%.1f us round)\n",
-             M, N, K, names[t], k->i8_name, ti * 1e6, ops / ti * 1e-9, tf / ti, tq * 1e6, k->bf16_name,
-             tb * 1e6, ops / tb * 1e-9, tf / tb, tc * 1e6);
-    }
-    free(x), free(w), free(b), free(y), free(xs), free(ws), free(xu), free(wq), free(wsum), free(xb), free(wb);
-  }
-}
-
 const sl_test gemm_tests[] = {
   {"levels", test_levels},
   {"quantize", test_quantize},
@@ -642,6 +576,5 @@ const sl_test gemm_tests[] = {
   {"bf16_gemm", test_bf16_gemm},
   {"bf16_end_to_end", test_bf16_end_to_end},
   {"f32_gemm", test_f32_gemm},
-  {"speed", test_speed},
   {0, 0},
 };

@@ -13,11 +13,11 @@
 ** SQL, on the real semlite.so: every function, every error message, NULLs, subtypes.
 ** Compatibility: the same queries through sqlite-vec's vec0.so (SEMLITE_VEC0, see
 ** tests/vec0.mk) and semlite.so, results compared column by column (see test_compat).
+** The kernels' speed is measured by bench/kernels (make bench-kernels), never here.
 */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../ext/kernels/distance_isa.h"
@@ -258,52 +258,6 @@ static void test_kernel_dispatch(void) {
     for (size_t i = 0; i < 5; i++)
       CHECK(out[i] == sl_distance_for((sl_vec_type)t, m)(q, (const unsigned char *)base + i * 96, n));
   }
-}
-
-/* Prints ns per distance of 384 dimensions at each level (informational, no bound): one
-** call per vector, as sl_distance_many makes them; the fastest of 10 passes, each
-** scanning 256 vectors (in cache) 4 times. */
-static void test_kernel_speed(void) {
-  static const struct { sl_vec_type type; sl_metric metric; const char *name; } cases[] = {
-    {SL_VEC_F32, SL_METRIC_L2, "f32 l2"},      {SL_VEC_F32, SL_METRIC_COSINE, "f32 cosine"},
-    {SL_VEC_F32, SL_METRIC_DOT, "f32 dot"},    {SL_VEC_F32, SL_METRIC_L1, "f32 l1"},
-    {SL_VEC_I8, SL_METRIC_L2, "int8 l2"},      {SL_VEC_I8, SL_METRIC_COSINE, "int8 cosine"},
-    {SL_VEC_I8, SL_METRIC_DOT, "int8 dot"},    {SL_VEC_BIT, SL_METRIC_HAMMING, "bit hamming"},
-  };
-  enum { N = 384, COUNT = 256 };
-  sl_isa isa[3];
-  int nisa = levels(isa);
-  float *base = malloc(COUNT * N * sizeof(float)), q[N], out[COUNT];
-  uint64_t seed = 5;
-  volatile float sink = 0;
-  if (!base) abort();
-  for (size_t i = 0; i < COUNT * N; i++) base[i] = (float)(2 * urand(&seed) - 1);
-  for (size_t i = 0; i < N; i++) q[i] = (float)(2 * urand(&seed) - 1);
-  printf("  ns per distance, %d dimensions:", N);
-  for (int k = 0; k < nisa; k++) printf(" %10s", isa_names[isa[k]]);
-  printf("\n");
-  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-    const size_t n = N, stride = sl_vec_bytes(cases[c].type, n);
-    printf("  %-30s", cases[c].name);
-    for (int k = 0; k < nisa; k++) {
-      sl_distance_fn f = sl_distance_for_isa(isa[k], cases[c].type, cases[c].metric);
-      double best = 1e30;
-      for (int trial = 0; trial < 10; trial++) { /* the fastest pass is the least disturbed */
-        struct timespec t0, t1;
-        double ns;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        for (int rep = 0; rep < 4; rep++)
-          for (size_t i = 0; i < COUNT; i++) out[i] = f(q, (const unsigned char *)base + i * stride, n);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        sink += out[trial % COUNT];
-        ns = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / (4.0 * COUNT);
-        if (ns < best) best = ns;
-      }
-      printf(" %10.1f", best);
-    }
-    printf("\n");
-  }
-  free(base);
 }
 
 /* ---- SQL ---- */
@@ -836,7 +790,6 @@ const sl_test vec_tests[] = {
   {"kernel_int8_bit", test_kernel_int8_bit},
   {"kernel_many", test_kernel_many},
   {"kernel_dispatch", test_kernel_dispatch},
-  {"kernel_speed", test_kernel_speed},
   {"constructors", test_constructors},
   {"to_json", test_to_json},
   {"subtypes", test_subtypes},

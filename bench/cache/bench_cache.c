@@ -18,63 +18,34 @@
 ** Prints a table and writes bench/out/cache.csv and cache.png (bench/cache/plot.gp).
 ** Timings are wall clock, best of --repeat runs of each loop.
 */
-#define _POSIX_C_SOURCE 200809L
+#include "../common.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 typedef struct opts {
-  const char *so, *model, *shared, *out, *home, *plot;
   long entries;          /* eviction bench size */
   int calls;             /* calls per latency loop */
   int repeat;
 } opts;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
+static void parse_opts(int argc, char **argv, opts *o) {
+  *o = (opts){ .entries = 1000000, .calls = 200, .repeat = 3 };
+  const bench_opt own[] = {
+    OPT("--entries", OPT_LONG, &o->entries, "N", "cache entries of the eviction bench"),
+    OPT("--calls", OPT_INT, &o->calls, "N", "calls per latency loop"),
+    OPT("--repeat", OPT_INT, &o->repeat, "N", "runs of each loop, the best kept"),
+    OPT_END,
+  };
+  parse_args(argc, argv, "[options]", ARG_SO | ARG_MODEL | ARG_SHARED | ARG_HOME | ARG_OUT | ARG_PLOT, own);
+  if (o->entries < 10 || o->calls < 1 || o->repeat < 1) usage_exit();
 }
 
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("bench_cache: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
-
-static void exec(sqlite3 *db, const char *sql) {
-  char *err = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) die("%s: %s", sql, err);
-}
-
-static sqlite3_int64 query_int(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st;
-  sqlite3_int64 v = 0;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) die("%s: %s", sql, sqlite3_errmsg(db));
-  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-  else die("%s: %s", sql, sqlite3_errmsg(db));
-  sqlite3_finalize(st);
-  return v;
-}
-
-static sqlite3 *open_db(const opts *o, const char *path) {
-  sqlite3 *db;
-  char *err = NULL, sql[2048];
-  if (sqlite3_open(path, &db) != SQLITE_OK) die("cannot open %s", path);
-  sqlite3_enable_load_extension(db, 1);
-  if (sqlite3_load_extension(db, o->so, NULL, &err) != SQLITE_OK) die("cannot load %s: %s", o->so, err);
-  snprintf(sql, sizeof sql, "SELECT semlite_model_load('minilm', '%s')", o->model);
-  exec(db, sql);
+/* A connection to path with semlite and the model loaded as 'minilm'. */
+static sqlite3 *open_cache_db(const char *path) {
+  sqlite3 *db = open_db(path, args.so, NULL);
+  load_model(db, "minilm", args.model, NULL);
   return db;
 }
 
@@ -84,7 +55,7 @@ static sqlite3 *open_db(const opts *o, const char *path) {
 static char **make_texts(sqlite3 *db, int n) {
   char **t = malloc(n * sizeof *t);
   sqlite3_stmt *st;
-  sqlite3_prepare_v2(db, "SELECT json_array_length(semlite_tokenize('minilm', ?1))", -1, &st, NULL);
+  st = prep(db, "SELECT json_array_length(semlite_tokenize('minilm', ?1))");
   for (int i = 0; i < n; i++) {
     t[i] = malloc(128);
     snprintf(t[i], 128, "please turn the hallway light %d to warm white at half brightness right now", i);
@@ -102,8 +73,7 @@ static char **make_texts(sqlite3 *db, int n) {
 static double time_embed(sqlite3 *db, char **texts, int n, int same) {
   sqlite3_stmt *st;
   double t0;
-  if (sqlite3_prepare_v2(db, "SELECT embed('minilm', ?1)", -1, &st, NULL) != SQLITE_OK)
-    die("prepare: %s", sqlite3_errmsg(db));
+  st = prep(db, "SELECT embed('minilm', ?1)");
   t0 = now_s();
   for (int i = 0; i < n; i++) {
     sqlite3_bind_text(st, 1, texts[same ? 0 : i], -1, SQLITE_STATIC);
@@ -134,31 +104,31 @@ static void bench_latency(const opts *o) {
   int n = o->calls;
   char **texts;
   double miss_plain = 1e9, miss_cached = 1e9, l2_mem = 1e9, l2_file = 1e9, l2_tx = 1e9, l1 = 1e9;
-  sqlite3 *mem = open_db(o, ":memory:"), *file;
+  sqlite3 *mem = open_cache_db(":memory:"), *file;
 
-  snprintf(path, sizeof path, "%s/cache-latency.db", o->out);
+  snprintf(path, sizeof path, "%s/cache-latency.db", args.out);
   unlink(path);
-  file = open_db(o, path);
-  exec(file, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
+  file = open_cache_db(path);
+  exec_sql(file, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
   texts = make_texts(mem, n * o->repeat);
   time_embed(mem, texts, 4, 1);   /* warm the model's pages and its identity hash */
-  exec(mem, "SELECT semlite_cache_enable(); UPDATE semlite_limits SET value = 0 WHERE name = 'l1_cache_mb'");
+  exec_sql(mem, "SELECT semlite_cache_enable(); UPDATE semlite_limits SET value = 0 WHERE name = 'l1_cache_mb'");
   time_embed(mem, texts, 1, 1);
-  exec(mem, "SELECT semlite_cache_disable()");
+  exec_sql(mem, "SELECT semlite_cache_disable()");
   for (int r = 0; r < o->repeat; r++) {
     char **slice = texts + r * n;
-    exec(mem, "SELECT semlite_cache_disable()");
+    exec_sql(mem, "SELECT semlite_cache_disable()");
     miss_plain = best(miss_plain, time_embed(mem, slice, n, 0));
-    exec(mem, "SELECT semlite_cache_enable(); DELETE FROM semlite_cache; UPDATE semlite_limits SET value = 0 WHERE name = 'l1_cache_mb'");
+    exec_sql(mem, "SELECT semlite_cache_enable(); DELETE FROM semlite_cache; UPDATE semlite_limits SET value = 0 WHERE name = 'l1_cache_mb'");
     miss_cached = best(miss_cached, time_embed(mem, slice, n, 0));
     l2_mem = best(l2_mem, time_embed(mem, slice, n * 20, 1));
-    exec(file, "SELECT semlite_cache_enable(); UPDATE semlite_limits SET value = 0 WHERE name = 'l1_cache_mb'");
+    exec_sql(file, "SELECT semlite_cache_enable(); UPDATE semlite_limits SET value = 0 WHERE name = 'l1_cache_mb'");
     time_embed(file, slice, 1, 1);
     l2_file = best(l2_file, time_embed(file, slice, n * 20, 1));
-    exec(file, "BEGIN");
+    exec_sql(file, "BEGIN");
     l2_tx = best(l2_tx, time_embed(file, slice, n * 20, 1));
-    exec(file, "COMMIT");
-    exec(mem, "UPDATE semlite_limits SET value = 64 WHERE name = 'l1_cache_mb'");
+    exec_sql(file, "COMMIT");
+    exec_sql(mem, "UPDATE semlite_limits SET value = 64 WHERE name = 'l1_cache_mb'");
     time_embed(mem, slice, 1, 1);
     l1 = best(l1, time_embed(mem, slice, n * 200, 1));
   }
@@ -181,21 +151,6 @@ static void bench_latency(const opts *o) {
 
 /* ---------------------------------------------------------------- 2. re-run hit rate */
 
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  long n;
-  char *buf;
-  if (!f) die("cannot open %s", path);
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = malloc(n + 1);
-  if (fread(buf, 1, n, f) != (size_t)n) die("cannot read %s", path);
-  buf[n] = 0;
-  fclose(f);
-  return buf;
-}
-
 /* The descriptor the synergy pipeline will embed per entity: what a user calls it,
 ** what it is, where it is, what device it belongs to. */
 #define DESCRIPTORS \
@@ -203,21 +158,17 @@ static char *read_file(const char *path) {
   "coalesce(d.name, '') || ' ' || coalesce(d.manufacturer, '') || ' ' || coalesce(d.model, '') AS text " \
   "FROM entities e LEFT JOIN devices d USING (device_id) LEFT JOIN areas a ON a.area_id = coalesce(e.area_id, d.area_id)"
 
-static double hit_rate_rerun(const opts *o, long *n_texts, long *changed) {
+static double hit_rate_rerun(long *n_texts, long *changed) {
   char path[1024];
-  sqlite3 *db = open_db(o, ":memory:");
-  sqlite3_stmt *st;
+  sqlite3 *db = open_cache_db(":memory:");
   char *json;
   sqlite3_int64 h0, m0, h1, m1;
 
-  snprintf(path, sizeof path, "%s/data/homes/%s", o->shared, o->home);
+  snprintf(path, sizeof path, "%s/data/homes/%s", args.shared, args.home);
   json = read_file(path);
-  sqlite3_prepare_v2(db, "CREATE TABLE home AS SELECT ?1 AS j", -1, &st, NULL);
-  sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-  sqlite3_step(st);
-  sqlite3_finalize(st);
+  run_sql(db, "CREATE TABLE home AS SELECT ?1 AS j", json, NULL);
   free(json);
-  exec(db,
+  exec_sql(db,
        "CREATE TABLE areas AS SELECT value->>'area_id' AS area_id, value->>'name' AS name FROM home, json_each(j, '$.areas');"
        "CREATE TABLE devices AS SELECT value->>'device_id' AS device_id, value->>'name' AS name, "
        "  value->>'manufacturer' AS manufacturer, value->>'model' AS model, value->>'area_id' AS area_id "
@@ -226,18 +177,18 @@ static double hit_rate_rerun(const opts *o, long *n_texts, long *changed) {
        "  value->>'name' AS name, value->>'area_id' AS area_id, value->>'device_id' AS device_id "
        "  FROM home, json_each(j, '$.entities') WHERE NOT coalesce(value->>'disabled', 0);"
        "SELECT semlite_cache_enable();");
-  *n_texts = query_int(db, "SELECT count(*) FROM (" DESCRIPTORS ")");
-  exec(db, "CREATE TABLE run1 AS SELECT embed('minilm', text) AS e FROM (" DESCRIPTORS ")");
-  h0 = query_int(db, "SELECT hits FROM semlite_cache_stats WHERE op = 'embed'");
-  m0 = query_int(db, "SELECT misses FROM semlite_cache_stats WHERE op = 'embed'");
+  *n_texts = run_sql(db, "SELECT count(*) FROM (" DESCRIPTORS ")", NULL, NULL);
+  exec_sql(db, "CREATE TABLE run1 AS SELECT embed('minilm', text) AS e FROM (" DESCRIPTORS ")");
+  h0 = run_sql(db, "SELECT hits FROM semlite_cache_stats WHERE op = 'embed'", NULL, NULL);
+  m0 = run_sql(db, "SELECT misses FROM semlite_cache_stats WHERE op = 'embed'", NULL, NULL);
   /* Rename the device with the most entities: the worst single rename. */
-  exec(db, "CREATE TABLE before AS " DESCRIPTORS);
-  exec(db, "UPDATE devices SET name = name || ' (renamed)' WHERE device_id = "
+  exec_sql(db, "CREATE TABLE before AS " DESCRIPTORS);
+  exec_sql(db, "UPDATE devices SET name = name || ' (renamed)' WHERE device_id = "
            "(SELECT device_id FROM entities WHERE device_id IS NOT NULL GROUP BY device_id ORDER BY count(*) DESC LIMIT 1)");
-  *changed = query_int(db, "SELECT count(*) FROM (" DESCRIPTORS " EXCEPT SELECT text FROM before)");
-  exec(db, "CREATE TABLE run2 AS SELECT embed('minilm', text) AS e FROM (" DESCRIPTORS ")");
-  h1 = query_int(db, "SELECT hits FROM semlite_cache_stats WHERE op = 'embed'") - h0;
-  m1 = query_int(db, "SELECT misses FROM semlite_cache_stats WHERE op = 'embed'") - m0;
+  *changed = run_sql(db, "SELECT count(*) FROM (" DESCRIPTORS " EXCEPT SELECT text FROM before)", NULL, NULL);
+  exec_sql(db, "CREATE TABLE run2 AS SELECT embed('minilm', text) AS e FROM (" DESCRIPTORS ")");
+  h1 = run_sql(db, "SELECT hits FROM semlite_cache_stats WHERE op = 'embed'", NULL, NULL) - h0;
+  m1 = run_sql(db, "SELECT misses FROM semlite_cache_stats WHERE op = 'embed'", NULL, NULL) - m0;
   sqlite3_close(db);
   return h1 + m1 ? (double)h1 / (double)(h1 + m1) : 0;
 }
@@ -248,9 +199,9 @@ static double hit_rate_rerun(const opts *o, long *n_texts, long *changed) {
 static double time_inserts(sqlite3 *db, long n, long *t) {
   sqlite3_stmt *st;
   double t0;
-  exec(db, "BEGIN");
-  sqlite3_prepare_v2(db, "INSERT INTO semlite_cache(key, op, value, size, created_at, last_used) "
-                         "VALUES (randomblob(16), 'rerank', x'00000000', 4, ?1, ?1)", -1, &st, NULL);
+  exec_sql(db, "BEGIN");
+  st = prep(db, "INSERT INTO semlite_cache(key, op, value, size, created_at, last_used) "
+               "VALUES (randomblob(16), 'rerank', x'00000000', 4, ?1, ?1)");
   t0 = now_s();
   for (long i = 0; i < n; i++) {
     sqlite3_bind_int64(st, 1, (*t)++);
@@ -258,7 +209,7 @@ static double time_inserts(sqlite3 *db, long n, long *t) {
     sqlite3_reset(st);
   }
   sqlite3_finalize(st);
-  exec(db, "COMMIT");
+  exec_sql(db, "COMMIT");
   return (now_s() - t0) / n;
 }
 
@@ -272,10 +223,10 @@ static evict_result bench_eviction(const opts *o) {
   long t = 1000000000, n = o->entries, probe = 2000;
   evict_result r;
 
-  snprintf(path, sizeof path, "%s/cache-evict.db", o->out);
+  snprintf(path, sizeof path, "%s/cache-evict.db", args.out);
   unlink(path);
-  db = open_db(o, path);
-  exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144;"
+  db = open_cache_db(path);
+  exec_sql(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144;"
            "SELECT semlite_cache_enable(); UPDATE semlite_cache_config SET ttl_seconds = NULL WHERE op = 'rerank'");
   /* The fill: every insert runs the expiry and eviction triggers (no limit yet). */
   {
@@ -285,83 +236,49 @@ static evict_result bench_eviction(const opts *o) {
   }
   r.insert_us = time_inserts(db, probe, &t) * 1e6;
   snprintf(sql, sizeof sql, "UPDATE semlite_cache_config SET max_entries = %ld WHERE op = 'rerank'", n);
-  exec(db, sql);
+  exec_sql(db, sql);
   r.lru_us = time_inserts(db, probe, &t) * 1e6;
-  exec(db, "UPDATE semlite_cache_config SET policy = 'lfu' WHERE op = 'rerank'");
+  exec_sql(db, "UPDATE semlite_cache_config SET policy = 'lfu' WHERE op = 'rerank'");
   r.lfu_us = time_inserts(db, probe, &t) * 1e6;
-  exec(db, "UPDATE semlite_cache_config SET policy = 'lru' WHERE op = 'rerank'");
+  exec_sql(db, "UPDATE semlite_cache_config SET policy = 'lru' WHERE op = 'rerank'");
   {
     double t0 = now_s();
     snprintf(sql, sizeof sql, "UPDATE semlite_cache_config SET max_entries = %ld WHERE op = 'rerank'", n - n / 10);
-    exec(db, sql);
+    exec_sql(db, sql);
     r.bulk_s = now_s() - t0;
   }
-  if (query_int(db, "SELECT count(*) FROM semlite_cache") != n - n / 10) die("bulk eviction left the wrong count");
+  if (run_sql(db, "SELECT count(*) FROM semlite_cache", NULL, NULL) != n - n / 10) die("bulk eviction left the wrong count");
   sqlite3_close(db);
   unlink(path);
-  snprintf(path, sizeof path, "%s/cache-evict.db-wal", o->out);
+  snprintf(path, sizeof path, "%s/cache-evict.db-wal", args.out);
   unlink(path);
-  snprintf(path, sizeof path, "%s/cache-evict.db-shm", o->out);
+  snprintf(path, sizeof path, "%s/cache-evict.db-shm", args.out);
   unlink(path);
   return r;
 }
 
 /* ---------------------------------------------------------------- main */
 
-/* The 1-minute load average: other helpers' work skews every figure on a shared machine. */
-static double load_average(void) {
-  double l = -1;
-  FILE *f = fopen("/proc/loadavg", "r");
-  if (f) {
-    if (fscanf(f, "%lf", &l) != 1) l = -1;
-    fclose(f);
-  }
-  return l;
-}
-
-static void usage(void) {
-  fprintf(stderr,
-          "usage: bench_cache --so semlite.so --model DIR --shared DIR --out DIR\n"
-          "                   [--home giom-fr-large.json] [--entries 1000000] [--calls 200]\n"
-          "                   [--repeat 3] [--plot bench/cache/plot.gp]\n");
-  exit(2);
-}
-
 int main(int argc, char **argv) {
-  opts o = {NULL, NULL, NULL, "bench/out", "giom-fr-large.json", "bench/cache/plot.gp", 1000000, 200, 3};
-  char path[1024], cmd[4096];
+  opts o;
+  char path[1024];
   long n_texts, changed;
   double rate;
   evict_result ev;
   double load;
   FILE *csv, *dat;
 
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!v) usage();
-    if (!strcmp(a, "--so")) o.so = v;
-    else if (!strcmp(a, "--model")) o.model = v;
-    else if (!strcmp(a, "--shared")) o.shared = v;
-    else if (!strcmp(a, "--out")) o.out = v;
-    else if (!strcmp(a, "--home")) o.home = v;
-    else if (!strcmp(a, "--plot")) o.plot = v;
-    else if (!strcmp(a, "--entries")) o.entries = atol(v);
-    else if (!strcmp(a, "--calls")) o.calls = atoi(v);
-    else if (!strcmp(a, "--repeat")) o.repeat = atoi(v);
-    else usage();
-    i++;
-  }
-  if (!o.so || !o.model || !o.shared || o.entries < 10 || o.calls < 1 || o.repeat < 1) usage();
+  bench_init("bench_cache", 1);
+  parse_opts(argc, argv, &o);
   setvbuf(stdout, NULL, _IOLBF, 0);   /* the sections take minutes: show them as they end */
-  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", o.out);
-  if (system(cmd) != 0) die("cannot create %s", o.out);
+  mkdirs(args.out);
 
   bench_latency(&o);
-  rate = hit_rate_rerun(&o, &n_texts, &changed);
-  printf("\n2. re-run after renaming one device of %s: %ld descriptors, %ld changed\n", o.home, n_texts, changed);
+  rate = hit_rate_rerun(&n_texts, &changed);
+  printf("\n2. re-run after renaming one device of %s: %ld descriptors, %ld changed\n", args.home, n_texts, changed);
   printf("   hit rate of the second run: %.1f%% (target >= 80%%)\n", rate * 100);
   ev = bench_eviction(&o);
-  load = load_average();
+  load = load_average(NULL);
   printf("\n3. eviction with %ld entries (4-byte values, WAL, synchronous=NORMAL, 2000 inserts each)\n", o.entries);
   printf("   fill, triggers on, no limit      %8.1f us/insert\n", ev.fill_us);
   printf("   insert at %ld, no limit     %8.1f us/insert\n", o.entries, ev.insert_us);
@@ -369,13 +286,13 @@ int main(int argc, char **argv) {
   printf("   insert at the limit, LFU evicts  %8.1f us/insert\n", ev.lfu_us);
   printf("   lower max_entries by 10%%         %8.2f s (%.1f us/eviction)\n", ev.bulk_s, ev.bulk_s / (o.entries / 10) * 1e6);
 
-  snprintf(path, sizeof path, "%s/cache.csv", o.out);
-  if (!(csv = fopen(path, "w"))) die("cannot write %s", path);
+  snprintf(path, sizeof path, "%s/cache.csv", args.out);
+  csv = out_open(path, "w");
   fprintf(csv, "section,measure,value,unit\n");
   for (int i = 0; i < n_results; i++) fprintf(csv, "latency,\"%s\",%.3f,us\n", results[i].name, results[i].us);
   fprintf(csv, "latency,L1 hit speedup vs miss,%.1f,x\n", results[0].us / results[n_results - 1].us);
   fprintf(csv, "latency,L2 hit (:memory:) speedup vs miss,%.1f,x\n", results[0].us / results[2].us);
-  fprintf(csv, "rerun,\"%s descriptors\",%ld,count\n", o.home, n_texts);
+  fprintf(csv, "rerun,\"%s descriptors\",%ld,count\n", args.home, n_texts);
   fprintf(csv, "rerun,changed by the rename,%ld,count\n", changed);
   fprintf(csv, "rerun,hit rate,%.4f,ratio\n", rate);
   fprintf(csv, "eviction,entries,%ld,count\n", o.entries);
@@ -385,19 +302,18 @@ int main(int argc, char **argv) {
   fprintf(csv, "eviction,insert LFU evicting,%.2f,us/insert\n", ev.lfu_us);
   fprintf(csv, "eviction,bulk 10%%,%.3f,s\n", ev.bulk_s);
   fprintf(csv, "machine,load average (1 min) at the end,%.2f,processes\n", load);
-  fclose(csv);
+  out_close(csv, path);
 
-  snprintf(path, sizeof path, "%s/cache-plot.dat", o.out);
-  if (!(dat = fopen(path, "w"))) die("cannot write %s", path);
+  snprintf(path, sizeof path, "%s/cache-plot.dat", args.out);
+  dat = out_open(path, "w");
   for (int i = 0; i < n_results; i++) fprintf(dat, "\"%s\" %.4f\n", results[i].name, results[i].us);
   fprintf(dat, "\n\n\"no limit\" %.3f\n\"LRU evicting\" %.3f\n\"LFU evicting\" %.3f\n", ev.insert_us, ev.lru_us, ev.lfu_us);
-  fclose(dat);
-  snprintf(cmd, sizeof cmd,
-           "gnuplot -e \"datafile='%s'; outfile='%s/cache.png'; entries=%ld; hitrate=%.1f\" %s",
-           path, o.out, o.entries, rate * 100, o.plot);
-  if (system(cmd) != 0) fprintf(stderr, "bench_cache: gnuplot failed (the CSV is written)\n");
+  out_close(dat, path);
+  char *e = fmt("datafile='%q'; outfile='%q/cache.png'; entries=%ld; hitrate=%.1f", path, args.out, o.entries, rate * 100);
+  gnuplot(args.plot, e);
+  sqlite3_free(e);
   printf("\nload average at the end: %.2f on this machine's cores (a busy machine slows the misses\n"
          "most: the forward pass wants every core)\n", load);
-  printf("wrote %s/cache.csv and %s/cache.png\n", o.out, o.out);
+  printf("wrote %s/cache.csv and %s/cache.png\n", args.out, args.out);
   return 0;
 }

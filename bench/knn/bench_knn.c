@@ -21,20 +21,12 @@
 ** searches a million vectors in). Why it reports other processes' CPU: a shared 2-core
 ** machine skews both engines and the ratio, so a busy run must say so.
 */
-#define _POSIX_C_SOURCE 200809L
+#include "../common.h"
 
 #include <math.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 #define DIM        384
 #define K          10
@@ -47,159 +39,32 @@
 /* ---------------------------------------------------------------- options */
 
 typedef struct opts {
-  const char *so, *vec0, *model, *shared, *out, *plot, *corpus;
+  const char *vec0, *corpus;
   long sizes[MAX_SIZES]; int n_sizes;
   int os_int8[MAX_OS], n_os_int8, os_bin[MAX_OS], n_os_bin;
   int n_queries;
-  double min_seconds;    /* per configuration: repeat the query set until this much time */
-  unsigned long long seed;
+  long seed;
   int keep;              /* keep the database files (otherwise removed after each size) */
 } opts;
 
-static void usage(void) {
-  fprintf(stderr,
-    "usage: bench_knn [options]\n"
-    "  --so PATH          semlite.so (./semlite.so)\n"
-    "  --vec0 PATH        sqlite-vec's vec0.so (build/peers/vec0.so)\n"
-    "  --model DIR        embedding model for the corpus cache (models/synthetic/minilm-l6-embed)\n"
-    "  --shared DIR       shared fixtures (../shared): data/corpus/questions-mix.tsv.gz\n"
-    "  --out DIR          results, corpus cache and scratch databases (bench/out)\n"
-    "  --corpus FILE      corpus embeddings cache (OUT/knn-corpus.db), built when missing\n"
-    "  --plot FILE        gnuplot script (bench/knn/plot.gp); '' to skip the PNG\n"
-    "  --sizes LIST       table sizes, comma separated (10000,100000); 1000000 needs ~2 GB disk\n"
-    "  --int8-os LIST     oversample values for quantizer=int8 (1,2,4)\n"
-    "  --binary-os LIST   oversample values for quantizer=binary (4,16)\n"
-    "  --queries N        held-out query vectors (100)\n"
-    "  --seconds S        minimum measuring time per configuration (1)\n"
-    "  --seed N           seed of the random filler vectors and categories (42)\n"
-    "  --keep             keep the scratch databases\n");
-  exit(1);
-}
-
-static int parse_list(const char *s, long *out, int max) {
-  int n = 0;
-  while (*s && n < max) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || v <= 0) usage();
-    out[n++] = v;
-    s = *end == ',' ? end + 1 : end;
-  }
-  return n;
-}
-
+/* --seconds: per configuration, the query set is repeated until this much time. */
 static void parse_opts(int argc, char **argv, opts *o) {
-  long tmp[MAX_OS];
-  memset(o, 0, sizeof *o);
-  o->so = "./semlite.so"; o->vec0 = "build/peers/vec0.so";
-  o->model = "models/synthetic/minilm-l6-embed"; o->shared = "../shared";
-  o->out = "bench/out"; o->plot = "bench/knn/plot.gp";
-  o->sizes[0] = 10000; o->sizes[1] = 100000; o->n_sizes = 2;
-  o->os_int8[0] = 1; o->os_int8[1] = 2; o->os_int8[2] = 4; o->n_os_int8 = 3;
-  o->os_bin[0] = 4; o->os_bin[1] = 16; o->n_os_bin = 2;
-  o->n_queries = 100; o->min_seconds = 1.0; o->seed = 42;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "--keep") == 0) { o->keep = 1; continue; }
-    if (!v) usage();
-    i++;
-    if (strcmp(a, "--so") == 0) o->so = v;
-    else if (strcmp(a, "--vec0") == 0) o->vec0 = v;
-    else if (strcmp(a, "--model") == 0) o->model = v;
-    else if (strcmp(a, "--shared") == 0) o->shared = v;
-    else if (strcmp(a, "--out") == 0) o->out = v;
-    else if (strcmp(a, "--plot") == 0) o->plot = v;
-    else if (strcmp(a, "--corpus") == 0) o->corpus = v;
-    else if (strcmp(a, "--sizes") == 0) o->n_sizes = parse_list(v, o->sizes, MAX_SIZES);
-    else if (strcmp(a, "--int8-os") == 0) {
-      o->n_os_int8 = parse_list(v, tmp, MAX_OS);
-      for (int j = 0; j < o->n_os_int8; j++) o->os_int8[j] = (int)tmp[j];
-    } else if (strcmp(a, "--binary-os") == 0) {
-      o->n_os_bin = parse_list(v, tmp, MAX_OS);
-      for (int j = 0; j < o->n_os_bin; j++) o->os_bin[j] = (int)tmp[j];
-    }
-    else if (strcmp(a, "--queries") == 0) o->n_queries = atoi(v);
-    else if (strcmp(a, "--seconds") == 0) o->min_seconds = atof(v);
-    else if (strcmp(a, "--seed") == 0) o->seed = strtoull(v, NULL, 10);
-    else usage();
-  }
-  if (o->n_queries < 1 || o->n_sizes < 1) usage();
+  *o = (opts){ .vec0 = "build/peers/vec0.so", .sizes = {10000, 100000}, .n_sizes = 2, .os_int8 = {1, 2, 4},
+               .n_os_int8 = 3, .os_bin = {4, 16}, .n_os_bin = 2, .n_queries = 100, .seed = 42 };
+  const bench_opt own[] = {
+    OPT("--vec0", OPT_STR, &o->vec0, "PATH", "sqlite-vec's vec0.so"),
+    OPT("--corpus", OPT_STR, &o->corpus, "FILE", "corpus embeddings cache (OUT/knn-corpus.db), built when missing"),
+    OPT_LIST("--sizes", OPT_LONGS, o->sizes, "LIST", "table sizes; 1000000 needs ~2 GB disk", &o->n_sizes, MAX_SIZES),
+    OPT_LIST("--int8-os", OPT_INTS, o->os_int8, "LIST", "oversample values for quantizer=int8", &o->n_os_int8, MAX_OS),
+    OPT_LIST("--binary-os", OPT_INTS, o->os_bin, "LIST", "oversample values for quantizer=binary", &o->n_os_bin, MAX_OS),
+    OPT("--queries", OPT_INT, &o->n_queries, "N", "held-out query vectors"),
+    OPT("--seed", OPT_LONG, &o->seed, "N", "seed of the random filler vectors and categories"),
+    OPT("--keep", OPT_FLAG, &o->keep, NULL, "keep the scratch databases"),
+    OPT_END,
+  };
+  parse_args(argc, argv, "[options]", ARG_SO | ARG_MODEL | ARG_SHARED | ARG_OUT | ARG_PLOT | ARG_SECONDS, own);
+  if (o->n_queries < 1) usage_exit();
 }
-
-/* ---------------------------------------------------------------- helpers */
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("bench_knn: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(2);
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void exec(sqlite3 *db, const char *sql) {
-  char *err = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) die("%s\n  in: %s", err, sql);
-}
-
-static sqlite3_stmt *prep(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-    die("%s\n  in: %s", sqlite3_errmsg(db), sql);
-  return st;
-}
-
-static sqlite3 *open_db(const char *path, const char *ext) {
-  sqlite3 *db;
-  char *err = NULL;
-  if (sqlite3_open(path, &db) != SQLITE_OK) die("cannot open %s", path);
-  sqlite3_enable_load_extension(db, 1);
-  if (ext && sqlite3_load_extension(db, ext, NULL, &err) != SQLITE_OK) die("load %s: %s", ext, err);
-  return db;
-}
-
-/* CPU time other processes used, in CPUs (0 = idle machine, 2 = both cores busy), between
-** two samples: all non-idle jiffies of /proc/stat minus this process's own CPU time. */
-typedef struct cpu_sample { double t, busy, self; } cpu_sample;
-
-static cpu_sample cpu_now(void) {
-  cpu_sample s = { now(), 0, 0 };
-  FILE *f = fopen("/proc/stat", "r");
-  unsigned long long v[10] = {0};
-  if (f) {
-    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-               &v[4], &v[5], &v[6], &v[7]) == 8)
-      s.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / sysconf(_SC_CLK_TCK);
-    fclose(f);
-  }
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  s.self = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
-  return s;
-}
-
-static double other_cpus(cpu_sample a, cpu_sample b) {
-  double dt = b.t - a.t, o = (b.busy - a.busy) - (b.self - a.self);
-  return dt > 0 && o > 0 ? o / dt : 0;
-}
-
-/* splitmix64: a seeded generator that is the same everywhere, so a size means the same rows
-** in every run. */
-static uint64_t rng_next(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-static double rng_unit(uint64_t *s) { return (rng_next(s) >> 11) * (1.0 / 9007199254740992.0); }
 
 /* ---------------------------------------------------------------- corpus cache */
 
@@ -207,21 +72,21 @@ static double rng_unit(uint64_t *s) { return (rng_next(s) >> 11) * (1.0 / 900719
 ** temporary name and renamed when complete, so an interrupted run never leaves a short cache
 ** that a later run would trust. The texts go through embed_each in one statement: packed
 ** batches, the fastest way semlite has. int8 weights: the bench needs vectors, not quality. */
-static void build_corpus(const opts *o, const char *cache, long n_lines) {
-  char tmp[1100], cmd[1200], sql[1024];
+static void build_corpus(const char *cache, long n_lines) {
+  char tmp[1100];
   snprintf(tmp, sizeof tmp, "%s.tmp", cache);
   remove(tmp);
-  sqlite3 *db = open_db(tmp, o->so);
-  snprintf(sql, sizeof sql, "SELECT semlite_model_load('m', '%s', '{\"dtype\":\"int8\"}')", o->model);
-  exec(db, sql);
-  exec(db, "CREATE TEMP TABLE t(body TEXT NOT NULL);"
+  sqlite3 *db = open_db(tmp, args.so, NULL);
+  load_model(db, "m", args.model, "int8");
+  exec_sql(db, "CREATE TEMP TABLE t(body TEXT NOT NULL);"
            "CREATE TABLE corpus(i INTEGER PRIMARY KEY, v BLOB NOT NULL)");
-  snprintf(cmd, sizeof cmd, "gzip -dc '%s/data/corpus/questions-mix.tsv.gz'", o->shared);
+  char *gz = fmt("%s/data/corpus/questions-mix.tsv.gz", args.shared), *q = shq(gz), *cmd = fmt("gzip -dc %s", q);
   FILE *f = popen(cmd, "r");
   if (!f) die("cannot run %s", cmd);
+  sqlite3_free(cmd); sqlite3_free(q); sqlite3_free(gz);
   sqlite3_stmt *ins = prep(db, "INSERT INTO t(body) VALUES (?1)");
   char *line = NULL; size_t cap = 0; ssize_t len; long n = 0;
-  exec(db, "BEGIN");
+  exec_sql(db, "BEGIN");
   while ((len = getline(&line, &cap, f)) > 0) {
     /* id \t source \t text: the text is everything after the second tab */
     char *p = strchr(line, '\t'), *body = p ? strchr(p + 1, '\t') : NULL;
@@ -238,11 +103,11 @@ static void build_corpus(const opts *o, const char *cache, long n_lines) {
   sqlite3_finalize(ins);
   if (n != n_lines && n_lines > 0) die("corpus: read %ld lines, expected %ld", n, n_lines);
   fprintf(stderr, "embedding %ld corpus texts with semlite (int8 twin), once; cached in %s ...\n", n, cache);
-  double t0 = now();
-  exec(db, "INSERT INTO corpus(i, v) SELECT i, embedding FROM embed_each('m', "
+  double t0 = now_s();
+  exec_sql(db, "INSERT INTO corpus(i, v) SELECT i, embedding FROM embed_each('m', "
            "(SELECT json_group_array(body) FROM (SELECT body FROM t ORDER BY rowid)))");
-  exec(db, "COMMIT");
-  fprintf(stderr, "  %.1f s (%.0f texts/s)\n", now() - t0, n / (now() - t0));
+  exec_sql(db, "COMMIT");
+  fprintf(stderr, "  %.1f s (%.0f texts/s)\n", now_s() - t0, n / (now_s() - t0));
   sqlite3_close(db);
   if (rename(tmp, cache) != 0) die("cannot rename %s", tmp);
 }
@@ -251,10 +116,10 @@ static void build_corpus(const opts *o, const char *cache, long n_lines) {
 static float *load_corpus(const opts *o, long *n_out) {
   char cache[1024];
   if (o->corpus) snprintf(cache, sizeof cache, "%s", o->corpus);
-  else snprintf(cache, sizeof cache, "%s/knn-corpus.db", o->out);
+  else snprintf(cache, sizeof cache, "%s/knn-corpus.db", args.out);
   struct stat st;
-  if (stat(cache, &st) != 0) build_corpus(o, cache, 0);
-  sqlite3 *db = open_db(cache, NULL);
+  if (stat(cache, &st) != 0) build_corpus(cache, 0);
+  sqlite3 *db = open_db(cache, NULL, NULL);
   sqlite3_stmt *c = prep(db, "SELECT count(*) FROM corpus");
   sqlite3_step(c);
   long n = sqlite3_column_int64(c, 0);
@@ -310,39 +175,29 @@ typedef struct result {
 static result results[256];
 static int n_results;
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double pct(const double *sorted, int n, double p) {
-  int i = (int)ceil(p * n) - 1;
-  return sorted[i < 0 ? 0 : i];
-}
-
 /* Fills a table: rows 1..n, vector and category bound exactly the same way for both engines. */
 static double fill(sqlite3 *db, const char *table, const float *rows, const int *cat, long n) {
   char sql[256];
   static const char *names[N_CAT] = {"c0","c1","c2","c3","c4","c5","c6","c7","c8","c9"};
   snprintf(sql, sizeof sql, "INSERT INTO %s(rowid, embedding, category) VALUES (?1, ?2, ?3)", table);
   sqlite3_stmt *st = prep(db, sql);
-  double t0 = now();
-  exec(db, "BEGIN");
+  double t0 = now_s();
+  exec_sql(db, "BEGIN");
   for (long i = 0; i < n; i++) {
     sqlite3_bind_int64(st, 1, i + 1);
     sqlite3_bind_blob(st, 2, rows + (size_t)i * DIM, DIM * 4, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, names[cat[i]], 2, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) die("%s: insert row %ld: %s", table, i + 1, sqlite3_errmsg(db));
     sqlite3_reset(st);
-    if ((i + 1) % TX_ROWS == 0) { exec(db, "COMMIT"); exec(db, "BEGIN"); }
+    if ((i + 1) % TX_ROWS == 0) { exec_sql(db, "COMMIT"); exec_sql(db, "BEGIN"); }
   }
-  exec(db, "COMMIT");
-  double t = now() - t0;
+  exec_sql(db, "COMMIT");
+  double t = now_s() - t0;
   sqlite3_finalize(st);
   return t;
 }
 
-/* Runs the query set (one warm-up pass, then passes until min_seconds) and records speed and
+/* Runs the query set (one warm-up pass, then passes until --seconds) and records speed and
 ** recall@10 against the reference. filtered: AND category = ? with query q's category q % 10. */
 static void measure(const opts *o, sqlite3 *db, const char *table, const float *queries,
                     topk *const *truth, int filtered, result *r) {
@@ -366,9 +221,9 @@ static void measure(const opts *o, sqlite3 *db, const char *table, const float *
   cpu_sample c0 = cpu_now();
   double t_measure = 0;
   for (int pass = 0; ; pass++) {
-    double tp = now();
+    double tp = now_s();
     for (int q = 0; q < nq; q++) {
-      double t0 = now();
+      double t0 = now_s();
       sqlite3_bind_blob(st, 1, queries + (size_t)q * DIM, DIM * 4, SQLITE_STATIC);
       if (filtered) sqlite3_bind_text(st, 2, names[q % N_CAT], 2, SQLITE_STATIC);
       long got[K]; int n = 0, rc;
@@ -378,7 +233,7 @@ static void measure(const opts *o, sqlite3 *db, const char *table, const float *
       }
       if (rc != SQLITE_DONE) die("%s: query %d: %s", table, q, sqlite3_errmsg(db));
       sqlite3_reset(st);
-      double dt = now() - t0;
+      double dt = now_s() - t0;
       if (n_lat < cap) lat[n_lat++] = dt;
       if (pass == 0) {   /* the first pass checks the answers */
         const topk *t = &truth[filtered][q];
@@ -390,14 +245,14 @@ static void measure(const opts *o, sqlite3 *db, const char *table, const float *
         hits += h;
       }
     }
-    t_measure += now() - tp;
-    if (t_measure >= o->min_seconds || n_lat + nq > cap) break;
+    t_measure += now_s() - tp;
+    if (t_measure >= args.seconds || n_lat + nq > cap) break;
   }
   cpu_sample c1 = cpu_now();
   qsort(lat, n_lat, sizeof *lat, cmp_double);
   r->qps = n_lat / t_measure;
-  r->p50 = pct(lat, n_lat, 0.5) * 1e3;
-  r->p95 = pct(lat, n_lat, 0.95) * 1e3;
+  r->p50 = percentile(lat, n_lat, 50) * 1e3;
+  r->p95 = percentile(lat, n_lat, 95) * 1e3;
   r->recall = hits / ((double)nq * K);
   r->check = exact_ok;
   r->other = other_cpus(c0, c1);
@@ -416,14 +271,14 @@ static void run_table(const opts *o, long size, const char *engine, const char *
                       const char *ext, const char *create, const float *rows, const int *cat,
                       const float *queries, topk *const *truth, int with_filtered) {
   char path[1024];
-  snprintf(path, sizeof path, "%s/knn-%s-%s-%ld.db", o->out, engine, config, size);
+  snprintf(path, sizeof path, "%s/knn-%s-%s-%ld.db", args.out, engine, config, size);
   remove(path);
   char wal[1100]; snprintf(wal, sizeof wal, "%s-journal", path); remove(wal);
-  sqlite3 *db = open_db(path, ext);
+  sqlite3 *db = open_db(path, ext, NULL);
   /* Same settings for both: a page cache of 64 MB and the file mapped, as
   ** docs/vector-search.md advises for tables larger than the default 2 MB cache. */
-  exec(db, "PRAGMA page_size = 4096; PRAGMA cache_size = -65536; PRAGMA mmap_size = 17179869184");
-  exec(db, create);
+  exec_sql(db, "PRAGMA page_size = 4096; PRAGMA cache_size = -65536; PRAGMA mmap_size = 17179869184");
+  exec_sql(db, create);
   cpu_sample c0 = cpu_now();
   double t_ins = fill(db, "t", rows, cat, size);
   cpu_sample c1 = cpu_now();
@@ -458,8 +313,9 @@ static const result *find(long size, const char *engine, const char *config) {
 
 int main(int argc, char **argv) {
   opts o;
+  bench_init("bench_knn", 2);
   parse_opts(argc, argv, &o);
-  mkdir(o.out, 0777);
+  mkdirs(args.out);
 
   long n_corpus;
   float *corpus = load_corpus(&o, &n_corpus);
@@ -474,7 +330,7 @@ int main(int argc, char **argv) {
   float *rows = malloc((size_t)max_size * DIM * sizeof *rows);
   int *cat = malloc((size_t)max_size * sizeof *cat);
   if (!rows || !cat) die("out of memory for %ld rows", max_size);
-  uint64_t seed = o.seed;
+  uint64_t seed = (uint64_t)o.seed;
   for (long i = 0; i < max_size; i++) {
     float *v = rows + (size_t)i * DIM;
     if (i < n_real) memcpy(v, corpus + (size_t)i * DIM, DIM * 4);
@@ -493,9 +349,8 @@ int main(int argc, char **argv) {
   printf("bench_knn: %d dims, k=%d, %d held-out queries, corpus %ld embeddings (+ random unit "
          "vectors), sizes", DIM, K, o.n_queries, n_corpus);
   for (int i = 0; i < o.n_sizes; i++) printf(" %ld", o.sizes[i]);
-  double la[3] = {0};
-  FILE *lf = fopen("/proc/loadavg", "r");
-  if (lf) { if (fscanf(lf, "%lf %lf %lf", &la[0], &la[1], &la[2]) != 3) la[0] = -1; fclose(lf); }
+  double la[3];
+  load_average(la);
   printf("\nload average at start: %.2f %.2f %.2f\n\n", la[0], la[1], la[2]);
   printf("%8s  %-8s %-18s %10s %9s %8s %8s %7s %5s %6s %8s\n", "size", "engine", "config",
          "insert/s", "qps", "p50 ms", "p95 ms", "rec@10", "exact", "other", "db MB");
@@ -506,7 +361,7 @@ int main(int argc, char **argv) {
     topk *truth[2];
     truth[0] = calloc(o.n_queries, sizeof(topk));
     truth[1] = calloc(o.n_queries, sizeof(topk));
-    double t0 = now();
+    double t0 = now_s();
     for (int q = 0; q < o.n_queries; q++) {
       const float *qv = queries + (size_t)q * DIM;
       for (long i = 0; i < size; i++) {
@@ -515,12 +370,12 @@ int main(int argc, char **argv) {
         if (cat[i] == q % N_CAT) topk_push(&truth[1][q], d, i + 1);
       }
     }
-    fprintf(stderr, "size %ld: reference top-%d in %.1f s\n", size, K, now() - t0);
+    fprintf(stderr, "size %ld: reference top-%d in %.1f s\n", size, K, now_s() - t0);
 
     run_table(&o, size, "vec0", "exact", o.vec0,
               "CREATE VIRTUAL TABLE t USING vec0(embedding float[384], category text)",
               rows, cat, queries, truth, 1);
-    run_table(&o, size, "semlite", "exact", o.so,
+    run_table(&o, size, "semlite", "exact", args.so,
               "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[384], category text)",
               rows, cat, queries, truth, 1);
     char create[256], config[32];
@@ -528,13 +383,13 @@ int main(int argc, char **argv) {
       snprintf(create, sizeof create, "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[384], "
                "category text, quantizer=int8, oversample=%d)", o.os_int8[j]);
       snprintf(config, sizeof config, "int8-os%d", o.os_int8[j]);
-      run_table(&o, size, "semlite", config, o.so, create, rows, cat, queries, truth, j == o.n_os_int8 - 1);
+      run_table(&o, size, "semlite", config, args.so, create, rows, cat, queries, truth, j == o.n_os_int8 - 1);
     }
     for (int j = 0; j < o.n_os_bin; j++) {
       snprintf(create, sizeof create, "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[384], "
                "category text, quantizer=binary, oversample=%d)", o.os_bin[j]);
       snprintf(config, sizeof config, "binary-os%d", o.os_bin[j]);
-      run_table(&o, size, "semlite", config, o.so, create, rows, cat, queries, truth, 0);
+      run_table(&o, size, "semlite", config, args.so, create, rows, cat, queries, truth, 0);
     }
     free(truth[0]); free(truth[1]);
   }
@@ -557,9 +412,8 @@ int main(int argc, char **argv) {
   }
 
   char path[1024];
-  snprintf(path, sizeof path, "%s/knn.csv", o.out);
-  FILE *csv = fopen(path, "w");
-  if (!csv) die("cannot write %s", path);
+  snprintf(path, sizeof path, "%s/knn.csv", args.out);
+  FILE *csv = out_open(path, "w");
   fprintf(csv, "size,engine,config,insert_rows_per_s,insert_s,qps,p50_ms,p95_ms,recall10,exact_match,other_cpus,db_mb,qps_vs_vec0_exact\n");
   for (int i = 0; i < n_results; i++) {
     const result *r = &results[i], *ve = find(r->size, "vec0", "exact");
@@ -567,12 +421,11 @@ int main(int argc, char **argv) {
             r->config, r->insert_rps, r->insert_s, r->qps, r->p50, r->p95, r->recall, r->check,
             r->other, r->db_mb, ve ? r->qps / ve->qps : 0);
   }
-  fclose(csv);
+  out_close(csv, path);
 
   /* The plot's data: one block per size, one row per configuration (qps, p50, p95, recall). */
-  snprintf(path, sizeof path, "%s/knn-plot.dat", o.out);
-  FILE *dat = fopen(path, "w");
-  if (!dat) die("cannot write %s", path);
+  snprintf(path, sizeof path, "%s/knn-plot.dat", args.out);
+  FILE *dat = out_open(path, "w");
   for (int si = 0; si < o.n_sizes; si++) {
     fprintf(dat, "# size %ld: label qps p50_ms p95_ms recall10 insert_rows_per_s\n", o.sizes[si]);
     for (int i = 0; i < n_results; i++)
@@ -581,19 +434,20 @@ int main(int argc, char **argv) {
                 results[i].qps, results[i].p50, results[i].p95, results[i].recall, results[i].insert_rps);
     fprintf(dat, "\n\n");
   }
-  fclose(dat);
-  if (o.plot && *o.plot) {
-    char cmd[4096], sizes[128] = "";
+  out_close(dat, path);
+  if (args.plot && *args.plot) {
+    char sizes[128] = "";
     for (int i = 0; i < o.n_sizes; i++)
       snprintf(sizes + strlen(sizes), sizeof sizes - strlen(sizes), "%s%ld", i ? " " : "", o.sizes[i]);
-    snprintf(cmd, sizeof cmd, "gnuplot -e \"datafile='%s/knn-plot.dat'; outfile='%s/knn.png'; "
-             "nsizes=%d; sizes='%s'\" '%s'", o.out, o.out, o.n_sizes, sizes, o.plot);
-    if (system(cmd) != 0) fprintf(stderr, "bench_knn: gnuplot failed (the CSV is complete)\n");
+    char *e = fmt("datafile='%q/knn-plot.dat'; outfile='%q/knn.png'; nsizes=%d; sizes='%s'", args.out, args.out,
+                  o.n_sizes, sizes);
+    gnuplot(args.plot, e);
+    sqlite3_free(e);
   }
 
-  int warn = 0;
-  for (int i = 0; i < n_results; i++) if (results[i].other > 0.15) warn = 1;
-  if (warn) printf("\nwarning: other processes used more than 0.15 CPU during some measurements "
+  int noisy = 0;
+  for (int i = 0; i < n_results; i++) if (results[i].other > 0.15) noisy = 1;
+  if (noisy) printf("\nwarning: other processes used more than 0.15 CPU during some measurements "
                    "(column 'other'); both engines are understated there\n");
   int bad = 0;
   for (int i = 0; i < n_results; i++)

@@ -14,25 +14,19 @@
 ** held the core, and the peak is a property of the core, not of the load. The wall-clock
 ** figure is printed too (it equals the CPU-time one on a quiet machine). Best of 5 runs.
 **
-**   cc -std=c11 -O2 -pthread -mavx512f -mavx512vnni -mavx512bf16 -o build/bench/peak bench/peak/peak.c
+**   make bench-peak    (bench/infer.mk: this file with AVX-512 flags, bench/common.c without)
 **   build/bench/peak [threads]
 */
-#define _POSIX_C_SOURCE 200809L
+#include "../common.h"
+
 #include <immintrin.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CHAINS 12
 #define ITERS 4000000L    /* x 12 instructions: ~0.1-0.2 s per thread at ~1 instr/cycle */
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static double thread_cpu_s(void) {
   struct timespec ts;
@@ -43,53 +37,32 @@ static double thread_cpu_s(void) {
 static volatile float sink_f;
 static volatile int sink_i;
 
-static void *run_fma(void *arg) {
-  double t0 = thread_cpu_s();
-  __m512 a[CHAINS];
-  const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
-  for (int c = 0; c < CHAINS; c++) a[c] = _mm512_set1_ps((float)c);
-  for (long i = 0; i < ITERS; i++)
-/* unrolled: the accumulators must live in registers, not in a[] on the stack */
-#pragma GCC unroll 12
-    for (int c = 0; c < CHAINS; c++) a[c] = _mm512_fmadd_ps(a[c], x, y);
-  __m512 s = a[0];
-  for (int c = 1; c < CHAINS; c++) s = _mm512_add_ps(s, a[c]);
-  sink_f = _mm512_reduce_add_ps(s);
-  *(double *)arg = thread_cpu_s() - t0;
-  return NULL;
-}
+/* One thread's loop: CHAINS accumulators of type T, each updated ITERS times by
+** acc = STEP(acc, x, y) (unrolled: the accumulators must live in registers, not in a[] on
+** the stack), summed with ADD and reduced into SINK so the compiler keeps the loop; *arg
+** gets the thread's CPU seconds. */
+#define PEAK_THREAD(fn, T, T_IN, x_init, y_init, acc_init, STEP, ADD, REDUCE, SINK) \
+  static void *fn(void *arg) {                                                     \
+    double t0 = thread_cpu_s();                                                    \
+    T a[CHAINS];                                                                   \
+    const T_IN x = x_init, y = y_init;                                             \
+    for (int c = 0; c < CHAINS; c++) a[c] = acc_init;                              \
+    for (long i = 0; i < ITERS; i++)                                               \
+      _Pragma("GCC unroll 12")                                                     \
+      for (int c = 0; c < CHAINS; c++) a[c] = STEP(a[c], x, y);                    \
+    T s = a[0];                                                                    \
+    for (int c = 1; c < CHAINS; c++) s = ADD(s, a[c]);                             \
+    SINK = REDUCE(s);                                                              \
+    *(double *)arg = thread_cpu_s() - t0;                                          \
+    return NULL;                                                                   \
+  }
 
-static void *run_vnni(void *arg) {
-  double t0 = thread_cpu_s();
-  __m512i a[CHAINS];
-  const __m512i x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(-2);
-  for (int c = 0; c < CHAINS; c++) a[c] = _mm512_set1_epi32(c);
-  for (long i = 0; i < ITERS; i++)
-/* unrolled: the accumulators must live in registers, not in a[] on the stack */
-#pragma GCC unroll 12
-    for (int c = 0; c < CHAINS; c++) a[c] = _mm512_dpbusd_epi32(a[c], x, y);
-  __m512i s = a[0];
-  for (int c = 1; c < CHAINS; c++) s = _mm512_add_epi32(s, a[c]);
-  sink_i = _mm512_reduce_add_epi32(s);
-  *(double *)arg = thread_cpu_s() - t0;
-  return NULL;
-}
-
-static void *run_bf16(void *arg) {
-  double t0 = thread_cpu_s();
-  __m512 a[CHAINS];
-  const __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3380);
-  for (int c = 0; c < CHAINS; c++) a[c] = _mm512_set1_ps((float)c);
-  for (long i = 0; i < ITERS; i++)
-/* unrolled: the accumulators must live in registers, not in a[] on the stack */
-#pragma GCC unroll 12
-    for (int c = 0; c < CHAINS; c++) a[c] = _mm512_dpbf16_ps(a[c], x, y);
-  __m512 s = a[0];
-  for (int c = 1; c < CHAINS; c++) s = _mm512_add_ps(s, a[c]);
-  sink_f = _mm512_reduce_add_ps(s);
-  *(double *)arg = thread_cpu_s() - t0;
-  return NULL;
-}
+PEAK_THREAD(run_fma, __m512, __m512, _mm512_set1_ps(0.999999f), _mm512_set1_ps(1e-7f), _mm512_set1_ps((float)c),
+            _mm512_fmadd_ps, _mm512_add_ps, _mm512_reduce_add_ps, sink_f)
+PEAK_THREAD(run_vnni, __m512i, __m512i, _mm512_set1_epi8(3), _mm512_set1_epi8(-2), _mm512_set1_epi32(c),
+            _mm512_dpbusd_epi32, _mm512_add_epi32, _mm512_reduce_add_epi32, sink_i)
+PEAK_THREAD(run_bf16, __m512, __m512bh, (__m512bh)_mm512_set1_epi16(0x3f80), (__m512bh)_mm512_set1_epi16(0x3380),
+            _mm512_set1_ps((float)c), _mm512_dpbf16_ps, _mm512_add_ps, _mm512_reduce_add_ps, sink_f)
 
 /* Best of 5, in 1e9 operations per second: *wall over the wall clock, the return value over
 ** each thread's CPU time (summed over threads). */
@@ -111,13 +84,11 @@ static double measure(void *(*fn)(void *), int threads, double ops_per_instr, do
 }
 
 int main(int argc, char **argv) {
+  bench_init("peak", 1);
   long online = sysconf(_SC_NPROCESSORS_ONLN);
   int n = argc > 1 ? atoi(argv[1]) : (int)online;
   if (n < 1 || n > 64) { fprintf(stderr, "usage: peak [threads 1..64]\n"); return 1; }
-  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512vnni")) {
-    fprintf(stderr, "peak: needs AVX-512 F and VNNI\n");
-    return 1;
-  }
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512vnni")) die("needs AVX-512 F and VNNI");
   int bf16 = __builtin_cpu_supports("avx512bf16");
   /* machine-readable lines: kind threads value unit wall-clock-value */
   printf("# kind threads peak unit wall_clock\n");

@@ -25,59 +25,24 @@
 // 2 when the reference check fails (wrong ids or max abs diff above --tolerance).
 
 import fs from 'node:fs';
-import path from 'node:path';
 import os from 'node:os';
-import { createRequire } from 'node:module';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import {
+  ort, Tokenizer, die, say, parseArgs, prepareScratch, sessionOptions, versions, makeFeeds, poolNormalize,
+  percentile, timeLoop, run,
+} from './common.mjs';
 
-const require = createRequire(import.meta.url);
-const ort = require('onnxruntime-node');
-const { Tokenizer } = require('tokenizers');
-
-function die(msg, code = 1) {
-  process.stderr.write(`ort_embed: ${msg}\n`);
-  process.exit(code);
-}
-
-function parseArgs(argv) {
-  const a = { threads: 2, check: 'v-home-en-sentence,v-wordpiece,v-case-mixed,v-code-sql,v-acc-sentence,v-cjk-chinese,v-long-300,v-long-multilingual',
-              tolerance: 1e-6, loadReps: 3 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i], v = argv[i + 1];
-    const need = () => { if (v === undefined) die(`${k} needs a value`); i++; return v; };
-    switch (k) {
-      case '--model': a.model = need(); break;
-      case '--onnx': a.onnx = need(); break;
-      case '--scratch': a.scratch = need(); break;
-      case '--threads': a.threads = Number(need()); break;
-      case '--workload': a.workload = need(); break;
-      case '--reference': a.reference = need(); break;
-      case '--check': a.check = need(); break;
-      case '--tolerance': a.tolerance = Number(need()); break;
-      case '--load-reps': a.loadReps = Number(need()); break;
-      default: die(`unknown argument ${k}`);
-    }
-  }
-  for (const k of ['model', 'onnx', 'scratch']) if (!a[k]) die(`--${k} is required`);
+function parseOptions(argv) {
+  const a = parseArgs('ort_embed', argv, {
+    '--model': ['model', String], '--onnx': ['onnx', String], '--scratch': ['scratch', String],
+    '--threads': ['threads', Number], '--workload': ['workload', String], '--reference': ['reference', String],
+    '--check': ['check', String], '--tolerance': ['tolerance', Number], '--load-reps': ['loadReps', Number],
+  }, { threads: 2, check: 'v-home-en-sentence,v-wordpiece,v-case-mixed,v-code-sql,v-acc-sentence,v-cjk-chinese,v-long-300,v-long-multilingual',
+       tolerance: 1e-6, loadReps: 3 }, ['model', 'onnx', 'scratch']);
   if (!(a.threads >= 1)) die('--threads must be >= 1');
   if (!(a.loadReps >= 1)) die('--load-reps must be >= 1');
   return a;
-}
-
-// Graph + weights in a scratch dir: ORT looks for external data relative to the graph and
-// rejects symlinks that resolve outside it ("External data path escapes model directory"), so the
-// weights are hard-linked (no 90 MB copy), or copied across file systems. Redone every run so a
-// regenerated twin is never shadowed by a stale link.
-function prepareScratch(modelDir, onnxPath, scratch) {
-  fs.mkdirSync(scratch, { recursive: true });
-  const graph = path.join(scratch, path.basename(onnxPath));
-  fs.rmSync(graph, { force: true });
-  fs.copyFileSync(onnxPath, graph);
-  const src = path.resolve(modelDir, 'model.safetensors');
-  const weights = path.join(scratch, 'model.safetensors');
-  fs.rmSync(weights, { force: true });
-  try { fs.linkSync(src, weights); } catch { fs.copyFileSync(src, weights); }
-  return graph;
 }
 
 function maxSeqLength(modelDir) {
@@ -94,69 +59,12 @@ function loadTokenizer(modelDir, maxLen) {
   return tok;
 }
 
-function sessionOptions(threads) {
-  return {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  };
-}
-
-// Pads encodings to the longest one: what a user does to run a batch through one ORT call.
-function makeFeeds(encs) {
-  const B = encs.length;
-  let L = 0;
-  for (const e of encs) L = Math.max(L, e.getIds().length);
-  const ids = new BigInt64Array(B * L), mask = new BigInt64Array(B * L), types = new BigInt64Array(B * L);
-  for (let b = 0; b < B; b++) {
-    const id = encs[b].getIds();     // [PAD] is id 0, so the zero fill is the padding
-    for (let t = 0; t < id.length; t++) { ids[b * L + t] = BigInt(id[t]); mask[b * L + t] = 1n; }
-  }
-  return {
-    feeds: {
-      input_ids: new ort.Tensor('int64', ids, [B, L]),
-      attention_mask: new ort.Tensor('int64', mask, [B, L]),
-      token_type_ids: new ort.Tensor('int64', types, [B, L]),
-    },
-    B, L,
-  };
-}
-
-// Mean over the real tokens, then L2 normalisation (sentence-transformers Pooling + Normalize).
-function poolNormalize(hidden, encs, L) {
-  const H = hidden.dims[2], data = hidden.data, out = [];
-  for (let b = 0; b < encs.length; b++) {
-    const n = encs[b].getIds().length;
-    const acc = new Float64Array(H);
-    for (let t = 0; t < n; t++) {
-      const base = (b * L + t) * H;
-      for (let h = 0; h < H; h++) acc[h] += data[base + h];
-    }
-    let ss = 0;
-    for (let h = 0; h < H; h++) { acc[h] /= n; ss += acc[h] * acc[h]; }
-    const inv = 1 / Math.max(Math.sqrt(ss), 1e-12);
-    const v = new Float32Array(H);
-    for (let h = 0; h < H; h++) v[h] = acc[h] * inv;
-    out.push(v);
-  }
-  return out;
-}
-
 async function embedBatch(session, tok, texts) {
   const encs = texts.length === 1 ? [await tok.encode(texts[0])] : await tok.encodeBatch(texts);
   const { feeds, L } = makeFeeds(encs);
   const res = await session.run(feeds, ['last_hidden_state']);
   const vecs = poolNormalize(res.last_hidden_state, encs, L);
   return { vecs, encs, L };
-}
-
-function percentile(sorted, p) {
-  // nearest-rank on the sorted samples: the same definition bench_embed.c uses
-  if (!sorted.length) return NaN;
-  const r = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(Math.max(r, 1), sorted.length) - 1];
 }
 
 async function runWorkload(session, tok, w) {
@@ -169,30 +77,14 @@ async function runWorkload(session, tok, w) {
   const lens = encs.map((e) => e.getIds().length);
   const tokens = { min: Math.min(...lens), max: Math.max(...lens), mean: lens.reduce((s, x) => s + x, 0) / lens.length };
 
-  let first = null;
-  for (let i = 0; i < w.warmup; i++) {
-    const r = await embedBatch(session, tok, pick(i));
-    if (i === 0) first = r.vecs[0];
-  }
-  const samples = [];
-  const t0 = performance.now();
-  let i = 0;
-  for (; i < w.max_iters; i++) {
-    if (i >= w.min_iters && performance.now() - t0 >= w.seconds * 1000) break;
-    const s = performance.now();
-    const r = await embedBatch(session, tok, pick(i));
-    samples.push(performance.now() - s);
-    if (!first) first = r.vecs[0];
-  }
-  const total = (performance.now() - t0) / 1000;
-  samples.sort((x, y) => x - y);
+  const { iters, samples, seconds, first } = await timeLoop(w, (i) => embedBatch(session, tok, pick(i)));
   return {
-    name: w.name, mode: w.mode, iters: i, sentences_per_iter: perIter, seconds: total,
-    sentences_per_s: (i * perIter) / total,
+    name: w.name, mode: w.mode, iters, sentences_per_iter: perIter, seconds,
+    sentences_per_s: (iters * perIter) / seconds,
     p50_ms: percentile(samples, 50), p95_ms: percentile(samples, 95),
     mean_ms: samples.reduce((s, x) => s + x, 0) / samples.length,
     tokens, padded_len: batch ? tokens.max : undefined,
-    first_embedding: Array.from(first ?? []),
+    first_embedding: Array.from(first ? first.vecs[0] : []),
   };
 }
 
@@ -218,7 +110,7 @@ async function referenceCheck(session, tok, file, which, tolerance) {
 }
 
 async function main() {
-  const a = parseArgs(process.argv.slice(2));
+  const a = parseOptions(process.argv.slice(2));
   const graph = prepareScratch(a.model, a.onnx, a.scratch);
   const maxLen = maxSeqLength(a.model);
 
@@ -250,11 +142,7 @@ async function main() {
 
   const out = {
     engine: 'onnxruntime-node',
-    versions: {
-      onnxruntime_node: require('onnxruntime-node/package.json').version,
-      tokenizers: require('tokenizers/package.json').version,
-      node: process.versions.node,
-    },
+    versions: versions(),
     cpus: os.cpus().length,
     threads: { intra_op: a.threads, inter_op: 1, execution_mode: 'sequential' },
     graph_optimization: 'all',
@@ -265,15 +153,15 @@ async function main() {
 
   if (a.reference) {
     out.reference_check = await referenceCheck(session, tok, a.reference, a.check, a.tolerance);
-    process.stderr.write(`ort_embed: reference check ${out.reference_check.ok ? 'ok' : 'FAILED'}: ` +
+    say(`reference check ${out.reference_check.ok ? 'ok' : 'FAILED'}: ` +
       `${out.reference_check.rows} rows, ids equal ${out.reference_check.ids_equal}, ` +
-      `max abs diff ${out.reference_check.max_abs_diff.toExponential(2)}\n`);
+      `max abs diff ${out.reference_check.max_abs_diff.toExponential(2)}`);
   }
 
   out.workloads = [];
   if (spec) {
     for (const w of spec.workloads) {
-      process.stderr.write(`ort_embed: ${w.name} ...\n`);
+      say(`${w.name} ...`);
       out.workloads.push(await runWorkload(session, tok, w));
     }
   }
@@ -282,4 +170,4 @@ async function main() {
   if (out.reference_check && !out.reference_check.ok) process.exit(2);
 }
 
-main().catch((e) => die(e && e.stack ? e.stack : String(e)));
+run(main);

@@ -5,9 +5,8 @@
 // onnxruntime-node on the twins' ONNX graphs, end to end as a user would: text -> Hugging Face
 // tokenizer -> one padded ORT batch -> pooling (embed) or the raw logit (rerank).
 // Why its own script beside ort_embed.mjs: that one is bench/embed's (embed graph only, its own
-// JSON contract); this one adds the cross-encoder graph and pairs. The helpers it shares with
-// ort_embed.mjs (scratch folder, tokenizer set-up, padding, pooling) are copied on purpose so
-// the two benches can change independently.
+// JSON contract); this one adds the cross-encoder graph and pairs. What the two share (scratch
+// folder, session options, padding, pooling, percentiles, the timed loop) is in common.mjs.
 // Best settings for ORT on this machine, as the issue asks: CPU execution provider, graph
 // optimisation 'all', intra-op threads --threads (2), inter-op 1, sequential.
 //
@@ -18,52 +17,20 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import {
+  ort, Tokenizer, die, say, parseArgs, prepareScratch, sessionOptions, versions, makeFeeds, poolNormalize,
+  percentile, timeLoop, run,
+} from './common.mjs';
 
-const require = createRequire(import.meta.url);
-const ort = require('onnxruntime-node');
-const { Tokenizer } = require('tokenizers');
-
-function die(msg) {
-  process.stderr.write(`ort_infer: ${msg}\n`);
-  process.exit(1);
-}
-
-function parseArgs(argv) {
-  const a = { threads: 2, loadReps: 3 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i], v = argv[i + 1];
-    const need = () => { if (v === undefined) die(`${k} needs a value`); i++; return v; };
-    switch (k) {
-      case '--embed-model': a.embedModel = need(); break;
-      case '--rerank-model': a.rerankModel = need(); break;
-      case '--onnx-dir': a.onnxDir = need(); break;
-      case '--scratch': a.scratch = need(); break;
-      case '--workload': a.workload = need(); break;
-      case '--threads': a.threads = Number(need()); break;
-      case '--load-reps': a.loadReps = Number(need()); break;
-      default: die(`unknown argument ${k}`);
-    }
-  }
-  for (const k of ['embedModel', 'rerankModel', 'onnxDir', 'scratch', 'workload']) if (!a[k]) die(`--${k} is required`);
+function parseOptions(argv) {
+  const a = parseArgs('ort_infer', argv, {
+    '--embed-model': ['embedModel', String], '--rerank-model': ['rerankModel', String],
+    '--onnx-dir': ['onnxDir', String], '--scratch': ['scratch', String], '--workload': ['workload', String],
+    '--threads': ['threads', Number], '--load-reps': ['loadReps', Number],
+  }, { threads: 2, loadReps: 3 }, ['embedModel', 'rerankModel', 'onnxDir', 'scratch', 'workload']);
   if (!(a.threads >= 1) || !(a.loadReps >= 1)) die('--threads and --load-reps must be >= 1');
   return a;
-}
-
-// Graph + weights in a scratch folder of their own: ORT resolves external data relative to the
-// graph and refuses symlinks leaving its folder, and both twins call their weights
-// model.safetensors, so each graph gets its own folder with a hard link (or a copy).
-function prepareScratch(modelDir, onnxPath, scratch) {
-  fs.mkdirSync(scratch, { recursive: true });
-  const graph = path.join(scratch, path.basename(onnxPath));
-  fs.rmSync(graph, { force: true });
-  fs.copyFileSync(onnxPath, graph);
-  const weights = path.join(scratch, 'model.safetensors');
-  fs.rmSync(weights, { force: true });
-  const src = path.resolve(modelDir, 'model.safetensors');
-  try { fs.linkSync(src, weights); } catch { fs.copyFileSync(src, weights); }
-  return graph;
 }
 
 function maxLength(modelDir) {
@@ -83,48 +50,6 @@ function loadTokenizer(modelDir) {
   return tok;
 }
 
-const sessionOptions = (threads) => ({
-  executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1,
-  executionMode: 'sequential', graphOptimizationLevel: 'all',
-});
-
-// One padded batch (zeros are [PAD] ids, mask 0, type 0): what a user feeds ORT.
-function makeFeeds(encs) {
-  const B = encs.length;
-  let L = 0;
-  for (const e of encs) L = Math.max(L, e.getIds().length);
-  const ids = new BigInt64Array(B * L), mask = new BigInt64Array(B * L), types = new BigInt64Array(B * L);
-  for (let b = 0; b < B; b++) {
-    const id = encs[b].getIds(), ty = encs[b].getTypeIds();
-    for (let t = 0; t < id.length; t++) {
-      ids[b * L + t] = BigInt(id[t]); mask[b * L + t] = 1n; types[b * L + t] = BigInt(ty[t]);
-    }
-  }
-  return {
-    feeds: {
-      input_ids: new ort.Tensor('int64', ids, [B, L]),
-      attention_mask: new ort.Tensor('int64', mask, [B, L]),
-      token_type_ids: new ort.Tensor('int64', types, [B, L]),
-    },
-    L,
-  };
-}
-
-// Mean over real tokens, then L2 normalisation (sentence-transformers Pooling + Normalize).
-function poolNormalize(hidden, encs, L) {
-  const H = hidden.dims[2], data = hidden.data, out = [];
-  for (let b = 0; b < encs.length; b++) {
-    const n = encs[b].getIds().length, acc = new Float64Array(H);
-    for (let t = 0; t < n; t++) for (let h = 0; h < H; h++) acc[h] += data[(b * L + t) * H + h];
-    let ss = 0;
-    for (let h = 0; h < H; h++) { acc[h] /= n; ss += acc[h] * acc[h]; }
-    const inv = 1 / Math.max(Math.sqrt(ss), 1e-12), v = new Float32Array(H);
-    for (let h = 0; h < H; h++) v[h] = acc[h] * inv;
-    out.push(v);
-  }
-  return out;
-}
-
 async function embedBatch(m, texts) {
   const encs = texts.length === 1 ? [await m.tok.encode(texts[0])] : await m.tok.encodeBatch(texts);
   const { feeds, L } = makeFeeds(encs);
@@ -141,12 +66,6 @@ async function rerankBatch(m, query, docs) {
   return { out: Array.from(res.logits.data), encs, L };   // [B, 1]: one raw logit per pair
 }
 
-function percentile(sorted, p) {   // nearest rank, as bench_infer.c
-  if (!sorted.length) return NaN;
-  const r = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(Math.max(r, 1), sorted.length) - 1];
-}
-
 async function runWorkload(models, w) {
   const m = models[w.task];
   const single = w.mode === 'single';
@@ -160,31 +79,18 @@ async function runWorkload(models, w) {
   const lens = encs.map((e) => e.getIds().length);
   const tokens = { min: Math.min(...lens), max: Math.max(...lens), sum: lens.reduce((s, x) => s + x, 0) };
 
-  let first = null;
-  for (let i = 0; i < w.warmup; i++) await call(pick(i));
-  const samples = [];
-  const t0 = performance.now();
-  let i = 0;
-  for (; i < w.max_iters; i++) {
-    if (i >= w.min_iters && performance.now() - t0 >= w.seconds * 1000) break;
-    const s = performance.now();
-    const r = await call(pick(i));
-    samples.push(performance.now() - s);
-    if (!first) first = r.out;
-  }
-  const total = (performance.now() - t0) / 1000;
-  samples.sort((x, y) => x - y);
-  // embed: the first text's embedding; rerank: every score of the first iteration
-  const result = w.task === 'embed' ? Array.from(first[0]) : first.map(Number);
+  const { iters, samples, seconds, first } = await timeLoop(w, (i) => call(pick(i)));
+  // embed: the first text's embedding; rerank: every score of the first call
+  const result = w.task === 'embed' ? Array.from(first.out[0]) : first.out.map(Number);
   return {
-    name: w.name, iters: i, items_per_iter: perIter, seconds: total, items_per_s: (i * perIter) / total,
+    name: w.name, iters, items_per_iter: perIter, seconds, items_per_s: (iters * perIter) / seconds,
     p50_ms: percentile(samples, 50), p95_ms: percentile(samples, 95), tokens, lens,
     result,
   };
 }
 
 async function main() {
-  const a = parseArgs(process.argv.slice(2));
+  const a = parseOptions(process.argv.slice(2));
   const spec = JSON.parse(fs.readFileSync(a.workload, 'utf8'));
   const models = {}, load = {};
   for (const [task, dir, file] of [['embed', a.embedModel, 'minilm-l6-embed.onnx'], ['rerank', a.rerankModel, 'minilm-l6-rerank.onnx']]) {
@@ -205,17 +111,16 @@ async function main() {
   }
   const out = {
     engine: 'onnxruntime-node',
-    versions: { onnxruntime_node: require('onnxruntime-node/package.json').version,
-                tokenizers: require('tokenizers/package.json').version, node: process.versions.node },
+    versions: versions(),
     threads: { intra_op: a.threads, inter_op: 1, execution_mode: 'sequential' },
     graph_optimization: 'all', load, workloads: [],
   };
   for (const w of spec.workloads) {
-    process.stderr.write(`ort_infer: ${w.name}\n`);
+    say(w.name);
     out.workloads.push(await runWorkload(models, w));
   }
   for (const m of Object.values(models)) await m.session.release();
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
-main().catch((e) => die(e && e.stack ? e.stack : String(e)));
+run(main);

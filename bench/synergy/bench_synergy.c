@@ -24,20 +24,16 @@
 ** peak_rss_mb is getrusage's maximum for the process so far (sizes run in increasing order,
 ** so the row of the largest home holds the peak); run once per dtype, in its own process.
 */
-#define _POSIX_C_SOURCE 200809L
+#include "../common.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
-
-#include <sqlite3.h>
 
 #define MAX_LIST 8
 
 typedef struct opts {
-  const char *so, *models, *shared, *home, *out, *dtype;
+  const char *dtype;
   long sizes[MAX_LIST];
   int n_sizes;
   long depths[MAX_LIST];
@@ -45,92 +41,23 @@ typedef struct opts {
   int append;
 } opts;
 
-static void usage(void) {
-  fprintf(stderr,
-          "usage: bench_synergy [options]\n"
-          "  --so PATH        semlite.so (./semlite.so)\n"
-          "  --models DIR     folder of minilm-l6-embed and minilm-l6-rerank (models/synthetic)\n"
-          "  --shared DIR     shared fixtures (../shared)\n"
-          "  --home FILE      home under DIR/data/homes to sample (giom-fr-large.json)\n"
-          "  --out DIR        results: synergy.csv (bench/out)\n"
-          "  --sizes LIST     devices per sampled home (10,20,50,100,200); the whole home is always added\n"
-          "  --depths LIST    max_depth values (2,3,4,5)\n"
-          "  --dtype NAME     fp32 or int8 (fp32)\n"
-          "  --append         append to synergy.csv instead of starting it\n");
-  exit(1);
-}
-
-static int parse_list(const char *s, long *out, int max) {
-  int n = 0;
-  while (*s && n < max) {
-    char *end;
-    out[n++] = strtol(s, &end, 10);
-    if (end == s) usage();
-    s = *end == ',' ? end + 1 : end;
-  }
-  return n;
-}
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+static void parse_opts(int argc, char **argv, opts *o) {
+  *o = (opts){ .dtype = "fp32", .sizes = {10, 20, 50, 100, 200}, .n_sizes = 5, .depths = {2, 3, 4, 5}, .n_depths = 4 };
+  const bench_opt own[] = {
+    OPT_LIST("--sizes", OPT_LONGS, o->sizes, "LIST", "devices per sampled home; the whole home is always added",
+             &o->n_sizes, MAX_LIST),
+    OPT_LIST("--depths", OPT_LONGS, o->depths, "LIST", "max_depth values", &o->n_depths, MAX_LIST),
+    OPT("--dtype", OPT_STR, &o->dtype, "NAME", "fp32 or int8"),
+    OPT("--append", OPT_FLAG, &o->append, NULL, "append to synergy.csv instead of starting it"),
+    OPT_END,
+  };
+  parse_args(argc, argv, "[options]", ARG_SO | ARG_MODELS | ARG_SHARED | ARG_HOME | ARG_OUT, own);
 }
 
 static double peak_rss_mb(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss / 1024.0;
-}
-
-static void die(sqlite3 *db, const char *what) {
-  fprintf(stderr, "bench_synergy: %s: %s\n", what, db ? sqlite3_errmsg(db) : "?");
-  exit(1);
-}
-
-/* Runs sql (one statement, optional TEXT parameter) to completion; the first column of
-** the last row as an integer; *ms its wall time. */
-static long long run(sqlite3 *db, const char *sql, const char *param, double *ms) {
-  sqlite3_stmt *st;
-  long long v = 0;
-  double t0 = now_ms();
-  int rc;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) die(db, sql);
-  if (param) sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-  if (rc != SQLITE_DONE) die(db, sql);
-  sqlite3_finalize(st);
-  if (ms) *ms = now_ms() - t0;
-  return v;
-}
-
-static sqlite3 *open_db(const opts *o) {
-  sqlite3 *db;
-  char *err = NULL;
-  if (sqlite3_open(":memory:", &db) != SQLITE_OK) die(db, "open");
-  sqlite3_enable_load_extension(db, 1);
-  if (sqlite3_load_extension(db, o->so, NULL, &err) != SQLITE_OK) {
-    fprintf(stderr, "bench_synergy: cannot load %s: %s\n", o->so, err ? err : "?");
-    exit(1);
-  }
-  return db;
-}
-
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  char *buf;
-  long n;
-  if (!f) {
-    fprintf(stderr, "bench_synergy: cannot open %s\n", path);
-    exit(1);
-  }
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  if (!(buf = malloc((size_t)n + 1)) || fread(buf, 1, (size_t)n, f) != (size_t)n) exit(1);
-  buf[n] = 0;
-  fclose(f);
-  return buf;
 }
 
 /* The home cut to its first n devices (by id) and their entities, as home-format JSON. */
@@ -149,27 +76,27 @@ static char *sample_home(sqlite3 *src, long n) {
     "   'hidden', json(iif(hidden, 'true', 'false')))) FROM ent))";
   sqlite3_stmt *st;
   char *out;
-  if (sqlite3_prepare_v2(src, sql, -1, &st, NULL) != SQLITE_OK) die(src, "sample");
+  st = prep(src, sql);
   sqlite3_bind_int64(st, 1, n);
-  if (sqlite3_step(st) != SQLITE_ROW) die(src, "sample");
-  out = strdup((const char *)sqlite3_column_text(st, 0));
+  if (sqlite3_step(st) != SQLITE_ROW) die_db(src, "sample");
+  out = xstrdup((const char *)sqlite3_column_text(st, 0));
   sqlite3_finalize(st);
   return out;
 }
 
+/* Both models, as 'e' and 'r'; *ms: the two loads' wall time. */
 static void load_models(sqlite3 *db, const opts *o, double *ms) {
-  char sql[2048];
-  snprintf(sql, sizeof sql,
-           "SELECT semlite_model_load('e', '%s/minilm-l6-embed', '{\"dtype\":\"%s\"}'),"
-           " semlite_model_load('r', '%s/minilm-l6-rerank', '{\"dtype\":\"%s\"}')",
-           o->models, o->dtype, o->models, o->dtype);
-  run(db, sql, NULL, ms);
+  char *e = fmt("%s/minilm-l6-embed", args.models), *r = fmt("%s/minilm-l6-rerank", args.models);
+  *ms = load_model(db, "e", e, o->dtype) + load_model(db, "r", r, o->dtype);
+  sqlite3_free(e);
+  sqlite3_free(r);
 }
 
 /* Models are process-wide: unloaded after each connection, so that the next "cold" run
 ** loads them again rather than finding them loaded. */
 static void unload_models(sqlite3 *db) {
-  run(db, "SELECT semlite_model_unload('e'), semlite_model_unload('r')", NULL, NULL);
+  unload_model(db, "e");
+  unload_model(db, "r");
 }
 
 static void use(sqlite3 *db, int embedding, int rerank) {
@@ -177,7 +104,7 @@ static void use(sqlite3 *db, int embedding, int rerank) {
   snprintf(sql, sizeof sql,
            "UPDATE synergy_config SET value = CASE key WHEN 'use_embedding' THEN %d ELSE %d END"
            " WHERE key IN ('use_embedding', 'use_rerank')", embedding, rerank);
-  run(db, sql, NULL, NULL);
+  run_sql(db, sql, NULL, NULL);
 }
 
 typedef struct row {
@@ -187,25 +114,25 @@ typedef struct row {
 } row;
 
 static void measure_home(const opts *o, const char *label, const char *json, FILE *csv) {
-  sqlite3 *db = open_db(o);
+  sqlite3 *db = open_db(":memory:", args.so, NULL);
   row base = {0};
   double t_links, t_emb_cold, t_emb_warm, t_all_cold, t_all_warm;
   snprintf(base.home, sizeof base.home, "%s", label);
 
   /* Phases, in one connection. */
-  run(db, "SELECT semlite_ha_import(?1)", json, &base.import_ms);
+  run_sql(db, "SELECT semlite_ha_import(?1)", json, &base.import_ms);
   load_models(db, o, &base.load_ms);
-  base.devices = run(db, "SELECT count(*) FROM synergy_devices", NULL, NULL);
-  base.entities = run(db, "SELECT count(*) FROM synergy_entities", NULL, NULL);
+  base.devices = run_sql(db, "SELECT count(*) FROM synergy_devices", NULL, NULL);
+  base.entities = run_sql(db, "SELECT count(*) FROM synergy_entities", NULL, NULL);
   use(db, 0, 0);
-  base.links = run(db, "SELECT count(*) FROM synergy_links", NULL, &t_links);
+  base.links = run_sql(db, "SELECT count(*) FROM synergy_links", NULL, &t_links);
   use(db, 1, 0);
-  run(db, "SELECT count(*) FROM synergy_links", NULL, &t_emb_cold);
-  run(db, "SELECT count(*) FROM synergy_links", NULL, &t_emb_warm);
-  base.nodes = run(db, "SELECT count(*) FROM synergy_descriptors", NULL, NULL);
+  run_sql(db, "SELECT count(*) FROM synergy_links", NULL, &t_emb_cold);
+  run_sql(db, "SELECT count(*) FROM synergy_links", NULL, &t_emb_warm);
+  base.nodes = run_sql(db, "SELECT count(*) FROM synergy_descriptors", NULL, NULL);
   use(db, 1, 1);
-  run(db, "SELECT count(*) FROM synergy_links", NULL, &t_all_cold);
-  run(db, "SELECT count(*) FROM synergy_links", NULL, &t_all_warm);
+  run_sql(db, "SELECT count(*) FROM synergy_links", NULL, &t_all_cold);
+  run_sql(db, "SELECT count(*) FROM synergy_links", NULL, &t_all_warm);
   base.links_ms = t_links;
   base.embed_ms = t_emb_cold - t_links;
   base.rerank_ms = t_all_cold - t_emb_warm;
@@ -215,7 +142,7 @@ static void measure_home(const opts *o, const char *label, const char *json, FIL
   for (int d = 0; d < o->n_depths; d++) {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM synergy_paths WHERE max_depth = %ld", o->depths[d]);
-    paths[d] = run(db, sql, NULL, &search_ms[d]);
+    paths[d] = run_sql(db, sql, NULL, &search_ms[d]);
     search_ms[d] -= t_all_warm;
   }
   unload_models(db);
@@ -224,18 +151,18 @@ static void measure_home(const opts *o, const char *label, const char *json, FIL
   for (int d = 0; d < o->n_depths; d++) {
     row r = base;
     char sql[128];
-    sqlite3 *cold = open_db(o);
+    sqlite3 *cold = open_db(":memory:", args.so, NULL);
     double a, b, c;
     r.depth = o->depths[d];
     r.paths = paths[d];
     r.search_ms = search_ms[d];
     /* Cold and warm, end to end, in a fresh connection with the models loaded afresh. */
     snprintf(sql, sizeof sql, "SELECT count(*) FROM synergy_paths WHERE max_depth = %ld", r.depth);
-    run(cold, "SELECT semlite_ha_import(?1)", json, &a);
+    run_sql(cold, "SELECT semlite_ha_import(?1)", json, &a);
     load_models(cold, o, &b);
-    run(cold, sql, NULL, &c);
+    run_sql(cold, sql, NULL, &c);
     r.cold_ms = a + b + c;
-    run(cold, sql, NULL, &r.warm_ms);
+    run_sql(cold, sql, NULL, &r.warm_ms);
     unload_models(cold);
     sqlite3_close(cold);
     r.rss_mb = peak_rss_mb();
@@ -250,41 +177,24 @@ static void measure_home(const opts *o, const char *label, const char *json, FIL
 }
 
 int main(int argc, char **argv) {
-  opts o = {"./semlite.so", "models/synthetic", "../shared", "giom-fr-large.json", "bench/out", "fp32",
-            {10, 20, 50, 100, 200}, 5, {2, 3, 4, 5}, 4, 0};
+  opts o;
   char path[4096];
   char *full;
   sqlite3 *src;
   FILE *csv;
 
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "--append") == 0) { o.append = 1; continue; }
-    if (!v) usage();
-    if (strcmp(a, "--so") == 0) o.so = v;
-    else if (strcmp(a, "--models") == 0) o.models = v;
-    else if (strcmp(a, "--shared") == 0) o.shared = v;
-    else if (strcmp(a, "--home") == 0) o.home = v;
-    else if (strcmp(a, "--out") == 0) o.out = v;
-    else if (strcmp(a, "--dtype") == 0) o.dtype = v;
-    else if (strcmp(a, "--sizes") == 0) o.n_sizes = parse_list(v, o.sizes, MAX_LIST);
-    else if (strcmp(a, "--depths") == 0) o.n_depths = parse_list(v, o.depths, MAX_LIST);
-    else usage();
-    i++;
-  }
-  snprintf(path, sizeof path, "%s/data/homes/%s", o.shared, o.home);
+  bench_init("bench_synergy", 1);
+  parse_opts(argc, argv, &o);
+  snprintf(path, sizeof path, "%s/data/homes/%s", args.shared, args.home);
   full = read_file(path);
-  snprintf(path, sizeof path, "%s/synergy.csv", o.out);
-  if (!(csv = fopen(path, o.append ? "a" : "w"))) {
-    fprintf(stderr, "bench_synergy: cannot write %s\n", path);
-    return 1;
-  }
+  snprintf(path, sizeof path, "%s/synergy.csv", args.out);
+  csv = out_open(path, o.append ? "a" : "w");
   if (!o.append)
     fprintf(csv, "home,dtype,devices,entities,nodes,links,depth,paths,import_ms,load_ms,links_ms,embed_ms,"
                  "rerank_ms,search_ms,cold_ms,warm_ms,peak_rss_mb\n");
 
-  src = open_db(&o);
-  run(src, "SELECT semlite_ha_import(?1)", full, NULL);
+  src = open_db(":memory:", args.so, NULL);
+  run_sql(src, "SELECT semlite_ha_import(?1)", full, NULL);
   printf("home  dtype devices entities nodes  links depth  paths import_ms load_ms links_ms embed_ms rerank_ms "
          "search_ms  cold_ms warm_ms rss_mb\n");
   for (int s = 0; s < o.n_sizes; s++) {
@@ -295,7 +205,7 @@ int main(int argc, char **argv) {
   }
   measure_home(&o, "all", full, csv);
   sqlite3_close(src);
-  fclose(csv);
+  out_close(csv, path);
   free(full);
   return 0;
 }

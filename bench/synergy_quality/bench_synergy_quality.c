@@ -20,45 +20,10 @@
 ** weights: their rows measure noise; pass --embed/--rerank with real model folders to
 ** measure real ones.
 */
-#define _POSIX_C_SOURCE 200809L
+#include "../common.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sqlite3.h>
-
-typedef struct opts {
-  const char *so, *models, *shared, *out, *embed, *rerank;
-  const char *setup;        /* SQL run on synergy_config before each configuration */
-} opts;
-
-static void die(sqlite3 *db, const char *what) {
-  fprintf(stderr, "bench_synergy_quality: %s: %s\n", what, db ? sqlite3_errmsg(db) : "?");
-  exit(1);
-}
-
-static void exec(sqlite3 *db, const char *sql) {
-  char *err = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-    fprintf(stderr, "bench_synergy_quality: %s: %s\n", sql, err ? err : "?");
-    exit(1);
-  }
-}
-
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  char *buf;
-  long n;
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  if (!(buf = malloc((size_t)n + 1)) || fread(buf, 1, (size_t)n, f) != (size_t)n) exit(1);
-  buf[n] = 0;
-  fclose(f);
-  return buf;
-}
 
 static const char gt_sql[] =
   "CREATE TEMP TABLE gt AS "
@@ -109,73 +74,42 @@ static const config configs[] = {
 int main(int argc, char **argv) {
   static const char *const homes[] = {"giom-fr-large.json", "claudegel-fr-zwave.json", "salamandar-fr-small.json",
                                       "crowbar90-it-shelly.json"};
-  opts o = {"./semlite.so", "models/synthetic", "../shared", "bench/out", NULL, NULL, NULL};
-  char path[4096], embed_dir[4096], rerank_dir[4096];
+  char path[4096], csv_path[4096];
   FILE *csv;
 
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--so") == 0) o.so = argv[i + 1];
-    else if (strcmp(argv[i], "--models") == 0) o.models = argv[i + 1];
-    else if (strcmp(argv[i], "--shared") == 0) o.shared = argv[i + 1];
-    else if (strcmp(argv[i], "--out") == 0) o.out = argv[i + 1];
-    else if (strcmp(argv[i], "--embed") == 0) o.embed = argv[i + 1];
-    else if (strcmp(argv[i], "--rerank") == 0) o.rerank = argv[i + 1];
-    else if (strcmp(argv[i], "--setup-sql") == 0) o.setup = argv[i + 1];
-    else {
-      fprintf(stderr, "usage: bench_synergy_quality [--so F] [--models DIR] [--shared DIR] [--out DIR]"
-                      " [--embed DIR] [--rerank DIR] [--setup-sql SQL]\n");
-      return 1;
-    }
-  }
-  snprintf(embed_dir, sizeof embed_dir, "%s", o.embed ? o.embed : "");
-  snprintf(rerank_dir, sizeof rerank_dir, "%s", o.rerank ? o.rerank : "");
-  if (!o.embed) snprintf(embed_dir, sizeof embed_dir, "%s/minilm-l6-embed", o.models);
-  if (!o.rerank) snprintf(rerank_dir, sizeof rerank_dir, "%s/minilm-l6-rerank", o.models);
-  snprintf(path, sizeof path, "%s/synergy_quality.csv", o.out);
-  if (!(csv = fopen(path, "w"))) {
-    fprintf(stderr, "bench_synergy_quality: cannot write %s\n", path);
-    return 1;
-  }
+  bench_init("bench_synergy_quality", 1);
+  args.embed = args.rerank = "";   /* not given: the twins in --models */
+  parse_args(argc, argv, "[options]", ARG_SO | ARG_MODELS | ARG_EMBED | ARG_RERANK | ARG_SHARED | ARG_OUT | ARG_SETUP_SQL,
+             NULL);
+  const char *embed_dir = *args.embed ? args.embed : fmt("%s/minilm-l6-embed", args.models);
+  const char *rerank_dir = *args.rerank ? args.rerank : fmt("%s/minilm-l6-rerank", args.models);
+  snprintf(csv_path, sizeof csv_path, "%s/synergy_quality.csv", args.out);
+  csv = out_open(csv_path, "w");
   fprintf(csv, "home,signals,embed_model,rerank_model,gt_pairs,found,ranked_pairs,recall10,recall20,recall50,mrr\n");
   printf("embedding model: %s\ncross-encoder:   %s\nsetup:           %s\n\n", embed_dir, rerank_dir,
-         o.setup ? o.setup : "(the defaults of sql/synergy.sql)");
+         args.setup_sql ? args.setup_sql : "(the defaults of sql/synergy.sql)");
   printf("%-26s %-26s %5s %5s %7s %6s %6s %6s %6s\n", "home", "signals", "pairs", "found", "ranked", "R@10",
          "R@20", "R@50", "MRR");
 
   for (size_t h = 0; h < sizeof homes / sizeof homes[0]; h++) {
     char *json;
-    snprintf(path, sizeof path, "%s/data/homes/%s", o.shared, homes[h]);
-    if (!(json = read_file(path))) {
-      fprintf(stderr, "bench_synergy_quality: cannot read %s\n", path);
-      return 1;
-    }
+    snprintf(path, sizeof path, "%s/data/homes/%s", args.shared, homes[h]);
+    json = read_file(path);
     for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
-      sqlite3 *db;
+      sqlite3 *db = open_db(":memory:", args.so, NULL);
       sqlite3_stmt *st;
-      char *err = NULL;
-      if (sqlite3_open(":memory:", &db) != SQLITE_OK) die(db, "open");
-      sqlite3_enable_load_extension(db, 1);
-      if (sqlite3_load_extension(db, o.so, NULL, &err) != SQLITE_OK) {
-        fprintf(stderr, "bench_synergy_quality: cannot load %s: %s\n", o.so, err ? err : "?");
-        return 1;
-      }
-      if (sqlite3_prepare_v2(db, "SELECT semlite_ha_import(?1)", -1, &st, NULL) != SQLITE_OK) die(db, "import");
-      sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-      if (sqlite3_step(st) != SQLITE_ROW) die(db, "import");
-      sqlite3_finalize(st);
-      exec(db, gt_sql);
+      run_sql(db, "SELECT semlite_ha_import(?1)", json, NULL);
+      exec_sql(db, gt_sql);
       /* Hide the automations: the input no longer says which pairs exist. */
-      exec(db, "DELETE FROM synergy_automation_members; DELETE FROM synergy_automations");
-      if (o.setup) exec(db, o.setup);
-      exec(db, configs[c].sql);
+      exec_sql(db, "DELETE FROM synergy_automation_members; DELETE FROM synergy_automations");
+      if (args.setup_sql) exec_sql(db, args.setup_sql);
+      exec_sql(db, configs[c].sql);
       if (configs[c].embed || configs[c].rerank) {
-        char sql[9000];
-        snprintf(sql, sizeof sql, "SELECT semlite_model_load('e', '%s'), semlite_model_load('r', '%s')", embed_dir,
-                 rerank_dir);
-        exec(db, sql);
+        load_model(db, "e", embed_dir, NULL);
+        load_model(db, "r", rerank_dir, NULL);
       }
-      if (sqlite3_prepare_v2(db, score_sql, -1, &st, NULL) != SQLITE_OK) die(db, "score");
-      if (sqlite3_step(st) != SQLITE_ROW) die(db, "score");
+      st = prep(db, score_sql);
+      if (sqlite3_step(st) != SQLITE_ROW) die_db(db, "score");
       long gt = sqlite3_column_int64(st, 0), ranked = sqlite3_column_int64(st, 1), found = sqlite3_column_int64(st, 6);
       if (gt > 0) {
         double r10 = sqlite3_column_double(st, 2), r20 = sqlite3_column_double(st, 3),
@@ -189,13 +123,15 @@ int main(int argc, char **argv) {
         printf("%-26s (no device-to-device automations: skipped)\n", homes[h]);
       }
       sqlite3_finalize(st);
-      if (configs[c].embed || configs[c].rerank)
-        exec(db, "SELECT semlite_model_unload('e'), semlite_model_unload('r')");
+      if (configs[c].embed || configs[c].rerank) {
+        unload_model(db, "e");
+        unload_model(db, "r");
+      }
       sqlite3_close(db);
       if (gt == 0) break;
     }
     free(json);
   }
-  fclose(csv);
+  out_close(csv, csv_path);
   return 0;
 }

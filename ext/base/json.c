@@ -20,23 +20,21 @@
 **     arbitrary SQLite application and may have a locale whose decimal point is ','.
 **
 ** Error messages name the byte offset (0-based) of the offending byte in the text:
-** "invalid JSON at byte 17: expected ':'".
+** "invalid JSON at byte 17: expected ':'". sl_json_parse_file reads through file.c
+** (regular files only, size checked before any read).
 */
 #ifndef _GNU_SOURCE
 # define _GNU_SOURCE /* strtod_l, newlocale */
 #endif
 #include "json.h"
+#include "file.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Arena chunks grow geometrically up to this size; larger requests get their own. */
 #define ARENA_FIRST  4096
@@ -508,43 +506,21 @@ int sl_json_u64(const sl_json *v, uint64_t *out) {
 }
 
 int sl_json_parse_file(const char *path, size_t max_bytes, sl_json_doc **out, sl_err *err) {
-  struct stat st;
-  size_t size, got = 0;
-  char *buf;
-  int fd, rc;
+  sl_file f;
+  int rc;
   *out = NULL;
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return sl_fail(err, "cannot open '%s': %s", path, strerror(errno));
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return sl_fail(err, "cannot read '%s': not a regular file", path);
+  if (sl_file_read(NULL, path, max_bytes, 0, NULL, &f, err)) {
+    /* This function's own wording, which names the path in quotes. */
+    char e[128];
+    if (f.fail == SL_FILE_FAIL_OPEN)
+      return sl_fail(err, "cannot open '%s': %s", path, strerror_r(f.fail_errno, e, sizeof e));
+    if (f.fail == SL_FILE_FAIL_NOT_REGULAR) return sl_fail(err, "cannot read '%s': not a regular file", path);
+    if (f.fail == SL_FILE_FAIL_TOO_LARGE)
+      return sl_fail(err, "'%s' is too large: %llu bytes (limit %zu)", path, f.stamp.size, max_bytes);
+    return SL_ERROR;
   }
-  if ((uint64_t)st.st_size > max_bytes) {
-    close(fd);
-    return sl_fail(err, "'%s' is too large: %lld bytes (limit %zu)", path,
-                   (long long)st.st_size, max_bytes);
-  }
-  size = (size_t)st.st_size;
-  buf = malloc(size ? size : 1);
-  if (!buf) {
-    close(fd);
-    return sl_fail(err, "out of memory reading '%s'", path);
-  }
-  while (got < size) {
-    ssize_t r = read(fd, buf + got, size - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      rc = sl_fail(err, "cannot read '%s': %s", path, strerror(errno));
-      close(fd);
-      free(buf);
-      return rc;
-    }
-    if (r == 0) break; /* the file shrank since fstat: parse what is there */
-    got += (size_t)r;
-  }
-  close(fd);
-  rc = sl_json_parse(buf, got, out, err);
-  free(buf);
+  rc = sl_json_parse(f.data, f.size, out, err);
+  sl_file_free(&f);
   if (rc != SL_OK) sl_err_prefix(err, path);
   return rc;
 }

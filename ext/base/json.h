@@ -56,7 +56,8 @@ const sl_json *sl_json_get(const sl_json *obj, const char *key);
 ** uint64_t (no fraction, no exponent, no sign); 0 otherwise. */
 int sl_json_u64(const sl_json *v, uint64_t *out);
 
-/* Reads a whole file and parses it. Files over max_bytes are refused. */
+/* Reads a whole file (file.h: a regular file, refused over max_bytes before any read)
+** and parses it. The model loader reads its files with sl_file_read and sl_json_parse. */
 int sl_json_parse_file(const char *path, size_t max_bytes, sl_json_doc **out, sl_err *err);
 
 #endif

@@ -14,6 +14,8 @@ int sl_vfail(sl_err *err, const char *fmt, va_list ap) {
   return SL_ERROR;
 }
 
+int sl_oom(sl_err *err) { return sl_fail_code(err, SL_CODE_NOMEM, "out of memory"); }
+
 int sl_fail_code(sl_err *err, int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -31,6 +31,12 @@ int sl_fail(sl_err *err, const char *fmt, ...)
 #endif
   ;
 
+/* SQLite's code for a failed allocation, which the SQL layer returns as such. */
+#define SL_CODE_NOMEM 7
+
+/* "out of memory" with SL_CODE_NOMEM: every allocation failure reports this way. */
+int sl_oom(sl_err *err);
+
 /* Same, with a code for the SQL layer to return (see sl_err). */
 int sl_fail_code(sl_err *err, int code, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -1,10 +1,12 @@
 /*
 ** bert.c: binds BERT weights from safetensors and runs the float32 forward pass.
 **
-** Weights stay in the read-only mapping of model.safetensors: an aligned F32 tensor is
-** used in place, so loading copies nothing. Only F16/BF16 tensors (converted once to
-** float32) and F32 tensors at an address not aligned for float are copied; they are
-** owned here and reported by sl_bert_owned_bytes().
+** Weights stay in the read-only image of model.safetensors that safetensors.c read into
+** memory (page-aligned): an aligned F32 tensor is used in place. Only F16/BF16 tensors
+** (converted once to float32) and F32 tensors at an offset not aligned for float are
+** copied again; they are owned here and reported by sl_bert_owned_bytes(). In int8 and
+** bf16 the image's pages of the float32 matrices a quantized copy replaced are given
+** back (sl_bert_drop_replaced), once the model's identity has hashed the image.
 **
 ** The forward pass is Hugging Face's BertModel in eval mode: word + position +
 ** token-type embeddings, LayerNorm, then per layer post-LN self-attention and an erf
@@ -69,7 +71,7 @@ static float half_to_float(uint16_t h) {
   return f;
 }
 
-/* Returns float32 data for t: the mapping itself when possible, else an owned copy. */
+/* Returns float32 data for t: the image itself when possible, else an owned copy. */
 static const float *tensor_f32(sl_bert *b, const sl_tensor *t, sl_err *err) {
   float *copy;
   void **grown;
@@ -204,8 +206,6 @@ static int bind_all(sl_bert *b, sl_err *err) {
                                 &all[j]->q, err))
           return SL_ERROR;
         b->quantized_bytes += sl_qweights_bytes(&all[j]->q);
-        /* the copy replaces them: their pages, read to quantize, need not stay resident */
-        sl_st_release(b->st, all[j]->w, (size_t)all[j]->out * (size_t)all[j]->in * sizeof(float));
       }
     }
   }
@@ -217,22 +217,40 @@ static int bind_all(sl_bert *b, sl_err *err) {
   return SL_OK;
 }
 
-int sl_bert_load(const sl_model_config *cfg, const char *path, sl_compute_dtype compute,
+int sl_bert_load(const sl_model_config *cfg, sl_safetensors *st, sl_compute_dtype compute,
                  sl_bert **out, sl_err *err) {
   sl_bert *b = calloc(1, sizeof *b);
   *out = NULL;
-  if (!b) return sl_fail(err, "out of memory");
+  if (!b) {
+    sl_st_close(st);
+    return sl_fail(err, "out of memory");
+  }
   b->cfg = *cfg;
   b->compute = compute;
+  b->st = st;
   /* The encoder has no use for the tokenizer's strings; a copy must not point into
   ** the caller's struct. */
   memset(&b->cfg.tok, 0, sizeof b->cfg.tok);
-  if (sl_st_open(path, &b->st, err) || bind_all(b, err)) {
+  if (bind_all(b, err)) {
     sl_bert_free(b);
     return SL_ERROR;
   }
   *out = b;
   return SL_OK;
+}
+
+void sl_bert_drop_replaced(sl_bert *b) {
+  for (int i = 0; i < b->cfg.layers; i++) {
+    linear *all[] = {&b->layers[i].q, &b->layers[i].k, &b->layers[i].v,
+                     &b->layers[i].attn_out, &b->layers[i].ff_in, &b->layers[i].ff_out};
+    for (size_t j = 0; j < sizeof all / sizeof all[0]; j++) {
+      if (!all[j]->q.wq && !all[j]->q.wb) continue;
+      /* Pages shared with a neighbouring tensor stay (sl_st_release drops whole pages
+      ** only); the forward pass reads the quantized copy, never w again. */
+      sl_st_release(b->st, all[j]->w, (size_t)all[j]->out * (size_t)all[j]->in * sizeof(float));
+      all[j]->w = NULL;
+    }
+  }
 }
 
 void sl_bert_free(sl_bert *b) {
@@ -255,7 +273,8 @@ void sl_bert_free(sl_bert *b) {
 
 size_t sl_bert_params(const sl_bert *b) { return b->params; }
 size_t sl_bert_file_bytes(const sl_bert *b) { return b->st->file_bytes; }
-const void *sl_bert_file_data(const sl_bert *b) { return b->st->map; }
+const void *sl_bert_file_data(const sl_bert *b) { return b->st->image; }
+size_t sl_bert_file_resident(const sl_bert *b) { return sl_st_resident(b->st); }
 size_t sl_bert_owned_bytes(const sl_bert *b) { return b->owned_bytes + b->quantized_bytes; }
 const char *sl_bert_dtype(const sl_bert *b) { return sl_compute_dtype_name(b->compute); }
 sl_compute_dtype sl_bert_compute_dtype(const sl_bert *b) { return b->compute; }

@@ -1,6 +1,6 @@
 /*
-** bert.h: the BERT encoder: weights bound from a safetensors file and the float32
-** forward pass over a packed batch.
+** bert.h: the BERT encoder: weights bound from a safetensors file read into memory and
+** the float32 forward pass over a packed batch.
 **
 ** A batch packs sequences of different lengths back to back with no padding: linear
 ** layers run over all tokens at once (one GEMM per weight matrix), attention runs per
@@ -16,6 +16,7 @@
 #include "../base/status.h"
 #include "model_config.h"
 #include "quantize.h"
+#include "safetensors.h"
 
 typedef struct sl_bert sl_bert;
 
@@ -28,17 +29,23 @@ typedef struct sl_batch {
   const int32_t *type_ids;
 } sl_batch;
 
-/* Maps path (a .safetensors file) and binds the tensors the config calls for. The
-** config is copied. With compute int8 or bf16, the encoder's linear layers get a
-** reduced-precision copy made here, once. */
-int sl_bert_load(const sl_model_config *cfg, const char *path, sl_compute_dtype compute,
+/* Binds the tensors the config calls for from st (model.safetensors, read by
+** sl_st_load), which the sl_bert owns from here on, even on failure. The config is
+** copied. With compute int8 or bf16, the encoder's linear layers get a reduced-precision
+** copy made here, once. */
+int sl_bert_load(const sl_model_config *cfg, sl_safetensors *st, sl_compute_dtype compute,
                  sl_bert **out, sl_err *err);
+/* Gives back the memory of the float32 matrices that quantized copies replaced. After
+** this sl_bert_file_data no longer holds the whole file: hash it first. */
+void sl_bert_drop_replaced(sl_bert *bert);
 void sl_bert_free(sl_bert *bert);
 /* Parameters used by the forward pass, and the bytes of the weights file. */
 size_t sl_bert_params(const sl_bert *bert);
 size_t sl_bert_file_bytes(const sl_bert *bert);
-/* The weights file as mapped (sl_bert_file_bytes long), for hashing its identity. */
+/* The weights file as read (sl_bert_file_bytes long), for hashing its identity. */
 const void *sl_bert_file_data(const sl_bert *bert);
+/* Bytes of the file's copy in RAM now. */
+size_t sl_bert_file_resident(const sl_bert *bert);
 /* Heap bytes of weights converted, realigned or quantized at load (0 for an aligned F32
 ** file computed in fp32). */
 size_t sl_bert_owned_bytes(const sl_bert *bert);

@@ -2,7 +2,9 @@
 ** model.c: opens a model folder and runs text-level inference (see model.h): the
 ** tokenization a model's inputs get, the one packing routine that turns many texts
 ** or (query, document) pairs into padding-free batches of bounded size for bert.c, and
-** the model's identity for content addressing.
+** the model's identity for content addressing. Every file of the folder is read once,
+** through file.h, and recorded with its stamp so that the registry can tell when the
+** folder no longer holds what a loaded model read.
 */
 #include "model.h"
 
@@ -27,27 +29,14 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* XXH3-64 of a whole (small) file: vocab.txt, a few hundred KB, hashed at load. */
-static int hash_file(const char *path, uint64_t *out, sl_err *err) {
-  FILE *f = fopen(path, "rb");
-  XXH3_state_t st;
-  char buf[65536];
-  size_t n;
-  int failed;
-  if (!f) return sl_fail(err, "cannot read '%s': %s", path, strerror(errno));
-  XXH3_64bits_reset(&st);
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) XXH3_64bits_update(&st, buf, n);
-  failed = ferror(f);
-  fclose(f);
-  if (failed) return sl_fail(err, "cannot read '%s'", path);
-  *out = XXH3_64bits_digest(&st);
-  return SL_OK;
-}
+static void compute_identity(sl_model *m);
 
 int sl_model_open(const char *dir, sl_compute_dtype dtype, sl_model **out, sl_err *err) {
   double t0 = now_ms();
   char real[PATH_MAX], path[PATH_MAX + 32];
   struct stat st;
+  sl_file vocab;
+  sl_safetensors *weights;
   sl_model *m;
 
   *out = NULL;
@@ -60,19 +49,25 @@ int sl_model_open(const char *dir, sl_compute_dtype dtype, sl_model **out, sl_er
     free(m);
     return sl_fail(err, "out of memory");
   }
-  pthread_mutex_init(&m->id_lock, NULL);
-  if (sl_model_config_read(real, &m->cfg, err)) goto fail;
+  if (sl_model_config_load(real, &m->cfg, &m->files, err)) goto fail;
 
+  if (sl_file_read(real, "vocab.txt", SL_VOCAB_MAX_BYTES, 0, &m->files, &vocab, err)) goto fail;
+  m->vocab_hash = XXH3_64bits(vocab.data, vocab.size);
   snprintf(path, sizeof path, "%s/vocab.txt", real);
-  if (sl_tokenizer_load(path, &m->cfg.tok, &m->tok, err) || hash_file(path, &m->vocab_hash, err))
+  if (sl_tokenizer_load_data(sl_file_take(&vocab), vocab.size, path, &m->cfg.tok, &m->tok, err))
     goto fail;
   if (sl_tokenizer_vocab_size(m->tok) > (size_t)m->cfg.vocab) {
     sl_fail(err, "vocab.txt has %zu tokens but config.json says vocab_size %d",
             sl_tokenizer_vocab_size(m->tok), m->cfg.vocab);
     goto fail;
   }
-  snprintf(path, sizeof path, "%s/model.safetensors", real);
-  if (sl_bert_load(&m->cfg, path, dtype, &m->bert, err)) goto fail;
+  if (sl_st_load(real, "model.safetensors", &m->files, &weights, err) ||
+      sl_bert_load(&m->cfg, weights, dtype, &m->bert, err))
+    goto fail;
+  /* The identity hashes the whole weights file, so it comes before the pages of the
+  ** float32 matrices that quantized copies replaced are given back. */
+  compute_identity(m);
+  sl_bert_drop_replaced(m->bert);
   m->load_ms = now_ms() - t0;
   *out = m;
   return SL_OK;
@@ -85,63 +80,63 @@ void sl_model_close(sl_model *m) {
   if (!m) return;
   sl_bert_free(m->bert);
   sl_tokenizer_free(m->tok);
-  pthread_mutex_destroy(&m->id_lock);
+  sl_file_log_free(&m->files);
   free(m->dir);
   free(m);
 }
+
+const char *sl_model_changed(const sl_model *m) { return sl_file_log_changed(&m->files); }
 
 static void hash_int(XXH3_state_t *st, long long v) { XXH3_128bits_update(st, &v, sizeof v); }
 
 /* Strings with their terminator, so that ("ab", "c") and ("a", "bc") differ. */
 static void hash_str(XXH3_state_t *st, const char *s) { XXH3_128bits_update(st, s, strlen(s) + 1); }
 
-void sl_model_identity(sl_model *m, unsigned char out[16]) {
-  pthread_mutex_lock(&m->id_lock);
-  if (!m->id_done) {
-    const sl_model_config *c = &m->cfg;
-    XXH3_state_t st;
-    XXH128_canonical_t id;
-    XXH3_128bits_reset(&st);
-    hash_str(&st, "semlite-model-identity-1");
-    XXH3_128bits_update(&st, sl_bert_file_data(m->bert), sl_bert_file_bytes(m->bert));
-    hash_int(&st, (long long)m->vocab_hash);
-    hash_int(&st, c->kind);
-    hash_str(&st, c->architecture);
-    hash_int(&st, c->hidden);
-    hash_int(&st, c->heads);
-    hash_int(&st, c->layers);
-    hash_int(&st, c->intermediate);
-    hash_int(&st, c->vocab);
-    hash_int(&st, c->max_position);
-    hash_int(&st, c->type_vocab);
-    hash_int(&st, c->num_labels);
-    XXH3_128bits_update(&st, &c->layer_norm_eps, sizeof c->layer_norm_eps);
-    hash_int(&st, c->max_seq_len);
-    hash_int(&st, c->pooling);
-    hash_int(&st, c->normalize);
-    hash_int(&st, c->tok.clean_text);
-    hash_int(&st, c->tok.handle_chinese_chars);
-    hash_int(&st, c->tok.strip_accents);
-    hash_int(&st, c->tok.lowercase);
-    hash_int(&st, c->tok.max_input_chars_per_word);
-    hash_str(&st, c->unk);
-    hash_str(&st, c->cls);
-    hash_str(&st, c->sep);
-    hash_str(&st, c->pad);
-    hash_str(&st, c->mask);
-    hash_str(&st, sl_bert_dtype(m->bert));
-    /* SIMD levels agree to rounding, not to the bit: a result is only reused where it
-    ** would be computed again identically. */
-    hash_str(&st, sl_kernels_get()->name);
-    hash_str(&st, sl_gemm_get()->i8_name);
-    hash_str(&st, sl_gemm_get()->bf16_name);
-    XXH128_canonicalFromHash(&id, XXH3_128bits_digest(&st));
-    memcpy(m->id, id.digest, sizeof m->id);
-    m->id_done = 1;
-  }
-  memcpy(out, m->id, sizeof m->id);
-  pthread_mutex_unlock(&m->id_lock);
+/* The format is unchanged since the identity was hashed on first use: caches written
+** then still match. */
+static void compute_identity(sl_model *m) {
+  const sl_model_config *c = &m->cfg;
+  XXH3_state_t st;
+  XXH128_canonical_t id;
+  XXH3_128bits_reset(&st);
+  hash_str(&st, "semlite-model-identity-1");
+  XXH3_128bits_update(&st, sl_bert_file_data(m->bert), sl_bert_file_bytes(m->bert));
+  hash_int(&st, (long long)m->vocab_hash);
+  hash_int(&st, c->kind);
+  hash_str(&st, c->architecture);
+  hash_int(&st, c->hidden);
+  hash_int(&st, c->heads);
+  hash_int(&st, c->layers);
+  hash_int(&st, c->intermediate);
+  hash_int(&st, c->vocab);
+  hash_int(&st, c->max_position);
+  hash_int(&st, c->type_vocab);
+  hash_int(&st, c->num_labels);
+  XXH3_128bits_update(&st, &c->layer_norm_eps, sizeof c->layer_norm_eps);
+  hash_int(&st, c->max_seq_len);
+  hash_int(&st, c->pooling);
+  hash_int(&st, c->normalize);
+  hash_int(&st, c->tok.clean_text);
+  hash_int(&st, c->tok.handle_chinese_chars);
+  hash_int(&st, c->tok.strip_accents);
+  hash_int(&st, c->tok.lowercase);
+  hash_int(&st, c->tok.max_input_chars_per_word);
+  hash_str(&st, c->unk);
+  hash_str(&st, c->cls);
+  hash_str(&st, c->sep);
+  hash_str(&st, c->pad);
+  hash_str(&st, c->mask);
+  hash_str(&st, sl_bert_dtype(m->bert));
+  /* SIMD levels agree to rounding, not to the bit: a result is only reused where it
+  ** would be computed again identically. */
+  hash_str(&st, sl_kernels_get()->name);
+  hash_str(&st, sl_gemm_get()->i8_name);
+  hash_str(&st, sl_gemm_get()->bf16_name);
+  XXH128_canonicalFromHash(&id, XXH3_128bits_digest(&st));
+  memcpy(m->id, id.digest, sizeof m->id);
 }
+
+void sl_model_identity(const sl_model *m, unsigned char out[16]) { memcpy(out, m->id, sizeof m->id); }
 
 int sl_model_tokenize(const sl_model *m, const char *text, size_t len, sl_tokens *out,
                       sl_err *err) {

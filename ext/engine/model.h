@@ -8,10 +8,10 @@
 #ifndef SEMLITE_MODEL_H
 #define SEMLITE_MODEL_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../base/file.h"
 #include "../base/status.h"
 #include "bert.h"
 #include "model_config.h"
@@ -24,25 +24,30 @@ typedef struct sl_model {
   sl_bert *bert;
   double load_ms;             /* wall time of sl_model_open */
   uint64_t vocab_hash;        /* XXH3-64 of vocab.txt as loaded */
-  /* The identity (sl_model_identity), hashed on first use rather than at load so that
-  ** loading stays a few milliseconds. The only field written after sl_model_open. */
-  pthread_mutex_t id_lock;
-  int id_done;
-  unsigned char id[16];
+  sl_file_log files;          /* every file read (and optional file found absent), stamped */
+  unsigned char id[16];       /* sl_model_identity, hashed at load */
 } sl_model;
 
-/* Opens the Hugging Face folder dir: configuration, vocab.txt, model.safetensors. */
-/* dtype: what the encoder's linear layers compute in (quantized copies made at load). */
+/* Opens the Hugging Face folder dir: configuration, vocab.txt, model.safetensors. Every
+** file is read whole into memory through file.h (regular files only, size-capped, never
+** a blocking open), so the model never changes after this and no change to its files
+** can reach it; m->files records what was read. dtype: what the encoder's linear
+** layers compute in (quantized copies made at load). */
 int sl_model_open(const char *dir, sl_compute_dtype dtype, sl_model **out, sl_err *err);
 void sl_model_close(sl_model *m);
+
+/* The path of the first file of the folder that is no longer the one the model read
+** (replaced, modified, removed, or an optional file that appeared), or NULL when all are
+** as they were. Reads the file system (stat); thread-safe. */
+const char *sl_model_changed(const sl_model *m);
 
 /* What the model's results depend on, as 16 bytes for content addressing (the inference
 ** cache, docs/cache.md): XXH3-128 over the bytes of model.safetensors, vocab.txt, every
 ** configuration value the forward pass and tokenizer read, the compute dtype and the
-** kernel level. Two models with equal identities give bit-identical results. The
-** first call hashes the weights (about 10 ms per 100 MB); later calls return the
-** remembered value. Thread-safe. */
-void sl_model_identity(sl_model *m, unsigned char out[16]);
+** kernel level: the bytes in memory, which the model computes with for its whole life.
+** Two models with equal identities give bit-identical results. Hashed at load (about
+** 10 ms per 100 MB of weights); thread-safe. */
+void sl_model_identity(const sl_model *m, unsigned char out[16]);
 
 /* [CLS] text [SEP] truncated to the model's maximum length, as the model sees it. */
 int sl_model_tokenize(const sl_model *m, const char *text, size_t len, sl_tokens *out,

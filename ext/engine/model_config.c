@@ -12,29 +12,40 @@
 */
 #include "model_config.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../base/json.h"
 
-#define CONFIG_MAX_BYTES (4u << 20)
+/* Largest JSON file of a folder accepted: real ones are under 10 KB (a tokenizer_config.json
+** listing thousands of added tokens a few hundred KB), and a JSON tree can cost tens of
+** bytes per byte of hostile input. */
+#define CONFIG_MAX_BYTES ((size_t)4 << 20)
 
-/* Parses dir/name into *doc. *doc stays NULL (and SL_OK) when the file does not exist
-** and it is optional. */
+/* Parses dir/name into *doc, read through file.h (regular file, at most CONFIG_MAX_BYTES)
+** and recorded in log. *doc stays NULL (and SL_OK) when the file does not exist and it
+** is optional. */
 static int read_json(const char *dir, const char *name, int required, sl_json_type root_type,
-                     sl_json_doc **doc, sl_err *err) {
-  char path[4096];
-  struct stat st;
+                     sl_file_log *log, sl_json_doc **doc, sl_err *err) {
+  sl_file f;
+  int rc;
   *doc = NULL;
-  if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-    return sl_fail(err, "path too long: %s/%s", dir, name);
-  if (stat(path, &st) != 0) {
-    if (!required) return SL_OK;
-    return sl_fail(err, "'%s' has no %s (not a Hugging Face model folder?)", dir, name);
+  if (sl_file_read(dir, name, CONFIG_MAX_BYTES, required ? 0 : SL_FILE_OPTIONAL, log, &f, err)) {
+    if (f.fail == SL_FILE_FAIL_OPEN && f.fail_errno == ENOENT)
+      return sl_fail(err, "'%s' has no %s (not a Hugging Face model folder?)", dir, name);
+    return SL_ERROR;
   }
-  if (sl_json_parse_file(path, CONFIG_MAX_BYTES, doc, err)) return SL_ERROR; /* names the path */
+  if (!f.data) return SL_OK;
+  rc = sl_json_parse(f.data, f.size, doc, err);
+  sl_file_free(&f);
+  if (rc) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    sl_err_prefix(err, path);
+    return SL_ERROR;
+  }
   if (sl_json_root(*doc)->type != root_type) {
     sl_json_free(*doc);
     *doc = NULL;
@@ -81,13 +92,13 @@ static int get_token(const sl_json *obj, const char *file, const char *key, char
   return SL_OK;
 }
 
-static int read_model_json(const char *dir, sl_model_config *cfg, sl_err *err) {
+static int read_model_json(const char *dir, sl_model_config *cfg, sl_file_log *log, sl_err *err) {
   static const char file[] = "config.json";
   sl_json_doc *doc;
   const sl_json *root, *v;
   int rc = SL_ERROR;
 
-  if (read_json(dir, file, 1, SL_JSON_OBJECT, &doc, err)) return SL_ERROR;
+  if (read_json(dir, file, 1, SL_JSON_OBJECT, log, &doc, err)) return SL_ERROR;
   root = sl_json_root(doc);
 
   v = sl_json_get(root, "model_type");
@@ -169,7 +180,7 @@ done:
 }
 
 static int read_tokenizer_json(const char *dir, sl_model_config *cfg, int *model_max,
-                               sl_err *err) {
+                               sl_file_log *log, sl_err *err) {
   static const char *files[] = {"special_tokens_map.json", "tokenizer_config.json"};
   sl_tokenizer_config *t = &cfg->tok;
 
@@ -185,7 +196,7 @@ static int read_tokenizer_json(const char *dir, sl_model_config *cfg, int *model
     sl_json_doc *doc;
     const sl_json *root, *v;
     int rc = SL_OK;
-    if (read_json(dir, files[i], 0, SL_JSON_OBJECT, &doc, err)) return SL_ERROR;
+    if (read_json(dir, files[i], 0, SL_JSON_OBJECT, log, &doc, err)) return SL_ERROR;
     if (!doc) continue;
     root = sl_json_root(doc);
     if (get_token(root, files[i], "unk_token", cfg->unk, err) ||
@@ -220,7 +231,8 @@ static int read_tokenizer_json(const char *dir, sl_model_config *cfg, int *model
 }
 
 /* modules.json names the Pooling module's folder and whether Normalize follows. */
-static int read_sentence_transformers(const char *dir, sl_model_config *cfg, sl_err *err) {
+static int read_sentence_transformers(const char *dir, sl_model_config *cfg, sl_file_log *log,
+                                      sl_err *err) {
   sl_json_doc *doc, *pool_doc = NULL;
   const sl_json *m;
   char pool_dir[256] = "";
@@ -228,7 +240,7 @@ static int read_sentence_transformers(const char *dir, sl_model_config *cfg, sl_
 
   cfg->pooling = SL_POOL_MEAN;
   cfg->normalize = 1;
-  if (read_json(dir, "modules.json", 0, SL_JSON_ARRAY, &doc, err)) return SL_ERROR;
+  if (read_json(dir, "modules.json", 0, SL_JSON_ARRAY, log, &doc, err)) return SL_ERROR;
   if (!doc) return SL_OK;
   cfg->normalize = 0;
   for (m = sl_json_root(doc)->child; m; m = m->next) {
@@ -254,7 +266,7 @@ static int read_sentence_transformers(const char *dir, sl_model_config *cfg, sl_
     char file[300];
     int n_on = 0;
     snprintf(file, sizeof file, "%s/config.json", pool_dir);
-    if (read_json(dir, file, 1, SL_JSON_OBJECT, &pool_doc, err)) goto done;
+    if (read_json(dir, file, 1, SL_JSON_OBJECT, log, &pool_doc, err)) goto done;
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
       int on = 0;
       if (get_bool(sl_json_root(pool_doc), file, modes[i].key, &on, err)) goto done;
@@ -278,15 +290,19 @@ done:
 }
 
 int sl_model_config_read(const char *dir, sl_model_config *cfg, sl_err *err) {
+  return sl_model_config_load(dir, cfg, NULL, err);
+}
+
+int sl_model_config_load(const char *dir, sl_model_config *cfg, sl_file_log *log, sl_err *err) {
   sl_json_doc *doc;
   int model_max = 0, st_max = 0;
 
   memset(cfg, 0, sizeof *cfg);
-  if (read_model_json(dir, cfg, err) || read_tokenizer_json(dir, cfg, &model_max, err))
+  if (read_model_json(dir, cfg, log, err) || read_tokenizer_json(dir, cfg, &model_max, log, err))
     return SL_ERROR;
-  if (cfg->kind == SL_KIND_EMBED && read_sentence_transformers(dir, cfg, err)) return SL_ERROR;
+  if (cfg->kind == SL_KIND_EMBED && read_sentence_transformers(dir, cfg, log, err)) return SL_ERROR;
 
-  if (read_json(dir, "sentence_bert_config.json", 0, SL_JSON_OBJECT, &doc, err)) return SL_ERROR;
+  if (read_json(dir, "sentence_bert_config.json", 0, SL_JSON_OBJECT, log, &doc, err)) return SL_ERROR;
   if (doc) {
     int rc = get_int(sl_json_root(doc), "sentence_bert_config.json", "max_seq_length", 0, 2,
                      1 << 16, &st_max, err);

@@ -10,6 +10,7 @@
 #ifndef SEMLITE_MODEL_CONFIG_H
 #define SEMLITE_MODEL_CONFIG_H
 
+#include "../base/file.h"
 #include "../base/status.h"
 #include "tokenizer.h"
 
@@ -42,7 +43,10 @@ typedef struct sl_model_config {
 } sl_model_config;
 
 /* Reads the folder's configuration files. dir must exist; missing optional files get
-** Hugging Face's defaults. */
+** Hugging Face's defaults. Each file is read through file.h (regular files of at most
+** 4 MB) and, when log is not NULL, recorded in it, absent optional files too. */
+int sl_model_config_load(const char *dir, sl_model_config *cfg, sl_file_log *log, sl_err *err);
+/* sl_model_config_load without a log. */
 int sl_model_config_read(const char *dir, sl_model_config *cfg, sl_err *err);
 
 const char *sl_model_kind_name(sl_model_kind kind);

@@ -2,7 +2,10 @@
 ** registry.h: the process-wide model registry, the one documented global of semlite.
 **
 ** Names map to loaded models. One folder is loaded once per process and dtype: loading
-** it again under another name shares the same sl_model. Every connection and thread sees the
+** it again under another name shares the same sl_model, as long as the folder still
+** holds the files that model read (device, inode, size, modification and change time of
+** each); once they changed, the folder is loaded anew as another model, whose identity
+** follows the new bytes, and the old model is never shared again. Every connection and thread sees the
 ** same registry. Callers pin a model for the duration of one call with acquire/release;
 ** unloading a name removes it at once (new calls no longer find it) and, when it was
 ** the model's last name, waits until in-flight calls have released the model before
@@ -17,8 +20,11 @@
 #include "model.h"
 
 /* Loads dir under name, computing in dtype. Loading a name again with the same folder
-** and dtype is a no-op; with another folder or dtype it is an error. A folder loaded
-** in two dtypes is two models. */
+** and dtype is a no-op while the folder's files are unchanged; after they changed, the
+** folder is loaded again and the name moves to the new model (the old one is freed once
+** its in-flight calls are done, as by an unload: the caller must not hold it pinned).
+** With another folder or dtype it is an error. A folder loaded in two dtypes is two
+** models. */
 int sl_registry_load(const char *name, const char *dir, sl_compute_dtype dtype, sl_err *err);
 
 /* Removes name; SL_ERROR when there is no such name. */
@@ -39,7 +45,8 @@ typedef struct sl_model_info {
   char path[4096];
   int dim, layers, max_seq_len;
   size_t params, bytes;         /* bytes = file_bytes + owned_bytes */
-  size_t file_bytes;            /* model.safetensors, mapped */
+  size_t file_bytes;            /* model.safetensors, read into memory */
+  size_t file_resident;         /* of its copy, bytes in RAM now (int8/bf16 give some back) */
   size_t owned_bytes;           /* converted or quantized copies on the heap */
   char dtype[16];
   char pooling[16];

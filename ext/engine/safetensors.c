@@ -2,7 +2,7 @@
 ** safetensors.c: the .safetensors loader declared in safetensors.h.
 **
 ** This file owns everything between a model file on disk and the sl_tensor views the
-** engine computes with: mapping the file, reading and checking its header, and the
+** engine computes with: reading the file into memory, checking its header, and the
 ** name lookup. Model files are downloaded, so the header is treated as hostile: every
 ** number in it is checked before it is used to form a pointer, and a file that fails
 ** any check is an error message naming the problem, never an out-of-bounds read.
@@ -36,20 +36,20 @@
 ** NUL-terminated names compare exactly as the JSON keys did; json.c has already
 ** refused duplicate keys, so the names are unique, which the name sort re-checks.
 **
-** A file that another process truncates while it is mapped can still raise SIGBUS
-** on access; no mmap reader can prevent that, and model files are not edited in place.
+** The file is read, not mapped (file.h). A mapping follows the file: an in-place rewrite
+** changes the weights under a loaded model, and a truncation (`cp` over the file
+** truncates first) raises SIGBUS at the next access to a page past the new end, which
+** kills the host process. Reading costs the file's size in private memory, all of it
+** resident (a mapping kept only the pages touched: the unused rows of the word
+** embeddings stayed on disk), and about 20-40 ms per 90 MB from the page cache
+** (docs/models.md, docs/performance.md).
 */
 #include "safetensors.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../base/json.h"
 
@@ -344,6 +344,7 @@ int sl_st_parse(const void *buf, size_t len, sl_safetensors **out, sl_err *err) 
   st = calloc(1, sizeof *st);
   if (!st) return sl_fail(err, "out of memory reading a safetensors file");
   st->file_bytes = len;
+  st->image = buf;
   if (parse_header(buf, len, st, err)) {
     sl_st_close(st);
     return SL_ERROR;
@@ -352,44 +353,24 @@ int sl_st_parse(const void *buf, size_t len, sl_safetensors **out, sl_err *err) 
   return SL_OK;
 }
 
-int sl_st_open(const char *path, sl_safetensors **out, sl_err *err) {
-  struct stat sb;
-  void *map;
-  size_t size;
-  int fd;
+int sl_st_load(const char *dir, const char *name, sl_file_log *log, sl_safetensors **out,
+               sl_err *err) {
+  sl_file f;
   *out = NULL;
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return sl_fail(err, "cannot open '%s': %s", path, strerror(errno));
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    close(fd);
-    return sl_fail(err, "cannot read '%s': not a regular file", path);
-  }
-  if ((uint64_t)sb.st_size > SIZE_MAX) {
-    close(fd);
-    return sl_fail(err, "cannot map '%s': file too large for this machine", path);
-  }
-  size = (size_t)sb.st_size;
-  if (size < 8) {
-    /* mmap refuses a length of 0; the parser has the message for a short file. */
-    unsigned char head[8];
-    ssize_t got = pread(fd, head, size, 0);
-    close(fd);
-    sl_st_parse(head, got > 0 ? (size_t)got : 0, out, err);
+  if (sl_file_read(dir, name, SL_ST_MAX_FILE, SL_FILE_PAGES, log, &f, err)) return SL_ERROR;
+  if (sl_st_parse(f.data, f.size, out, err)) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s%s%s", dir ? dir : "", dir ? "/" : "", name);
+    sl_file_free(&f);
     sl_err_prefix(err, path);
     return SL_ERROR;
   }
-  map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (map == MAP_FAILED) return sl_fail(err, "cannot map '%s': %s", path, strerror(errno));
-  if (sl_st_parse(map, size, out, err)) {
-    munmap(map, size);
-    sl_err_prefix(err, path);
-    return SL_ERROR;
-  }
-  (*out)->map = map;
-  (*out)->map_len = size;
-  (*out)->mapped = 1;
+  (*out)->file = f;
   return SL_OK;
+}
+
+int sl_st_open(const char *path, sl_safetensors **out, sl_err *err) {
+  return sl_st_load(NULL, path, NULL, out, err);
 }
 
 const sl_tensor *sl_st_find(const sl_safetensors *st, const char *name) {
@@ -401,17 +382,16 @@ const sl_tensor *sl_st_find(const sl_safetensors *st, const char *name) {
 }
 
 void sl_st_release(const sl_safetensors *st, const void *p, size_t len) {
-  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), base = (uintptr_t)st->map;
-  uintptr_t lo = (uintptr_t)p, hi = lo + len;
-  if (!st->mapped || lo < base || hi > base + st->map_len) return;
-  lo = (lo + page - 1) / page * page;
-  hi = hi / page * page;
-  if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+  sl_file_drop_pages(&st->file, p, len);
+}
+
+size_t sl_st_resident(const sl_safetensors *st) {
+  return st->file.map_len ? sl_file_resident(&st->file) : st->file_bytes;
 }
 
 void sl_st_close(sl_safetensors *st) {
   if (!st) return;
-  if (st->mapped) munmap(st->map, st->map_len);
+  sl_file_free(&st->file);
   free(st->tensors);
   free(st->names);
   free(st);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/file.h"
 #include "unicode.h"
 
 #define CONT_PREFIX "##"
@@ -165,44 +166,9 @@ static size_t trim_end(const char *s, size_t n) {
   return n;
 }
 
-static int read_file(const char *path, char **data, size_t *size, sl_err *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    /* Not strerror(): it is not thread-safe, and its messages are capitalized. */
-    if (errno == ENOENT) return sl_fail(err, "cannot open vocabulary file %s: no such file", path);
-    if (errno == EACCES) {
-      return sl_fail(err, "cannot open vocabulary file %s: permission denied", path);
-    }
-    return sl_fail(err, "cannot open vocabulary file %s: errno %d", path, errno);
-  }
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  for (;;) {
-    if (!buf) {
-      fclose(f);
-      return sl_fail(err, "out of memory reading vocabulary file %s", path);
-    }
-    n += fread(buf + n, 1, cap - n, f);
-    if (n < cap) break;
-    char *bigger = realloc(buf, cap * 2);
-    if (!bigger) free(buf);
-    buf = bigger;
-    cap *= 2;
-  }
-  int failed = ferror(f);
-  fclose(f);
-  if (failed) {
-    free(buf);
-    return sl_fail(err, "cannot read vocabulary file %s", path);
-  }
-  *data = buf;
-  *size = n;
-  return SL_OK;
-}
-
-static int load_vocab(sl_tokenizer *tok, const char *path, sl_err *err) {
-  size_t size = 0, bad;
-  if (read_file(path, &tok->blob, &size, err)) return SL_ERROR;
+/* Indexes the vocabulary file's bytes, already in tok->blob (size bytes). */
+static int load_vocab(sl_tokenizer *tok, size_t size, const char *path, sl_err *err) {
+  size_t bad;
   if (size == 0) return sl_fail(err, "vocabulary file %s is empty", path);
   if (size >= 0x7FFFFFFF) return sl_fail(err, "vocabulary file %s is too large", path);
   if (!sl_utf8_valid(tok->blob, size, &bad)) {
@@ -326,8 +292,8 @@ static void build_ascii(sl_tokenizer *tok) {
   }
 }
 
-int sl_tokenizer_load(const char *vocab_path, const sl_tokenizer_config *cfg,
-                      sl_tokenizer **out, sl_err *err) {
+int sl_tokenizer_load_data(char *data, size_t size, const char *vocab_path,
+                           const sl_tokenizer_config *cfg, sl_tokenizer **out, sl_err *err) {
   sl_tokenizer_config def;
   *out = NULL;
   if (!cfg) {
@@ -335,8 +301,12 @@ int sl_tokenizer_load(const char *vocab_path, const sl_tokenizer_config *cfg,
     cfg = &def;
   }
   sl_tokenizer *tok = calloc(1, sizeof *tok);
-  if (!tok) return sl_fail(err, "out of memory loading tokenizer");
-  if (copy_config(tok, cfg, err) || load_vocab(tok, vocab_path, err)
+  if (!tok) {
+    free(data);
+    return sl_fail(err, "out of memory loading tokenizer");
+  }
+  tok->blob = data;
+  if (copy_config(tok, cfg, err) || load_vocab(tok, size, vocab_path, err)
       || resolve_specials(tok, vocab_path, err)) {
     sl_tokenizer_free(tok);
     return SL_ERROR;
@@ -346,6 +316,22 @@ int sl_tokenizer_load(const char *vocab_path, const sl_tokenizer_config *cfg,
   build_ascii(tok);
   *out = tok;
   return SL_OK;
+}
+
+int sl_tokenizer_load(const char *vocab_path, const sl_tokenizer_config *cfg,
+                      sl_tokenizer **out, sl_err *err) {
+  sl_file f;
+  *out = NULL;
+  if (sl_file_read(NULL, vocab_path, SL_VOCAB_MAX_BYTES, 0, NULL, &f, err)) {
+    if (f.fail != SL_FILE_FAIL_OPEN) return SL_ERROR;
+    /* Not strerror(): it is not thread-safe, and its messages are capitalized. */
+    if (f.fail_errno == ENOENT)
+      return sl_fail(err, "cannot open vocabulary file %s: no such file", vocab_path);
+    if (f.fail_errno == EACCES)
+      return sl_fail(err, "cannot open vocabulary file %s: permission denied", vocab_path);
+    return sl_fail(err, "cannot open vocabulary file %s: errno %d", vocab_path, f.fail_errno);
+  }
+  return sl_tokenizer_load_data(sl_file_take(&f), f.size, vocab_path, cfg, out, err);
 }
 
 void sl_tokenizer_free(sl_tokenizer *tok) {

@@ -34,10 +34,19 @@ void sl_tokens_free(sl_tokens *t);
 
 typedef struct sl_tokenizer sl_tokenizer;
 
-/* Loads vocab.txt (one token per line, id = line number). The config strings are
-** copied. The special tokens must be in the vocabulary. */
+/* Largest vocab.txt accepted (a BERT vocabulary is 0.2 MB, a multilingual one a few MB). */
+#define SL_VOCAB_MAX_BYTES ((size_t)64 << 20)
+
+/* Loads vocab.txt (one token per line, id = line number), read through file.h. The
+** config strings are copied. The special tokens must be in the vocabulary. */
 int sl_tokenizer_load(const char *vocab_path, const sl_tokenizer_config *cfg,
                       sl_tokenizer **out, sl_err *err);
+
+/* Same, from the file's bytes already in memory: data (size bytes, from malloc) is the
+** tokenizer's from here on, freed by it even on failure; vocab_path names the file in
+** messages. */
+int sl_tokenizer_load_data(char *data, size_t size, const char *vocab_path,
+                           const sl_tokenizer_config *cfg, sl_tokenizer **out, sl_err *err);
 void sl_tokenizer_free(sl_tokenizer *tok);
 
 size_t sl_tokenizer_vocab_size(const sl_tokenizer *tok);

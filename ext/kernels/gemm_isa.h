@@ -1,6 +1,6 @@
 /*
-** gemm_isa.h: what gemm.c shares with gemm_avx2.c, gemm_avx512.c and tests/test_gemm.c
-** (private to ext/kernels/ and the tests).
+** gemm_isa.h: what gemm.c shares with gemm_simd.h (gemm_avx2.c, gemm_avx512.c) and
+** tests/test_gemm.c (private to ext/kernels/ and the tests).
 **
 ** Each level fills in the entries it has a faster version of, over the table of the
 ** level below (as distance_isa.h does): scalar, then AVX2, then AVX-512, whose int8 and

@@ -1,7 +1,7 @@
 /*
-** simd_math.h: exp and GELU for the SIMD kernel tables, written once for every vector
-** width. The approximations and their constants live only here; kernels_avx2.c and
-** kernels_avx512.c each define this vocabulary for their intrinsics, then include it:
+** simd_math.h: exp and GELU for the SIMD kernel table, written once for every vector
+** width. The approximations and their constants live only here; kernels_simd.h includes
+** it after simd.h, which maps this vocabulary to each level's intrinsics:
 **
 **   VF, VM                 float vector, lane mask
 **   vf_set1(c)             every lane c

@@ -62,6 +62,7 @@ struct sl_l2 {
   /* The store's clock, unix seconds (injectable for tests). */
   double (*now)(sl_l2 *l2);
   sl_cache_tally *tally;
+  void *ctx;                    /* the store's own state, for its methods */
 };
 
 /* One input of a request, as bytes. */

@@ -131,7 +131,7 @@ static int run_cached(sl_l2 *l2, const char *op, sl_op metric, int per_pass, sl_
   mtexts = malloc(n * sizeof *mtexts);
   tmp = malloc(n * bytes);
   if ((l2 && !keys) || !midx || !mlens || !mtexts || !tmp) {
-    sl_fail(err, "out of memory");
+    sl_oom(err);
     goto done;
   }
   if (l2) sl_op_identity(m, id);
@@ -185,7 +185,7 @@ int sl_op_embed_text(sl_l2 *l2, const char *model, const char *text, size_t len,
   *dim = sl_op_width(m);
   if (!(*out = malloc(*dim * sizeof **out))) {
     sl_op_release(m);
-    return sl_fail(err, "out of memory");
+    return sl_oom(err);
   }
   rc = run_cached(l2, "embed", SL_OP_EMBED, 0, m, NULL, 0, 1, &text, &len, *out, err);
   sl_op_release(m);
@@ -218,7 +218,7 @@ int sl_op_tokenize(const char *model, const char *text, size_t len, int **ids, s
   sl_op_release(m);
   if (rc == SL_OK) {
     if (!(*ids = malloc((t.n ? t.n : 1) * sizeof **ids))) {
-      rc = sl_fail(err, "out of memory");
+      rc = sl_oom(err);
     } else {
       for (size_t i = 0; i < t.n; i++) (*ids)[i] = t.ids[i];
       *n = t.n;
@@ -254,6 +254,7 @@ enum { ROW_MISS, ROW_READY };   /* a window row: to compute, or found or compute
 struct sl_op_stream {
   sl_l2 *l2;
   char *model, *dir;              /* the name, and the folder the stream started with */
+  unsigned char id[16];           /* and that model's identity */
   const char *query;              /* rerank_each, else NULL */
   size_t qlen;
   const char *const *texts;
@@ -300,7 +301,7 @@ int sl_op_stream_open(sl_l2 *l2, const char *model, const char *query, size_t ql
   size_t rows;
 
   *out = NULL;
-  if (!s) return sl_fail(err, "out of memory");
+  if (!s) return sl_oom(err);
   /* The model first, so that a wrong name fails even on an empty list. */
   if (sl_op_pin(model, kind, &m, err)) {
     free(s);
@@ -308,6 +309,7 @@ int sl_op_stream_open(sl_l2 *l2, const char *model, const char *query, size_t ql
   }
   s->width = sl_op_width(m);
   s->dir = dup_str(sl_op_folder(m));
+  sl_op_identity(m, s->id);
   sl_op_release(m);
   s->l2 = l2;
   s->model = dup_str(model);
@@ -328,10 +330,10 @@ int sl_op_stream_open(sl_l2 *l2, const char *model, const char *query, size_t ql
     s->mlens = malloc(rows * sizeof *s->mlens);
     if (l2) s->keys = malloc(rows * sizeof *s->keys);
   }
-  if (!s->dir || !s->model || (rows && (!s->out || !s->tmp || !s->state || !s->midx ||
+  if (!s->model || !s->dir || (rows && (!s->out || !s->tmp || !s->state || !s->midx ||
                                         !s->mtexts || !s->mlens || (l2 && !s->keys)))) {
     sl_op_stream_close(s);
-    return sl_fail(err, "out of memory");
+    return sl_oom(err);
   }
   *out = s;
   return SL_OK;
@@ -394,8 +396,11 @@ int sl_op_stream_row(sl_op_stream *s, size_t i, const float **row, sl_err *err) 
     sl_model *m;
     int rc;
     if (sl_op_pin(s->model, s->query ? SL_KIND_RERANK : SL_KIND_EMBED, &m, err)) return SL_ERROR;
-    /* The name may have been unloaded and loaded from another folder between passes. */
-    if (strcmp(sl_op_folder(m), s->dir) != 0) {
+    /* The name may have been loaded again, from another folder or from changed files,
+    ** between passes. */
+    unsigned char id[16];
+    sl_op_identity(m, id);
+    if (strcmp(sl_op_folder(m), s->dir) != 0 || memcmp(id, s->id, sizeof id) != 0) {
       sl_op_release(m);
       return sl_fail(err, "model '%s' was replaced during the scan", s->model);
     }

@@ -28,30 +28,6 @@ void sl_memory_note_scratch(size_t bytes) {
 
 size_t sl_memory_scratch_peak(void) { return atomic_load_explicit(&scratch_peak, memory_order_relaxed); }
 
-
-size_t sl_memory_file_resident(const char *file) {
-  FILE *f;
-  char line[4352], perms[8], path[PATH_MAX];
-  size_t most = 0;
-  int in_file = 0, at;
-  unsigned long long kb;
-  /* smaps names the file a mapping was opened as, symlinks resolved. */
-  if (!realpath(file, path) || !(f = fopen("/proc/self/smaps", "r"))) return 0;
-  while (fgets(line, sizeof line, f)) {
-    size_t len = strcspn(line, "\n");
-    line[len] = 0;
-    at = -1;
-    /* A mapping's header ("start-end perms offset dev inode path") starts its fields. */
-    if (sscanf(line, "%*x-%*x %7s %*s %*s %*s %n", perms, &at) == 1) {
-      in_file = at >= 0 && strcmp(line + at, path) == 0;
-    } else if (in_file && sscanf(line, "Rss: %llu kB", &kb) == 1 && kb * 1024 > most) {
-      most = (size_t)kb * 1024;
-    }
-  }
-  fclose(f);
-  return most;
-}
-
 void sl_memory_rss(size_t *now, size_t *peak) {
   FILE *f = fopen("/proc/self/statm", "r");
   unsigned long long size, resident = 0;

@@ -1,7 +1,6 @@
 /*
 ** memory.h: the facts semlite_memory shows that no other file owns: the largest
-** forward-pass scratch so far, the L1 cache's size (reported by the cache), how much of
-** a mapped weights file is resident, and the process's current and peak RSS.
+** forward-pass scratch so far and the process's current and peak RSS.
 */
 #ifndef SEMLITE_MEMORY_H
 #define SEMLITE_MEMORY_H
@@ -12,10 +11,6 @@
 void sl_memory_note_scratch(size_t bytes);
 size_t sl_memory_scratch_peak(void);
 
-
-/* Bytes of the file in RAM through this process's mappings of it: the largest Rss of
-** its entries in /proc/self/smaps (0 where that is unreadable). */
-size_t sl_memory_file_resident(const char *file);
 
 /* Resident set size now (/proc/self/statm) and its peak (getrusage's, or now when that
 ** lags), in bytes; 0 where unreadable. */

@@ -17,7 +17,7 @@ static int parse_entry(const char *entry, size_t len, int index,
   char *copy = malloc(len + 1), *eq, *colon;
   sl_compute_dtype dtype = SL_COMPUTE_F32;
   int rc;
-  if (!copy) return sl_fail(err, "out of memory");
+  if (!copy) return sl_oom(err);
   memcpy(copy, entry, len);
   copy[len] = 0;
   if (!(eq = strchr(copy, '='))) {

@@ -36,6 +36,13 @@ typedef struct sl_sql_vec {
 int sl_sql_vec_read(sqlite3_value *v, int type, sl_sql_vec *out, sl_err *err);
 void sl_sql_vec_free(sl_sql_vec *vec);
 
+/* Reads a vector that must be exactly type[dims] (a semlite_vec column's value, a MATCH
+** vector) into out, sl_vec_bytes(type, dims) bytes; float elements must be finite. A
+** BLOB whose subtype names another type is refused. Messages start with `what`
+** ("embedding: expected float[384], got float[3]"). SL_OK or SL_ERROR. */
+int sl_sql_vec_read_exact(sqlite3_value *v, sl_vec_type type, size_t dims, const char *what, void *out,
+                          sl_err *err);
+
 /* "float32", "int8" or "bit", for messages. */
 const char *sl_sql_vec_type_name(sl_vec_type type);
 
@@ -64,6 +71,21 @@ void sl_sql_errorf(sqlite3_context *ctx, const char *fn, const char *fmt, ...);
 ** transaction before the read, !sqlite3_get_autocommit). */
 int sl_sql_nested_write(sqlite3 *db, sqlite3_stmt *st, int *written, sl_err *err);
 int sl_sql_nested_read(sqlite3 *db, sqlite3_stmt *st, int in_txn, int *row, sl_err *err);
+
+/* A virtual table's error: replaces (and frees) vtab->zErrMsg with "fn_prefix: message"
+** (just the message when fn_prefix is NULL). fmt is C's printf, as sl_fail's (%zu; not
+** SQLite's printf, whose %z frees its argument). Returns SQLITE_ERROR, or SQLITE_NOMEM
+** when the message cannot be allocated, so failing paths read
+** `return sl_vtab_error(vtab, name, "...", ...);`. */
+int sl_vtab_error(sqlite3_vtab *vtab, const char *fn_prefix, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+
+/* sl_vtab_error with a failed call's message, returning its code when it carries one
+** (SQLITE_NOMEM, or the error that ended the caller's transaction). */
+int sl_vtab_fail(sqlite3_vtab *vtab, const char *fn_prefix, const sl_err *err);
 
 /* Name of a value's storage class for messages: "NULL", "INTEGER", "REAL", "TEXT", "BLOB". */
 const char *sl_sql_type_name(sqlite3_value *v);
@@ -103,7 +125,7 @@ void sl_sql_build_info(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 /* Virtual tables */
 extern sqlite3_module sl_models_module;
 extern sqlite3_module sl_embed_each_module, sl_rerank_each_module;
-extern sqlite3_module sl_vec_module;           /* semlite_vec (vtab_vec*.c) */
+extern sqlite3_module sl_vec_module;           /* semlite_vec (vec/module.c) */
 extern sqlite3_module sl_metrics_module, sl_memory_module, sl_limits_module;  /* sql_metrics.c */
 extern sqlite3_module sl_synergy_links_module, sl_synergy_paths_module;   /* vtab_synergy.c */
 

@@ -23,7 +23,8 @@
 enum { OFF, ON };
 
 struct sl_cache {
-  sl_l2 l2;                     /* first: the methods get the sl_cache back by a cast */
+  sl_l2 l2;                     /* over the tables; ctx is this sl_cache */
+  sl_l2 memory_only;            /* the same counts, no statements (sl_cache_l2_memory_only) */
   sqlite3 *db;
   int refs;
   int state;                    /* ON only after semlite_cache_enable on this connection */
@@ -42,13 +43,31 @@ static int l2_put(sl_l2 *l2, const char *op, const sl_cache_key *key, const void
 static int l2_touch(sl_l2 *l2, const sl_cache_key *key, sl_err *err);
 static double l2_now(sl_l2 *l2);
 
+static double now(const sl_cache *c);
+
+/* The memory-only store: nothing is read or written in the database. */
+static int none_get(sl_l2 *l2, const char *op, const sl_cache_key *key, void *out, size_t len,
+                    int *hit, double *expires, sl_err *err) {
+  *hit = 0;
+  *expires = -1;
+  return SL_OK;
+}
+static int none_put(sl_l2 *l2, const char *op, const sl_cache_key *key, const void *value,
+                    size_t len, double *expires, sl_err *err) {
+  *expires = -1;
+  return SL_OK;
+}
+static int none_touch(sl_l2 *l2, const sl_cache_key *key, sl_err *err) { return SL_OK; }
+static double none_now(sl_l2 *l2) { return now(l2->ctx); }
+
 sl_cache *sl_cache_new(sqlite3 *db) {
   sl_cache *c = sqlite3_malloc(sizeof *c);
   if (!c) return NULL;
   memset(c, 0, sizeof *c);
   c->db = db;
   c->state = OFF;
-  c->l2 = (sl_l2){l2_get, l2_put, l2_touch, l2_now, &c->tally};
+  c->l2 = (sl_l2){l2_get, l2_put, l2_touch, l2_now, &c->tally, c};
+  c->memory_only = (sl_l2){none_get, none_put, none_touch, none_now, &c->tally, c};
   return c;
 }
 
@@ -71,6 +90,8 @@ void sl_cache_release(void *p) {
 
 sl_l2 *sl_cache_l2(sl_cache *c) { return c->state == ON ? &c->l2 : NULL; }
 
+sl_l2 *sl_cache_l2_memory_only(sl_cache *c) { return c->state == ON ? &c->memory_only : NULL; }
+
 static double now(const sl_cache *c) {
   struct timespec ts;
   if (c->clock_fixed) return c->clock;
@@ -78,7 +99,7 @@ static double now(const sl_cache *c) {
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static double l2_now(sl_l2 *l2) { return now((sl_cache *)l2); }
+static double l2_now(sl_l2 *l2) { return now(l2->ctx); }
 
 /* ---- statements ---- */
 
@@ -152,13 +173,13 @@ static int touch(sl_cache *c, const sl_cache_key *key, double t, sl_err *err) {
 }
 
 static int l2_touch(sl_l2 *l2, const sl_cache_key *key, sl_err *err) {
-  sl_cache *c = (sl_cache *)l2;
+  sl_cache *c = l2->ctx;
   return touch(c, key, now(c), err);
 }
 
 static int l2_get(sl_l2 *l2, const char *op, const sl_cache_key *key, void *out, size_t len,
                   int *hit, double *expires, sl_err *err) {
-  sl_cache *c = (sl_cache *)l2;
+  sl_cache *c = l2->ctx;
   int in_txn = !sqlite3_get_autocommit(c->db), row;
   double t = now(c);
 
@@ -183,7 +204,7 @@ static int l2_get(sl_l2 *l2, const char *op, const sl_cache_key *key, void *out,
 
 static int l2_put(sl_l2 *l2, const char *op, const sl_cache_key *key, const void *value,
                   size_t len, double *expires, sl_err *err) {
-  sl_cache *c = (sl_cache *)l2;
+  sl_cache *c = l2->ctx;
   int in_txn = !sqlite3_get_autocommit(c->db), row;
   double t = now(c);
 
@@ -244,29 +265,49 @@ static char *schema_script(const char *schema) {
 /* Atomic blocks of cache statements. Outside a transaction the block takes the write
 ** lock first (BEGIN IMMEDIATE), so that connections enabling at once queue on the busy
 ** handler instead of failing to upgrade a read; inside the user's transaction it is a
-** savepoint of it. begin returns NULL or the error to free; *own says which it began. */
-static char *begin_atomic(sqlite3 *db, int *own) {
-  char *err = NULL;
-  *own = sqlite3_get_autocommit(db);
-  sqlite3_exec(db, *own ? "BEGIN IMMEDIATE" : "SAVEPOINT semlite_cache", NULL, NULL, &err);
-  return err;
+** savepoint of it. Each returns SQLite's code (never judged by whether a message could
+** be allocated, which out of memory prevents) and keeps the first failure's message in
+** a->msg. */
+typedef struct atomic {
+  sqlite3 *db;
+  int own;                     /* began the transaction, rather than a savepoint */
+  int begun;                   /* the BEGIN or SAVEPOINT succeeded */
+  int rc;
+  char msg[256];
+} atomic;
+
+static int atomic_step(atomic *a, const char *sql) {
+  if (a->rc == SQLITE_OK && (a->rc = sqlite3_exec(a->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+    snprintf(a->msg, sizeof a->msg, "%s", sqlite3_errmsg(a->db));
+  return a->rc;
 }
 
-/* Commits when err is NULL (returning the commit's error, if any), else rolls back and
-** returns err. */
-static char *end_atomic(sqlite3 *db, int own, char *err) {
-  if (!err && sqlite3_exec(db, own ? "COMMIT" : "RELEASE semlite_cache", NULL, NULL, &err) == SQLITE_OK)
-    return NULL;
-  sqlite3_exec(db, own ? "ROLLBACK" : "ROLLBACK TO semlite_cache; RELEASE semlite_cache", NULL, NULL, NULL);
-  return err;
+static int begin_atomic(atomic *a, sqlite3 *db) {
+  memset(a, 0, sizeof *a);
+  a->db = db;
+  a->own = sqlite3_get_autocommit(db);
+  a->begun = atomic_step(a, a->own ? "BEGIN IMMEDIATE" : "SAVEPOINT semlite_cache") == SQLITE_OK;
+  return a->rc;
 }
 
-static char *exec_atomic(sqlite3 *db, const char *sql) {
-  int own;
-  char *err = begin_atomic(db, &own);
-  if (err) return err;
-  sqlite3_exec(db, sql, NULL, NULL, &err);
-  return end_atomic(db, own, err);
+/* Commits when every step succeeded, else rolls back. */
+static int end_atomic(atomic *a) {
+  if (!a->begun) return a->rc;
+  if (atomic_step(a, a->own ? "COMMIT" : "RELEASE semlite_cache") == SQLITE_OK) return SQLITE_OK;
+  if (!a->own || !sqlite3_get_autocommit(a->db))
+    sqlite3_exec(a->db, a->own ? "ROLLBACK" : "ROLLBACK TO semlite_cache; RELEASE semlite_cache", NULL, NULL, NULL);
+  return a->rc;
+}
+
+/* The function's result for a failed block: SQLITE_NOMEM as such, else "fn: message"
+** with SQLite's code. */
+static void atomic_error(sqlite3_context *ctx, const char *fn, const atomic *a) {
+  if ((a->rc & 0xff) == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sl_sql_errorf(ctx, fn, "%s", a->msg);
+  sqlite3_result_error_code(ctx, a->rc);
 }
 
 static void use_schema(sl_cache *c, const char *schema, int state) {
@@ -279,7 +320,8 @@ void sl_sql_cache_enable(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char fn[] = "semlite_cache_enable";
   sl_cache *c = sqlite3_user_data(ctx);
   const char *schema = schema_arg(ctx, fn, argc, argv);
-  char *sql, *err;
+  char *sql;
+  atomic a;
 
   if (!schema) return;
   if (sqlite3_db_readonly(c->db, schema) == 1) {
@@ -300,11 +342,11 @@ void sl_sql_cache_enable(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       sqlite3_result_error_nomem(ctx);
       return;
     }
-    err = exec_atomic(c->db, full);
+    begin_atomic(&a, c->db);
+    atomic_step(&a, full);
     sqlite3_free(full);
-    if (err) {
-      sl_sql_errorf(ctx, fn, "%s", err);
-      sqlite3_free(err);
+    if (end_atomic(&a) != SQLITE_OK) {
+      atomic_error(ctx, fn, &a);
       return;
     }
   }
@@ -326,16 +368,15 @@ void sl_sql_cache_disable(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
   ** read-only database is only left alone by this one. */
   if (sqlite3_db_readonly(c->db, schema) != 1 && schema_enabled(c->db, schema)) {
     char *sql = sqlite3_mprintf("UPDATE \"%w\".semlite_cache_meta SET value = 0 WHERE name = 'enabled'", schema);
-    char *err = NULL;
+    atomic a = {c->db, 0, 0, SQLITE_OK, ""};
     if (!sql) {
       sqlite3_result_error_nomem(ctx);
       return;
     }
-    sqlite3_exec(c->db, sql, NULL, NULL, &err);
+    atomic_step(&a, sql);
     sqlite3_free(sql);
-    if (err) {
-      sl_sql_errorf(ctx, fn, "%s", err);
-      sqlite3_free(err);
+    if (a.rc != SQLITE_OK) {
+      atomic_error(ctx, fn, &a);
       return;
     }
   }
@@ -343,24 +384,32 @@ void sl_sql_cache_disable(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
   sqlite3_result_int(ctx, 1);
 }
 
-/* Expired rows removed so far, all ops (the triggers' count). */
-static sqlite3_int64 total_expired(sl_cache *c) {
+/* Expired rows removed so far, all ops (the triggers' count), into *n; a failure is the
+** block's. */
+static int total_expired(sl_cache *c, atomic *a, sqlite3_int64 *n) {
   sqlite3_stmt *st = NULL;
-  char *sql = sqlite3_mprintf("SELECT total(expired) FROM \"%w\".semlite_cache_counters", c->schema);
-  sqlite3_int64 n = 0;
-  if (sql && sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-    n = sqlite3_column_int64(st, 0);
+  char *sql;
+  if (a->rc != SQLITE_OK) return a->rc;
+  if (!(sql = sqlite3_mprintf("SELECT total(expired) FROM \"%w\".semlite_cache_counters", c->schema))) {
+    snprintf(a->msg, sizeof a->msg, "out of memory");
+    return a->rc = SQLITE_NOMEM;
+  }
+  if ((a->rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL)) == SQLITE_OK) {
+    if (sqlite3_step(st) == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
+    else a->rc = sqlite3_errcode(c->db);
+  }
+  if (a->rc != SQLITE_OK) snprintf(a->msg, sizeof a->msg, "%s", sqlite3_errmsg(c->db));
   sqlite3_finalize(st);
   sqlite3_free(sql);
-  return n;
+  return a->rc;
 }
 
 void sl_sql_cache_clear_expired(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char fn[] = "semlite_cache_clear_expired";
   sl_cache *c = sqlite3_user_data(ctx);
-  sqlite3_int64 before;
-  char *sql, *err;
-  int own;
+  sqlite3_int64 before = 0, after = 0;
+  char *sql;
+  atomic a;
 
   if (c->state != ON) {
     sl_sql_errorf(ctx, fn, "the cache is not enabled (call semlite_cache_enable first)");
@@ -371,17 +420,13 @@ void sl_sql_cache_clear_expired(sqlite3_context *ctx, int argc, sqlite3_value **
     return;
   }
   /* The count is read in the same transaction as the deletes. */
-  if (!(err = begin_atomic(c->db, &own))) {
-    before = total_expired(c);
-    if (sqlite3_exec(c->db, sql, NULL, NULL, &err) == SQLITE_OK)
-      sqlite3_result_int64(ctx, total_expired(c) - before);
-    err = end_atomic(c->db, own, err);
-  }
+  begin_atomic(&a, c->db);
+  total_expired(c, &a, &before);
+  atomic_step(&a, sql);
+  total_expired(c, &a, &after);
   sqlite3_free(sql);
-  if (err) {
-    sl_sql_errorf(ctx, fn, "%s", err);
-    sqlite3_free(err);
-  }
+  if (end_atomic(&a) != SQLITE_OK) atomic_error(ctx, fn, &a);
+  else sqlite3_result_int64(ctx, after - before);
 }
 
 void sl_sql_cache_clock(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
@@ -443,7 +488,7 @@ static int by_op(const void *a, const void *b) {
 static int stats_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   stats_rows all = {0}, *cur = &all;
   sl_cache *c = aux;
-  if (!(cur->rows = malloc(2 * SL_CACHE_MAX_OPS * sizeof *cur->rows))) return sl_fail(err, "out of memory");
+  if (!(cur->rows = malloc(2 * SL_CACHE_MAX_OPS * sizeof *cur->rows))) return sl_oom(err);
   if (c->state == ON) {
     sqlite3_stmt *st = NULL;
     char *sql = sqlite3_mprintf("SELECT op, entries, bytes, evictions, expired FROM \"%w\".semlite_cache_counters",

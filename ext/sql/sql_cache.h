@@ -27,6 +27,9 @@ void sl_cache_release(void *c);
 
 /* The store a request on this connection uses, or NULL when the cache is off. */
 sl_l2 *sl_cache_l2(sl_cache *c);
+/* The same, in memory only (the process-wide L1, no statement on the database): for work
+** done while SQLite commits or opens a savepoint, where no nested statement may run. */
+sl_l2 *sl_cache_l2_memory_only(sl_cache *c);
 
 /* SQL functions (registered with the connection's sl_cache as user data). */
 void sl_sql_cache_enable(sqlite3_context *ctx, int argc, sqlite3_value **argv);

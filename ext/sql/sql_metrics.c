@@ -30,7 +30,7 @@ enum { M_OP, M_CALLS, M_ERRORS, M_TOKENS, M_P50, M_P95, M_P99, M_MAX, M_HITS, M_
 
 static int metrics_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   sl_metrics_row *r = malloc(SL_OP_COUNT * sizeof *r);
-  if (!r) return sl_fail(err, "out of memory");
+  if (!r) return sl_oom(err);
   for (int op = 0; op < SL_OP_COUNT; op++) sl_metrics_snapshot((sl_op)op, &r[op]);
   *rows = r;
   *n = SL_OP_COUNT;
@@ -113,7 +113,7 @@ static int memory_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   if (sl_op_model_list(&models, &n_models, err)) return SL_ERROR;
   if (!(r = malloc((3 * n_models + 5) * sizeof *r))) {
     free(models);
-    return sl_fail(err, "out of memory");
+    return sl_oom(err);
   }
   for (size_t i = 0; i < n_models; i++) {
     char names[256], file[4200];
@@ -126,7 +126,7 @@ static int memory_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
     snprintf(file, sizeof file, "%s/model.safetensors", models[i].path);
     snprintf(add_row(r, &k, names, "weights_mapped", models[i].file_bytes)->detail,
              sizeof r->detail, "%s", file);
-    snprintf(add_row(r, &k, names, "weights_resident", sl_memory_file_resident(file))->detail,
+    snprintf(add_row(r, &k, names, "weights_resident", models[i].file_resident)->detail,
              sizeof r->detail, "%s", file);
     snprintf(add_row(r, &k, names, "weights_copies", models[i].owned_bytes)->detail, sizeof r->detail,
              "converted or quantized copies on the heap (dtype %s)", models[i].dtype);
@@ -168,7 +168,7 @@ enum { L_NAME, L_VALUE, L_DESCRIPTION };
 
 static int limits_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   long long *v = malloc(SL_LIMIT_COUNT * sizeof *v);
-  if (!v) return sl_fail(err, "out of memory");
+  if (!v) return sl_oom(err);
   for (int i = 0; i < SL_LIMIT_COUNT; i++) v[i] = sl_limit_get((sl_limit)i);
   *rows = v;
   *n = SL_LIMIT_COUNT;

@@ -63,9 +63,7 @@ int sl_snapshot_close(sqlite3_vtab_cursor *cur) {
 }
 
 int sl_snapshot_fail(sqlite3_vtab *vtab, const sl_err *err) {
-  sqlite3_free(vtab->zErrMsg);
-  vtab->zErrMsg = sqlite3_mprintf("%s: %s", ((table *)vtab)->def->name, err->msg);
-  return vtab->zErrMsg ? SQLITE_ERROR : SQLITE_NOMEM;
+  return sl_vtab_fail(vtab, ((table *)vtab)->def->name, err);
 }
 
 int sl_snapshot_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, int argc,

@@ -7,6 +7,10 @@
 #include <stdio.h>
 
 void sl_sql_error(sqlite3_context *ctx, const char *fn, const sl_err *err) {
+  if (err->code == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
   sl_sql_errorf(ctx, fn, "%s", err->msg);
   if (err->code) sqlite3_result_error_code(ctx, err->code);
 }
@@ -69,6 +73,22 @@ void sl_sql_errorf(sqlite3_context *ctx, const char *fn, const char *fmt, ...) {
   vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
   va_end(ap);
   sqlite3_result_error(ctx, msg, -1);
+}
+
+int sl_vtab_error(sqlite3_vtab *vtab, const char *fn_prefix, const char *fmt, ...) {
+  char msg[SL_ERR_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  sqlite3_free(vtab->zErrMsg);
+  vtab->zErrMsg = fn_prefix ? sqlite3_mprintf("%s: %s", fn_prefix, msg) : sqlite3_mprintf("%s", msg);
+  return vtab->zErrMsg ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
+int sl_vtab_fail(sqlite3_vtab *vtab, const char *fn_prefix, const sl_err *err) {
+  int rc = sl_vtab_error(vtab, fn_prefix, "%s", err->msg);
+  return err->code && rc != SQLITE_NOMEM ? err->code : rc;
 }
 
 const char *sl_sql_type_name(sqlite3_value *v) {

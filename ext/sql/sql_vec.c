@@ -1,8 +1,10 @@
 /*
 ** sql_vec.c: sqlite-vec's vector formats: the one reader of vector arguments (BLOB or
-** JSON), the one writer of vector results, and the functions that only convert:
-** vec_f32(), vec_int8(), vec_bit(), vec_length(), vec_to_json(). The functions that
-** compute on vectors are in sql_vec_ops.c.
+** JSON; also of the vectors semlite_vec stores and is queried with, which must have
+** its column's type and size: sl_sql_vec_read_exact), the one writer of vector
+** results, and the functions that only convert: vec_f32(), vec_int8(), vec_bit(),
+** vec_length(), vec_to_json(). The functions that compute on vectors are in
+** sql_vec_ops.c.
 **
 ** Formats, as sqlite-vec defines them:
 **   float32  BLOB of little-endian floats, 4 bytes each; or a JSON array of numbers
@@ -12,13 +14,14 @@
 ** float32), which is how vec_int8() and vec_bit() results keep their type through
 ** other functions; the constructors ignore it, as they exist to say what a BLOB holds.
 ** Unlike sqlite-vec, NULL in gives NULL out (the SQL convention), and JSON is read
-** strictly (ext/engine/json.c), so '[1,,2]' is an error rather than [1,2].
+** strictly (ext/base/json.c), so '[1,,2]' is an error rather than [1,2].
 */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "../base/json.h"
+#include "../vector/layout.h"
 #include "sql.h"
 
 const char *sl_sql_vec_type_name(sl_vec_type type) {
@@ -51,7 +54,7 @@ static int read_blob(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
   const int bytes = sqlite3_value_bytes(v);
   const size_t size = out->type == SL_VEC_F32 ? sizeof(float) : 1; /* also the alignment */
   if (bytes == 0) return sl_fail(err, "zero-length vectors are not supported");
-  if (!p) return sl_fail(err, "out of memory");
+  if (!p) return sl_oom(err);
   if (bytes % size)
     return sl_fail(err, "a float32 vector BLOB must have a length divisible by 4, got %d bytes", bytes);
   out->n = out->type == SL_VEC_BIT ? (size_t)bytes * 8 : (size_t)bytes / size;
@@ -59,7 +62,7 @@ static int read_blob(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
     out->data = p;
     return SL_OK;
   }
-  if (!(out->owned = sqlite3_malloc(bytes))) return sl_fail(err, "out of memory");
+  if (!(out->owned = sqlite3_malloc(bytes))) return sl_oom(err);
   memcpy(out->owned, p, (size_t)bytes);
   out->data = out->owned;
   return SL_OK;
@@ -86,7 +89,7 @@ static int read_json(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
   const sl_json *root, *e;
   size_t i = 0;
   int rc = SL_ERROR;
-  if (!text) return sl_fail(err, "out of memory");
+  if (!text) return sl_oom(err);
   if (sl_json_parse(text, (size_t)sqlite3_value_bytes(v), &doc, err)) return SL_ERROR;
   root = sl_json_root(doc);
   if (root->type != SL_JSON_ARRAY) {
@@ -98,7 +101,7 @@ static int read_json(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
     goto done;
   }
   if (!(out->owned = sqlite3_malloc64(sl_vec_bytes(out->type, root->n)))) {
-    sl_fail(err, "out of memory");
+    sl_oom(err);
     goto done;
   }
   for (e = root->child; e; e = e->next, i++)
@@ -132,6 +135,38 @@ void sl_sql_vec_free(sl_sql_vec *vec) {
   sqlite3_free(vec->owned);
   vec->owned = NULL;
   vec->data = NULL;
+}
+
+int sl_sql_vec_read_exact(sqlite3_value *v, sl_vec_type type, size_t dims, const char *what, void *out,
+                          sl_err *err) {
+  const unsigned sub = sqlite3_value_subtype(v);
+  sl_sql_vec vec;
+  int said;
+  /* A BLOB that says what it holds (vec_int8(), vec_bit(), embed()) must hold ours. */
+  if (sqlite3_value_type(v) == SQLITE_BLOB && (sub == SL_SUBTYPE_F32 || sub == SL_SUBTYPE_I8 || sub == SL_SUBTYPE_BIT) &&
+      type_of_subtype(sub, &said, err) == SL_OK && said != (int)type)
+    return sl_fail(err, "%s: expected %s[%zu], got a %s vector", what, sl_knn_type_name(type), dims,
+                   sl_knn_type_name((sl_vec_type)said));
+  if (sl_sql_vec_read(v, (int)type, &vec, err)) {
+    sl_err_prefix(err, what);
+    return SL_ERROR;
+  }
+  if (vec.n != dims) {
+    sl_sql_vec_free(&vec);
+    return sl_fail(err, "%s: expected %s[%zu], got %s[%zu]", what, sl_knn_type_name(type), dims,
+                   sl_knn_type_name(type), vec.n);
+  }
+  memcpy(out, vec.data, sl_vec_bytes(type, dims));
+  sl_sql_vec_free(&vec);
+  if (type == SL_VEC_F32) {
+    const unsigned char *p = out;
+    for (size_t i = 0; i < dims; i++) {
+      float f;
+      memcpy(&f, p + 4 * i, 4);
+      if (!isfinite(f)) return sl_fail(err, "%s: element %zu is not a finite number", what, i);
+    }
+  }
+  return SL_OK;
 }
 
 int sl_sql_vec_args(sqlite3_context *ctx, const char *fn, int argc, sqlite3_value **argv,

@@ -166,30 +166,11 @@ static int each_close(sqlite3_vtab_cursor *cur) {
   return SQLITE_OK;
 }
 
-/* Sets the statement's error to "fn: message" and returns SQLITE_ERROR. The format is
-** C's printf (as sl_fail's), not SQLite's, whose %z means something else. */
-static int each_fail(each_cursor *c, const char *fmt, ...)
-#if defined(__GNUC__)
-  __attribute__((format(printf, 2, 3)))
-#endif
-  ;
-static int each_fail(each_cursor *c, const char *fmt, ...) {
-  sqlite3_vtab *vtab = c->base.pVtab;
-  char msg[SL_ERR_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  sqlite3_free(vtab->zErrMsg);
-  vtab->zErrMsg = sqlite3_mprintf("%s: %s", c->kind->fn, msg);
-  return vtab->zErrMsg ? SQLITE_ERROR : SQLITE_NOMEM;
-}
-
 /* Makes row i's result ready, unless row i has none. */
 static int each_fill(each_cursor *c) {
   sl_err err;
   if (c->i >= c->n || c->is_null[c->i]) return SQLITE_OK;
-  if (sl_op_stream_row(c->stream, c->t, &c->row, &err)) return each_fail(c, "%s", err.msg);
+  if (sl_op_stream_row(c->stream, c->t, &c->row, &err)) return sl_vtab_fail(c->base.pVtab, c->kind->fn, &err);
   return SQLITE_OK;
 }
 
@@ -218,7 +199,7 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
 
   each_reset(c);
   if (idx != (1 << kind->n_args) - 1 || argc != kind->n_args)
-    return each_fail(c, "expected %d arguments: %s", kind->n_args, kind->usage);
+    return sl_vtab_error(c->base.pVtab, kind->fn, "expected %d arguments: %s", kind->n_args, kind->usage);
   for (int a = 0; a < argc; a++)
     if (!(c->args[a] = sqlite3_value_dup(argv[a]))) return SQLITE_NOMEM;
 
@@ -227,10 +208,10 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
     if (sqlite3_value_type(c->args[a]) == SQLITE_NULL) return SQLITE_OK;
   for (int a = 0; a < argc - 1; a++)
     if (sqlite3_value_type(c->args[a]) != SQLITE_TEXT)
-      return each_fail(c, "the %s must be TEXT, got %s", what[a], sl_sql_type_name(c->args[a]));
+      return sl_vtab_error(c->base.pVtab, kind->fn, "the %s must be TEXT, got %s", what[a], sl_sql_type_name(c->args[a]));
   array = c->args[argc - 1];
   if (sqlite3_value_type(array) != SQLITE_TEXT)
-    return each_fail(c, "the input must be a JSON array as TEXT, got %s", sl_sql_type_name(array));
+    return sl_vtab_error(c->base.pVtab, kind->fn, "the input must be a JSON array as TEXT, got %s", sl_sql_type_name(array));
   model = (const char *)sqlite3_value_text(c->args[0]);
   if (kind->rerank) {
     query = (const char *)sqlite3_value_text(c->args[1]);
@@ -242,15 +223,15 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
     if (!text || !model || (kind->rerank && !query)) return SQLITE_NOMEM;
     /* The model is checked first, so that a wrong name fails even on an empty array. */
     if (sl_op_model_width(model, kind->rerank ? SL_KIND_RERANK : SL_KIND_EMBED, &width, &err))
-      return each_fail(c, "%s", err.msg);
+      return sl_vtab_fail(c->base.pVtab, c->kind->fn, &err);
     (void)width;
     if (sl_limit_document((size_t)sqlite3_value_bytes(array), &err) ||
         sl_json_parse(text, (size_t)sqlite3_value_bytes(array), &c->doc, &err))
-      return each_fail(c, "%s", err.msg);
+      return sl_vtab_fail(c->base.pVtab, c->kind->fn, &err);
   }
   root = sl_json_root(c->doc);
   if (root->type != SL_JSON_ARRAY)
-    return each_fail(c, "the input is not a JSON array (got %s)", json_type_name(root->type));
+    return sl_vtab_error(c->base.pVtab, kind->fn, "the input is not a JSON array (got %s)", json_type_name(root->type));
   n = root->n;
   if (n == 0) return SQLITE_OK;
   c->is_null = malloc(n);
@@ -262,14 +243,14 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
     c->is_null[k] = e->type == SL_JSON_NULL;
     if (c->is_null[k]) continue;
     if (e->type != SL_JSON_STRING)
-      return each_fail(c, "element %zu of the input array is not a string (got %s)", k,
+      return sl_vtab_error(c->base.pVtab, kind->fn, "element %zu of the input array is not a string (got %s)", k,
                        json_type_name(e->type));
     c->texts[n_texts] = e->str;
     c->lens[n_texts++] = e->len;
   }
   if (sl_op_stream_open(sl_cache_l2(c->cache), model, query, qlen, n_texts, c->texts, c->lens,
                         &c->stream, &err))
-    return each_fail(c, "%s", err.msg);
+    return sl_vtab_fail(c->base.pVtab, c->kind->fn, &err);
   c->n = n;   /* rows exist only once the whole array has passed the checks */
   return each_fill(c);
 }

@@ -186,13 +186,6 @@ void sl_chunk_cache_set_limit(size_t bytes) {
   pthread_mutex_unlock(&cache.mu);
 }
 
-size_t sl_chunk_cache_limit(void) {
-  pthread_mutex_lock(&cache.mu);
-  size_t n = cache.limit;
-  pthread_mutex_unlock(&cache.mu);
-  return n;
-}
-
 size_t sl_chunk_cache_bytes(void) {
   pthread_mutex_lock(&cache.mu);
   size_t n = cache.held;

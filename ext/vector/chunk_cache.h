@@ -3,12 +3,12 @@
 ** reads vectors where they lie instead of copying ~40-150 MB per query out of SQLite.
 **
 ** Entries are keyed by a 128-bit address that includes the chunk's version: a random
-** 64-bit value that every write to a chunk replaces (vtab_vec_write.c), stored in the
+** 64-bit value that every write to a chunk replaces (ext/sql/vec/store.c), stored in the
 ** chunk's row. A version names one content of one chunk for good, so an entry never
 ** needs invalidating: a connection that sees another version (a later commit, another
 ** process, a rollback) simply looks up another key; old entries age out by LRU. The
 ** writer's own connection bypasses the cache for chunks it changed in the open
-** transaction, whose content may still move under one version (vtab_vec.h).
+** transaction, whose content may still move under one version (ext/sql/vec/vec.h).
 **
 ** Memory is bounded (sl_chunk_cache_set_limit, default SL_CHUNK_CACHE_DEFAULT). A scan
 ** larger than the bound never evicts what it cached itself: its first chunks stay, the
@@ -51,9 +51,9 @@ unsigned char *sl_chunk_data(sl_cached_chunk *c);
 void sl_chunk_cache_publish(sl_cached_chunk *c);
 void sl_chunk_cache_release(sl_cached_chunk *c);
 
-/* The bound in bytes (0 turns the cache off and empties it) and what is held now. */
+/* Sets the bound in bytes (0 turns the cache off and empties it). */
 void sl_chunk_cache_set_limit(size_t bytes);
-size_t sl_chunk_cache_limit(void);
+/* What is held now. */
 size_t sl_chunk_cache_bytes(void);
 
 #endif

@@ -1,9 +1,10 @@
 /*
-** vtab_vec_search.c: the k-NN search of semlite_vec, run inside xFilter.
+** search.c: the k-NN search of semlite_vec (search.h), run inside xFilter; it reads
+** the shadow tables through store.h and scores with vector/score.h and quant.h.
 **
 **   no filter   one pass over T_chunks: each chunk's vectors (or quantized copy) are
 **               scored in one sl_distance_many call; valid slots go through the top-k.
-**               A chunk is read from the process-wide chunk cache (ops/chunk_cache.h)
+**               A chunk is read from the process-wide chunk cache (vector/chunk_cache.h)
 **               by its version, and on a miss read once from SQLite into it; chunks the
 **               cache cannot take are read into a buffer of this search.
 **   filters     one SQL query over T_rowids with the filters gives (rowid, chunk,
@@ -21,68 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../vector/chunk_cache.h"
 #include "../../ops/metrics.h"
-#include "vtab_vec.h"
-
-/* ---- pushed-down filters ---- */
-
-static const char *op_sql(int op) {
-  switch (op) {
-    case SQLITE_INDEX_CONSTRAINT_EQ: return "=";
-    case SQLITE_INDEX_CONSTRAINT_GT: return ">";
-    case SQLITE_INDEX_CONSTRAINT_LE: return "<=";
-    case SQLITE_INDEX_CONSTRAINT_LT: return "<";
-    case SQLITE_INDEX_CONSTRAINT_GE: return ">=";
-    case SQLITE_INDEX_CONSTRAINT_NE: return "<>";
-    case SQLITE_INDEX_CONSTRAINT_IS: return "IS";
-    case SQLITE_INDEX_CONSTRAINT_ISNOT: return "IS NOT";
-    case SQLITE_INDEX_CONSTRAINT_ISNULL: return "IS NULL";
-    case SQLITE_INDEX_CONSTRAINT_ISNOTNULL: return "IS NOT NULL";
-    case SQLITE_INDEX_CONSTRAINT_LIKE: return "LIKE";
-    case SQLITE_INDEX_CONSTRAINT_GLOB: return "GLOB";
-  }
-  return "?";
-}
-
-void vv_filters_sql(const vv_table *t, const vv_filter *f, int n, sqlite3_str *s) {
-  for (int i = 0; i < n; i++, f++) {
-    sqlite3_str_appendall(s, i ? " AND " : " WHERE ");
-    if (f->col < 0) sqlite3_str_appendall(s, "rowid");
-    else sqlite3_str_appendf(s, "m%d", t->cfg.cols[f->col].slot);
-    /* On the column, the collation governs =, <, IN alike. */
-    if (f->coll[0]) sqlite3_str_appendf(s, " COLLATE \"%w\"", f->coll);
-    if (f->in) {
-      sqlite3_value *v;
-      int rc, k = 0;
-      sqlite3_str_appendall(s, " IN (");
-      for (rc = sqlite3_vtab_in_first(f->arg, &v); rc == SQLITE_OK && v; rc = sqlite3_vtab_in_next(f->arg, &v))
-        sqlite3_str_appendall(s, k++ ? ", ?" : "?");
-      sqlite3_str_appendall(s, ")");
-    } else if (f->op == SQLITE_INDEX_CONSTRAINT_ISNULL || f->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) {
-      sqlite3_str_appendf(s, " %s", op_sql(f->op));
-    } else {
-      sqlite3_str_appendf(s, " %s ?", op_sql(f->op));
-    }
-  }
-}
-
-int vv_filters_bind(sqlite3_stmt *st, const vv_filter *f, int n) {
-  int p = 1, rc = SQLITE_OK;
-  for (int i = 0; i < n && rc == SQLITE_OK; i++, f++) {
-    if (f->in) {
-      sqlite3_value *v;
-      int r;
-      for (r = sqlite3_vtab_in_first(f->arg, &v); r == SQLITE_OK && v && rc == SQLITE_OK;
-           r = sqlite3_vtab_in_next(f->arg, &v))
-        rc = sqlite3_bind_value(st, p++, v);
-      if (rc == SQLITE_OK && r != SQLITE_OK && r != SQLITE_DONE) rc = r;
-    } else if (f->op != SQLITE_INDEX_CONSTRAINT_ISNULL && f->op != SQLITE_INDEX_CONSTRAINT_ISNOTNULL) {
-      rc = sqlite3_bind_value(st, p++, f->arg);
-    }
-  }
-  return rc;
-}
+#include "../../vector/chunk_cache.h"
+#include "../../vector/quant.h"
+#include "../../vector/score.h"
+#include "search.h"
 
 /* ---- the search ---- */
 
@@ -105,7 +49,7 @@ static int distances(search *s, const void *base, size_t first, size_t count) {
   sl_err err;
   int rc = s->quant ? sl_quant_distances(&s->t->lay, s->query, base, first, count, s->dist, &err)
                     : sl_knn_distances(&s->t->lay, s->query, base, first, count, s->dist, &err);
-  return rc ? vv_error(s->t, "%s", err.msg) : SQLITE_OK;
+  return rc ? sl_vtab_error(&s->t->base, s->t->name, "%s", err.msg) : SQLITE_OK;
 }
 
 static void consider(search *s, float d, size_t slot, sqlite3_int64 rowid, sqlite3_int64 chunk_id) {
@@ -237,12 +181,12 @@ static int hold(held_chunks *h, sqlite3_int64 chunk, const chunk_view *v, size_t
 static int scan_all(search *s) {
   vv_table *t = s->t;
   const sl_chunk_layout *lay = &t->lay;
-  sqlite3_stmt *st = vv_stmt(t, VV_CHUNK_SCAN);
+  sqlite3_stmt *st;
   held_chunks h = {0};
   float *dist = NULL;
-  int rc = SQLITE_OK, step;
+  int rc, step;
   sl_err err;
-  if (!st) return SQLITE_ERROR;
+  if ((rc = vv_stmt(t, VV_CHUNK_SCAN, &st)) != SQLITE_OK) return rc;
   while (rc == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
     sqlite3_int64 chunk = sqlite3_column_int64(st, 0);
     chunk_view v;
@@ -262,7 +206,7 @@ static int scan_all(search *s) {
     if (!(dist = sqlite3_malloc64((h.slots + 1) * sizeof *dist))) rc = SQLITE_NOMEM;
     for (size_t i = 0, at = 0; dist && i < h.n; at += h.job[i++].count) h.job[i].out = dist + at;
     if (rc == SQLITE_OK && sl_knn_score_chunks(lay, s->query, s->quant, h.n, h.job, &err))
-      rc = vv_error(t, "%s", err.msg);
+      rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
     for (size_t i = 0; rc == SQLITE_OK && i < h.n; i++)
       consider_chunk(s, h.chunk[i], &h.view[i], h.job[i].out, h.job[i].count);
   }
@@ -272,51 +216,30 @@ static int scan_all(search *s) {
   return rc;
 }
 
-typedef struct position {
-  sqlite3_int64 chunk_id, rowid;
-  size_t offset;
-} position;
-
-static int by_position(const void *a, const void *b) {
-  const position *x = a, *y = b;
-  if (x->chunk_id != y->chunk_id) return x->chunk_id < y->chunk_id ? -1 : 1;
-  return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
 /* The positions of the rows the filters let through, sorted. */
-static int filtered_positions(search *s, position **out, size_t *n_out) {
+static int filtered_positions(search *s, sl_chunk_pos **out, size_t *n_out) {
   vv_table *t = s->t;
-  sqlite3_str *sql = sqlite3_str_new(NULL);
-  sqlite3_stmt *st = NULL;
-  position *pos = NULL;
+  sqlite3_stmt *st;
+  sl_chunk_pos *pos = NULL;
   size_t n = 0, cap = 0;
-  char *text;
-  int rc;
-  sqlite3_str_appendf(sql, "SELECT rowid, chunk_id, chunk_offset FROM \"%w\".\"%w_rowids\"", t->schema, t->name);
-  vv_filters_sql(t, s->q->filters, s->q->n_filters, sql);
-  if (!(text = sqlite3_str_finish(sql))) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(t->db, text, -1, &st, NULL);
-  sqlite3_free(text);
-  if (rc == SQLITE_OK) rc = vv_filters_bind(st, s->q->filters, s->q->n_filters);
-  if (rc != SQLITE_OK) {
-    sqlite3_finalize(st);
-    return vv_db_error(t, rc);
-  }
+  int rc = vv_rowids_query(t, 0, s->q->filters, s->q->n_filters, "", &st);
+  if (rc != SQLITE_OK) return rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     sqlite3_int64 off = sqlite3_column_int64(st, 2);
     if (off < 0 || (size_t)off >= t->lay.cap) {
-      rc = vv_error(t, "row %lld has chunk_offset %lld, outside the chunk (run semlite_vec_check)",
-                    (long long)sqlite3_column_int64(st, 0), (long long)off);
+      rc = sl_vtab_error(&t->base, t->name,
+                         "row %lld has chunk_offset %lld, outside the chunk (run semlite_vec_check)",
+                         (long long)sqlite3_column_int64(st, 0), (long long)off);
       goto done;
     }
     if (n == cap) {
-      position *p = sqlite3_realloc64(pos, (cap = cap ? 2 * cap : 256) * sizeof *pos);
+      sl_chunk_pos *p = sqlite3_realloc64(pos, (cap = cap ? 2 * cap : 256) * sizeof *pos);
       if (!p) { rc = SQLITE_NOMEM; goto done; }
       pos = p;
     }
     pos[n].rowid = sqlite3_column_int64(st, 0);
     pos[n].chunk_id = sqlite3_column_int64(st, 1);
-    pos[n].offset = (size_t)off;
+    pos[n].slot = off;
     n++;
   }
   rc = rc == SQLITE_DONE ? SQLITE_OK : vv_db_error(t, rc);
@@ -326,7 +249,7 @@ done:
     sqlite3_free(pos);
     return rc;
   }
-  if (n) qsort(pos, n, sizeof *pos, by_position);
+  if (n) qsort(pos, n, sizeof *pos, sl_chunk_pos_cmp);
   *out = pos;
   *n_out = n;
   return SQLITE_OK;
@@ -354,10 +277,10 @@ static int read_run(search *s, size_t first, size_t last) {
 
 /* The chunk's cache entry if the cache holds it (pinned), else NULL. */
 static int cached_only(search *s, sqlite3_int64 chunk, sl_cached_chunk **entry) {
-  sqlite3_stmt *st = vv_stmt(s->t, VV_CHUNK_VERSION);
+  sqlite3_stmt *st;
   int rc;
   *entry = NULL;
-  if (!st) return SQLITE_ERROR;
+  if ((rc = vv_stmt(s->t, VV_CHUNK_VERSION, &st)) != SQLITE_OK) return rc;
   sqlite3_bind_int64(st, 1, chunk);
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW)
@@ -368,7 +291,7 @@ static int cached_only(search *s, sqlite3_int64 chunk, sl_cached_chunk **entry) 
   return rc;
 }
 
-static int scan_positions(search *s, const position *pos, size_t n) {
+static int scan_positions(search *s, const sl_chunk_pos *pos, size_t n) {
   vv_table *t = s->t;
   sl_cached_chunk *entry = NULL;
   int rc = SQLITE_OK;
@@ -376,18 +299,21 @@ static int scan_positions(search *s, const position *pos, size_t n) {
     size_t b = a + 1;
     sqlite3_int64 chunk = pos[a].chunk_id;
     const unsigned char *base = s->buf;
-    while (b < n && pos[b].chunk_id == chunk && pos[b].offset - pos[b - 1].offset <= RUN_GAP) b++;
+    size_t first, last;
+    while (b < n && pos[b].chunk_id == chunk && pos[b].slot - pos[b - 1].slot <= RUN_GAP) b++;
+    first = (size_t)pos[a].slot;
+    last = (size_t)pos[b - 1].slot;
     if (a == 0 || pos[a - 1].chunk_id != chunk) {
       sl_chunk_cache_release(entry);
       if ((rc = cached_only(s, chunk, &entry)) == SQLITE_OK && !entry)
         rc = vv_blob_seek(t, &s->blob, s->column, chunk, 0);
     }
     if (entry) base = sl_chunk_data(entry);
-    else if (rc == SQLITE_OK && (rc = read_run(s, pos[a].offset, pos[b - 1].offset)) != SQLITE_OK)
+    else if (rc == SQLITE_OK && (rc = read_run(s, first, last)) != SQLITE_OK)
       rc = vv_db_error(t, rc);
-    if (rc == SQLITE_OK) rc = distances(s, base, pos[a].offset, pos[b - 1].offset - pos[a].offset + 1);
+    if (rc == SQLITE_OK) rc = distances(s, base, first, last - first + 1);
     for (size_t i = a; i < b && rc == SQLITE_OK; i++)
-      consider(s, s->dist[pos[i].offset - pos[a].offset], pos[i].offset, pos[i].rowid, chunk);
+      consider(s, s->dist[(size_t)pos[i].slot - first], (size_t)pos[i].slot, pos[i].rowid, chunk);
     a = b;
   }
   sl_chunk_cache_release(entry);
@@ -401,7 +327,7 @@ static int rescore(search *s, sl_topk *final) {
   sl_knn_hit *cand = s->top.h;
   int rc = SQLITE_OK;
   sl_err err;
-  position *pos = sqlite3_malloc64((s->top.n + 1) * sizeof *pos);
+  sl_chunk_pos *pos = sqlite3_malloc64((s->top.n + 1) * sizeof *pos);
   void *vec = sqlite3_malloc64(lay->vec_bytes);
   if (!pos || !vec) {
     sqlite3_free(pos);
@@ -411,26 +337,26 @@ static int rescore(search *s, sl_topk *final) {
   for (size_t i = 0; i < s->top.n; i++) {
     pos[i].chunk_id = cand[i].chunk_id;
     pos[i].rowid = cand[i].rowid;
-    pos[i].offset = (size_t)cand[i].offset;
+    pos[i].slot = cand[i].offset;
   }
-  qsort(pos, s->top.n, sizeof *pos, by_position);
+  qsort(pos, s->top.n, sizeof *pos, sl_chunk_pos_cmp);
   sqlite3_blob_close(s->blob);
   s->blob = NULL;
   for (size_t i = 0; i < s->top.n && rc == SQLITE_OK; i++) {
     float d;
     if (i == 0 || pos[i - 1].chunk_id != pos[i].chunk_id)
       if ((rc = vv_blob_seek(t, &s->blob, "vectors", pos[i].chunk_id, 0)) != SQLITE_OK) break;
-    rc = sqlite3_blob_read(s->blob, vec, (int)lay->vec_bytes, (int)(pos[i].offset * lay->vec_bytes));
+    rc = sqlite3_blob_read(s->blob, vec, (int)lay->vec_bytes, (int)((size_t)pos[i].slot * lay->vec_bytes));
     if (rc != SQLITE_OK) {
       rc = vv_db_error(t, rc);
       break;
     }
     if (sl_knn_distances(lay, s->q->q, vec, 0, 1, &d, &err)) {
-      rc = vv_error(t, "%s", err.msg);
+      rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
       break;
     }
     if (sl_knn_range_has(&s->q->range, d)) {
-      sl_knn_hit hit = {.distance = d, .offset = (int32_t)pos[i].offset, .rowid = pos[i].rowid,
+      sl_knn_hit hit = {.distance = d, .offset = (int32_t)pos[i].slot, .rowid = pos[i].rowid,
                         .chunk_id = pos[i].chunk_id};
       sl_topk_push(final, &hit);
     }
@@ -446,7 +372,7 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   sl_topk final = {0};
   sl_topk *result = &s.top;
   unsigned char *qq = NULL;
-  position *pos = NULL;
+  sl_chunk_pos *pos = NULL;
   size_t n_pos = 0, want;
   sl_err err;
   int rc = SQLITE_OK;
@@ -471,14 +397,14 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
     s.query = qq;
   }
   if (!s.dist || !s.buf || (s.quant && !qq)) rc = SQLITE_NOMEM;
-  else if (sl_topk_init(&s.top, want, &err)) rc = vv_error(t, "%s", err.msg);
+  else if (sl_topk_init(&s.top, want, &err)) rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
 
   if (rc == SQLITE_OK) {
     if (q->n_filters == 0) rc = scan_all(&s);
     else if ((rc = filtered_positions(&s, &pos, &n_pos)) == SQLITE_OK) rc = scan_positions(&s, pos, n_pos);
   }
   if (rc == SQLITE_OK && s.quant) {
-    if (sl_topk_init(&final, q->k, &err)) rc = vv_error(t, "%s", err.msg);
+    if (sl_topk_init(&final, q->k, &err)) rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
     else rc = rescore(&s, &final);
     result = &final;
   }

@@ -1,6 +1,7 @@
 /*
-** vtab_vec_write.c: xUpdate of semlite_vec: INSERT (rowid given or chosen), INSERT OR
-** REPLACE, UPDATE (values and rowid), DELETE, and embed-on-insert.
+** write.c: xUpdate of semlite_vec (write.h): INSERT (rowid given or chosen), INSERT OR
+** REPLACE, UPDATE (values and rowid), DELETE, and embed-on-insert with its queue of
+** rows waiting for their vectors. The shadow tables are written through store.h.
 **
 ** Every change is SQL on the shadow tables plus incremental BLOB writes into a chunk's
 ** row, inside the statement's own transaction: a failed statement, ROLLBACK or
@@ -22,70 +23,12 @@
 #include <string.h>
 
 #include "../../ops/infer.h"
-#include "vtab_vec.h"
+#include "../../vector/quant.h"
+#include "config.h"
+#include "store.h"
+#include "write.h"
 
-/* ---- small helpers ---- */
-
-static int blob_put(vv_table *t, const char *col, sqlite3_int64 chunk, const void *data, size_t n,
-                    size_t offset) {
-  sqlite3_blob *b = NULL;
-  int rc = vv_blob_seek(t, &b, col, chunk, 1);
-  if (rc == SQLITE_OK && (rc = sqlite3_blob_write(b, data, (int)n, (int)offset)) != SQLITE_OK)
-    vv_db_error(t, rc);
-  sqlite3_blob_close(b);
-  return rc;
-}
-
-/* Every change to a chunk's content goes through here: the first in a transaction gives
-** the chunk a new version (vtab_vec.h, "The chunk cache and transactions"). */
-static int blob_write(vv_table *t, const char *col, sqlite3_int64 chunk, const void *data, size_t n,
-                      size_t offset) {
-  if (!vv_chunk_dirty(t, chunk)) {
-    unsigned char version[VV_VERSION_BYTES];
-    int rc;
-    sqlite3_randomness(sizeof version, version);
-    if ((rc = blob_put(t, "version", chunk, version, sizeof version, 0)) != SQLITE_OK ||
-        (rc = vv_chunk_mark_dirty(t, chunk)) != SQLITE_OK)
-      return rc;
-  }
-  return blob_put(t, col, chunk, data, n, offset);
-}
-
-static int blob_read(vv_table *t, const char *col, sqlite3_int64 chunk, void *data, size_t n, size_t offset) {
-  sqlite3_blob *b = NULL;
-  int rc = vv_blob_seek(t, &b, col, chunk, 0);
-  if (rc == SQLITE_OK && (rc = sqlite3_blob_read(b, data, (int)n, (int)offset)) != SQLITE_OK)
-    vv_db_error(t, rc);
-  sqlite3_blob_close(b);
-  return rc;
-}
-
-static int step_done(vv_table *t, sqlite3_stmt *st) {
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? SQLITE_OK : vv_db_error(t, rc);
-}
-
-/* Where a row is: its chunk and slot. SQLITE_DONE when there is no such row. */
-static int locate(vv_table *t, sqlite3_int64 rowid, sqlite3_int64 *chunk, size_t *slot) {
-  sqlite3_stmt *st = vv_stmt(t, VV_ROW_GET);
-  int rc;
-  if (!st) return SQLITE_ERROR;
-  sqlite3_bind_int64(st, 1, rowid);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    sqlite3_int64 off = sqlite3_column_int64(st, 2);
-    *chunk = sqlite3_column_int64(st, 1);
-    *slot = (size_t)off;
-    sqlite3_reset(st);
-    if (off < 0 || (size_t)off >= t->lay.cap)
-      return vv_error(t, "row %lld has chunk_offset %lld, outside the chunk (run semlite_vec_check)",
-                      (long long)rowid, (long long)off);
-    return SQLITE_OK;
-  }
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? SQLITE_DONE : vv_db_error(t, rc);
-}
+/* ---- arguments ---- */
 
 /* A rowid from an xUpdate argument (SQLite has refused most non-integers already). */
 static int rowid_arg(vv_table *t, sqlite3_value *v, sqlite3_int64 *out) {
@@ -93,7 +36,7 @@ static int rowid_arg(vv_table *t, sqlite3_value *v, sqlite3_int64 *out) {
     *out = sqlite3_value_int64(v);
     return SQLITE_OK;
   }
-  return vv_error(t, "rowid must be an INTEGER, got %s", sl_sql_type_name(v));
+  return sl_vtab_error(&t->base, t->name, "rowid must be an INTEGER, got %s", sl_sql_type_name(v));
 }
 
 /* ---- embedding ---- */
@@ -103,31 +46,39 @@ static int check_text(vv_table *t, sqlite3_value *text) {
   const vv_config *cfg = &t->cfg;
   const char *col = cfg->cols[cfg->embed_from].name;
   if (sqlite3_value_type(text) == SQLITE_NULL)
-    return vv_error(t, "cannot embed a NULL %s (embed_from=%s): give it a text or give %s a vector", col, col,
-                    cfg->cols[cfg->vec_col].name);
+    return sl_vtab_error(&t->base, t->name,
+                         "cannot embed a NULL %s (embed_from=%s): give it a text or give %s a vector", col, col,
+                         cfg->cols[cfg->vec_col].name);
   if (sqlite3_value_type(text) != SQLITE_TEXT)
-    return vv_error(t, "cannot embed %s (embed_from=%s): it must be TEXT, got %s", col, col, sl_sql_type_name(text));
+    return sl_vtab_error(&t->base, t->name, "cannot embed %s (embed_from=%s): it must be TEXT, got %s", col, col,
+                         sl_sql_type_name(text));
   return SQLITE_OK;
 }
 
-int vv_check_model(vv_table *t) {
+/* Checks model= is a loaded embedding model of the column's size, or sets the table's
+** error. */
+int vv_model_check(vv_table *t) {
   const vv_config *cfg = &t->cfg;
   size_t width;
   sl_err err;
-  if (sl_op_model_width(cfg->model, SL_KIND_EMBED, &width, &err)) return vv_error(t, "model: %s", err.msg);
+  if (sl_op_model_width(cfg->model, SL_KIND_EMBED, &width, &err))
+    return sl_vtab_error(&t->base, t->name, "model: %s", err.msg);
   if (width != cfg->dims)
-    return vv_error(t, "model '%s' makes %zu-dimensional vectors but %s is float[%zu]", cfg->model, width,
-                    cfg->cols[cfg->vec_col].name, cfg->dims);
+    return sl_vtab_error(&t->base, t->name, "model '%s' makes %zu-dimensional vectors but %s is float[%zu]",
+                         cfg->model, width, cfg->cols[cfg->vec_col].name, cfg->dims);
   return SQLITE_OK;
 }
 
-/* Embeds n texts into out (n rows of dims floats): one request, cached as embed(). */
+/* Embeds n texts into out (n rows of dims floats): one request, cached as embed() when
+** the connection's cache is on. An error that ended the transaction keeps its code. */
 static int embed_texts(vv_table *t, size_t n, const char *const *texts, const size_t *lens, float *out) {
   sl_err err;
-  int rc = vv_check_model(t);
+  int rc = vv_model_check(t);
   if (rc != SQLITE_OK) return rc;
-  if (sl_op_embed_rows(NULL, t->cfg.model, t->cfg.dims, n, texts, lens, out, &err))
-    return vv_error(t, "embedding %s: %s", t->cfg.cols[t->cfg.embed_from].name, err.msg);
+  if (sl_op_embed_rows(t->flushing == 2 ? sl_cache_l2_memory_only(t->cache) : sl_cache_l2(t->cache), t->cfg.model, t->cfg.dims, n, texts, lens, out, &err)) {
+    rc = sl_vtab_error(&t->base, t->name, "embedding %s: %s", t->cfg.cols[t->cfg.embed_from].name, err.msg);
+    return err.code && rc != SQLITE_NOMEM ? err.code : rc;
+  }
   return SQLITE_OK;
 }
 
@@ -164,44 +115,46 @@ static void vector_free(new_vector *nv) {
 static int vector_from(vv_table *t, sqlite3_value *v, sqlite3_value *text, new_vector *nv) {
   const vv_config *cfg = &t->cfg;
   sl_err err;
-  int rc;
   if (!v || sqlite3_value_type(v) == SQLITE_NULL) {
+    int rc;
     if (cfg->embed_from < 0)
-      return vv_error(t, "%s must not be NULL (give a %s[%zu] vector)", cfg->cols[cfg->vec_col].name,
-                      sl_knn_type_name(cfg->type), cfg->dims);
+      return sl_vtab_error(&t->base, t->name, "%s must not be NULL (give a %s[%zu] vector)",
+                           cfg->cols[cfg->vec_col].name, sl_knn_type_name(cfg->type), cfg->dims);
     if ((rc = embed_text(t, text, (float *)(void *)nv->vec)) != SQLITE_OK) return rc;
-  } else if (vv_read_vector(cfg, &t->lay, v, cfg->cols[cfg->vec_col].name, nv->vec, &err)) {
-    return vv_error(t, "%s", err.msg);
+  } else if (sl_sql_vec_read_exact(v, cfg->type, cfg->dims, cfg->cols[cfg->vec_col].name, nv->vec, &err)) {
+    return sl_vtab_error(&t->base, t->name, "%s", err.msg);
   }
   if (nv->qvec) sl_quantize(&t->lay, (const float *)(void *)nv->vec, nv->qvec);
   return SQLITE_OK;
 }
 
-static int write_vector(vv_table *t, sqlite3_int64 chunk, size_t slot, const new_vector *nv) {
-  const sl_chunk_layout *lay = &t->lay;
-  int rc = blob_write(t, "vectors", chunk, nv->vec, lay->vec_bytes, slot * lay->vec_bytes);
-  if (rc == SQLITE_OK && nv->qvec)
-    rc = blob_write(t, "qvectors", chunk, nv->qvec, lay->qvec_bytes, sl_quant_vec_offset(lay, slot));
-  if (rc == SQLITE_OK && nv->qvec && lay->qparam_bytes)
-    rc = blob_write(t, "qvectors", chunk, nv->qvec + lay->qvec_bytes, lay->qparam_bytes,
-                    sl_quant_param_offset(lay, slot));
-  return rc;
-}
-
-static int write_rowid(vv_table *t, sqlite3_int64 chunk, size_t slot, sqlite3_int64 rowid) {
-  unsigned char le[8];
-  sl_rowid_put(le, rowid);
-  return blob_write(t, "rowids", chunk, le, 8, slot * 8);
-}
-
 /* ---- deferred embedding ---- */
+
+static int vv_flush_now(vv_table *t);
 
 void vv_discard(vv_table *t) {
   for (int i = 0; i < t->n_pending; i++) sqlite3_free(t->pending[i].text);
   t->n_pending = 0;
 }
 
-int vv_flush(vv_table *t) {
+/* cached: the embedding may use the connection's inference cache in the database. Not
+** while SQLite commits (xSync) or opens a savepoint (xSavepoint, which the cache's own
+** nested writes can cause): a nested statement there can end the transaction under a
+** COMMIT that then reports success (faults.oom found it), so those flushes use the
+** process's memory only (sl_cache_l2_memory_only). A flush never re-enters itself. */
+static int flush(vv_table *t, int cached) {
+  int rc;
+  if (t->flushing) return SQLITE_OK;
+  t->flushing = cached ? 1 : 2;
+  rc = vv_flush_now(t);
+  t->flushing = 0;
+  return rc;
+}
+
+int vv_flush(vv_table *t) { return flush(t, 1); }
+int vv_flush_uncached(vv_table *t) { return flush(t, 0); }
+
+static int vv_flush_now(vv_table *t) {
   const size_t n = (size_t)t->n_pending, dims = t->cfg.dims;
   const char **texts;
   size_t *lens;
@@ -222,7 +175,7 @@ int vv_flush(vv_table *t) {
   for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
     nv.vec = (unsigned char *)(out + i * dims);
     if (nv.qvec) sl_quantize(&t->lay, out + i * dims, nv.qvec);
-    rc = write_vector(t, t->pending[i].chunk, t->pending[i].slot, &nv);
+    rc = vv_chunk_write_vector(t, t->pending[i].chunk, t->pending[i].slot, nv.vec, nv.qvec);
   }
   if (rc == SQLITE_OK) vv_discard(t);
   sqlite3_free(texts);
@@ -251,7 +204,7 @@ static int check_values(vv_table *t, sqlite3_value **cols) {
   sl_err err;
   for (int i = 0; i < t->cfg.n_cols; i++)
     if (t->cfg.cols[i].kind == VV_META && vv_check_meta(&t->cfg.cols[i], cols[i], &err))
-      return vv_error(t, "%s", err.msg);
+      return sl_vtab_error(&t->base, t->name, "%s", err.msg);
   return SQLITE_OK;
 }
 
@@ -261,100 +214,35 @@ static void bind_meta(vv_table *t, sqlite3_stmt *st, int first, sqlite3_value **
     if (t->cfg.cols[i].kind == VV_META) sqlite3_bind_value(st, first + t->cfg.cols[i].slot, cols[i]);
 }
 
-/* ---- slots ---- */
-
-/* A free slot: the first clear bit of the last chunk, or slot 0 of a new chunk. *byte is
-** the validity byte that holds it, as it is now. */
-static int slot_alloc(vv_table *t, sqlite3_int64 *chunk, size_t *slot, unsigned char *byte) {
-  const sl_chunk_layout *lay = &t->lay;
-  sqlite3_stmt *st = vv_stmt(t, VV_CHUNK_LAST);
-  int rc;
-  if (!st) return SQLITE_ERROR;
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    const unsigned char *valid = sqlite3_column_blob(st, 1);
-    if ((size_t)sqlite3_column_bytes(st, 1) != lay->validity_bytes) {
-      rc = vv_error(t, "chunk %lld has a %d-byte validity BLOB, expected %zu (run semlite_vec_check)",
-                    (long long)sqlite3_column_int64(st, 0), sqlite3_column_bytes(st, 1), lay->validity_bytes);
-      sqlite3_reset(st);
-      return rc;
-    }
-    *chunk = sqlite3_column_int64(st, 0);
-    *slot = sl_bits_first_clear(valid, lay->cap);
-    if (*slot < lay->cap) *byte = valid[*slot / 8];
-    sqlite3_reset(st);
-    if (*slot < lay->cap) return SQLITE_OK;
-  } else {
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return vv_db_error(t, rc);
-  }
-  if (!(st = vv_stmt(t, VV_CHUNK_INSERT))) return SQLITE_ERROR;
-  sqlite3_bind_int64(st, 1, (sqlite3_int64)lay->validity_bytes);
-  sqlite3_bind_int64(st, 2, (sqlite3_int64)lay->rowids_bytes);
-  if (lay->quant != SL_QUANT_NONE) sqlite3_bind_int64(st, 3, (sqlite3_int64)lay->qvectors_bytes);
-  sqlite3_bind_int64(st, 4, (sqlite3_int64)lay->vectors_bytes);
-  if ((rc = step_done(t, st)) != SQLITE_OK) return rc;
-  *chunk = sqlite3_last_insert_rowid(t->db);
-  /* its random version is new; it stays this transaction's to change */
-  if ((rc = vv_chunk_mark_dirty(t, *chunk)) != SQLITE_OK) return rc;
-  *slot = 0;
-  *byte = 0;
-  return SQLITE_OK;
-}
-
-/* Clears a slot's validity bit; a chunk left empty is deleted. */
-static int slot_free(vv_table *t, sqlite3_int64 chunk, size_t slot) {
-  const sl_chunk_layout *lay = &t->lay;
-  unsigned char *valid = sqlite3_malloc64(lay->validity_bytes);
-  int rc;
-  if (!valid) return SQLITE_NOMEM;
-  rc = blob_read(t, "validity", chunk, valid, lay->validity_bytes, 0);
-  if (rc == SQLITE_OK) {
-    sl_bit_set(valid, slot, 0);
-    if (sl_bits_count(valid, lay->cap) == 0) {
-      sqlite3_stmt *st = vv_stmt(t, VV_CHUNK_DELETE);
-      if (!st) rc = SQLITE_ERROR;
-      else {
-        sqlite3_bind_int64(st, 1, chunk);
-        rc = step_done(t, st);
-      }
-    } else {
-      rc = blob_write(t, "validity", chunk, valid + slot / 8, 1, slot / 8);
-    }
-  }
-  sqlite3_free(valid);
-  return rc;
-}
-
 /* ---- the operations ---- */
 
 static int delete_row(vv_table *t, sqlite3_int64 rowid) {
-  sqlite3_int64 chunk;
+  sqlite3_int64 chunk = 0;
   size_t slot = 0;
   sqlite3_stmt *st;
-  int rc = locate(t, rowid, &chunk, &slot);
+  int rc = vv_row_locate(t, rowid, &chunk, &slot);
   if (rc == SQLITE_DONE) return SQLITE_OK;
   if (rc != SQLITE_OK) return rc;
-  if ((rc = slot_free(t, chunk, slot)) != SQLITE_OK) return rc;
-  if (!(st = vv_stmt(t, VV_ROW_DELETE))) return SQLITE_ERROR;
+  if ((rc = vv_slot_free(t, chunk, slot)) != SQLITE_OK || (rc = vv_stmt(t, VV_ROW_DELETE, &st)) != SQLITE_OK)
+    return rc;
   sqlite3_bind_int64(st, 1, rowid);
-  if ((rc = step_done(t, st)) != SQLITE_OK || t->cfg.n_aux == 0) return rc;
-  if (!(st = vv_stmt(t, VV_AUX_DELETE))) return SQLITE_ERROR;
+  if ((rc = vv_step_done(t, st)) != SQLITE_OK || t->cfg.n_aux == 0) return rc;
+  if ((rc = vv_stmt(t, VV_AUX_DELETE, &st)) != SQLITE_OK) return rc;
   sqlite3_bind_int64(st, 1, rowid);
-  return step_done(t, st);
+  return vv_step_done(t, st);
 }
 
 /* Whether a rowid is taken; if it is, only REPLACE may go on (it deletes the old row
 ** with delete_row once nothing else can fail); other modes get SQLITE_CONSTRAINT and
 ** SQLite applies ABORT, FAIL, ROLLBACK or IGNORE. */
 static int check_conflict(vv_table *t, sqlite3_int64 rowid, int *taken) {
-  sqlite3_int64 chunk;
+  sqlite3_int64 chunk = 0;
   size_t slot = 0;
-  int rc = locate(t, rowid, &chunk, &slot);
+  int rc = vv_row_locate(t, rowid, &chunk, &slot);
   *taken = rc == SQLITE_OK;
   if (rc == SQLITE_DONE) return SQLITE_OK;
   if (rc != SQLITE_OK || sqlite3_vtab_on_conflict(t->db) == SQLITE_REPLACE) return rc;
-  vv_error(t, "UNIQUE constraint failed: %s.rowid (%lld)", t->name, (long long)rowid);
+  sl_vtab_error(&t->base, t->name, "UNIQUE constraint failed: %s.rowid (%lld)", t->name, (long long)rowid);
   return SQLITE_CONSTRAINT;
 }
 
@@ -363,67 +251,50 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   new_vector nv = {0};
   sqlite3_int64 rowid = 0, chunk = 0;
   size_t slot = 0;
-  unsigned char byte;
+  unsigned char byte = 0;
   sqlite3_stmt *st;
   int has_rowid = sqlite3_value_type(rowid_v) != SQLITE_NULL, taken = 0, rc;
   int deferred = cfg->embed_from >= 0 && sqlite3_value_type(cols[cfg->vec_col]) == SQLITE_NULL;
 
   for (int h = cfg->n_cols; h < cfg->n_cols + 2; h++)
     if (sqlite3_value_type(cols[h]) != SQLITE_NULL)
-      return vv_error(t, "%s is computed by k-NN queries and cannot be inserted", h == cfg->n_cols ? "distance" : "k");
+      return sl_vtab_error(&t->base, t->name, "%s is computed by k-NN queries and cannot be inserted",
+                           h == cfg->n_cols ? "distance" : "k");
   if (has_rowid && (rc = rowid_arg(t, rowid_v, &rowid)) != SQLITE_OK) return rc;
   if ((rc = check_values(t, cols)) != SQLITE_OK) return rc;
   if (has_rowid && (rc = check_conflict(t, rowid, &taken)) != SQLITE_OK) return rc;
   if (deferred) {
     /* What would make the batch fail for this row is checked now. */
-    if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_check_model(t)) != SQLITE_OK) return rc;
+    if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_model_check(t)) != SQLITE_OK) return rc;
   } else if ((rc = vector_alloc(t, &nv)) != SQLITE_OK || (rc = vector_from(t, cols[cfg->vec_col], NULL, &nv)) != SQLITE_OK) {
     goto done;
   }
   /* The row REPLACE removes may itself be waiting for its vector. */
   if (taken && ((rc = vv_flush(t)) != SQLITE_OK || (rc = delete_row(t, rowid)) != SQLITE_OK)) goto done;
-  if ((rc = slot_alloc(t, &chunk, &slot, &byte)) != SQLITE_OK) goto done;
+  if ((rc = vv_slot_alloc(t, &chunk, &slot, &byte)) != SQLITE_OK) goto done;
 
-  if (!(st = vv_stmt(t, VV_ROW_INSERT))) { rc = SQLITE_ERROR; goto done; }
+  if ((rc = vv_stmt(t, VV_ROW_INSERT, &st)) != SQLITE_OK) goto done;
   if (has_rowid) sqlite3_bind_int64(st, 1, rowid);
   sqlite3_bind_int64(st, 2, chunk);
   sqlite3_bind_int64(st, 3, (sqlite3_int64)slot);
   bind_meta(t, st, 4, cols);
-  if ((rc = step_done(t, st)) != SQLITE_OK) goto done;
+  if ((rc = vv_step_done(t, st)) != SQLITE_OK) goto done;
   if (!has_rowid) rowid = sqlite3_last_insert_rowid(t->db);
   if (cfg->n_aux) {
-    if (!(st = vv_stmt(t, VV_AUX_INSERT))) { rc = SQLITE_ERROR; goto done; }
+    if ((rc = vv_stmt(t, VV_AUX_INSERT, &st)) != SQLITE_OK) goto done;
     sqlite3_bind_int64(st, 1, rowid);
     for (int i = 0; i < cfg->n_cols; i++)
       if (cfg->cols[i].kind == VV_AUX) sqlite3_bind_value(st, 2 + cfg->cols[i].slot, cols[i]);
-    if ((rc = step_done(t, st)) != SQLITE_OK) goto done;
+    if ((rc = vv_step_done(t, st)) != SQLITE_OK) goto done;
   }
-  byte |= (unsigned char)(1u << (slot & 7));
-  if ((deferred || (rc = write_vector(t, chunk, slot, &nv)) == SQLITE_OK) &&
-      (rc = write_rowid(t, chunk, slot, rowid)) == SQLITE_OK &&
-      (rc = blob_write(t, "validity", chunk, &byte, 1, slot / 8)) == SQLITE_OK && deferred)
+  if ((deferred || (rc = vv_chunk_write_vector(t, chunk, slot, nv.vec, nv.qvec)) == SQLITE_OK) &&
+      (rc = vv_chunk_write_rowid(t, chunk, slot, rowid)) == SQLITE_OK &&
+      (rc = vv_slot_take(t, chunk, slot, byte)) == SQLITE_OK && deferred)
     rc = defer(t, chunk, slot, cols[cfg->embed_from]);
   *out = rowid;
 done:
   vector_free(&nv);
   return rc;
-}
-
-/* The stored value of column col of a row (metadata or auxiliary), as a new value. */
-static int stored_value(vv_table *t, sqlite3_int64 rowid, int col, sqlite3_value **out) {
-  const vv_column *c = &t->cfg.cols[col];
-  sqlite3_stmt *st = vv_stmt(t, c->kind == VV_META ? VV_ROW_GET : VV_AUX_GET);
-  int rc;
-  *out = NULL;
-  if (!st) return SQLITE_ERROR;
-  sqlite3_bind_int64(st, 1, rowid);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) *out = sqlite3_value_dup(sqlite3_column_value(st, c->kind == VV_META ? 3 + c->slot : 1 + c->slot));
-  sqlite3_reset(st);
-  if (rc == SQLITE_DONE) return vv_error(t, "row %lld lacks its %s values (run semlite_vec_check)", (long long)rowid,
-                                         c->kind == VV_META ? "metadata" : "auxiliary");
-  if (rc != SQLITE_ROW) return vv_db_error(t, rc);
-  return *out ? SQLITE_OK : SQLITE_NOMEM;
 }
 
 /* Whether UPDATE gave the embed_from column a new text: re-embed then. */
@@ -432,7 +303,7 @@ static int text_changed(vv_table *t, sqlite3_int64 rowid, sqlite3_value *text, i
   int rc;
   *changed = 0;
   if (sqlite3_value_nochange(text)) return SQLITE_OK;
-  if ((rc = stored_value(t, rowid, t->cfg.embed_from, &old)) != SQLITE_OK) return rc;
+  if ((rc = vv_row_value(t, rowid, t->cfg.embed_from, &old)) != SQLITE_OK) return rc;
   *changed = sqlite3_value_type(old) != sqlite3_value_type(text) ||
              sqlite3_value_bytes(old) != sqlite3_value_bytes(text) ||
              (sqlite3_value_type(text) == SQLITE_TEXT &&
@@ -451,15 +322,14 @@ static int update_aux(vv_table *t, sqlite3_int64 old_rowid, sqlite3_int64 rowid,
   for (int i = 0; i < cfg->n_cols; i++)
     if (cfg->cols[i].kind == VV_AUX && !sqlite3_value_nochange(cols[i])) any = 1;
   for (int i = 0; any && i < cfg->n_cols && rc == SQLITE_OK; i++)
-    if (cfg->cols[i].kind == VV_AUX && sqlite3_value_nochange(cols[i])) rc = stored_value(t, old_rowid, i, &vals[i]);
+    if (cfg->cols[i].kind == VV_AUX && sqlite3_value_nochange(cols[i])) rc = vv_row_value(t, old_rowid, i, &vals[i]);
   if (any && rc == SQLITE_OK) {
-    if (!(st = vv_stmt(t, VV_AUX_UPDATE))) rc = SQLITE_ERROR;
-    else {
+    if ((rc = vv_stmt(t, VV_AUX_UPDATE, &st)) == SQLITE_OK) {
       sqlite3_bind_int64(st, 1, old_rowid);
       sqlite3_bind_int64(st, 2, rowid);
       for (int i = 0; i < cfg->n_cols; i++)
         if (cfg->cols[i].kind == VV_AUX) sqlite3_bind_value(st, 3 + cfg->cols[i].slot, vals[i] ? vals[i] : cols[i]);
-      rc = step_done(t, st);
+      rc = vv_step_done(t, st);
     }
   }
   for (int i = 0; i < cfg->n_cols; i++) sqlite3_value_free(vals[i]);
@@ -477,8 +347,8 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
   int rc, new_vec = 0, taken = 0;
 
   if ((rc = rowid_arg(t, rowid_v, &rowid)) != SQLITE_OK || (rc = check_values(t, cols)) != SQLITE_OK) return rc;
-  if ((rc = locate(t, old_rowid, &chunk, &slot)) != SQLITE_OK)
-    return rc == SQLITE_DONE ? vv_error(t, "no row %lld to update", (long long)old_rowid) : rc;
+  if ((rc = vv_row_locate(t, old_rowid, &chunk, &slot)) != SQLITE_OK)
+    return rc == SQLITE_DONE ? sl_vtab_error(&t->base, t->name, "no row %lld to update", (long long)old_rowid) : rc;
   if (rowid != old_rowid && (rc = check_conflict(t, rowid, &taken)) != SQLITE_OK) return rc;
   if (!sqlite3_value_nochange(vec)) {
     new_vec = 1;
@@ -490,7 +360,7 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
     sqlite3_value *text = NULL;
     /* A NULL vector re-embeds the text: the new one, or the stored one if unchanged. */
     if (cfg->embed_from >= 0 && sqlite3_value_nochange(cols[cfg->embed_from]) &&
-        (rc = stored_value(t, old_rowid, cfg->embed_from, &text)) != SQLITE_OK)
+        (rc = vv_row_value(t, old_rowid, cfg->embed_from, &text)) != SQLITE_OK)
       return rc;
     if ((rc = vector_alloc(t, &nv)) == SQLITE_OK)
       rc = vector_from(t, sqlite3_value_nochange(vec) ? NULL : vec,
@@ -500,14 +370,14 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
   }
   if (taken && (rc = delete_row(t, rowid)) != SQLITE_OK) goto done;
 
-  if (!(st = vv_stmt(t, VV_ROW_UPDATE))) { rc = SQLITE_ERROR; goto done; }
+  if ((rc = vv_stmt(t, VV_ROW_UPDATE, &st)) != SQLITE_OK) goto done;
   sqlite3_bind_int64(st, 1, old_rowid);
   sqlite3_bind_int64(st, 2, rowid);
   bind_meta(t, st, 3, cols);
-  if ((rc = step_done(t, st)) != SQLITE_OK) goto done;
+  if ((rc = vv_step_done(t, st)) != SQLITE_OK) goto done;
   if (cfg->n_aux && (rc = update_aux(t, old_rowid, rowid, cols)) != SQLITE_OK) goto done;
-  if (new_vec && (rc = write_vector(t, chunk, slot, &nv)) != SQLITE_OK) goto done;
-  if (rowid != old_rowid) rc = write_rowid(t, chunk, slot, rowid);
+  if (new_vec && (rc = vv_chunk_write_vector(t, chunk, slot, nv.vec, nv.qvec)) != SQLITE_OK) goto done;
+  if (rowid != old_rowid) rc = vv_chunk_write_rowid(t, chunk, slot, rowid);
 done:
   vector_free(&nv);
   return rc;

@@ -1,7 +1,8 @@
 /*
-** vtab_vec_config.c: the CREATE VIRTUAL TABLE ... USING semlite_vec(...) language, the
-** SQL it turns into (the declared table, the shadow tables), and the checks values go
-** through on their way in (vectors from BLOBs or JSON, typed metadata).
+** config.c: the CREATE VIRTUAL TABLE ... USING semlite_vec(...) language (config.h),
+** the SQL it turns into (the declared table, the shadow tables, the facts T_info
+** records), and the check metadata values go through on their way in (vectors are
+** read by ../sql_vec.c). Text in, text out: it runs no statement.
 **
 ** Arguments, one per comma-separated item (case-insensitive keywords):
 **   name float[N] | int8[N] | bit[N] [distance_metric=l2|cosine|dot|l1|hamming]
@@ -13,12 +14,11 @@
 **   quantizer=none|int8|binary, oversample=N
 */
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vtab_vec.h"
+#include "config.h"
 
 /* ---- names ---- */
 
@@ -56,7 +56,7 @@ int vv_quant_parse(const char *s, sl_quant *out) {
   return 1;
 }
 
-const char *vv_quant_name(sl_quant q) {
+static const char *quant_name(sl_quant q) {
   return q == SL_QUANT_INT8 ? "int8" : q == SL_QUANT_BINARY ? "binary" : "none";
 }
 
@@ -373,45 +373,12 @@ void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]) {
   snprintf(facts[2].value, sizeof facts[2].value, "%zu", cfg->dims);
   snprintf(facts[3].value, sizeof facts[3].value, "%s", sl_knn_metric_name(cfg->metric));
   snprintf(facts[4].value, sizeof facts[4].value, "%d", cfg->chunk_size);
-  snprintf(facts[5].value, sizeof facts[5].value, "%s", vv_quant_name(cfg->quant));
+  snprintf(facts[5].value, sizeof facts[5].value, "%s", quant_name(cfg->quant));
   snprintf(facts[6].value, sizeof facts[6].value, "%d", cfg->n_meta);
   snprintf(facts[7].value, sizeof facts[7].value, "%d", cfg->n_aux);
 }
 
 /* ---- values on their way in ---- */
-
-int vv_read_vector(const vv_config *cfg, const sl_chunk_layout *lay, sqlite3_value *v,
-                   const char *what, void *out, sl_err *err) {
-  static const unsigned subtypes[] = {SL_SUBTYPE_F32, SL_SUBTYPE_I8, SL_SUBTYPE_BIT};
-  static const sl_vec_type types[] = {SL_VEC_F32, SL_VEC_I8, SL_VEC_BIT};
-  unsigned sub = sqlite3_value_subtype(v);
-  sl_sql_vec vec;
-  /* A BLOB that says what it holds (vec_int8(), vec_bit(), embed()) must hold ours. */
-  for (size_t i = 0; i < 3; i++)
-    if (sqlite3_value_type(v) == SQLITE_BLOB && sub == subtypes[i] && types[i] != cfg->type)
-      return sl_fail(err, "%s: expected %s[%zu], got a %s vector", what, sl_knn_type_name(cfg->type), cfg->dims,
-                     sl_knn_type_name(types[i]));
-  if (sl_sql_vec_read(v, (int)cfg->type, &vec, err)) {
-    sl_err_prefix(err, what);
-    return SL_ERROR;
-  }
-  if (vec.n != cfg->dims) {
-    sl_sql_vec_free(&vec);
-    return sl_fail(err, "%s: expected %s[%zu], got %s[%zu]", what, sl_knn_type_name(cfg->type), cfg->dims,
-                   sl_knn_type_name(cfg->type), vec.n);
-  }
-  memcpy(out, vec.data, lay->vec_bytes);
-  sl_sql_vec_free(&vec);
-  if (cfg->type == SL_VEC_F32) {
-    const unsigned char *p = out;
-    for (size_t i = 0; i < cfg->dims; i++) {
-      float f;
-      memcpy(&f, p + 4 * i, 4);
-      if (!isfinite(f)) return sl_fail(err, "%s: element %zu is not a finite number", what, i);
-    }
-  }
-  return SL_OK;
-}
 
 int vv_check_meta(const vv_column *col, sqlite3_value *v, sl_err *err) {
   int t = sqlite3_value_type(v);

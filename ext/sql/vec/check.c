@@ -1,9 +1,10 @@
 /*
-** vtab_vec_check.c: semlite_vec_check('table'), integrity_check for one semlite_vec
-** table: returns 'ok' or one line per problem (at most VV_CHECK_MAX).
+** check.c: semlite_vec_check('table') (declared in ../sql.h), integrity_check for one
+** semlite_vec table: returns 'ok' or one line per problem (at most VV_CHECK_MAX).
 **
-** It reads the shadow tables directly (no virtual table object is needed, so it also
-** works on a table whose declaration no longer matches its data) and checks:
+** It reads the shadow tables with its own queries (no virtual table object is needed,
+** so it also works on a table whose declaration no longer matches its data; store.h
+** needs one) and checks:
 **   - T_info describes a layout we can read
 **   - every chunk's BLOBs have the layout's sizes; float vectors of rows are finite
 **   - valid slots and T_rowids agree one to one: each valid slot's rowid has a T_rowids
@@ -17,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vtab_vec.h"
+#include "../../vector/quant.h"
+#include "config.h"
 
 #define VV_CHECK_MAX 100
 
@@ -28,7 +30,23 @@ typedef struct checker {
   int problems;
   sl_chunk_layout lay;
   int n_aux;
+  int error;                   /* SQLite's code when the check itself failed (not the table) */
+  char error_msg[256];
 } checker;
+
+/* A failure of the check rather than a problem of the table: out of memory, an I/O
+** error. The function then returns it as an error, never a report. */
+static void failed(checker *c, int rc) {
+  if (c->error || rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return;
+  if ((rc & 0xff) != SQLITE_NOMEM && (rc & 0xff) != SQLITE_IOERR && (rc & 0xff) != SQLITE_BUSY &&
+      (rc & 0xff) != SQLITE_INTERRUPT && (rc & 0xff) != SQLITE_FULL)
+    return;
+  c->error = rc;
+  snprintf(c->error_msg, sizeof c->error_msg, "%s", sqlite3_errmsg(c->db));
+}
+
+/* Finalizes st, keeping a failure of its last step (failed). */
+static void done_with(checker *c, sqlite3_stmt *st) { failed(c, sqlite3_finalize(st)); }
 
 static void problem(checker *c, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -52,8 +70,10 @@ static void problem(checker *c, const char *fmt, ...) {
 static sqlite3_stmt *query(checker *c, const char *fmt) {
   sqlite3_stmt *st = NULL;
   char *sql = sqlite3_mprintf(fmt, c->name, c->name, c->name, c->name);
-  if (!sql || sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-    problem(c, "cannot read shadow tables: %s", sql ? sqlite3_errmsg(c->db) : "out of memory");
+  int rc = sql ? sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+  if (rc != SQLITE_OK) {
+    failed(c, rc);
+    if (!c->error) problem(c, "cannot read shadow tables: %s", sqlite3_errmsg(c->db));
     sqlite3_finalize(st);
     st = NULL;
   }
@@ -81,7 +101,7 @@ static int read_info(checker *c) {
     else if (!strcmp(k, "chunk_size")) chunk = sqlite3_column_int64(st, 1);
     else if (!strcmp(k, "auxiliary")) c->n_aux = sqlite3_column_int(st, 1);
   }
-  sqlite3_finalize(st);
+  done_with(c, st);
   if (version != VV_FORMAT_VERSION) problem(c, "%s_info: format version %lld, expected %d", c->name, version, VV_FORMAT_VERSION);
   if (dims < 1 || dims > VV_MAX_DIMS) problem(c, "%s_info: bad dims %lld", c->name, dims);
   if (chunk < 8 || chunk > VV_MAX_CHUNK || chunk % 8) problem(c, "%s_info: bad chunk_size %lld", c->name, chunk);
@@ -90,17 +110,6 @@ static int read_info(checker *c) {
   if (c->problems) return SL_ERROR;
   sl_chunk_layout_init(&c->lay, type, (size_t)dims, metric, quant, (size_t)chunk);
   return SL_OK;
-}
-
-typedef struct slot_ref {
-  sqlite3_int64 chunk, rowid;
-  sqlite3_int64 slot;
-} slot_ref;
-
-static int by_slot(const void *a, const void *b) {
-  const slot_ref *x = a, *y = b;
-  if (x->chunk != y->chunk) return x->chunk < y->chunk ? -1 : 1;
-  return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
 /* Problems of one valid slot's vector and quantized copy. */
@@ -126,15 +135,15 @@ static void check_vector(checker *c, sqlite3_int64 chunk, size_t i, const unsign
 }
 
 /* Walks the chunks; collects the valid slots into *slots. */
-static int check_chunks(checker *c, slot_ref **slots, size_t *n_slots) {
+static int check_chunks(checker *c, sl_chunk_pos **slots, size_t *n_slots) {
   const sl_chunk_layout *lay = &c->lay;
   sqlite3_stmt *st = query(c, "SELECT chunk_id, validity, rowids, qvectors, vectors, version FROM \"%w_chunks\" ORDER BY chunk_id");
   unsigned char *scratch = sqlite3_malloc64(lay->vec_bytes + lay->qvec_bytes + lay->qparam_bytes + 8);
   size_t n = 0, cap = 0;
-  slot_ref *out = NULL;
+  sl_chunk_pos *out = NULL;
   int rc = SL_OK;
   if (!st || !scratch) {
-    sqlite3_finalize(st);
+    done_with(c, st);
     sqlite3_free(scratch);
     return SL_ERROR;
   }
@@ -160,22 +169,22 @@ static int check_chunks(checker *c, slot_ref **slots, size_t *n_slots) {
     for (size_t i = 0; i < lay->cap; i++) {
       if (!sl_bit_get(valid, i)) continue;
       if (n == cap) {
-        slot_ref *p = sqlite3_realloc64(out, (cap = cap ? 2 * cap : 1024) * sizeof *out);
+        sl_chunk_pos *p = sqlite3_realloc64(out, (cap = cap ? 2 * cap : 1024) * sizeof *out);
         if (!p) { rc = SL_ERROR; break; }
         out = p;
       }
-      out[n].chunk = chunk;
+      out[n].chunk_id = chunk;
       out[n].slot = (sqlite3_int64)i;
       out[n].rowid = sl_rowid_get(rowids, i);
       n++;
       check_vector(c, chunk, i, vectors, lay->quant != SL_QUANT_NONE ? q : NULL, scratch);
     }
   }
-  sqlite3_finalize(st);
+  done_with(c, st);
   sqlite3_free(scratch);
   if (rc != SL_OK) {
     sqlite3_free(out);
-    problem(c, "out of memory");
+    failed(c, SQLITE_NOMEM);
     return rc;
   }
   *slots = out;
@@ -184,39 +193,40 @@ static int check_chunks(checker *c, slot_ref **slots, size_t *n_slots) {
 }
 
 /* Merges the valid slots with T_rowids, both in (chunk, slot) order. */
-static void check_rowids(checker *c, slot_ref *slots, size_t n) {
+static void check_rowids(checker *c, sl_chunk_pos *slots, size_t n) {
   sqlite3_stmt *st = query(c, "SELECT rowid, chunk_id, chunk_offset FROM \"%w_rowids\" ORDER BY chunk_id, chunk_offset");
   size_t i = 0;
-  slot_ref prev = {0, 0, -1};
+  sl_chunk_pos prev = {.chunk_id = 0, .slot = -1};
   if (!st) return;
-  if (n) qsort(slots, n, sizeof *slots, by_slot);
+  if (n) qsort(slots, n, sizeof *slots, sl_chunk_pos_cmp);
   while (sqlite3_step(st) == SQLITE_ROW) {
-    slot_ref r = {sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2)};
-    if (r.chunk == prev.chunk && r.slot == prev.slot) {
+    sl_chunk_pos r = {.chunk_id = sqlite3_column_int64(st, 1), .slot = sqlite3_column_int64(st, 2),
+                      .rowid = sqlite3_column_int64(st, 0)};
+    if (r.chunk_id == prev.chunk_id && r.slot == prev.slot) {
       problem(c, "rows %lld and %lld both claim chunk %lld slot %lld", (long long)prev.rowid, (long long)r.rowid,
-              (long long)r.chunk, (long long)r.slot);
+              (long long)r.chunk_id, (long long)r.slot);
       continue;
     }
     prev = r;
-    while (i < n && by_slot(&slots[i], &r) < 0) {
-      problem(c, "chunk %lld slot %lld holds row %lld, which %s_rowids does not place there", (long long)slots[i].chunk,
+    while (i < n && sl_chunk_pos_cmp(&slots[i], &r) < 0) {
+      problem(c, "chunk %lld slot %lld holds row %lld, which %s_rowids does not place there", (long long)slots[i].chunk_id,
               (long long)slots[i].slot, (long long)slots[i].rowid, c->name);
       i++;
     }
-    if (i < n && by_slot(&slots[i], &r) == 0) {
+    if (i < n && sl_chunk_pos_cmp(&slots[i], &r) == 0) {
       if (slots[i].rowid != r.rowid)
-        problem(c, "chunk %lld slot %lld holds row %lld but %s_rowids places row %lld there", (long long)r.chunk,
+        problem(c, "chunk %lld slot %lld holds row %lld but %s_rowids places row %lld there", (long long)r.chunk_id,
                 (long long)r.slot, (long long)slots[i].rowid, c->name, (long long)r.rowid);
       i++;
     } else {
-      problem(c, "row %lld: chunk %lld slot %lld is not a valid slot", (long long)r.rowid, (long long)r.chunk,
+      problem(c, "row %lld: chunk %lld slot %lld is not a valid slot", (long long)r.rowid, (long long)r.chunk_id,
               (long long)r.slot);
     }
   }
   for (; i < n; i++)
-    problem(c, "chunk %lld slot %lld holds row %lld, which %s_rowids does not place there", (long long)slots[i].chunk,
+    problem(c, "chunk %lld slot %lld holds row %lld, which %s_rowids does not place there", (long long)slots[i].chunk_id,
             (long long)slots[i].slot, (long long)slots[i].rowid, c->name);
-  sqlite3_finalize(st);
+  done_with(c, st);
 }
 
 static void check_aux(checker *c) {
@@ -228,16 +238,16 @@ static void check_aux(checker *c) {
                 "WHERE rowid NOT IN (SELECT rowid FROM \"%w_rowids\")");
   if (!st) return;
   while (sqlite3_step(st) == SQLITE_ROW) problem(c, "%s", (const char *)sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
+  done_with(c, st);
 }
 
 void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char fn[] = "semlite_vec_check";
   checker c;
   sqlite3_stmt *st;
-  slot_ref *slots = NULL;
+  sl_chunk_pos *slots = NULL;
   size_t n_slots = 0;
-  int is_null, found;
+  int is_null, found, rc;
   char *result;
 
   memset(&c, 0, sizeof c);
@@ -248,14 +258,19 @@ void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   if (!c.name) return;
   c.db = sqlite3_context_db_handle(ctx);
-  if (sqlite3_prepare_v2(c.db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 AND "
-                                "sql LIKE 'CREATE VIRTUAL TABLE%USING semlite_vec%'", -1, &st, NULL) != SQLITE_OK) {
-    sl_sql_errorf(ctx, fn, "%s", sqlite3_errmsg(c.db));
+  if ((rc = sqlite3_prepare_v2(c.db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 AND "
+                                      "sql LIKE 'CREATE VIRTUAL TABLE%USING semlite_vec%'", -1, &st, NULL)) != SQLITE_OK) {
+    if (rc == SQLITE_NOMEM) sqlite3_result_error_nomem(ctx);
+    else sl_sql_errorf(ctx, fn, "%s", sqlite3_errmsg(c.db));
     return;
   }
   sqlite3_bind_text(st, 1, c.name, -1, SQLITE_STATIC);
   found = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
+  if ((rc = sqlite3_finalize(st)) != SQLITE_OK) {
+    if (rc == SQLITE_NOMEM) sqlite3_result_error_nomem(ctx);
+    else sl_sql_errorf(ctx, fn, "%s", sqlite3_errmsg(c.db));
+    return;
+  }
   if (!found) {
     sl_sql_errorf(ctx, fn, "no semlite_vec table named '%s' in the main schema", c.name);
     return;
@@ -266,6 +281,16 @@ void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     check_aux(&c);
   }
   sqlite3_free(slots);
+  if (c.error) {
+    sqlite3_free(sqlite3_str_finish(c.out));
+    if ((c.error & 0xff) == SQLITE_NOMEM) {
+      sqlite3_result_error_nomem(ctx);
+    } else {
+      sl_sql_errorf(ctx, fn, "cannot read shadow tables: %s", c.error_msg);
+      sqlite3_result_error_code(ctx, c.error);
+    }
+    return;
+  }
   if (c.problems > VV_CHECK_MAX) sqlite3_str_appendf(c.out, "\n... and %d more problems", c.problems - VV_CHECK_MAX);
   if (sqlite3_str_errcode(c.out)) {
     sqlite3_free(sqlite3_str_finish(c.out));

@@ -1,7 +1,9 @@
 /*
-** vtab_vec.c: the semlite_vec virtual table module: create/connect/destroy/rename of a
-** table and its shadow tables, query planning (xBestIndex) and cursors (xFilter...).
-** See vtab_vec.h for how the work is split and docs/vector-search.md for the SQL.
+** module.c: the semlite_vec module (sqlite3_module sl_vec_module): create/connect/
+** destroy/rename of a table and its shadow tables, transactions, query planning
+** (xBestIndex) and cursors (xFilter...). The work is done below it: config.h parses
+** the declaration, store.h reads the shadow tables, search.h runs the k-NN search,
+** write.h does xUpdate. See vec.h for the files and docs/vector-search.md for the SQL.
 **
 ** Two kinds of scan:
 **   k-NN   `vec MATCH ? AND k = ?` (idxNum 1): vv_search() computes the k best rows in
@@ -16,173 +18,14 @@
 **   f<op>:<col>[:<collation>]   a filter on rowid (col -1) or a metadata column
 **   i0:<col>[:<collation>]      an IN list on one, handled all at once
 */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ops/infer.h"
-#include "vtab_vec.h"
-
-/* ---- errors and statements ---- */
-
-int vv_error(vv_table *t, const char *fmt, ...) {
-  char msg[SL_ERR_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);  /* C's printf: sl_err messages use %zu */
-  va_end(ap);
-  sqlite3_free(t->base.zErrMsg);
-  t->base.zErrMsg = sqlite3_mprintf("%s: %s", t->name, msg);
-  return SQLITE_ERROR;
-}
-
-int vv_db_error(vv_table *t, int rc) {
-  vv_error(t, "%s", sqlite3_errmsg(t->db));
-  return rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_ERROR : rc;
-}
-
-static char *stmt_sql(const vv_table *t, int which) {
-  const char *s = t->schema, *n = t->name;
-  sqlite3_str *q = sqlite3_str_new(NULL);
-  int i;
-  switch (which) {
-    case VV_ROW_GET:
-      sqlite3_str_appendall(q, "SELECT rowid, chunk_id, chunk_offset");
-      for (i = 0; i < t->cfg.n_meta; i++) sqlite3_str_appendf(q, ", m%d", i);
-      sqlite3_str_appendf(q, " FROM \"%w\".\"%w_rowids\" WHERE rowid = ?1", s, n);
-      break;
-    case VV_ROW_INSERT:
-      sqlite3_str_appendf(q, "INSERT INTO \"%w\".\"%w_rowids\"(rowid, chunk_id, chunk_offset", s, n);
-      for (i = 0; i < t->cfg.n_meta; i++) sqlite3_str_appendf(q, ", m%d", i);
-      sqlite3_str_appendall(q, ") VALUES (?1, ?2, ?3");
-      for (i = 0; i < t->cfg.n_meta; i++) sqlite3_str_appendf(q, ", ?%d", i + 4);
-      sqlite3_str_appendall(q, ")");
-      break;
-    case VV_ROW_UPDATE:
-      sqlite3_str_appendf(q, "UPDATE \"%w\".\"%w_rowids\" SET rowid = ?2", s, n);
-      for (i = 0; i < t->cfg.n_meta; i++) sqlite3_str_appendf(q, ", m%d = ?%d", i, i + 3);
-      sqlite3_str_appendall(q, " WHERE rowid = ?1");
-      break;
-    case VV_ROW_DELETE:
-      sqlite3_str_appendf(q, "DELETE FROM \"%w\".\"%w_rowids\" WHERE rowid = ?1", s, n);
-      break;
-    case VV_AUX_GET:
-      sqlite3_str_appendall(q, "SELECT rowid");
-      for (i = 0; i < t->cfg.n_aux; i++) sqlite3_str_appendf(q, ", a%d", i);
-      sqlite3_str_appendf(q, " FROM \"%w\".\"%w_aux\" WHERE rowid = ?1", s, n);
-      break;
-    case VV_AUX_INSERT:
-      sqlite3_str_appendf(q, "INSERT INTO \"%w\".\"%w_aux\"(rowid", s, n);
-      for (i = 0; i < t->cfg.n_aux; i++) sqlite3_str_appendf(q, ", a%d", i);
-      sqlite3_str_appendall(q, ") VALUES (?1");
-      for (i = 0; i < t->cfg.n_aux; i++) sqlite3_str_appendf(q, ", ?%d", i + 2);
-      sqlite3_str_appendall(q, ")");
-      break;
-    case VV_AUX_UPDATE:
-      sqlite3_str_appendf(q, "UPDATE \"%w\".\"%w_aux\" SET rowid = ?2", s, n);
-      for (i = 0; i < t->cfg.n_aux; i++) sqlite3_str_appendf(q, ", a%d = ?%d", i, i + 3);
-      sqlite3_str_appendall(q, " WHERE rowid = ?1");
-      break;
-    case VV_AUX_DELETE:
-      sqlite3_str_appendf(q, "DELETE FROM \"%w\".\"%w_aux\" WHERE rowid = ?1", s, n);
-      break;
-    case VV_CHUNK_LAST:
-      sqlite3_str_appendf(q, "SELECT chunk_id, validity FROM \"%w\".\"%w_chunks\" ORDER BY chunk_id DESC LIMIT 1", s, n);
-      break;
-    case VV_CHUNK_INSERT:
-      sqlite3_str_appendf(q, "INSERT INTO \"%w\".\"%w_chunks\"(version, validity, rowids, qvectors, vectors) "
-                             "VALUES (randomblob(%d), zeroblob(?1), zeroblob(?2), %s, zeroblob(?4))", s, n,
-                          VV_VERSION_BYTES,
-                          t->cfg.quant != SL_QUANT_NONE ? "zeroblob(?3)" : "NULL");
-      break;
-    case VV_CHUNK_DELETE:
-      sqlite3_str_appendf(q, "DELETE FROM \"%w\".\"%w_chunks\" WHERE chunk_id = ?1", s, n);
-      break;
-    case VV_CHUNK_SCAN:
-      /* the version sits on the row's first page; the BLOBs are read only on a cache miss */
-      sqlite3_str_appendf(q, "SELECT chunk_id, version FROM \"%w\".\"%w_chunks\" ORDER BY chunk_id", s, n);
-      break;
-    case VV_CHUNK_VERSION:
-      sqlite3_str_appendf(q, "SELECT version FROM \"%w\".\"%w_chunks\" WHERE chunk_id = ?1", s, n);
-      break;
-  }
-  return sqlite3_str_finish(q);
-}
-
-sqlite3_stmt *vv_stmt(vv_table *t, int which) {
-  sqlite3_stmt *st = t->stmt[which];
-  if (st) {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return st;
-  }
-  char *sql = stmt_sql(t, which);
-  if (!sql) {
-    vv_error(t, "out of memory");
-    return NULL;
-  }
-  int rc = sqlite3_prepare_v3(t->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-  sqlite3_free(sql);
-  if (rc != SQLITE_OK) {
-    vv_db_error(t, rc);
-    return NULL;
-  }
-  t->stmt[which] = st;
-  return st;
-}
-
-static void finalize_stmts(vv_table *t) {
-  for (int i = 0; i < VV_STMT_COUNT; i++) {
-    sqlite3_finalize(t->stmt[i]);
-    t->stmt[i] = NULL;
-  }
-}
-
-static int open_blob(vv_table *t, sqlite3_blob **blob, const char *col, sqlite3_int64 chunk_id, int writable) {
-  char *table;
-  int rc;
-  /* A handle expires when its row changes under it; then only a new one will do. */
-  if (*blob) {
-    if (sqlite3_blob_reopen(*blob, chunk_id) == SQLITE_OK) return SQLITE_OK;
-    sqlite3_blob_close(*blob);
-    *blob = NULL;
-  }
-  if (!(table = sqlite3_mprintf("%s_chunks", t->name))) return SQLITE_NOMEM;
-  rc = sqlite3_blob_open(t->db, t->schema, table, col, chunk_id, writable, blob);
-  sqlite3_free(table);
-  if (rc != SQLITE_OK) {
-    vv_error(t, "cannot open %s of chunk %lld: %s", col, (long long)chunk_id, sqlite3_errmsg(t->db));
-    sqlite3_blob_close(*blob);
-    *blob = NULL;
-    return rc;
-  }
-  return SQLITE_OK;
-}
-
-/* The size a chunk's BLOB column must have. */
-static size_t blob_size(const vv_table *t, const char *col) {
-  const sl_chunk_layout *lay = &t->lay;
-  if (!strcmp(col, "vectors")) return lay->vectors_bytes;
-  if (!strcmp(col, "qvectors")) return lay->qvectors_bytes;
-  if (!strcmp(col, "rowids")) return lay->rowids_bytes;
-  if (!strcmp(col, "version")) return VV_VERSION_BYTES;
-  return lay->validity_bytes;
-}
-
-int vv_blob_seek(vv_table *t, sqlite3_blob **blob, const char *col, sqlite3_int64 chunk_id,
-                 int writable) {
-  int rc = open_blob(t, blob, col, chunk_id, writable);
-  /* Reads and writes go by offsets: a BLOB of another size is a damaged chunk. */
-  if (rc == SQLITE_OK && (size_t)sqlite3_blob_bytes(*blob) != blob_size(t, col)) {
-    vv_error(t, "chunk %lld has a %d-byte %s BLOB, expected %zu (run semlite_vec_check)", (long long)chunk_id,
-             sqlite3_blob_bytes(*blob), col, blob_size(t, col));
-    sqlite3_blob_close(*blob);
-    *blob = NULL;
-    return SQLITE_CORRUPT_VTAB;
-  }
-  return rc;
-}
+#include "config.h"
+#include "search.h"
+#include "store.h"
+#include "write.h"
 
 /* ---- create, connect, destroy ---- */
 
@@ -193,7 +36,7 @@ static void table_free(vv_table *t) {
   vv_discard(t);
   sqlite3_free(t->pending);
   sqlite3_free(t->dirty);
-  finalize_stmts(t);
+  vv_stmts_finalize(t);
   vv_config_free(&t->cfg);
   sqlite3_free(t->schema);
   sqlite3_free(t->name);
@@ -211,7 +54,8 @@ static int check_info(vv_table *t) {
   if (!sql) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(t->db, sql, -1, &st, NULL);
   sqlite3_free(sql);
-  if (rc != SQLITE_OK) return vv_error(t, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
+  if (rc != SQLITE_OK)
+    return sl_vtab_error(&t->base, t->name, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
   vv_config_facts(&t->cfg, facts);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *key = (const char *)sqlite3_column_text(st, 0);
@@ -220,17 +64,19 @@ static int check_info(vv_table *t) {
       if (strcmp(key, facts[i].key) != 0) continue;
       seen |= 1 << i;
       if (!value || strcmp(value, facts[i].value) != 0) {
-        rc = vv_error(t, "shadow table %s_info has %s=%s but the declaration means %s=%s", t->name, key,
-                      value ? value : "NULL", key, facts[i].value);
+        rc = sl_vtab_error(&t->base, t->name, "shadow table %s_info has %s=%s but the declaration means %s=%s",
+                           t->name, key, value ? value : "NULL", key, facts[i].value);
         sqlite3_finalize(st);
         return rc;
       }
     }
   }
   sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return vv_error(t, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
+  if (rc != SQLITE_DONE)
+    return sl_vtab_error(&t->base, t->name, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
   for (int i = 0; i < VV_N_FACTS; i++)
-    if (!(seen & (1 << i))) return vv_error(t, "shadow table %s_info lacks '%s'", t->name, facts[i].key);
+    if (!(seen & (1 << i)))
+      return sl_vtab_error(&t->base, t->name, "shadow table %s_info lacks '%s'", t->name, facts[i].key);
   return SQLITE_OK;
 }
 
@@ -254,12 +100,13 @@ static int create_shadow(vv_table *t) {
     sqlite3_reset(st);
   }
   sqlite3_finalize(st);
-  if (rc != SQLITE_OK) return vv_error(t, "cannot create the shadow tables: %s", sqlite3_errmsg(t->db));
+  if (rc != SQLITE_OK)
+    return sl_vtab_error(&t->base, t->name, "cannot create the shadow tables: %s", sqlite3_errmsg(t->db));
   return SQLITE_OK;
 }
 
-static int vv_init(sqlite3 *db, int argc, const char *const *argv, sqlite3_vtab **out, char **errmsg,
-                   int create) {
+static int vv_init(sqlite3 *db, sl_cache *cache, int argc, const char *const *argv, sqlite3_vtab **out,
+                   char **errmsg, int create) {
   vv_table *t = sqlite3_malloc(sizeof *t);
   sl_err err;
   int rc = SQLITE_OK;
@@ -269,6 +116,7 @@ static int vv_init(sqlite3 *db, int argc, const char *const *argv, sqlite3_vtab 
   if (!t) return SQLITE_NOMEM;
   memset(t, 0, sizeof *t);
   t->db = db;
+  t->cache = cache;
   t->schema = sqlite3_mprintf("%s", argv[1]);
   t->name = sqlite3_mprintf("%s", argv[2]);
   if (!t->schema || !t->name) {
@@ -284,12 +132,13 @@ static int vv_init(sqlite3 *db, int argc, const char *const *argv, sqlite3_vtab 
   /* model= must name a loaded embedding model of the column's size when the table is
   ** created. An existing table connects without it: models are loaded per process,
   ** and a database must open before anyone had the chance to load one. */
-  if (create && t->cfg.model) rc = vv_check_model(t);
+  if (create && t->cfg.model) rc = vv_model_check(t);
   if (rc == SQLITE_OK) {
     sql = vv_config_declaration(&t->cfg);
     rc = sql ? sqlite3_declare_vtab(db, sql) : SQLITE_NOMEM;
     sqlite3_free(sql);
-    if (rc != SQLITE_OK && rc != SQLITE_NOMEM) vv_error(t, "cannot declare the table: %s", sqlite3_errmsg(db));
+    if (rc != SQLITE_OK && rc != SQLITE_NOMEM)
+      sl_vtab_error(&t->base, t->name, "cannot declare the table: %s", sqlite3_errmsg(db));
   }
   if (rc == SQLITE_OK) rc = create ? create_shadow(t) : check_info(t);
   if (rc != SQLITE_OK) {
@@ -305,12 +154,12 @@ static int vv_init(sqlite3 *db, int argc, const char *const *argv, sqlite3_vtab 
 
 static int vv_create(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
                      char **errmsg) {
-  return vv_init(db, argc, argv, out, errmsg, 1);
+  return vv_init(db, aux, argc, argv, out, errmsg, 1);
 }
 
 static int vv_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
                       char **errmsg) {
-  return vv_init(db, argc, argv, out, errmsg, 0);
+  return vv_init(db, aux, argc, argv, out, errmsg, 0);
 }
 
 static int vv_disconnect(sqlite3_vtab *vtab) {
@@ -321,7 +170,7 @@ static int vv_disconnect(sqlite3_vtab *vtab) {
 static int vv_destroy(sqlite3_vtab *vtab) {
   vv_table *t = (vv_table *)vtab;
   int rc = SQLITE_OK;
-  finalize_stmts(t);
+  vv_stmts_finalize(t);
   for (size_t i = 0; i < sizeof shadow_names / sizeof shadow_names[0] && rc == SQLITE_OK; i++) {
     char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_%s\"", t->schema, t->name, shadow_names[i]);
     rc = sql ? sqlite3_exec(t->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
@@ -337,7 +186,7 @@ static int vv_rename(sqlite3_vtab *vtab, const char *new_name) {
   int rc = vv_flush(t);
   char *name;
   if (rc != SQLITE_OK) return rc;
-  finalize_stmts(t);
+  vv_stmts_finalize(t);
   for (size_t i = 0; i < sizeof shadow_names / sizeof shadow_names[0] && rc == SQLITE_OK; i++) {
     if (i == 3 && t->cfg.n_aux == 0) continue;
     char *sql = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_%s\" RENAME TO \"%w_%s\"", t->schema, t->name,
@@ -357,41 +206,21 @@ static int vv_rename(sqlite3_vtab *vtab, const char *new_name) {
 ** only thing held in memory is the queue of rows waiting for embedding (vv_flush). */
 
 static int vv_begin(sqlite3_vtab *vtab) { return SQLITE_OK; }
-static int vv_sync(sqlite3_vtab *vtab) { return vv_flush((vv_table *)vtab); }
-static int vv_savepoint(sqlite3_vtab *vtab, int n) { return vv_flush((vv_table *)vtab); }
+static int vv_sync(sqlite3_vtab *vtab) { return vv_flush_uncached((vv_table *)vtab); }
+static int vv_savepoint(sqlite3_vtab *vtab, int n) { return vv_flush_uncached((vv_table *)vtab); }
 static int vv_release(sqlite3_vtab *vtab, int n) { return SQLITE_OK; }
 
 /* The queue only holds rows inserted since the last savepoint (vv_savepoint flushed
 ** the older ones), so rolling back to any savepoint drops all of it. */
 static int vv_rollback_to(sqlite3_vtab *vtab, int n) {
   vv_discard((vv_table *)vtab);
-  ((vv_table *)vtab)->n_dirty = 0;
+  vv_chunks_clean((vv_table *)vtab);
   return SQLITE_OK;
 }
 
 static int vv_end(sqlite3_vtab *vtab) {
   vv_discard((vv_table *)vtab);
-  ((vv_table *)vtab)->n_dirty = 0;
-  return SQLITE_OK;
-}
-
-/* Most writes go to the chunk changed last, so the search starts from the end. */
-int vv_chunk_dirty(const vv_table *t, sqlite3_int64 chunk_id) {
-  for (size_t i = t->n_dirty; i > 0; i--)
-    if (t->dirty[i - 1] == chunk_id) return 1;
-  return 0;
-}
-
-int vv_chunk_mark_dirty(vv_table *t, sqlite3_int64 chunk_id) {
-  if (vv_chunk_dirty(t, chunk_id)) return SQLITE_OK;
-  if (t->n_dirty == t->cap_dirty) {
-    size_t cap = t->cap_dirty ? 2 * t->cap_dirty : 16;
-    sqlite3_int64 *p = sqlite3_realloc64(t->dirty, cap * sizeof *p);
-    if (!p) return SQLITE_NOMEM;
-    t->dirty = p;
-    t->cap_dirty = cap;
-  }
-  t->dirty[t->n_dirty++] = chunk_id;
+  vv_chunks_clean((vv_table *)vtab);
   return SQLITE_OK;
 }
 
@@ -448,11 +277,11 @@ static int vv_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
     const struct sqlite3_index_constraint *c = &info->aConstraint[i];
     if (c->iColumn == cfg->vec_col && c->op == SQLITE_INDEX_CONSTRAINT_MATCH) {
       if (!c->usable) match_unusable = 1;
-      else if (match >= 0) return vv_error(t, "only one MATCH constraint per query");
+      else if (match >= 0) return sl_vtab_error(&t->base, t->name, "only one MATCH constraint per query");
       else match = i;
     } else if (c->iColumn == VV_COL_K(cfg) && c->op == SQLITE_INDEX_CONSTRAINT_EQ) {
       if (!c->usable) k_unusable = 1;
-      else if (kc >= 0) return vv_error(t, "only one k constraint per query");
+      else if (kc >= 0) return sl_vtab_error(&t->base, t->name, "only one k constraint per query");
       else kc = i;
     }
   }
@@ -460,11 +289,13 @@ static int vv_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   knn = match >= 0;
   if (knn && kc < 0) {
     if (k_unusable) return SQLITE_CONSTRAINT;
-    return vv_error(t, "a MATCH query needs a k constraint, e.g. AND k = 10 (SQLite %s does not pass LIMIT "
-                       "to virtual tables)", sqlite3_libversion());
+    return sl_vtab_error(&t->base, t->name,
+                         "a MATCH query needs a k constraint, e.g. AND k = 10 (SQLite %s does not pass LIMIT "
+                         "to virtual tables)", sqlite3_libversion());
   }
   if (!knn && (kc >= 0 || k_unusable))
-    return vv_error(t, "k = N only applies to a k-NN query (%s MATCH <vector> AND k = N)", cfg->cols[cfg->vec_col].name);
+    return sl_vtab_error(&t->base, t->name, "k = N only applies to a k-NN query (%s MATCH <vector> AND k = N)",
+                         cfg->cols[cfg->vec_col].name);
 
   s = sqlite3_str_new(NULL);
   if (knn) {
@@ -573,11 +404,6 @@ static int vv_close(sqlite3_vtab_cursor *cur) {
   return SQLITE_OK;
 }
 
-static int prepare(vv_table *t, const char *sql, sqlite3_stmt **st) {
-  int rc = sqlite3_prepare_v2(t->db, sql, -1, st, NULL);
-  return rc == SQLITE_OK ? rc : vv_db_error(t, rc);
-}
-
 /* Reads the arguments xBestIndex laid out (see the top of this file). */
 static int parse_plan(vv_table *t, const char *idx_str, int argc, sqlite3_value **argv, vv_query *q,
                       sqlite3_value **match, sqlite3_value **k, vv_filter *filters, int *n_filters) {
@@ -588,12 +414,11 @@ static int parse_plan(vv_table *t, const char *idx_str, int argc, sqlite3_value 
   sl_knn_range_init(&q->range);
   while (*p && a < argc) {
     char kind = *p++;
-    int op = 0, col = 0;
-    char *end;
     if (kind == 'm') { *match = argv[a++]; }
     else if (kind == 'k') { *k = argv[a++]; }
     else {
-      op = (int)strtol(p, &end, 10);
+      char *end;
+      int col = 0, op = (int)strtol(p, &end, 10);
       p = end;
       if (kind == 'd') {
         sqlite3_value *v = argv[a++];
@@ -601,7 +426,8 @@ static int parse_plan(vv_table *t, const char *idx_str, int argc, sqlite3_value 
         double x;
         if (type == SQLITE_NULL) return SQLITE_DONE;  /* distance < NULL: no row qualifies */
         if (type != SQLITE_INTEGER && type != SQLITE_FLOAT)
-          return vv_error(t, "distance can only be compared with a number, got %s", sl_sql_type_name(v));
+          return sl_vtab_error(&t->base, t->name, "distance can only be compared with a number, got %s",
+                               sl_sql_type_name(v));
         x = sqlite3_value_double(v);
         if (op == SQLITE_INDEX_CONSTRAINT_LT || op == SQLITE_INDEX_CONSTRAINT_LE) {
           if (x < q->range.hi || (x == q->range.hi && op == SQLITE_INDEX_CONSTRAINT_LT)) {
@@ -628,7 +454,7 @@ static int parse_plan(vv_table *t, const char *idx_str, int argc, sqlite3_value 
         f->in = kind == 'i';
         f->arg = argv[a++];
       } else {
-        return vv_error(t, "internal error: bad plan '%s'", idx_str);
+        return sl_vtab_error(&t->base, t->name, "internal error: bad plan '%s'", idx_str);
       }
     }
     if (*p == ',') p++;
@@ -643,15 +469,16 @@ static int start_knn(vv_cursor *c, vv_table *t, vv_query *q, sqlite3_value *matc
   int rc;
   if (sqlite3_value_type(kv) != SQLITE_INTEGER || (k = sqlite3_value_int64(kv)) < 0 || k > VV_MAX_K) {
     if (sqlite3_value_type(kv) == SQLITE_INTEGER)
-      return vv_error(t, "k must be from 0 to %d, got %lld", VV_MAX_K, (long long)sqlite3_value_int64(kv));
-    return vv_error(t, "k must be an INTEGER, got %s", sl_sql_type_name(kv));
+      return sl_vtab_error(&t->base, t->name, "k must be from 0 to %d, got %lld", VV_MAX_K,
+                           (long long)sqlite3_value_int64(kv));
+    return sl_vtab_error(&t->base, t->name, "k must be an INTEGER, got %s", sl_sql_type_name(kv));
   }
   c->k = k;
   if (sqlite3_value_type(match) == SQLITE_NULL) return SQLITE_OK;  /* MATCH NULL: no row, as NULL = x */
   if (!(qbuf = sqlite3_malloc64(t->lay.vec_bytes))) return SQLITE_NOMEM;
-  if (vv_read_vector(&t->cfg, &t->lay, match, "the MATCH vector", qbuf, &err)) {
+  if (sl_sql_vec_read_exact(match, t->cfg.type, t->cfg.dims, "the MATCH vector", qbuf, &err)) {
     sqlite3_free(qbuf);
-    return vv_error(t, "%s", err.msg);
+    return sl_vtab_error(&t->base, t->name, "%s", err.msg);
   }
   q->q = qbuf;
   q->k = (size_t)k;
@@ -663,19 +490,8 @@ static int start_knn(vv_cursor *c, vv_table *t, vv_query *q, sqlite3_value *matc
 }
 
 static int start_scan(vv_cursor *c, vv_table *t, const vv_filter *filters, int n_filters) {
-  sqlite3_str *s = sqlite3_str_new(NULL);
-  char *sql;
-  int rc;
-  sqlite3_str_appendall(s, "SELECT rowid, chunk_id, chunk_offset");
-  for (int i = 0; i < t->cfg.n_meta; i++) sqlite3_str_appendf(s, ", m%d", i);
-  sqlite3_str_appendf(s, " FROM \"%w\".\"%w_rowids\"", t->schema, t->name);
-  vv_filters_sql(t, filters, n_filters, s);
-  sqlite3_str_appendall(s, " ORDER BY rowid");
-  if (!(sql = sqlite3_str_finish(s))) return SQLITE_NOMEM;
-  rc = prepare(t, sql, &c->scan);
-  sqlite3_free(sql);
-  if (rc == SQLITE_OK) rc = vv_filters_bind(c->scan, filters, n_filters);
-  if (rc != SQLITE_OK) return rc == SQLITE_ERROR ? vv_db_error(t, rc) : rc;
+  int rc = vv_rowids_query(t, 1, filters, n_filters, " ORDER BY rowid", &c->scan);
+  if (rc != SQLITE_OK) return rc;
   rc = sqlite3_step(c->scan);
   if (rc == SQLITE_ROW) {
     c->eof = 0;
@@ -735,44 +551,24 @@ static int vv_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
   return SQLITE_OK;
 }
 
-/* Positions the cursor on the current row (a lookup for k-NN hits). */
-static int cursor_row(vv_cursor *c, vv_table *t) {
+/* Looks up the current row's columns of T_rowids (VV_ROW_GET: a k-NN hit's metadata)
+** or T_aux (VV_AUX_GET) into the cursor's own statement *st, once per row (*ready). */
+static int cursor_lookup(vv_cursor *c, vv_table *t, int which, sqlite3_stmt **st, int *ready) {
+  sqlite3_int64 rowid = cursor_rowid(c);
   int rc;
-  if (c->row_ready) return SQLITE_OK;
-  if (!c->lookup) {
-    char *sql = stmt_sql(t, VV_ROW_GET);
-    if (!sql) return SQLITE_NOMEM;
-    rc = prepare(t, sql, &c->lookup);
-    sqlite3_free(sql);
-    if (rc != SQLITE_OK) return rc;
-  }
-  sqlite3_reset(c->lookup);
-  sqlite3_bind_int64(c->lookup, 1, c->hits[c->i].rowid);
-  rc = sqlite3_step(c->lookup);
-  if (rc == SQLITE_DONE) return vv_error(t, "row %lld is in a chunk but not in %s_rowids (run semlite_vec_check)",
-                                         (long long)c->hits[c->i].rowid, t->name);
+  if (*ready) return SQLITE_OK;
+  if (!*st && (rc = vv_stmt_prepare(t, which, st)) != SQLITE_OK) return rc;
+  sqlite3_reset(*st);
+  sqlite3_bind_int64(*st, 1, rowid);
+  rc = sqlite3_step(*st);
+  if (rc == SQLITE_DONE && which == VV_ROW_GET)
+    return sl_vtab_error(&t->base, t->name, "row %lld is in a chunk but not in %s_rowids (run semlite_vec_check)",
+                         (long long)rowid, t->name);
+  if (rc == SQLITE_DONE)
+    return sl_vtab_error(&t->base, t->name, "row %lld has no %s_aux row (run semlite_vec_check)", (long long)rowid,
+                         t->name);
   if (rc != SQLITE_ROW) return vv_db_error(t, rc);
-  c->row_ready = 1;
-  return SQLITE_OK;
-}
-
-static int cursor_aux(vv_cursor *c, vv_table *t) {
-  int rc;
-  if (c->aux_ready) return SQLITE_OK;
-  if (!c->aux) {
-    char *sql = stmt_sql(t, VV_AUX_GET);
-    if (!sql) return SQLITE_NOMEM;
-    rc = prepare(t, sql, &c->aux);
-    sqlite3_free(sql);
-    if (rc != SQLITE_OK) return rc;
-  }
-  sqlite3_reset(c->aux);
-  sqlite3_bind_int64(c->aux, 1, cursor_rowid(c));
-  rc = sqlite3_step(c->aux);
-  if (rc == SQLITE_DONE) return vv_error(t, "row %lld has no %s_aux row (run semlite_vec_check)",
-                                         (long long)cursor_rowid(c), t->name);
-  if (rc != SQLITE_ROW) return vv_db_error(t, rc);
-  c->aux_ready = 1;
+  *ready = 1;
   return SQLITE_OK;
 }
 
@@ -819,11 +615,11 @@ static int vv_xcolumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
     case VV_VECTOR:
       return column_vector(c, t, ctx);
     case VV_META:
-      if ((rc = cursor_row(c, t)) != SQLITE_OK) return rc;
+      if ((rc = cursor_lookup(c, t, VV_ROW_GET, &c->lookup, &c->row_ready)) != SQLITE_OK) return rc;
       sqlite3_result_value(ctx, sqlite3_column_value(c->knn ? c->lookup : c->scan, 3 + cfg->cols[col].slot));
       return SQLITE_OK;
     case VV_AUX:
-      if ((rc = cursor_aux(c, t)) != SQLITE_OK) return rc;
+      if ((rc = cursor_lookup(c, t, VV_AUX_GET, &c->aux, &c->aux_ready)) != SQLITE_OK) return rc;
       sqlite3_result_value(ctx, sqlite3_column_value(c->aux, 1 + cfg->cols[col].slot));
       return SQLITE_OK;
   }

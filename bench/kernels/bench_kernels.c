@@ -1,0 +1,256 @@
+/*
+** bench_kernels.c: the speed of semlite's numeric kernels (ext/kernels) at every ISA level
+** this CPU runs, on one core, outside SQLite. It used to be two "tests" (gemm.speed and
+** vec.kernel_speed) that printed timings and always passed; speed is measured here, never
+** asserted in the test suite.
+**
+**   gemm      the encoder's products on its shapes, M x N x K with W [N][K]: 12 x 384 x 384
+**             (one short text), 512 x 384 x 384, 512 x 1536 x 384 and 512 x 384 x 1536.
+**             fp32 in 64-column slices, as the encoder's tasks call it; int8 (VNNI where
+**             present) on weights quantized as the engine does at load, plus the time to
+**             quantize the activations; bf16 plus the time to round the activations. The
+**             scalar level skips the 512-row shapes (seconds each). GOPS = 2 M N K / time.
+**             Each figure is the fastest call within --seconds of calls (at least 3): on a
+**             shared machine the minimum is the figure least disturbed by other processes.
+**   distance  ns per distance of 384 dimensions for float32, int8 and bit vectors: one call
+**             per vector, as sl_distance_many makes them; the fastest of 10 passes, each
+**             scanning 256 vectors (in cache) 4 times.
+**
+** Prints both tables and writes bench/out/kernels.csv and kernels.png (bench/kernels/plot.gp).
+*/
+#include "../common.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../ext/engine/quantize.h"
+#include "../../ext/kernels/distance_isa.h"
+#include "../../ext/kernels/gemm_isa.h"
+
+#define MAX_LEVELS 3
+
+/* The levels this CPU runs, lowest first. */
+static int levels(sl_isa out[MAX_LEVELS]) {
+  int n = 0;
+  for (int i = SL_ISA_SCALAR; i <= (int)sl_cpu_best_isa(); i++) out[n++] = (sl_isa)i;
+  return n;
+}
+
+static void *xmalloc(size_t n) { return xrealloc(NULL, n); }
+
+static float urand(uint64_t *s) { return (float)(2 * rng_unit(s) - 1); }   /* [-1, 1) */
+
+/* The fastest single call within `secs` of calls (at least 3), into `best`. */
+#define TIME_BEST(best, secs, call)                                  \
+  do {                                                               \
+    double best_ = INFINITY, start_ = now_s();                       \
+    for (int n_ = 0; n_ < 3 || now_s() - start_ < (secs); n_++) {    \
+      double t0_ = now_s();                                          \
+      call;                                                          \
+      double t_ = now_s() - t0_;                                     \
+      if (t_ < best_) best_ = t_;                                    \
+    }                                                                \
+    best = best_;                                                    \
+  } while (0)
+
+/* ---------------------------------------------------------------- gemm */
+
+enum { FP32, INT8, BF16, NKIND };
+static const char *const KIND[NKIND] = { "fp32", "int8", "bf16" };
+
+typedef struct gemm_row {
+  size_t M, N, K;
+  const char *kernel[NKIND];
+  double s[NKIND], prep_s[NKIND];   /* seconds per call; prep: quantize / round the activations */
+  int ran;
+} gemm_row;
+
+#define N_SHAPES 4
+static const size_t SHAPES[N_SHAPES][3] = {{12, 384, 384}, {512, 384, 384}, {512, 1536, 384}, {512, 384, 1536}};
+
+/* One shape at every level: rows[level]. */
+static void bench_gemm_shape(const size_t shape[3], const sl_isa *isa, int n_isa, double secs, uint64_t *seed,
+                             gemm_row *rows) {
+  const size_t M = shape[0], N = shape[1], K = shape[2];
+  float *x = xmalloc(M * K * 4), *w = xmalloc(N * K * 4), *b = xmalloc(N * 4), *y = xmalloc(M * N * 4);
+  float *xs = xmalloc(M * 4);
+  uint8_t *xu = xmalloc(M * K);
+  uint16_t *xb = xmalloc(M * K * 2);
+  for (size_t i = 0; i < M * K; i++) x[i] = urand(seed);
+  for (size_t i = 0; i < N * K; i++) w[i] = urand(seed);
+  memset(b, 0, N * 4);
+  sl_qweights q8, q16;
+  sl_err err;
+  if (sl_quantize_weights(w, N, K, SL_COMPUTE_INT8, &q8, &err) != SL_OK ||
+      sl_quantize_weights(w, N, K, SL_COMPUTE_BF16, &q16, &err) != SL_OK)
+    die("sl_quantize_weights: %s", err.msg);
+  if (q8.kpad != K || q16.kpad != K) die("K = %zu is not a multiple of %d", K, SL_GEMM_K_ALIGN);
+  for (int l = 0; l < n_isa; l++) {
+    gemm_row *r = &rows[l];
+    const sl_gemm_kernels *k = sl_gemm_for_isa(isa[l]);
+    *r = (gemm_row){ .M = M, .N = N, .K = K, .kernel = { k->f32_name, k->i8_name, k->bf16_name } };
+    if (isa[l] == SL_ISA_SCALAR && M > 12) continue;   /* the scalar level would take seconds */
+    r->ran = 1;
+    TIME_BEST(r->s[FP32], secs, for (size_t n0 = 0; n0 < N; n0 += 64)
+                                  k->gemm_f32(x, K, M, w, K, b, n0, n0 + 64 < N ? n0 + 64 : N, K, y, N));
+    TIME_BEST(r->prep_s[INT8], secs, k->quantize_rows(x, K, M, K, xu, q8.kpad, xs));
+    TIME_BEST(r->s[INT8], secs, k->gemm_i8(xu, q8.kpad, xs, M, q8.wq, q8.ws, q8.wsum, b, 0, N, q8.kpad, y, N));
+    TIME_BEST(r->prep_s[BF16], secs, k->to_bf16(x, M * K, xb));
+    TIME_BEST(r->s[BF16], secs, k->gemm_bf16(xb, K, M, q16.wb, b, 0, N, q16.kpad, y, N));
+  }
+  sl_qweights_free(&q8);
+  sl_qweights_free(&q16);
+  free(x), free(w), free(b), free(y), free(xs), free(xu), free(xb);
+}
+
+/* ---------------------------------------------------------------- distance */
+
+#define N_DIST 8
+static const struct { sl_vec_type type; sl_metric metric; const char *name; } DIST[N_DIST] = {
+  {SL_VEC_F32, SL_METRIC_L2, "f32 l2"},   {SL_VEC_F32, SL_METRIC_COSINE, "f32 cosine"},
+  {SL_VEC_F32, SL_METRIC_DOT, "f32 dot"}, {SL_VEC_F32, SL_METRIC_L1, "f32 l1"},
+  {SL_VEC_I8, SL_METRIC_L2, "int8 l2"},   {SL_VEC_I8, SL_METRIC_COSINE, "int8 cosine"},
+  {SL_VEC_I8, SL_METRIC_DOT, "int8 dot"}, {SL_VEC_BIT, SL_METRIC_HAMMING, "bit hamming"},
+};
+
+static volatile float sink;   /* a result the compiler cannot drop the calls of */
+
+/* ns per distance of each case at each level: ns[case][level]. */
+static void bench_distances(const sl_isa *isa, int n_isa, uint64_t *seed, double ns[N_DIST][MAX_LEVELS]) {
+  enum { DIMS = 384, COUNT = 256 };
+  float *base = xmalloc(COUNT * DIMS * sizeof(float)), q[DIMS], out[COUNT];
+  for (size_t i = 0; i < COUNT * DIMS; i++) base[i] = urand(seed);
+  for (size_t i = 0; i < DIMS; i++) q[i] = urand(seed);
+  for (int c = 0; c < N_DIST; c++) {
+    const size_t stride = sl_vec_bytes(DIST[c].type, DIMS);
+    for (int l = 0; l < n_isa; l++) {
+      sl_distance_fn f = sl_distance_for_isa(isa[l], DIST[c].type, DIST[c].metric);
+      double best = INFINITY;
+      for (int trial = 0; trial < 10; trial++) {   /* the fastest pass is the least disturbed */
+        double t0 = now_s();
+        for (int rep = 0; rep < 4; rep++)
+          for (size_t i = 0; i < COUNT; i++) out[i] = f(q, (const unsigned char *)base + i * stride, DIMS);
+        double t = (now_s() - t0) * 1e9 / (4.0 * COUNT);
+        sink += out[trial % COUNT];
+        if (t < best) best = t;
+      }
+      ns[c][l] = best;
+    }
+  }
+  free(base);
+}
+
+/* ---------------------------------------------------------------- report */
+
+static void print_gemm(const gemm_row rows[N_SHAPES][MAX_LEVELS], const sl_isa *isa, int n_isa, FILE *csv) {
+  printf("\n%-16s %-7s %-5s %-12s %10s %7s %8s %10s\n", "gemm M x N x K", "level", "kind", "kernel", "us/call",
+         "GOPS", "vs fp32", "+prep us");
+  for (int s = 0; s < N_SHAPES; s++)
+    for (int l = 0; l < n_isa; l++) {
+      const gemm_row *r = &rows[s][l];
+      if (!r->ran) continue;
+      char shape[32], ratio[16], prep[16];
+      snprintf(shape, sizeof shape, "%zu x %zu x %zu", r->M, r->N, r->K);
+      double ops = 2.0 * r->M * r->N * r->K;
+      for (int k = 0; k < NKIND; k++) {
+        fnum(ratio, sizeof ratio, "%.2fx", k ? r->s[FP32] / r->s[k] : NAN);
+        fnum(prep, sizeof prep, "%.1f", k ? r->prep_s[k] * 1e6 : NAN);
+        printf("%-16s %-7s %-5s %-12s %10.1f %7.1f %8s %10s\n", shape, sl_isa_name(isa[l]), KIND[k], r->kernel[k],
+               r->s[k] * 1e6, ops / r->s[k] * 1e-9, k ? ratio : "", k ? prep : "");
+        fprintf(csv, "gemm,%zux%zux%zu,%s,%s,%s,%.1f,%.2f", r->M, r->N, r->K, sl_isa_name(isa[l]), KIND[k],
+                r->kernel[k], r->s[k] * 1e9, ops / r->s[k] * 1e-9);
+        csv_num(csv, k ? r->s[FP32] / r->s[k] : NAN);
+        csv_num(csv, k ? r->prep_s[k] * 1e9 : NAN);
+        fputc('\n', csv);
+      }
+    }
+}
+
+static void print_distances(double ns[N_DIST][MAX_LEVELS], const sl_isa *isa, int n_isa, FILE *csv) {
+  printf("\n%-16s", "ns per distance");
+  for (int l = 0; l < n_isa; l++) printf(" %10s", sl_isa_name(isa[l]));
+  printf("   (384 dimensions)\n");
+  for (int c = 0; c < N_DIST; c++) {
+    printf("%-16s", DIST[c].name);
+    for (int l = 0; l < n_isa; l++) {
+      printf(" %10.1f", ns[c][l]);
+      fprintf(csv, "distance,%s,%s,%s,%s,%.2f,,,\n", DIST[c].name, sl_isa_name(isa[l]),
+              DIST[c].type == SL_VEC_F32 ? "fp32" : DIST[c].type == SL_VEC_I8 ? "int8" : "bit",
+              sl_isa_name(isa[l]), ns[c][l]);
+    }
+    printf("\n");
+  }
+}
+
+/* kernels-plot.dat: index 0, GOPS per shape (one column per level and kind); index 1, ns per
+** distance (one column per level); each block starts with its column names. */
+static void write_plot_data(const char *path, const gemm_row rows[N_SHAPES][MAX_LEVELS],
+                            double ns[N_DIST][MAX_LEVELS], const sl_isa *isa, int n_isa) {
+  FILE *f = out_open(path, "w");
+  fprintf(f, "shape");
+  for (int l = 0; l < n_isa; l++)
+    for (int k = 0; k < NKIND; k++) fprintf(f, " %s-%s", sl_isa_name(isa[l]), KIND[k]);
+  fputc('\n', f);
+  for (int s = 0; s < N_SHAPES; s++) {
+    fprintf(f, "\"%zux%zux%zu\"", SHAPES[s][0], SHAPES[s][1], SHAPES[s][2]);
+    for (int l = 0; l < n_isa; l++)
+      for (int k = 0; k < NKIND; k++) {
+        const gemm_row *r = &rows[s][l];
+        fprintf(f, " %g", r->ran ? 2.0 * r->M * r->N * r->K / r->s[k] * 1e-9 : NAN);
+      }
+    fputc('\n', f);
+  }
+  fprintf(f, "\n\ncase");
+  for (int l = 0; l < n_isa; l++) fprintf(f, " %s", sl_isa_name(isa[l]));
+  fputc('\n', f);
+  for (int c = 0; c < N_DIST; c++) {
+    fprintf(f, "\"%s\"", DIST[c].name);
+    for (int l = 0; l < n_isa; l++) fprintf(f, " %g", ns[c][l]);
+    fputc('\n', f);
+  }
+  out_close(f, path);
+}
+
+int main(int argc, char **argv) {
+  bench_init("bench_kernels", 1);
+  args.seconds = 0.03;   /* --seconds: each GEMM figure is the fastest call within this time of calls */
+  parse_args(argc, argv, "[options]", ARG_OUT | ARG_PLOT | ARG_SECONDS, NULL);
+  mkdirs(args.out);
+  sl_isa isa[MAX_LEVELS];
+  int n_isa = levels(isa);
+  double la[3];
+  load_average(la);
+  printf("bench_kernels: levels");
+  for (int l = 0; l < n_isa; l++) printf(" %s", sl_isa_name(isa[l]));
+  printf("; one core; load average at start: %.2f %.2f %.2f\n", la[0], la[1], la[2]);
+
+  static gemm_row rows[N_SHAPES][MAX_LEVELS];
+  static double ns[N_DIST][MAX_LEVELS];
+  uint64_t seed = 41;
+  cpu_sample c0 = cpu_now();
+  for (int s = 0; s < N_SHAPES; s++) bench_gemm_shape(SHAPES[s], isa, n_isa, args.seconds, &seed, rows[s]);
+  bench_distances(isa, n_isa, &seed, ns);
+  double other = other_cpus(c0, cpu_now());
+
+  char *csv_path = fmt("%s/kernels.csv", args.out), *dat_path = fmt("%s/kernels-plot.dat", args.out);
+  FILE *csv = out_open(csv_path, "w");
+  fprintf(csv, "section,case,level,kind,kernel,ns_per_call,gops,speedup_vs_fp32,prep_ns\n");
+  print_gemm(rows, isa, n_isa, csv);
+  print_distances(ns, isa, n_isa, csv);
+  out_close(csv, csv_path);
+  write_plot_data(dat_path, rows, ns, isa, n_isa);
+
+  printf("\nother processes kept %.2f CPUs busy on average during the run%s\n", other,
+         other > 0.15 ? " (WARNING: the machine was not quiet; the figures are best-of, but understated)" : "");
+  printf("results: %s\n", csv_path);
+  if (args.plot && *args.plot) {
+    char *e = fmt("datafile='%q'; outfile='%q/kernels.png'; ngemm=%d; nlevels=%d", dat_path, args.out,
+                  n_isa * NKIND, n_isa);
+    if (gnuplot(args.plot, e)) printf("plot: %s/kernels.png\n", args.out);
+    sqlite3_free(e);
+  }
+  sqlite3_free(csv_path);
+  sqlite3_free(dat_path);
+  return 0;
+}

@@ -1,0 +1,40 @@
+# plot.gp: bench/kernels' PNG, drawn from the .dat file bench_kernels writes next to
+# kernels.csv; redraw from an existing run with
+#   gnuplot -e "datafile='bench/out/kernels-plot.dat'; outfile='bench/out/kernels.png'; ngemm=9; nlevels=3" bench/kernels/plot.gp
+# Data: index 0 = one row per GEMM shape, GOPS per level and kind (ngemm columns after the
+# label); index 1 = one row per distance, ns per level (nlevels columns). Each block starts
+# with its column names, which become the legend.
+
+if (!exists("datafile")) datafile = 'bench/out/kernels-plot.dat'
+if (!exists("outfile")) outfile = 'bench/out/kernels.png'
+if (!exists("ngemm")) ngemm = 9
+if (!exists("nlevels")) nlevels = 3
+
+set terminal pngcairo size 1500,560 font ",10" noenhanced
+set output outfile
+set multiplot layout 1,2 title "semlite's kernels, one core, best call (bench/kernels)"
+
+set datafile missing "nan"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key below horizontal
+set xtics nomirror
+set ytics nomirror
+set yrange [0:*]
+
+# one hue per level (scalar grey, avx2 blue, avx512 orange), light to dark for fp32, int8, bf16
+gemmcolors = "#bdbdbd #737373 #252525 #9ecae1 #4292c6 #08519c #fdae6b #f16913 #a63603"
+levelcolors = "#737373 #4292c6 #f16913"
+
+set title "GEMM, M x N x K (GOPS, higher is better; scalar skips the 512-row shapes)"
+plot for [i=2:ngemm+1] datafile index 0 using i:xtic(1) title columnhead(i) lc rgb word(gemmcolors, i-1)
+
+set title "distance of 384 dimensions (ns, lower is better)"
+set logscale y
+set yrange [1:*]
+plot for [i=2:nlevels+1] datafile index 1 using i:xtic(1) title columnhead(i) lc rgb word(levelcolors, i-1)
+
+unset multiplot

@@ -1,0 +1,34 @@
+/*
+** config.h: the CREATE VIRTUAL TABLE ... USING semlite_vec(...) language (config.c):
+** parsing the arguments, the SQL they declare (the table, the shadow tables, the
+** layout facts T_info records), keyword tables, and the check of metadata values.
+*/
+#ifndef SEMLITE_SQL_VEC_CONFIG_H
+#define SEMLITE_SQL_VEC_CONFIG_H
+
+#include "vec.h"
+
+/* Parses the module arguments (argv[3..] of xCreate). On error cfg is freed. */
+int vv_config_parse(int argc, const char *const *argv, vv_config *cfg, sl_err *err);
+void vv_config_free(vv_config *cfg);
+/* "CREATE TABLE x(...)" for sqlite3_declare_vtab; sqlite3_free it. */
+char *vv_config_declaration(const vv_config *cfg);
+/* The shadow tables' CREATE statements, one string, sqlite3_free it. */
+char *vv_config_shadow_sql(const vv_config *cfg, const char *schema, const char *name);
+/* The layout facts T_info records (key, value as text), checked again at every
+** connect and read back by semlite_vec_check. */
+#define VV_N_FACTS 8
+typedef struct vv_fact {
+  const char *key;
+  char value[32];
+} vv_fact;
+void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]);
+/* Keywords to enums (sl_knn_type_name and friends go the other way). */
+int vv_metric_parse(const char *s, sl_metric *out);
+int vv_vec_type_parse(const char *s, sl_vec_type *out);
+int vv_quant_parse(const char *s, sl_quant *out);
+
+/* Checks a metadata value against its column's type; REAL columns take INTEGER too. */
+int vv_check_meta(const vv_column *col, sqlite3_value *v, sl_err *err);
+
+#endif

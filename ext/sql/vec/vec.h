@@ -1,0 +1,114 @@
+/*
+** vec.h: the types the files of the semlite_vec virtual table share: its limits, the
+** parsed declaration (vv_config) and the table object (vv_table). Types only; each
+** function is declared in the header of the file that owns it. The files, each using
+** only those listed after it (no file calls one above it):
+**
+**   module.c   the sqlite3_module: create/connect/destroy, planning, cursors
+**   write.c    write.h   xUpdate: insert, upsert, update, delete; embed-on-insert
+**   search.c   search.h  the k-NN search run in xFilter
+**   check.c              semlite_vec_check() (declared in ../sql.h)
+**   store.c    store.h   the shadow tables: statements, chunk BLOBs, slots, rows
+**   config.c   config.h  CREATE arguments, the SQL they declare, metadata checks
+**
+** All of a table's state lives in its shadow tables and is written through SQL (or
+** incremental BLOB I/O) in the caller's transaction, so ROLLBACK, savepoints and crash
+** recovery are SQLite's own. For a table T in schema S:
+**   S.T_info    key/value: format version and the layout (type, dims, chunk_size, ...)
+**   S.T_chunks  chunk_id INTEGER PRIMARY KEY, version, validity, rowids, qvectors, vectors
+**               (vector/layout.h); version: 8 random bytes replaced by every change to
+**               the chunk, the key of its copy in the process-wide chunk cache
+**               (vector/chunk_cache.h)
+**   S.T_rowids  rowid INTEGER PRIMARY KEY, chunk_id, chunk_offset, m0..mN (metadata)
+**   S.T_aux     rowid INTEGER PRIMARY KEY, a0..aN (auxiliary columns; only if any)
+** Metadata lives beside the row's position so one SQL query over T_rowids evaluates the
+** pushed-down filters with SQLite's own comparison, affinity and collation rules.
+**
+** The chunk cache and transactions: a connection replaces a chunk's version at its first
+** change in a transaction and counts the chunk as dirty until the transaction ends (or
+** rolls back to a savepoint, which may undo that replacement: the next change replaces
+** it again). A dirty chunk's content may change again under the same version, so its own
+** connection reads it from SQLite, never from the cache; every other connection sees
+** either the committed old version or, after the commit, the new one.
+*/
+#ifndef SEMLITE_SQL_VEC_VEC_H
+#define SEMLITE_SQL_VEC_VEC_H
+
+#include "../../vector/layout.h"
+#include "../sql.h"
+#include "../sql_cache.h"
+
+#define VV_FORMAT_VERSION 2
+#define VV_VERSION_BYTES 8
+#define VV_DEFAULT_CHUNK 1024
+#define VV_MAX_CHUNK 65536
+#define VV_MAX_DIMS 65536
+#define VV_MAX_K 100000
+#define VV_DEFAULT_OVERSAMPLE 4
+#define VV_MAX_OVERSAMPLE 100     /* k * oversample candidates are held in memory */
+
+typedef enum vv_kind { VV_VECTOR, VV_META, VV_AUX } vv_kind;
+/* Metadata types; VV_ANY is an auxiliary column declared without a type. */
+typedef enum vv_type { VV_TEXT, VV_INTEGER, VV_FLOAT, VV_BOOLEAN, VV_BLOB, VV_ANY } vv_type;
+
+typedef struct vv_column {
+  char *name;        /* sqlite3_malloc'd */
+  vv_kind kind;
+  vv_type type;      /* VV_META, VV_AUX */
+  int slot;          /* VV_META: n in mN; VV_AUX: n in aN */
+} vv_column;
+
+/* A parsed CREATE VIRTUAL TABLE ... USING semlite_vec(...). The table's columns are
+** cols[0..n_cols) in declaration order, then the hidden distance and k. */
+typedef struct vv_config {
+  vv_column *cols;
+  int n_cols, n_meta, n_aux;
+  int vec_col;                 /* index of the one vector column */
+  sl_vec_type type;
+  size_t dims;
+  sl_metric metric;
+  sl_quant quant;
+  int oversample;
+  int chunk_size;
+  char *model;                 /* model=, or NULL */
+  int embed_from;              /* column index of embed_from=, or -1 */
+} vv_config;
+
+#define VV_COL_DISTANCE(cfg) ((cfg)->n_cols)
+#define VV_COL_K(cfg) ((cfg)->n_cols + 1)
+
+/* Cached statements of a table, prepared on first use (store.h, vv_stmt). The VV_ROW_*
+** and VV_AUX_* groups are in the same order. */
+enum {
+  VV_ROW_GET, VV_ROW_INSERT, VV_ROW_UPDATE, VV_ROW_DELETE,
+  VV_AUX_GET, VV_AUX_INSERT, VV_AUX_UPDATE, VV_AUX_DELETE,
+  VV_CHUNK_LAST, VV_CHUNK_INSERT, VV_CHUNK_DELETE, VV_CHUNK_SCAN, VV_CHUNK_VERSION,
+  VV_STMT_COUNT
+};
+
+/* An inserted row whose vector waits for its text to be embedded (write.c). */
+typedef struct vv_pending {
+  sqlite3_int64 chunk;
+  size_t slot;
+  char *text;                  /* sqlite3_malloc'd copy */
+  size_t len;
+} vv_pending;
+
+#define VV_EMBED_BATCH 64
+
+typedef struct vv_table {
+  sqlite3_vtab base;
+  sqlite3 *db;
+  sl_cache *cache;             /* the connection's inference cache (embed-on-insert) */
+  char *schema, *name;         /* sqlite3_malloc'd */
+  vv_config cfg;
+  sl_chunk_layout lay;
+  sqlite3_stmt *stmt[VV_STMT_COUNT];
+  vv_pending *pending;         /* VV_EMBED_BATCH entries once the table embeds */
+  int n_pending;
+  int flushing;                /* in vv_flush: 1 cached, 2 uncached (write.c) */
+  sqlite3_int64 *dirty;        /* chunks changed in the open transaction (see above) */
+  size_t n_dirty, cap_dirty;
+} vv_table;
+
+#endif

@@ -1,0 +1,87 @@
+/*
+** topk.c: the k best hits (a bounded max-heap ordered by distance, then rowid) and the
+** distance range of a query (topk.h).
+*/
+#include "topk.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* a ranks after b: farther, or as far with a larger rowid. */
+static int worse(const sl_knn_hit *a, const sl_knn_hit *b) {
+  return a->distance > b->distance || (a->distance == b->distance && a->rowid > b->rowid);
+}
+
+int sl_topk_init(sl_topk *t, size_t k, sl_err *err) {
+  t->k = k;
+  t->n = 0;
+  t->h = NULL;
+  if (k && !(t->h = malloc(k * sizeof *t->h))) return sl_fail(err, "out of memory for k = %zu", k);
+  return SL_OK;
+}
+
+void sl_topk_free(sl_topk *t) {
+  free(t->h);
+  t->h = NULL;
+  t->n = t->k = 0;
+}
+
+int sl_topk_wants(const sl_topk *t, float d, int64_t rowid) {
+  sl_knn_hit probe = {.distance = d, .rowid = rowid};
+  if (t->k == 0) return 0;
+  return t->n < t->k || worse(&t->h[0], &probe);
+}
+
+static void sift_down(sl_knn_hit *h, size_t n, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < n && worse(&h[l], &h[m])) m = l;
+    if (r < n && worse(&h[r], &h[m])) m = r;
+    if (m == i) return;
+    sl_knn_hit tmp = h[i];
+    h[i] = h[m];
+    h[m] = tmp;
+    i = m;
+  }
+}
+
+void sl_topk_push(sl_topk *t, const sl_knn_hit *hit) {
+  if (!sl_topk_wants(t, hit->distance, hit->rowid)) return;
+  if (t->n < t->k) {
+    size_t i = t->n++;
+    t->h[i] = *hit;
+    while (i > 0 && worse(&t->h[i], &t->h[(i - 1) / 2])) {
+      sl_knn_hit tmp = t->h[i];
+      t->h[i] = t->h[(i - 1) / 2];
+      t->h[(i - 1) / 2] = tmp;
+      i = (i - 1) / 2;
+    }
+  } else {
+    t->h[0] = *hit;
+    sift_down(t->h, t->n, 0);
+  }
+}
+
+void sl_topk_sort(sl_topk *t) {
+  /* Heapsort: move the worst to the end repeatedly, leaving best first. */
+  for (size_t n = t->n; n > 1; n--) {
+    sl_knn_hit tmp = t->h[0];
+    t->h[0] = t->h[n - 1];
+    t->h[n - 1] = tmp;
+    sift_down(t->h, n - 1, 0);
+  }
+}
+
+void sl_knn_range_init(sl_knn_range *r) {
+  r->lo = -INFINITY;
+  r->hi = INFINITY;
+  r->lo_strict = r->hi_strict = 0;
+}
+
+int sl_knn_range_has(const sl_knn_range *r, float d) {
+  const double x = d;
+  if (isnan(x)) return 0;
+  if (r->lo_strict ? !(x > r->lo) : !(x >= r->lo)) return 0;
+  if (r->hi_strict ? !(x < r->hi) : !(x <= r->hi)) return 0;
+  return 1;
+}
