@@ -22,7 +22,7 @@ typedef struct reader {
   void *grown;                  /* grow()'s result */
 } reader;
 
-static int out_of_memory(reader *r) { return sl_fail(r->err, "out of memory"); }
+static int out_of_memory(reader *r) { return sl_oom(r->err); }
 
 /* ---- reading fields: strings, optional strings, booleans, arrays ---- */
 

@@ -27,7 +27,7 @@ static int domains_build(const sl_syn_home *h, domain_table *d, sl_err *err) {
   d->names = malloc((h->n ? h->n : 1) * sizeof *d->names);
   d->of_node = malloc((h->n ? h->n : 1) * sizeof *d->of_node);
   d->n = 0;
-  if (!d->names || !d->of_node) return sl_fail(err, "out of memory");
+  if (!d->names || !d->of_node) return sl_oom(err);
   for (size_t i = 0; i < h->n; i++) {
     size_t k = 0;
     while (k < d->n && strcmp(d->names[k], h->nodes[i].domain) != 0) k++;
@@ -160,7 +160,7 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
   top = malloc((cfg->candidates ? cfg->candidates : 1) * sizeof *top);
   g->links = malloc((h->n * cfg->candidates + 1) * sizeof *g->links);
   if (!rules || !words || !top || !g->links) {
-    sl_fail(err, "out of memory");
+    sl_oom(err);
     goto done;
   }
   for (size_t i = 0; i < h->n; i++) name_words(h->nodes[i].name, &words[i]);

@@ -71,7 +71,7 @@ int sl_syn_run_config(sl_syn_run *run, const char *key, const sl_syn_value *v, s
     if (v->type == SL_SYN_NULL) return SL_OK;
     if (v->type != SL_SYN_TEXT) return sl_fail(err, "synergy_config '%s' must be a model name or NULL", key);
     free(*dst);
-    if (!(*dst = strdup(v->s))) return sl_fail(err, "out of memory");
+    if (!(*dst = strdup(v->s))) return sl_oom(err);
     return SL_OK;
   }
   if (strcmp(key, "use_embedding") == 0 || strcmp(key, "use_rerank") == 0) {
@@ -101,7 +101,7 @@ const char *sl_syn_run_keep(sl_syn_run *run, const char *s, int *fail) {
 /* A zeroed item appended to *items (*n of them, *cap allocated); NULL when out of memory. */
 static void *append(void *items, size_t *n, size_t *cap, size_t size, void **grown, sl_err *err) {
   char *g = sl_syn_grow(items, *n, cap, size);
-  if (!g) return sl_fail(err, "out of memory"), NULL;
+  if (!g) return sl_oom(err), NULL;
   *grown = g;
   memset(g + *n * size, 0, size);
   return g + (*n)++ * size;
@@ -146,7 +146,7 @@ static int name_descriptors(sl_syn_steps *steps, sl_model *m, size_t n, const sl
   unsigned char id[16];
   *keys = NULL;
   if (!steps->descriptors || !steps->name_descriptors || n == 0) return SL_OK;
-  if (!(*keys = malloc(n * sizeof **keys))) return sl_fail(err, "out of memory");
+  if (!(*keys = malloc(n * sizeof **keys))) return sl_oom(err);
   sl_op_identity(m, id);
   for (size_t i = 0; i < n; i++) {
     sl_cache_part part = {texts[i], lens[i]};
@@ -166,16 +166,16 @@ static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, 
 
   run->vecs = malloc((n ? n : 1) * dim * sizeof *run->vecs);
   if (!texts || !run->vecs) {
-    sl_fail(err, "out of memory");
+    sl_oom(err);
     goto done;
   }
   for (size_t i = 0; i < n; i++)
     if (!(texts[i] = sl_syn_descriptor(&run->nodes[i]))) {
-      sl_fail(err, "out of memory");
+      sl_oom(err);
       goto done;
     }
   if (!(lens = lengths(n, texts))) {
-    sl_fail(err, "out of memory");
+    sl_oom(err);
     goto done;
   }
   if (name_descriptors(steps, m, n, run->nodes, texts, lens, &keys, err) ||
@@ -214,18 +214,18 @@ static int rerank_links(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_er
     scores = malloc((k ? k : 1) * sizeof *scores);
   }
   if (!idx || !texts || !scores) {
-    sl_fail(err, "out of memory");
+    sl_oom(err);
     goto done;
   }
   for (size_t i = 0; i < k; i++) {
     const sl_syn_link *l = &g->links[idx[i]];
     if (!(texts[i] = sl_syn_statement(&run->nodes[l->t], &run->nodes[l->a], &run->rules[l->rule]))) {
-      sl_fail(err, "out of memory");
+      sl_oom(err);
       goto done;
     }
   }
   if (!(lens = lengths(k, texts))) {
-    sl_fail(err, "out of memory");
+    sl_oom(err);
     goto done;
   }
   if (sl_op_run_list(steps->hops, SL_SYN_OP_RERANK, SL_OP_RERANK_EACH, m, rerank_query, strlen(rerank_query), k,

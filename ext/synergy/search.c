@@ -59,7 +59,7 @@ int sl_syn_search(const sl_syn_home *h, const sl_syn_graph *g, const sl_syn_conf
     return sl_fail(err, "max_depth must be between %d and %d, got %d", SL_SYN_MIN_DEPTH,
                    SL_SYN_MAX_DEPTH, max_depth);
   paths = malloc((cap ? cap : 1) * sizeof *paths);
-  if (!paths) return sl_fail(err, "out of memory");
+  if (!paths) return sl_oom(err);
 
   for (size_t i = 0; i < g->n_links; i++) {
     const sl_syn_link *l = &g->links[i];
@@ -80,7 +80,7 @@ int sl_syn_search(const sl_syn_home *h, const sl_syn_graph *g, const sl_syn_conf
     next = malloc((cfg->beam * cfg->candidates + 1) * sizeof *next);
     if (!next) {
       free(paths);
-      return sl_fail(err, "out of memory");
+      return sl_oom(err);
     }
   }
   for (int depth = 3; depth <= max_depth; depth++) {

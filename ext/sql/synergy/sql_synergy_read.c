@@ -73,7 +73,7 @@ static const char nodes_sql[] =
 static int keep_columns(sl_syn_run *run, sqlite3_stmt *st, const char **const *out, size_t n, sl_err *err) {
   int fail = 0;
   for (size_t i = 0; i < n; i++) *out[i] = sl_syn_run_keep(run, text(st, (int)i), &fail);
-  return fail ? sl_fail(err, "out of memory") : SL_OK;
+  return fail ? sl_oom(err) : SL_OK;
 }
 
 static int node_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {

@@ -153,13 +153,6 @@ static int syn_close(sqlite3_vtab_cursor *cur) {
   return SQLITE_OK;
 }
 
-static int syn_fail(syn_cursor *c, const char *msg) {
-  sqlite3_vtab *vtab = c->base.pVtab;
-  sqlite3_free(vtab->zErrMsg);
-  vtab->zErrMsg = sqlite3_mprintf("%s: %s", ((syn_vtab *)vtab)->kind->fn, msg);
-  return vtab->zErrMsg ? SQLITE_ERROR : SQLITE_NOMEM;
-}
-
 /* "When A detects motion, turn on B (light) in Hall [capability 1.00, area 1.00, ...]". */
 static char *hop_text(const sl_syn_run *run, const sl_syn_link *l) {
   char *statement = sl_syn_statement(&run->nodes[l->t], &run->nodes[l->a], &run->rules[l->rule]), *s = NULL;
@@ -219,7 +212,6 @@ static int syn_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, in
   double min_score = 0;
   int max_depth = DEFAULT_MAX_DEPTH, a = 0;
   sl_err err;
-  char msg[SL_ERR_MAX + 64];
 
   syn_reset(c);
   for (int k = 0; k < kind->n_args; k++) {
@@ -230,24 +222,21 @@ static int syn_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, in
     if (sqlite3_value_type(val) == SQLITE_NULL) return SQLITE_OK;   /* NULL argument: no rows */
     if (strcmp(kind->arg_names[k], "max_depth") == 0) {
       sqlite3_int64 d = sqlite3_value_int64(val);
-      if (sqlite3_value_type(val) != SQLITE_INTEGER || d < SL_SYN_MIN_DEPTH || d > SL_SYN_MAX_DEPTH) {
-        snprintf(msg, sizeof msg, "max_depth must be an integer from %d to %d", SL_SYN_MIN_DEPTH, SL_SYN_MAX_DEPTH);
-        return syn_fail(c, msg);
-      }
+      if (sqlite3_value_type(val) != SQLITE_INTEGER || d < SL_SYN_MIN_DEPTH || d > SL_SYN_MAX_DEPTH)
+        return sl_vtab_error(cur->pVtab, kind->fn, "max_depth must be an integer from %d to %d", SL_SYN_MIN_DEPTH,
+                             SL_SYN_MAX_DEPTH);
       max_depth = (int)d;
     } else {
       int t = sqlite3_value_type(val);
       min_score = sqlite3_value_double(val);
       if ((t != SQLITE_INTEGER && t != SQLITE_FLOAT) || !(min_score >= 0 && min_score <= 1))
-        return syn_fail(c, "min_score must be a number from 0 to 1");
+        return sl_vtab_error(cur->pVtab, kind->fn, "min_score must be a number from 0 to 1");
     }
   }
 
-  if (sl_synergy_run_prepare(v->db, &c->run, &err)) {
-    /* A transaction SQLite ended under a cache write carries its own code (docs/security.md). */
-    int rc = syn_fail(c, err.msg);
-    return rc == SQLITE_ERROR && err.code ? err.code : rc;
-  }
+  /* A failure's code (out of memory, a transaction SQLite ended under a cache write) is
+  ** the scan's (docs/security.md). */
+  if (sl_synergy_run_prepare(v->db, &c->run, &err)) return sl_vtab_fail(cur->pVtab, kind->fn, &err);
   c->have_run = 1;
 
   if (kind == &links_kind) {
@@ -255,7 +244,7 @@ static int syn_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, in
     sl_syn_path *order;
     size_t n_order;
     /* The links in the search's total order: depth-2 paths are exactly the links. */
-    if (timed_search(c, 2, &order, &n_order, &err)) return syn_fail(c, err.msg);
+    if (timed_search(c, 2, &order, &n_order, &err)) return sl_vtab_fail(cur->pVtab, kind->fn, &err);
     c->rows = calloc(n_order ? n_order : 1, sizeof *c->rows);
     if (!c->rows) {
       free(order);
@@ -273,7 +262,7 @@ static int syn_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, in
   } else {
     sl_syn_path *paths;
     size_t n_paths;
-    if (timed_search(c, max_depth, &paths, &n_paths, &err)) return syn_fail(c, err.msg);
+    if (timed_search(c, max_depth, &paths, &n_paths, &err)) return sl_vtab_fail(cur->pVtab, kind->fn, &err);
     c->rows = calloc(n_paths ? n_paths : 1, sizeof *c->rows);
     if (!c->rows) {
       free(paths);
