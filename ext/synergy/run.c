@@ -130,11 +130,23 @@ sl_syn_pair *sl_syn_run_pair(sl_syn_run *run, sl_err *err) {
 
 /* ---- the model steps ---- */
 
-/* Lengths of n texts, malloc'd; NULL when out of memory. */
-static size_t *lengths(size_t n, char *const *texts) {
+/* The results of n texts (with query, of the pairs (query, texts[i])) through the cache
+** protocol: sl_op_run_list over the store l2, its forward passes counted as `metric`. */
+static int run_texts(sl_l2 *l2, const char *op, sl_op metric, sl_model *m, const char *query, size_t n,
+                     char *const *texts, float *out, sl_err *err) {
   size_t *lens = malloc((n ? n : 1) * sizeof *lens);
-  for (size_t i = 0; lens && i < n; i++) lens[i] = strlen(texts[i]);
-  return lens;
+  int rc;
+  if (!lens) return sl_oom(err);
+  for (size_t i = 0; i < n; i++) lens[i] = strlen(texts[i]);
+  rc = sl_op_run_list(l2, op, metric, m, query, query ? strlen(query) : 0, n, (const char *const *)texts, lens,
+                      out, err);
+  free(lens);
+  return rc;
+}
+
+static void free_texts(char **texts, size_t n) {
+  for (size_t i = 0; texts && i < n; i++) free(texts[i]);
+  free(texts);
 }
 
 /* Tells the descriptor store which node's descriptor each address holds; the keys (NULL
@@ -142,14 +154,14 @@ static size_t *lengths(size_t n, char *const *texts) {
 ** sl_op_run_list gives a text of a list without a query (ext/ops/infer.c): the model's
 ** identity, the op and the text as one part. */
 static int name_descriptors(sl_syn_steps *steps, sl_model *m, size_t n, const sl_syn_node *nodes,
-                            char *const *texts, const size_t *lens, sl_cache_key **keys, sl_err *err) {
+                            char *const *texts, sl_cache_key **keys, sl_err *err) {
   unsigned char id[16];
   *keys = NULL;
   if (!steps->descriptors || !steps->name_descriptors || n == 0) return SL_OK;
   if (!(*keys = malloc(n * sizeof **keys))) return sl_oom(err);
   sl_op_identity(m, id);
   for (size_t i = 0; i < n; i++) {
-    sl_cache_part part = {texts[i], lens[i]};
+    sl_cache_part part = {texts[i], strlen(texts[i])};
     sl_cache_address(id, SL_SYN_OP_EMBED, 1, &part, &(*keys)[i]);
   }
   steps->name_descriptors(steps, n, nodes, (const char *const *)texts, *keys);
@@ -159,7 +171,7 @@ static int name_descriptors(sl_syn_steps *steps, sl_model *m, size_t n, const sl
 /* Fills run->vecs, one unit vector per node: the descriptors' embeddings, through the
 ** descriptor store. Unit length, so a dot product is the cosine whatever the pooling. */
 static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_err *err) {
-  size_t n = run->home.n, dim = sl_op_width(m), *lens = NULL;
+  size_t n = run->home.n, dim = sl_op_width(m);
   char **texts = calloc(n ? n : 1, sizeof *texts);
   sl_cache_key *keys = NULL;
   int rc = SL_ERROR;
@@ -174,13 +186,8 @@ static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, 
       sl_oom(err);
       goto done;
     }
-  if (!(lens = lengths(n, texts))) {
-    sl_oom(err);
-    goto done;
-  }
-  if (name_descriptors(steps, m, n, run->nodes, texts, lens, &keys, err) ||
-      sl_op_run_list(steps->descriptors, SL_SYN_OP_EMBED, SL_OP_EMBED_EACH, m, NULL, 0, n,
-                     (const char *const *)texts, lens, run->vecs, err))
+  if (name_descriptors(steps, m, n, run->nodes, texts, &keys, err) ||
+      run_texts(steps->descriptors, SL_SYN_OP_EMBED, SL_OP_EMBED_EACH, m, NULL, n, texts, run->vecs, err))
     goto done;
   for (size_t i = 0; i < n; i++) {
     float *v = run->vecs + i * dim, s = 0;
@@ -192,9 +199,7 @@ static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, 
   run->home.dim = dim;
   rc = SL_OK;
 done:
-  for (size_t i = 0; texts && i < n; i++) free(texts[i]);
-  free(texts);
-  free(lens);
+  free_texts(texts, n);
   free(keys);
   return rc;
 }
@@ -203,7 +208,7 @@ done:
 ** hop statements against the one query, through the hop store. */
 static int rerank_links(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_err *err) {
   sl_syn_graph *g = &run->graph;
-  size_t *idx = malloc((g->n_links ? g->n_links : 1) * sizeof *idx), k = 0, *lens = NULL;
+  size_t *idx = malloc((g->n_links ? g->n_links : 1) * sizeof *idx), k = 0;
   char **texts = NULL;
   float *scores = NULL;
   int rc = SL_ERROR;
@@ -224,19 +229,11 @@ static int rerank_links(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_er
       goto done;
     }
   }
-  if (!(lens = lengths(k, texts))) {
-    sl_oom(err);
-    goto done;
-  }
-  if (sl_op_run_list(steps->hops, SL_SYN_OP_RERANK, SL_OP_RERANK_EACH, m, rerank_query, strlen(rerank_query), k,
-                     (const char *const *)texts, lens, scores, err))
-    goto done;
+  if (run_texts(steps->hops, SL_SYN_OP_RERANK, SL_OP_RERANK_EACH, m, rerank_query, k, texts, scores, err)) goto done;
   for (size_t i = 0; i < k; i++) g->links[idx[i]].rerank = scores[i];
   rc = SL_OK;
 done:
-  for (size_t i = 0; texts && i < k; i++) free(texts[i]);
-  free(texts);
-  free(lens);
+  free_texts(texts, k);
   free(scores);
   free(idx);
   return rc;
