@@ -509,11 +509,7 @@ int sl_bert_embed(const sl_bert *b, const sl_batch *batch, float *out, sl_err *e
         k->scale(o, H, 1.0f / (float)len);
         break;
     }
-    if (c->normalize) {
-      /* As torch.nn.functional.normalize: divide by max(norm, 1e-12). */
-      float norm = sqrtf(k->dot(o, o, H));
-      k->scale(o, H, 1.0f / (norm > 1e-12f ? norm : 1e-12f));
-    }
+    if (c->normalize) sl_kernels_normalize(k, o, H);
   }
   free(s.block);
   return SL_OK;

@@ -42,6 +42,9 @@ typedef struct sl_kernels {
   float (*dot)(const float *x, const float *y, size_t n);
 } sl_kernels;
 
+/* x /= max(|x|, 1e-12), as torch.nn.functional.normalize, on k's dot and scale. */
+void sl_kernels_normalize(const sl_kernels *k, float *x, size_t n);
+
 /* The table for the best ISA this CPU supports, capped by the environment variable
 ** SEMLITE_ISA=avx512|avx2|scalar when set. Thread-safe; resolved once. */
 const sl_kernels *sl_kernels_get(void);

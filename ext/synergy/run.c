@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/kernels.h"
 #include "../ops/infer.h"
 #include "../ops/metrics.h"
 
@@ -189,12 +190,7 @@ static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, 
   if (name_descriptors(steps, m, n, run->nodes, texts, &keys, err) ||
       run_texts(steps->descriptors, SL_SYN_OP_EMBED, SL_OP_EMBED_EACH, m, NULL, n, texts, run->vecs, err))
     goto done;
-  for (size_t i = 0; i < n; i++) {
-    float *v = run->vecs + i * dim, s = 0;
-    for (size_t k = 0; k < dim; k++) s += v[k] * v[k];
-    s = s > 0 ? 1.0f / sqrtf(s) : 0;
-    for (size_t k = 0; k < dim; k++) v[k] *= s;
-  }
+  for (size_t i = 0; i < n; i++) sl_kernels_normalize(sl_kernels_get(), run->vecs + i * dim, dim);
   run->home.vecs = run->vecs;
   run->home.dim = dim;
   rc = SL_OK;
