@@ -90,7 +90,7 @@ VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed
                  quant.option_errors vec vtab_vec \
                  -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels \
                  cache -cache.each -cache.killed_writer -cache.two_connections -cache.threads \
-                 synergy -synergy.real_home -synergy.models version
+                 synergy -synergy.real_home -synergy.models -synergy.large_home version
 valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	$(TEST_ENV) valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
 	  $(BUILD)/tests/run $(VALGRIND_TESTS)

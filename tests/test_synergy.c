@@ -13,6 +13,9 @@
 */
 #include <stdlib.h>
 
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
 #include "test.h"
 
 /* Five live entities on five devices in two areas, plus entities that must not count:
@@ -406,6 +409,53 @@ static void test_user_filled(void) {
   sqlite3_close(db);
 }
 
+/* A home too large for synergy_max_nodes is refused with the limit's name; a large one
+** within it stops on sqlite3_interrupt long before it would finish (40,000 entities take
+** tens of seconds; the interrupt comes at 0.5 s, inside the links' quadratic loop, and
+** must be heard well before 2 s). */
+typedef struct interrupter { sqlite3 *db; } interrupter;
+
+static void *interrupt_soon(void *arg) {
+  usleep(500000);
+  sqlite3_interrupt(((interrupter *)arg)->db);
+  return NULL;
+}
+
+static void test_large_home(void) {
+  sqlite3 *db = t_open();
+  pthread_t th;
+  interrupter it = {db};
+  struct timespec t0, t1;
+  double s;
+  int rc;
+  sqlite3_stmt *st;
+  CHECK_QUERY(db, "SELECT semlite_ha_import()", NULL, NULL, "{\"areas\":0,\"devices\":0,\"entities\":0,\"automations\":0}");
+  no_models(db);
+  t_exec(db, "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < 39999) "
+             "INSERT INTO synergy_entities(entity_id, domain, name, device_class) SELECT "
+             "CASE WHEN i % 2 THEN 'light.l' || i ELSE 'binary_sensor.m' || i END, "
+             "CASE WHEN i % 2 THEN 'light' ELSE 'binary_sensor' END, 'thing ' || i, "
+             "CASE WHEN i % 2 THEN NULL ELSE 'motion' END FROM s");
+  t_exec(db, "UPDATE semlite_limits SET value = 30000 WHERE name = 'synergy_max_nodes'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links", NULL, NULL,
+              "ERROR: synergy_links: the home has 40000 entities and devices, over the synergy_max_nodes limit of "
+              "30000 (semlite_limits)");
+  t_exec(db, "UPDATE semlite_limits SET value = 50000 WHERE name = 'synergy_max_nodes'");
+  CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM synergy_links", -1, &st, NULL) == SQLITE_OK);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  pthread_create(&th, NULL, interrupt_soon, &it);
+  rc = sqlite3_step(st);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  pthread_join(th, NULL);
+  s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  CHECK_INT(rc, SQLITE_INTERRUPT);
+  CHECK_INT(sqlite3_extended_errcode(db), SQLITE_INTERRUPT);
+  CHECK_STR(sqlite3_errmsg(db), "synergy_links: interrupted");
+  CHECK_MSG(s < 2.0, "the interrupt took effect after %.2f s", s);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 /* The twins: the embedding and cross-encoder signals join, and the descriptor cache
 ** (content-addressed: model identity and text) embeds only texts it has not seen. */
 static void test_models(void) {
@@ -614,6 +664,7 @@ const sl_test synergy_tests[] = {
   {"config_errors", test_config_errors},
   {"determinism", test_determinism},
   {"user_filled", test_user_filled},
+  {"large_home", test_large_home},
   {"models", test_models},
   {"resaved_model", test_resaved_model},
   {"hostile_trigger", test_hostile_trigger},

@@ -38,6 +38,9 @@ static const limit_def defs[SL_LIMIT_COUNT] = {
   [SL_LIMIT_MAX_DOCUMENT_MB] = {"max_document_mb", "size of a document argument (the JSON of "
                                 "semlite_ha_import, embed_each, rerank_each and model options) in MB "
                                 "(1 to 4096; default 64)", 1, 4096, 64},
+  [SL_LIMIT_SYNERGY_MAX_NODES] = {"synergy_max_nodes", "entities and devices a synergy run takes: "
+                                  "its candidate links grow with their square (1 to 1000000; "
+                                  "default 50000)", 1, 1000000, 50000},
 };
 
 /* The value set plus one; 0 (every limit at start, whatever their number): not set, the

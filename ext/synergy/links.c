@@ -165,10 +165,18 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
   }
   for (size_t i = 0; i < h->n; i++) name_words(h->nodes[i].name, &words[i]);
 
-  for (size_t t = 0; t < h->n; t++) {
+  for (size_t t = 0, work = 0; t < h->n; t++) {
     const sl_syn_node *tn = &h->nodes[t];
     size_t kept = 0;
     int any = 0;
+    /* About a million pairs between questions: milliseconds, so an interrupt is heard. */
+    if ((work += h->n * (1 + h->dim / 16)) >= (1u << 20)) {
+      work = 0;
+      if (h->interrupted && h->interrupted(h->interrupt_ctx)) {
+        sl_fail_code(err, SL_SYN_INTERRUPTED, "interrupted");
+        goto done;
+      }
+    }
     g->first[t] = g->n_links;
     for (size_t d = 0; d < dom.n; d++) any |= (rules[d] = rule_for(h, tn, dom.names[d])) >= 0;
     if (!any) continue;

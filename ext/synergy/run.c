@@ -20,6 +20,7 @@
 
 #include "../kernels/kernels.h"
 #include "../ops/infer.h"
+#include "../ops/limits.h"
 #include "../ops/metrics.h"
 
 /* What every hop statement is scored against: one query for all of them, so the picked
@@ -267,8 +268,12 @@ static int timed(sl_op op, int (*step)(sl_syn_run *, sl_syn_steps *, sl_model *,
 
 int sl_syn_run_score(sl_syn_run *run, sl_syn_steps *steps, sl_err *err) {
   sl_model *em = NULL, *rm = NULL;
+  long long most = sl_limit_get(SL_LIMIT_SYNERGY_MAX_NODES);
   int rc = SL_ERROR;
 
+  if (run->home.n > (unsigned long long)most)
+    return sl_fail(err, "the home has %zu entities and devices, over the synergy_max_nodes limit of %lld "
+                   "(semlite_limits)", run->home.n, most);
   /* The model the config names, else the first loaded of the kind, else none. */
   if ((run->use_embedding && run->cfg.w_embedding > 0 &&
        sl_op_pin_optional(run->embed_model, SL_KIND_EMBED, &em, err)) ||

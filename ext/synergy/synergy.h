@@ -47,7 +47,14 @@ typedef struct sl_syn_home {
   size_t n_rules;
   const float *vecs;
   size_t dim;
+  /* Asked every few milliseconds of the quadratic work: nonzero stops it with an
+  ** error (the SQL layer answers sqlite3_interrupt). NULL: never stops. */
+  int (*interrupted)(void *ctx);
+  void *interrupt_ctx;
 } sl_syn_home;
+
+/* SQLite's code for an interrupted call, which the SQL layer returns as such. */
+#define SL_SYN_INTERRUPTED 9
 
 /* A scored hop: trigger node t can drive action node a. The signals are in [0, 1];
 ** rerank is the cross-encoder's logit, NAN when the link was not among those scored. */

@@ -33,7 +33,7 @@ typedef struct importer {
 } importer;
 
 static int db_fail(importer *im, const char *where) {
-  return sl_fail(im->err, "%s: %s", where, sqlite3_errmsg(im->db));
+  return sl_fail_code(im->err, sqlite3_extended_errcode(im->db), "%s: %s", where, sqlite3_errmsg(im->db));
 }
 
 static int prepare(importer *im, sqlite3_stmt **st, const char *sql) {

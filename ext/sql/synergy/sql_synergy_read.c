@@ -8,7 +8,9 @@
 
 #include "sql_synergy.h"
 
-static int db_fail(sqlite3 *db, sl_err *err) { return sl_fail(err, "%s", sqlite3_errmsg(db)); }
+static int db_fail(sqlite3 *db, sl_err *err) {
+  return sl_fail_code(err, sqlite3_extended_errcode(db), "%s", sqlite3_errmsg(db));
+}
 
 static const char *text(sqlite3_stmt *st, int col) { return (const char *)sqlite3_column_text(st, col); }
 
@@ -108,11 +110,24 @@ static int pair_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {
 
 /* ---- the run ---- */
 
+/* Whether sqlite3_interrupt was called on db: a nested statement then refuses to run.
+** (sqlite3_is_interrupted is SQLite 3.41's; this works on every version.) */
+static int interrupted(void *ctx) {
+  sqlite3 *db = ctx;
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, "SELECT 1", -1, &st, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_INTERRUPT;
+}
+
 int sl_synergy_run_prepare(sqlite3 *db, sl_syn_run *run, sl_err *err) {
   sl_synergy_steps steps;
   sl_err closing;
   int failed;
   sl_syn_run_init(run);
+  run->home.interrupted = interrupted;
+  run->home.interrupt_ctx = db;
   if (sqlite3_table_column_metadata(db, "main", "synergy_entities", NULL, NULL, NULL, NULL, NULL, NULL) != SQLITE_OK ||
       sqlite3_table_column_metadata(db, "main", "synergy_hop_scores", NULL, NULL, NULL, NULL, NULL, NULL) != SQLITE_OK)
     return sl_fail(err, "no synergy tables in 'main' (create them with semlite_ha_import)");
