@@ -481,6 +481,21 @@ static void test_create_errors(void) {
      "ERROR: v: model: no model named 'nope' (load one with semlite_model_load)"},
     {"a float[4], b text, model=minilm, embed_from=b", "ERROR: v: model 'minilm' makes 384-dimensional vectors but a is float[4]"},
     {"a float[4], +", "ERROR: v: '+' must be followed by a column name"},
+    /* issue 20: an option given twice was taken with the last value winning */
+    {"a float[4], chunk_size=8, chunk_size=16", "ERROR: v: chunk_size is given twice"},
+    {"a float[4], quantizer=int8, QUANTIZER=binary", "ERROR: v: quantizer is given twice"},
+    {"a float[4] distance_metric=l2 distance_metric=cosine", "ERROR: v: distance_metric is given twice for column 'a'"},
+    {"a float[8] indexed by rescore(quantizer=int8), quantizer=binary", "ERROR: v: quantizer is given twice"},
+    /* issue 20: accepted, then every insert failed (a 1 GiB chunk BLOB) */
+    {"a float[4096], chunk_size=65536",
+     "ERROR: v: chunk_size=65536 of float[4096] vectors makes 1073741824-byte chunks, over SQLite's 1000000000-byte "
+     "limit on a BLOB (SQLITE_LIMIT_LENGTH): use chunk_size=61032 or less"},
+    /* sqlite-vec's rescore spelling is read under both names */
+    {"a float[8] indexed by rescore(quantizer=pq)", "ERROR: v: unknown rescore quantizer 'pq' (int8, bit)"},
+    {"a float[8] indexed by rescore(oversample=2)", "ERROR: v: rescore(...) needs quantizer=int8 or quantizer=bit"},
+    {"a float[8] indexed by hnsw(m=8)", "ERROR: v: unknown index 'hnsw(m=8)' (rescore(quantizer=int8|bit, oversample=N))"},
+    {"a float[8], b text indexed by rescore(quantizer=bit)",
+     "ERROR: v: 'indexed by' belongs to a vector column: 'embedding float[384] indexed by rescore(...)'"},
   };
   char path[1024];
   sqlite3 *db = t_open();
@@ -490,7 +505,21 @@ static void test_create_errors(void) {
     char sql[512];
     snprintf(sql, sizeof sql, "CREATE VIRTUAL TABLE v USING semlite_vec(%s)", cases[i].args);
     CHECK_QUERY(db, sql, NULL, NULL, cases[i].error);
+    snprintf(sql, sizeof sql, "CREATE VIRTUAL TABLE v USING vec0(%s)", cases[i].args);
+    CHECK_QUERY(db, sql, NULL, NULL, cases[i].error);
   }
+  /* vec0's own grammar */
+  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id text primary key, a float[4])", NULL, NULL,
+              "ERROR: v: 'id text primary key' is not supported: the primary key must be an integer (the rowid)");
+  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id integer primary key, n integer primary key, a float[4])", NULL,
+              NULL, "ERROR: v: more than one primary key ('id' and 'n')");
+  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(a float[4], p float partition key)", NULL, NULL,
+              "ERROR: v: partition key 'p' must be integer or text, not float");
+  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(rowid integer, a float[4])", NULL, NULL,
+              "ERROR: v: 'rowid' is a reserved column name");
+  /* the largest chunk that fits is accepted */
+  t_exec(db, "CREATE VIRTUAL TABLE big USING vec0(a float[4096], chunk_size=61032)");
+  t_exec(db, "DROP TABLE big");
   /* Quoted names, any case of keywords; the declared table has the columns in order. */
   t_exec(db, "CREATE VIRTUAL TABLE v USING semlite_vec(\"my vec\" FLOAT[4] DISTANCE_METRIC=COSINE, \"the tag\" TEXT, "
              "+\"a b\", Chunk_Size=16)");
@@ -530,10 +559,6 @@ static void test_errors(void) {
     {"UPDATE t SET embedding = '[1]' WHERE rowid = 1", "ERROR: t: embedding: expected float[3], got float[1]"},
     {"UPDATE t SET rowid = 2 WHERE rowid = 1", "ERROR: t: UNIQUE constraint failed: t.rowid (2)"},
     {"UPDATE t SET tag = 3 WHERE rowid = 1", "ERROR: t: tag is a text column, got INTEGER"},
-    {"SELECT rowid FROM t WHERE embedding MATCH '[1,2,3]'",
-     "ERROR: t: a MATCH query needs a k constraint, e.g. AND k = 10 (SQLite 3.40.1 does not pass LIMIT to virtual tables)"},
-    {"SELECT rowid FROM t WHERE embedding MATCH '[1,2,3]' LIMIT 5",
-     "ERROR: t: a MATCH query needs a k constraint, e.g. AND k = 10 (SQLite 3.40.1 does not pass LIMIT to virtual tables)"},
     {"SELECT rowid FROM t WHERE k = 3", "ERROR: t: k = N only applies to a k-NN query (embedding MATCH <vector> AND k = N)"},
     {"SELECT rowid FROM t WHERE embedding MATCH '[1,2,3]' AND k = -1", "ERROR: t: k must be from 0 to 100000, got -1"},
     {"SELECT rowid FROM t WHERE embedding MATCH '[1,2,3]' AND k = 100001", "ERROR: t: k must be from 0 to 100000, got 100001"},
@@ -1125,6 +1150,107 @@ static void test_chunk_cache(void) {
   remove_db(path);
 }
 
+/* issue 20: a chunk whose rowids BLOB names a row T_rowids does not have (or places
+** elsewhere) made k-NN return that phantom rowid; reads now check each hit. */
+static void craft_rowid(sqlite3 *db, sqlite3_int64 rowid) {
+  sqlite3_blob *b = NULL;
+  unsigned char le[8];
+  for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)rowid >> (8 * i));
+  t_exec(db, "UPDATE t_chunks SET version = randomblob(8)");
+  CHECK_INT(sqlite3_blob_open(db, "main", "t_chunks", "rowids", 1, 1, &b), SQLITE_OK);
+  CHECK_INT(sqlite3_blob_write(b, le, 8, 8), SQLITE_OK);
+  sqlite3_blob_close(b);
+}
+
+static void test_phantom_rowids(void) {
+  sqlite3 *db = t_open();
+  t_exec(db, "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[2], chunk_size=8)");
+  t_exec(db, "INSERT INTO t(rowid, embedding) VALUES (1, '[1,1]'), (2, '[2,2]'), (3, '[3,3]')");
+  /* slot 1 now claims row 99; a new version keeps the chunk cache out of it */
+  craft_rowid(db, 99);
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM t WHERE embedding MATCH '[2,2]' AND k = 3", NULL, NULL,
+              "ERROR: t: row 99 is in a chunk but not in t_rowids (run semlite_vec_check)");
+  CHECK_QUERY(db, "SELECT rowid FROM t WHERE embedding MATCH '[1,1]' AND k = 1", NULL, NULL, "1");
+  /* slot 1 claims row 3, which T_rowids places in slot 2 */
+  craft_rowid(db, 3);
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM t WHERE embedding MATCH '[2,2]' AND k = 3", NULL, NULL,
+              "ERROR: t: chunk 1 slot 1 holds row 3 but t_rowids places it at chunk 1 slot 2 (run semlite_vec_check)");
+  sqlite3_close(db);
+}
+
+/* sqlite-vec's dialect under its module name vec0 (issue 14): the rowid column first,
+** positional inserts, id integer primary key, partition keys, LIMIT as k, rescore. */
+static void test_vec0_dialect(void) {
+  sqlite3 *db = t_open();
+  t_exec(db, "CREATE VIRTUAL TABLE v USING vec0(embedding float[2], tag text, +note text, chunk_size=8)");
+  CHECK_QUERY(db, "SELECT group_concat(name || ':' || hidden, ',') FROM pragma_table_xinfo('v')", NULL, NULL,
+              "rowid:0,embedding:0,tag:0,note:0,distance:1,k:1");
+  t_exec(db, "INSERT INTO v VALUES (1, '[1,1]', 'a', 'n1'), (2, '[2,2]', 'b', 'n2')");
+  t_exec(db, "INSERT INTO v(rowid, embedding, tag) VALUES (3, '[3,3]', 'a')");
+  t_exec(db, "INSERT INTO v(embedding, tag) VALUES ('[4,4]', 'b')");
+  t_exec(db, "CREATE TABLE src(id INTEGER PRIMARY KEY, vec)");
+  t_exec(db, "INSERT INTO src VALUES (10, '[10,10]'), (11, '[11,11]')");
+  t_exec(db, "INSERT INTO v(rowid, embedding) SELECT id, vec FROM src");
+  CHECK_QUERY(db, "SELECT group_concat(r, ' ') FROM (SELECT rowid || ':' || coalesce(tag, '-') || ':' || "
+                  "vec_to_json(embedding) AS r FROM (SELECT * FROM v))", NULL, NULL,
+              "1:a:[1.000000,1.000000] 2:b:[2.000000,2.000000] 3:a:[3.000000,3.000000] 4:b:[4.000000,4.000000] "
+              "10:-:[10.000000,10.000000] 11:-:[11.000000,11.000000]");
+  CHECK_QUERY(db, "SELECT typeof(rowid) || rowid || note FROM v WHERE rowid = 2", NULL, NULL, "integer2n2");
+  /* the k-NN forms: k = n, LIMIT n, ORDER BY distance LIMIT n, with rowid IN (...) */
+  CHECK_QUERY(db, "SELECT group_concat(rowid || ':' || round(distance, 4), ' ') FROM "
+                  "(SELECT rowid, distance FROM v WHERE embedding MATCH '[1,1]' AND k = 2)", NULL, NULL,
+              "1:0.0 2:1.4142");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM v WHERE embedding MATCH '[3.9,3.9]' LIMIT 3)",
+              NULL, NULL, "4 3 2");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM v WHERE embedding MATCH '[3.9,3.9]' "
+                  "ORDER BY distance LIMIT 2 OFFSET 1)", NULL, NULL, "3 2");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM v WHERE embedding MATCH '[1,1]' "
+                  "AND rowid IN (2, 11, 4) ORDER BY distance LIMIT 2)", NULL, NULL, "2 4");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM v WHERE embedding MATCH '[1,1]' "
+                  "AND tag = 'b' AND k = 5)", NULL, NULL, "2 4");
+  CHECK_QUERY(db, "SELECT count(*) FROM v WHERE embedding MATCH '[1,1]'", NULL, NULL, "6");
+  /* writes through the rowid column */
+  t_exec(db, "UPDATE v SET rowid = 20 WHERE rowid = 11");
+  t_exec(db, "DELETE FROM v WHERE rowid = 10");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM v", NULL, NULL, "1 2 3 4 20");
+  CHECK_QUERY(db, "INSERT INTO v VALUES (1, '[0,0]', 'x', NULL)", NULL, NULL, "ERROR: v: UNIQUE constraint failed: v.rowid (1)");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('v')", NULL, NULL, "ok");
+
+  /* id integer primary key: the rowid under the name id; partition keys: indexed metadata */
+  t_exec(db, "CREATE VIRTUAL TABLE p USING vec0(id integer primary key, user_id integer partition key, "
+             "embedding float[2] distance_metric=cosine)");
+  CHECK_QUERY(db, "SELECT group_concat(name, ',') FROM pragma_table_info('p')", NULL, NULL, "id,user_id,embedding");
+  t_exec(db, "INSERT INTO p VALUES (5, 1, '[1,0]'), (6, 2, '[1,0.1]'), (7, 1, '[0,1]'), (8, 1, '[1,0.5]')");
+  CHECK_QUERY(db, "SELECT group_concat(id, ' ') FROM (SELECT id FROM p WHERE embedding MATCH '[1,0]' AND user_id = 1 "
+                  "AND k = 2)", NULL, NULL, "5 8");
+  CHECK_STR_FREE(plan_of(db, "SELECT id FROM p WHERE embedding MATCH '[1,0]' AND user_id = 1 AND k = 2"),
+                 "SCAN p VIRTUAL TABLE INDEX 1:m,k,f2:1");
+  CHECK_QUERY(db, "SELECT group_concat(name) FROM sqlite_schema WHERE tbl_name = 'p_rowids' AND type = 'index'", NULL, NULL,
+              "sqlite_autoindex_p_rowids_1");
+  CHECK_QUERY(db, "SELECT group_concat(name || ':' || seqno, ' ') FROM pragma_index_info('sqlite_autoindex_p_rowids_1')",
+              NULL, NULL, "m0:0 rowid:1");
+  t_exec(db, "UPDATE p SET id = 9 WHERE id = 8");
+  t_exec(db, "DELETE FROM p WHERE id = 5");
+  CHECK_QUERY(db, "SELECT group_concat(id || ':' || user_id, ' ') FROM p", NULL, NULL, "6:2 7:1 9:1");
+  CHECK_QUERY(db, "SELECT group_concat(id, ' ') FROM p WHERE id > 6", NULL, NULL, "7 9");
+  t_exec(db, "ALTER TABLE p RENAME TO q");
+  CHECK_QUERY(db, "SELECT group_concat(name, ' ') FROM sqlite_schema WHERE tbl_name = 'q_rowids' AND type = 'index'", NULL, NULL,
+              "sqlite_autoindex_q_rowids_1");
+  t_exec(db, "CREATE VIRTUAL TABLE p USING vec0(user_id integer partition key, embedding float[2])");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('q')", NULL, NULL, "ok");
+
+  /* indexed by rescore(...): semlite's quantizer and oversample */
+  t_exec(db, "CREATE VIRTUAL TABLE r USING vec0(embedding float[8] indexed by rescore(quantizer=bit))");
+  CHECK_QUERY(db, "SELECT group_concat(key || '=' || value, ' ') FROM (SELECT * FROM r_info WHERE key IN ('quantizer', "
+                  "'type') ORDER BY key)", NULL, NULL, "quantizer=binary type=float");
+  t_exec(db, "CREATE VIRTUAL TABLE r8 USING semlite_vec(e float[8] indexed by rescore(quantizer=int8, oversample=3))");
+  CHECK_QUERY(db, "SELECT value FROM r8_info WHERE key = 'quantizer'", NULL, NULL, "int8");
+  t_exec(db, "INSERT INTO r VALUES (1, '[1,1,1,1,1,1,1,1]'), (2, '[-1,1,1,1,1,1,1,1]'), (3, '[-1,-1,-1,-1,1,1,1,1]')");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM r WHERE embedding MATCH "
+                  "'[-1,-1,-1,-1,1,1,1,0.5]' AND k = 2)", NULL, NULL, "3 2");
+  sqlite3_close(db);
+}
+
 const sl_test vtab_vec_tests[] = {
   {"exact", test_exact},
   {"query_forms", test_query_forms},
@@ -1139,5 +1265,7 @@ const sl_test vtab_vec_tests[] = {
   {"quantized", test_quantized},
   {"crash", test_crash},
   {"chunk_cache", test_chunk_cache},
+  {"phantom_rowids", test_phantom_rowids},
+  {"vec0_dialect", test_vec0_dialect},
   {0, 0},
 };

@@ -8,8 +8,9 @@
 
 #include "vec.h"
 
-/* Parses the module arguments (argv[3..] of xCreate). On error cfg is freed. */
-int vv_config_parse(int argc, const char *const *argv, vv_config *cfg, sl_err *err);
+/* Parses the module arguments (argv[3..] of xCreate); vec0: the table was made with the
+** module name vec0 (sqlite-vec's dialect, vec.h). On error cfg is freed. */
+int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg, sl_err *err);
 void vv_config_free(vv_config *cfg);
 /* "CREATE TABLE x(...)" for sqlite3_declare_vtab; sqlite3_free it. */
 char *vv_config_declaration(const vv_config *cfg);

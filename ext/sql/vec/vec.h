@@ -45,9 +45,12 @@
 #define VV_MAX_DIMS 65536
 #define VV_MAX_K 100000
 #define VV_DEFAULT_OVERSAMPLE 4
+#define VV_RESCORE_OVERSAMPLE 8   /* sqlite-vec's default for `indexed by rescore(...)` */
 #define VV_MAX_OVERSAMPLE 100     /* k * oversample candidates are held in memory */
 
-typedef enum vv_kind { VV_VECTOR, VV_META, VV_AUX } vv_kind;
+/* VV_KEY: vec0's first column, `rowid` or an `id integer primary key`: the rowid itself
+** under a column name (only in tables made with the module name vec0). */
+typedef enum vv_kind { VV_VECTOR, VV_META, VV_AUX, VV_KEY } vv_kind;
 /* Metadata types; VV_ANY is an auxiliary column declared without a type. */
 typedef enum vv_type { VV_TEXT, VV_INTEGER, VV_FLOAT, VV_BOOLEAN, VV_BLOB, VV_ANY } vv_type;
 
@@ -56,6 +59,7 @@ typedef struct vv_column {
   vv_kind kind;
   vv_type type;      /* VV_META, VV_AUX */
   int slot;          /* VV_META: n in mN; VV_AUX: n in aN */
+  int partition;     /* VV_META declared `partition key`: T_rowids has an index on it */
 } vv_column;
 
 /* A parsed CREATE VIRTUAL TABLE ... USING semlite_vec(...). The table's columns are
@@ -72,6 +76,8 @@ typedef struct vv_config {
   int chunk_size;
   char *model;                 /* model=, or NULL */
   int embed_from;              /* column index of embed_from=, or -1 */
+  int vec0;                    /* made with the module name vec0: sqlite-vec's dialect */
+  int key_col;                 /* vec0: index of the VV_KEY column (0), else -1 */
 } vv_config;
 
 #define VV_COL_DISTANCE(cfg) ((cfg)->n_cols)

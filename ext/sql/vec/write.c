@@ -364,13 +364,22 @@ done:
   return rc;
 }
 
+/* The new rowid of an INSERT or UPDATE: vec0's key column (`rowid` or `id`) when it is
+** given a value, else SQLite's rowid argument. */
+static sqlite3_value *new_rowid(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols) {
+  sqlite3_value *key = t->cfg.key_col >= 0 ? cols[t->cfg.key_col] : NULL;
+  if (key && !sqlite3_value_nochange(key) && sqlite3_value_type(key) != SQLITE_NULL) return key;
+  return rowid_v;
+}
+
 int vv_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 *out_rowid) {
   vv_table *t = (vv_table *)vtab;
   sqlite3_int64 rowid = 0;   /* rowid_arg sets it; gcc -O2 cannot tell once SQLITE_CORE inlines more */
   int rc;
-  if (argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL) return insert_row(t, argv[1], argv + 2, out_rowid);
+  if (argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL)
+    return insert_row(t, new_rowid(t, argv[1], argv + 2), argv + 2, out_rowid);
   /* UPDATE and DELETE read and move rows: pending vectors must be in place first. */
   if ((rc = vv_flush(t)) != SQLITE_OK || (rc = rowid_arg(t, argv[0], &rowid)) != SQLITE_OK) return rc;
   if (argc == 1) return delete_row(t, rowid);
-  return update_row(t, rowid, argv[1], argv + 2);
+  return update_row(t, rowid, new_rowid(t, argv[1], argv + 2), argv + 2);
 }
