@@ -1239,6 +1239,19 @@ static void test_vec0_dialect(void) {
   t_exec(db, "CREATE VIRTUAL TABLE p USING vec0(user_id integer partition key, embedding float[2])");
   CHECK_QUERY(db, "SELECT semlite_vec_check('q')", NULL, NULL, "ok");
 
+  /* ties: a vec0 table gives them in sqlite-vec's order (chunk, then slot descending),
+  ** semlite_vec in rowid order */
+  t_exec(db, "CREATE VIRTUAL TABLE ties USING vec0(e float[2])");
+  t_exec(db, "CREATE VIRTUAL TABLE ties2 USING semlite_vec(e float[2])");
+  t_exec(db, "INSERT INTO ties VALUES (5, '[1, 0]'), (2, '[0, 1]'), (9, '[-1, 0]'), (1, '[0, -1]'), (7, '[2, 2]')");
+  t_exec(db, "INSERT INTO ties2(rowid, e) SELECT rowid, e FROM ties");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM ties WHERE e MATCH '[0, 0]' AND k = 5)", NULL,
+              NULL, "1 9 2 5 7");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM ties WHERE e MATCH '[0, 0]' AND k = 2)", NULL,
+              NULL, "1 9");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM ties2 WHERE e MATCH '[0, 0]' AND k = 5)", NULL,
+              NULL, "1 2 5 9 7");
+
   /* indexed by rescore(...): semlite's quantizer and oversample */
   t_exec(db, "CREATE VIRTUAL TABLE r USING vec0(embedding float[8] indexed by rescore(quantizer=bit))");
   CHECK_QUERY(db, "SELECT group_concat(key || '=' || value, ' ') FROM (SELECT * FROM r_info WHERE key IN ('quantizer', "
@@ -1249,6 +1262,151 @@ static void test_vec0_dialect(void) {
   CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM r WHERE embedding MATCH "
                   "'[-1,-1,-1,-1,1,1,1,0.5]' AND k = 2)", NULL, NULL, "3 2");
   sqlite3_close(db);
+}
+
+/* ---- the same tables through sqlite-vec's own vec0.so (SEMLITE_VEC0) ---- */
+
+/* Runs sql on both connections and compares every row and column: text as text, REAL
+** within float32 rounding of the summation order, BLOBs byte for byte. fails: both must
+** fail. Returns the number of rows compared. */
+static int vec0_compare(sqlite3 *sdb, sqlite3 *vdb, const char *sql, int fails) {
+  sqlite3_stmt *s = NULL, *v = NULL;
+  int rows = 0;
+  int ps = sqlite3_prepare_v2(sdb, sql, -1, &s, NULL), pv = sqlite3_prepare_v2(vdb, sql, -1, &v, NULL);
+  for (;;) {
+    int rs = ps == SQLITE_OK ? sqlite3_step(s) : ps, rv = pv == SQLITE_OK ? sqlite3_step(v) : pv;
+    if (fails) {
+      CHECK_MSG(rs != SQLITE_ROW && rs != SQLITE_DONE && rv != SQLITE_ROW && rv != SQLITE_DONE,
+                "%s: expected an error from both, got %d (%s) and %d (%s)", sql, rs, sqlite3_errmsg(sdb), rv,
+                sqlite3_errmsg(vdb));
+      break;
+    }
+    if (rs != rv || (rs != SQLITE_ROW && rs != SQLITE_DONE)) {
+      sl_test_fail(__FILE__, __LINE__, "%s: row %d: semlite %d (%s), sqlite-vec %d (%s)", sql, rows, rs,
+                   sqlite3_errmsg(sdb), rv, sqlite3_errmsg(vdb));
+      break;
+    }
+    if (rs == SQLITE_DONE) break;
+    CHECK_INT(sqlite3_column_count(s), sqlite3_column_count(v));
+    for (int c = 0; c < sqlite3_column_count(v) && c < sqlite3_column_count(s); c++) {
+      int ts = sqlite3_column_type(s, c), tv = sqlite3_column_type(v, c), same;
+      if (ts == SQLITE_FLOAT && tv == SQLITE_FLOAT) {
+        double a = sqlite3_column_double(s, c), b = sqlite3_column_double(v, c);
+        same = fabs(a - b) <= 1e-6 * (fabs(b) > 1 ? fabs(b) : 1);
+      } else if (ts == SQLITE_BLOB && tv == SQLITE_BLOB) {
+        same = sqlite3_column_bytes(s, c) == sqlite3_column_bytes(v, c) &&
+               memcmp(sqlite3_column_blob(s, c), sqlite3_column_blob(v, c), (size_t)sqlite3_column_bytes(v, c)) == 0;
+      } else {
+        const char *a = (const char *)sqlite3_column_text(s, c), *b = (const char *)sqlite3_column_text(v, c);
+        same = ts == tv && (a == b || (a && b && strcmp(a, b) == 0));
+      }
+      if (!same) {
+        const char *a = (const char *)sqlite3_column_text(s, c), *b = (const char *)sqlite3_column_text(v, c);
+        sl_test_fail(__FILE__, __LINE__, "%s: row %d column %d: semlite \"%.60s\" (%d), sqlite-vec \"%.60s\" (%d)", sql,
+                     rows, c, a ? a : "NULL", ts, b ? b : "NULL", tv);
+        goto done;
+      }
+    }
+    rows++;
+  }
+done:
+  sqlite3_finalize(s);
+  sqlite3_finalize(v);
+  return rows;
+}
+
+static void test_vec0_compat(void) {
+  /* Run on both, in order: statements (ROWS: compared, FAIL: both fail, EXEC: run). */
+  enum { EXEC, ROWS, FAIL };
+  static const struct { int kind; const char *sql; } steps[] = {
+    {EXEC, "CREATE TABLE src(id INTEGER PRIMARY KEY, e, tag, n, score, ok, body)"},
+    {EXEC, "INSERT INTO src SELECT value, json_array(value % 7, value % 5 - 2.5, (value * 37) % 11, 1), "
+           "CASE value % 3 WHEN 0 THEN 'red' WHEN 1 THEN 'green' ELSE 'blue' END, value % 4, value / 8.0, value % 2, "
+           "'body ' || value FROM " SERIES(1, 60)},
+    /* rowid first, metadata of each type, an auxiliary column, a small chunk */
+    {EXEC, "CREATE VIRTUAL TABLE v USING vec0(e float[4], tag text, n integer, score float, ok boolean, +body text, "
+           "chunk_size=8)"},
+    {EXEC, "INSERT INTO v SELECT id, e, tag, n, score, ok, body FROM src"},
+    {ROWS, "SELECT * FROM v ORDER BY rowid"},
+    {ROWS, "SELECT name, hidden FROM pragma_table_xinfo('v')"},
+    {ROWS, "SELECT rowid, distance, tag, body FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 10"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 10 ORDER BY distance"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH vec_f32('[0, 0, 0, 1]') AND k = 60"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 5 AND tag = 'red'"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 5 AND n >= 2 AND ok = 1"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 5 AND score < 3.5 AND tag != 'blue'"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 4 AND rowid IN (3, 9, 17, 30, 41, 58)"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 0"},
+    {ROWS, "SELECT rowid, tag FROM v WHERE rowid = 12"},
+    {ROWS, "SELECT rowid, vec_to_json(e) FROM v WHERE rowid IN (1, 2, 59)"},
+    {EXEC, "UPDATE v SET tag = 'violet' WHERE rowid = 5"},
+    {EXEC, "UPDATE v SET e = '[9, 9, 9, 9]' WHERE rowid = 6"},
+    {EXEC, "DELETE FROM v WHERE rowid IN (7, 8, 9)"},
+    {EXEC, "INSERT INTO v(rowid, e, tag, n, score, ok) VALUES (100, '[.5, -.5, 1., 2,]', 'new', 1, 0.5, 0)"},
+    {ROWS, "SELECT rowid, distance, tag FROM v WHERE e MATCH '[9, 9, 9, 9]' AND k = 3"},
+    {ROWS, "SELECT rowid, tag, vec_to_json(e) FROM v WHERE rowid IN (5, 6, 7, 100)"},
+    {ROWS, "SELECT count(*) FROM v"},
+    {FAIL, "INSERT INTO v(rowid, e) VALUES (1, '[1, 2, 3, 4]')"},
+    {FAIL, "INSERT INTO v(rowid, e) VALUES (200, '[1, 2, 3]')"},
+    {FAIL, "INSERT INTO v(rowid, e, tag) VALUES (200, '[1, 2, 3, 4]', 5)"},
+    {FAIL, "SELECT rowid FROM v WHERE e MATCH '[1, 2, 3]' AND k = 3"},
+    /* ties: equal distances come in rowid order in both */
+    {EXEC, "CREATE VIRTUAL TABLE ties USING vec0(e float[2])"},
+    {EXEC, "INSERT INTO ties VALUES (5, '[1, 0]'), (2, '[0, 1]'), (9, '[-1, 0]'), (1, '[0, -1]'), (7, '[2, 2]')"},
+    {ROWS, "SELECT rowid, distance FROM ties WHERE e MATCH '[0, 0]' AND k = 5"},
+    /* id integer primary key, partition keys, cosine and l1 */
+    {EXEC, "CREATE VIRTUAL TABLE p USING vec0(id integer primary key, user_id integer partition key, "
+           "e float[4] distance_metric=cosine, +body text)"},
+    {EXEC, "INSERT INTO p(id, user_id, e, body) SELECT id, id % 3, e, body FROM src"},
+    {ROWS, "SELECT * FROM p ORDER BY id LIMIT 5"},
+    {ROWS, "SELECT id, distance, body FROM p WHERE e MATCH '[1, -1, 3, 1]' AND k = 6 AND user_id = 2"},
+    {ROWS, "SELECT id, distance FROM p WHERE e MATCH '[1, 1, 1, 1]' AND k = 6"},
+    {EXEC, "DELETE FROM p WHERE id = 2"},
+    {ROWS, "SELECT id, distance FROM p WHERE e MATCH '[1, -1, 3, 1]' AND k = 3 AND user_id = 2"},
+    {EXEC, "CREATE VIRTUAL TABLE l1 USING vec0(e float[4] distance_metric=l1)"},
+    {EXEC, "INSERT INTO l1 SELECT id, e FROM src"},
+    {ROWS, "SELECT rowid, distance FROM l1 WHERE e MATCH '[1, -1, 3, 1]' AND k = 7"},
+    /* int8 and bit columns */
+    {EXEC, "CREATE VIRTUAL TABLE i8 USING vec0(e int8[4])"},
+    {EXEC, "INSERT INTO i8 SELECT id, vec_int8(json_array(id % 7, -(id % 5), id % 3, 1)) FROM src"},
+    {ROWS, "SELECT rowid, distance FROM i8 WHERE e MATCH vec_int8('[1, -2, 0, 1]') AND k = 8"},
+    {ROWS, "SELECT rowid, hex(e) FROM i8 WHERE rowid < 4"},
+    {EXEC, "CREATE VIRTUAL TABLE b USING vec0(e bit[16])"},
+    {EXEC, "INSERT INTO b SELECT id, vec_bit(substr(vec_f32(json_array(id * 1.37, 0)), 2, 2)) FROM src"},
+    {ROWS, "SELECT rowid, distance FROM b WHERE e MATCH vec_bit(x'0f0f') AND k = 8"},
+  };
+  const char *path = getenv("SEMLITE_VEC0");
+  sqlite3 *sdb, *vdb = NULL;
+  char *err = NULL;
+  int rows = 0;
+  if (!path || !*path) {
+    sl_test_skip("SEMLITE_VEC0 is not set (make vec0 fetches sqlite-vec's vec0.so)");
+    return;
+  }
+  if (access(path, R_OK) != 0) {
+    sl_test_fail(__FILE__, __LINE__, "SEMLITE_VEC0=%s: no such file (make vec0)", path);
+    return;
+  }
+  sqlite3_open(":memory:", &vdb);
+  sqlite3_enable_load_extension(vdb, 1);
+  if (sqlite3_load_extension(vdb, path, NULL, &err) != SQLITE_OK) {
+    sl_test_fail(__FILE__, __LINE__, "cannot load %s: %s", path, err ? err : "?");
+    sqlite3_free(err);
+    sqlite3_close(vdb);
+    return;
+  }
+  sdb = t_open();
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    if (steps[i].kind == EXEC) {
+      t_exec(sdb, steps[i].sql);
+      t_exec(vdb, steps[i].sql);
+    } else {
+      rows += vec0_compare(sdb, vdb, steps[i].sql, steps[i].kind == FAIL);
+    }
+  }
+  printf("  %zu statements, %d rows compared with sqlite-vec's vec0\n", sizeof steps / sizeof steps[0], rows);
+  sqlite3_close(sdb);
+  sqlite3_close(vdb);
 }
 
 const sl_test vtab_vec_tests[] = {
@@ -1267,5 +1425,6 @@ const sl_test vtab_vec_tests[] = {
   {"chunk_cache", test_chunk_cache},
   {"phantom_rowids", test_phantom_rowids},
   {"vec0_dialect", test_vec0_dialect},
+  {"vec0_compat", test_vec0_compat},
   {0, 0},
 };

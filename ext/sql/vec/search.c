@@ -138,7 +138,7 @@ static int load_chunk(search *s, sqlite3_int64 chunk, const void *version, int v
 
 /* The valid slots among a chunk's first count, scored in dist, through the top-k. The
 ** result does not depend on the order chunks come in: the top-k orders by (distance,
-** rowid). */
+** rowid), or in a vec0 table by (distance, chunk, slot descending). */
 static void consider_chunk(search *s, sqlite3_int64 chunk, const chunk_view *v, const float *dist,
                            size_t count) {
   for (size_t i = 0; i < count; i++)
@@ -398,6 +398,7 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   }
   if (!s.dist || !s.buf || (s.quant && !qq)) rc = SQLITE_NOMEM;
   else if (sl_topk_init(&s.top, want, &err)) rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
+  s.top.by_slot = t->cfg.vec0;  /* vec0 tables order ties as sqlite-vec does */
 
   if (rc == SQLITE_OK) {
     if (q->n_filters == 0) rc = scan_all(&s);
@@ -405,7 +406,7 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   }
   if (rc == SQLITE_OK && s.quant) {
     if (sl_topk_init(&final, q->k, &err)) rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
-    else rc = rescore(&s, &final);
+    else final.by_slot = t->cfg.vec0, rc = rescore(&s, &final);
     result = &final;
   }
   if (rc == SQLITE_OK && result->n) {
