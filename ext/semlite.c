@@ -75,6 +75,7 @@ static const struct {
   {"rerank", 2, WRITES_CACHE | CACHE, sl_sql_rerank},
   {"rerank", 3, WRITES_CACHE | CACHE, sl_sql_rerank},
   {"semlite_vec_check", 1, DIRECT, sl_sql_vec_check},
+  {"semlite_vec_migrate", 1, DIRECT, sl_sql_vec_migrate},
   {"semlite_cache_enable", 0, DIRECT | CACHE, sl_sql_cache_enable},
   {"semlite_cache_enable", 1, DIRECT | CACHE, sl_sql_cache_enable},
   {"semlite_cache_disable", 0, DIRECT | CACHE, sl_sql_cache_disable},

@@ -1409,6 +1409,89 @@ static void test_vec0_compat(void) {
   sqlite3_close(vdb);
 }
 
+/* A database file written by the real vec0.so, opened with semlite only: the connect
+** names semlite_vec_migrate, which converts it in place; queries then give what vec0.so
+** gave, and the table takes writes. */
+static void test_vec0_migrate(void) {
+  static const char *const setup[] = {
+    "CREATE VIRTUAL TABLE v USING vec0(e float[3] distance_metric=cosine, tag text, n integer, s float, ok boolean, "
+    "+body text, +x blob)",
+    "INSERT INTO v VALUES (1, '[1,2,3]', 'short', 7, 1.5, 1, 'b1', x'01'), "
+    "(2, '[4,5,6]', 'a much longer text value', -3, -0.25, 0, 'b2', x'0203'), (5, '[7,8,-9]', 'mid', 0, 0.0, 1, NULL, x'')",
+    "INSERT INTO v SELECT value + 10, json_array(value, 1, -value), 'row ' || value, value, value / 3.0, value % 2, "
+    "'body ' || value, NULL FROM " SERIES(1, 40),
+    "DELETE FROM v WHERE rowid IN (12, 13)",
+    "CREATE VIRTUAL TABLE p USING vec0(id integer primary key, user_id integer partition key, e int8[2])",
+    "INSERT INTO p VALUES (10, 1, vec_int8('[1,-2]')), (11, 2, vec_int8('[3,4]')), (12, 1, vec_int8('[-5,6]'))",
+    "CREATE VIRTUAL TABLE b USING vec0(e bit[16])",
+    "INSERT INTO b VALUES (1, vec_bit(x'0ff0')), (2, vec_bit(x'ffff')), (3, vec_bit(x'0000'))",
+  };
+  static const char *const queries[] = {
+    "SELECT group_concat(rowid || ':' || tag || ':' || n || ':' || s || ':' || ok || ':' || coalesce(body, '-') || ':' || "
+    "coalesce(hex(x), '-') || ':' || vec_to_json(e), ' ') FROM v",
+    "SELECT group_concat(rowid || ':' || round(distance, 5), ' ') FROM (SELECT rowid, distance FROM v WHERE e MATCH "
+    "'[1, 1, -1]' AND k = 6)",
+    "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM v WHERE e MATCH '[1, 1, -1]' AND k = 3 AND tag = 'mid')",
+    "SELECT group_concat(id || ':' || user_id || ':' || vec_to_json(vec_int8(e)), ' ') FROM (SELECT * FROM p ORDER BY id)",
+    "SELECT group_concat(id || ':' || distance, ' ') FROM (SELECT id, distance FROM p WHERE e MATCH vec_int8('[1,1]') "
+    "AND k = 5 AND user_id = 1)",
+    "SELECT group_concat(rowid || ':' || distance, ' ') FROM (SELECT rowid, distance FROM b WHERE e MATCH "
+    "vec_bit(x'0f00') AND k = 3)",
+  };
+  const char *vec0 = getenv("SEMLITE_VEC0");
+  char path[512], *expected[sizeof queries / sizeof queries[0]] = {0}, *err = NULL;
+  sqlite3 *db = NULL;
+  if (!vec0 || !*vec0) {
+    sl_test_skip("SEMLITE_VEC0 is not set (make vec0 fetches sqlite-vec's vec0.so)");
+    return;
+  }
+  temp_db_path(path, sizeof path, "vec0so");
+  remove_db(path);
+  /* written by vec0.so */
+  sqlite3_open(path, &db);
+  sqlite3_enable_load_extension(db, 1);
+  if (sqlite3_load_extension(db, vec0, NULL, &err) != SQLITE_OK) {
+    sl_test_fail(__FILE__, __LINE__, "cannot load %s: %s", vec0, err ? err : "?");
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return;
+  }
+  for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) t_exec(db, setup[i]);
+  for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) expected[i] = t_query(db, queries[i], NULL, NULL);
+  sqlite3_close(db);
+  /* opened with semlite */
+  db = open_path(path);
+  CHECK_QUERY(db, "SELECT count(*) FROM v", NULL, NULL,
+              "ERROR: v: written by sqlite-vec's vec0.so, whose storage semlite does not read: run SELECT "
+              "semlite_vec_migrate('v') once to convert it in place");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('v')", NULL, NULL, "v: 41 rows moved from sqlite-vec v0.1.9 storage to semlite's");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('p')", NULL, NULL, "p: 3 rows moved from sqlite-vec v0.1.9 storage to semlite's");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('b')", NULL, NULL, "b: 3 rows moved from sqlite-vec v0.1.9 storage to semlite's");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('v')", NULL, NULL,
+              "ERROR: semlite_vec_migrate: v is not a table written by sqlite-vec's vec0.so (nothing to migrate)");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('nope')", NULL, NULL,
+              "ERROR: semlite_vec_migrate: no vec0 table named 'nope' in the main schema");
+  for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+    char *got = t_query(db, queries[i], NULL, NULL);
+    CHECK_MSG(got && expected[i] && strcmp(got, expected[i]) == 0, "%s: semlite \"%.200s\", vec0.so \"%.200s\"",
+              queries[i], got ? got : "(null)", expected[i] ? expected[i] : "(null)");
+    sqlite3_free(got);
+  }
+  CHECK_QUERY(db, "SELECT semlite_vec_check('v') || semlite_vec_check('p') || semlite_vec_check('b')", NULL, NULL,
+              "okokok");
+  CHECK_QUERY(db, "SELECT count(*) FROM sqlite_schema WHERE name GLOB 'v_vector_chunks*' OR name GLOB 'v_metadata*' "
+                  "OR name = 'v_auxiliary'", NULL, NULL, "0");
+  /* it keeps taking writes */
+  t_exec(db, "INSERT INTO v VALUES (100, '[1, 1, -1]', 'new', 1, 1.0, 0, 'b', x'00')");
+  t_exec(db, "UPDATE p SET user_id = 2 WHERE id = 10");
+  CHECK_QUERY(db, "SELECT rowid FROM v WHERE e MATCH '[1, 1, -1]' AND k = 1", NULL, NULL, "100");
+  CHECK_QUERY(db, "SELECT group_concat(id, ' ') FROM p WHERE user_id = 2", NULL, NULL, "10 11");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('v') || semlite_vec_check('p')", NULL, NULL, "okok");
+  for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) sqlite3_free(expected[i]);
+  sqlite3_close(db);
+  remove_db(path);
+}
+
 const sl_test vtab_vec_tests[] = {
   {"exact", test_exact},
   {"query_forms", test_query_forms},
@@ -1426,5 +1509,6 @@ const sl_test vtab_vec_tests[] = {
   {"phantom_rowids", test_phantom_rowids},
   {"vec0_dialect", test_vec0_dialect},
   {"vec0_compat", test_vec0_compat},
+  {"vec0_migrate", test_vec0_migrate},
   {0, 0},
 };

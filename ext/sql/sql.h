@@ -118,6 +118,8 @@ void sl_sql_vec_debug(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_type(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_rerank(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+/* semlite_vec_migrate(table): a vec0 table written by sqlite-vec's vec0.so into semlite's storage (vec/migrate.c) */
+void sl_sql_vec_migrate(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_ha_import(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_version(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_build_info(sqlite3_context *ctx, int argc, sqlite3_value **argv);

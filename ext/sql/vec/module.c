@@ -55,7 +55,7 @@ static int check_info(vv_table *t) {
   char *sql = sqlite3_mprintf("SELECT key, value FROM \"%w\".\"%w_info\"", t->schema, t->name);
   sqlite3_stmt *st;
   vv_fact facts[VV_N_FACTS];
-  int rc, seen = 0;
+  int rc, seen = 0, vec0_so = 0;
   if (!sql) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(t->db, sql, -1, &st, NULL);
   sqlite3_free(sql);
@@ -65,6 +65,7 @@ static int check_info(vv_table *t) {
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *key = (const char *)sqlite3_column_text(st, 0);
     const char *value = (const char *)sqlite3_column_text(st, 1);
+    if (key && strcmp(key, "CREATE_VERSION") == 0) vec0_so = 1;
     for (int i = 0; key && i < VV_N_FACTS; i++) {
       if (strcmp(key, facts[i].key) != 0) continue;
       seen |= 1 << i;
@@ -79,6 +80,9 @@ static int check_info(vv_table *t) {
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE)
     return sl_vtab_error(&t->base, t->name, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
+  if (!(seen & 1) && vec0_so)
+    return sl_vtab_error(&t->base, t->name, "written by sqlite-vec's vec0.so, whose storage semlite does not "
+                         "read: run SELECT semlite_vec_migrate('%s') once to convert it in place", t->name);
   for (int i = 0; i < VV_N_FACTS; i++)
     if (!(seen & (1 << i)))
       return sl_vtab_error(&t->base, t->name, "shadow table %s_info lacks '%s'", t->name, facts[i].key);
@@ -87,26 +91,9 @@ static int check_info(vv_table *t) {
 
 /* The shadow tables of a new table, and its facts. */
 static int create_shadow(vv_table *t) {
-  char *sql = vv_config_shadow_sql(&t->cfg, t->schema, t->name);
-  sqlite3_stmt *st = NULL;
-  vv_fact facts[VV_N_FACTS];
-  int rc = sql ? sqlite3_exec(t->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
-  sqlite3_free(sql);
-  if (rc == SQLITE_OK) {
-    sql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_info\"(key, value) VALUES (?1, ?2)", t->schema, t->name);
-    rc = sql ? sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) : SQLITE_NOMEM;
-    sqlite3_free(sql);
-  }
-  vv_config_facts(&t->cfg, facts);
-  for (int i = 0; i < VV_N_FACTS && rc == SQLITE_OK; i++) {
-    sqlite3_bind_text(st, 1, facts[i].key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, facts[i].value, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-    sqlite3_reset(st);
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_OK)
-    return sl_vtab_error(&t->base, t->name, "cannot create the shadow tables: %s", sqlite3_errmsg(t->db));
+  sl_err err;
+  if (vv_shadow_create(t->db, &t->cfg, t->schema, t->name, &err))
+    return sl_vtab_error(&t->base, t->name, "%s", err.msg);
   return SQLITE_OK;
 }
 
@@ -693,7 +680,9 @@ static int column_vector(vv_cursor *c, vv_table *t, sqlite3_context *ctx) {
     return vv_db_error(t, rc);
   }
   sqlite3_result_blob64(ctx, buf, t->lay.vec_bytes, sqlite3_free);
-  if (t->cfg.type == SL_VEC_F32) sqlite3_result_subtype(ctx, SL_SUBTYPE_F32);
+  /* the element type as a subtype, as sqlite-vec's functions and tables give it */
+  sqlite3_result_subtype(ctx, t->cfg.type == SL_VEC_I8 ? SL_SUBTYPE_I8 : t->cfg.type == SL_VEC_BIT ? SL_SUBTYPE_BIT
+                                                                                                  : SL_SUBTYPE_F32);
   return SQLITE_OK;
 }
 

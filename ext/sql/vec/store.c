@@ -7,6 +7,7 @@
 */
 #include <string.h>
 
+#include "config.h"
 #include "store.h"
 
 int vv_db_error(vv_table *t, int rc) {
@@ -445,4 +446,29 @@ int vv_rowids_query(vv_table *t, int with_meta, const vv_filter *f, int n, const
     *st = NULL;
   }
   return rc;
+}
+
+/* ---- a new table ---- */
+
+int vv_shadow_create(sqlite3 *db, const vv_config *cfg, const char *schema, const char *name, sl_err *err) {
+  char *sql = vv_config_shadow_sql(cfg, schema, name);
+  sqlite3_stmt *st = NULL;
+  vv_fact facts[VV_N_FACTS];
+  int rc = sql ? sqlite3_exec(db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  if (rc == SQLITE_OK) {
+    sql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_info\"(key, value) VALUES (?1, ?2)", schema, name);
+    rc = sql ? sqlite3_prepare_v2(db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+  }
+  vv_config_facts(cfg, facts);
+  for (int i = 0; i < VV_N_FACTS && rc == SQLITE_OK; i++) {
+    sqlite3_bind_text(st, 1, facts[i].key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, facts[i].value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK) return sl_fail(err, "cannot create the shadow tables: %s", sqlite3_errmsg(db));
+  return SL_OK;
 }
