@@ -509,8 +509,10 @@ static void test_create_errors(void) {
     CHECK_QUERY(db, sql, NULL, NULL, cases[i].error);
   }
   /* vec0's own grammar */
-  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id text primary key, a float[4])", NULL, NULL,
-              "ERROR: v: 'id text primary key' is not supported: the primary key must be an integer (the rowid)");
+  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id float primary key, a float[4])", NULL, NULL,
+              "ERROR: v: primary key 'id' must be integer or text, not float");
+  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id text primary key, n integer primary key, a float[4])", NULL,
+              NULL, "ERROR: v: more than one primary key ('id' and 'n')");
   CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id integer primary key, n integer primary key, a float[4])", NULL,
               NULL, "ERROR: v: more than one primary key ('id' and 'n')");
   CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(a float[4], p float partition key)", NULL, NULL,
@@ -1239,6 +1241,24 @@ static void test_vec0_dialect(void) {
   t_exec(db, "CREATE VIRTUAL TABLE p USING vec0(user_id integer partition key, embedding float[2])");
   CHECK_QUERY(db, "SELECT semlite_vec_check('q')", NULL, NULL, "ok");
 
+  /* id text primary key: unique, never NULL, beside an internal rowid */
+  t_exec(db, "CREATE VIRTUAL TABLE tq USING vec0(id text primary key, e float[2], +body text)");
+  t_exec(db, "INSERT INTO tq VALUES ('a', '[1,1]', 'x'), ('b', '[2,2]', 'y')");
+  CHECK_QUERY(db, "SELECT group_concat(name, ',') FROM pragma_table_info('tq')", NULL, NULL, "id,e,body");
+  CHECK_QUERY(db, "INSERT INTO tq VALUES ('a', '[3,3]', 'z')", NULL, NULL, "ERROR: tq: UNIQUE constraint failed: tq.id ('a')");
+  CHECK_QUERY(db, "INSERT INTO tq(e) VALUES ('[3,3]')", NULL, NULL,
+              "ERROR: tq: id must not be NULL (it is the text primary key)");
+  CHECK_QUERY(db, "INSERT INTO tq VALUES (7, '[3,3]', 'z')", NULL, NULL, "ERROR: tq: id is a text column, got INTEGER");
+  t_exec(db, "INSERT OR REPLACE INTO tq VALUES ('a', '[3,3]', 'z')");
+  CHECK_QUERY(db, "UPDATE tq SET id = 'b' WHERE id = 'a'", NULL, NULL, "ERROR: tq: UNIQUE constraint failed: tq.id ('b')");
+  CHECK_QUERY(db, "SELECT group_concat(id || ':' || body, ' ') FROM (SELECT id, body FROM tq WHERE e MATCH '[3,3]' "
+                  "AND k = 5)", NULL, NULL, "a:z b:y");
+  t_exec(db, "UPDATE OR REPLACE tq SET id = 'b' WHERE id = 'a'");
+  t_exec(db, "UPDATE tq SET id = 'c' WHERE id = 'b'");
+  CHECK_QUERY(db, "SELECT group_concat(id || ':' || body || ':' || vec_to_json(e), ' ') FROM tq WHERE id = 'c'", NULL, NULL,
+              "c:z:[3.000000,3.000000]");
+  CHECK_QUERY(db, "SELECT count(*) || semlite_vec_check('tq') FROM tq", NULL, NULL, "1ok");
+
   /* ties: a vec0 table gives them in sqlite-vec's order (chunk, then slot descending),
   ** semlite_vec in rowid order */
   t_exec(db, "CREATE VIRTUAL TABLE ties USING vec0(e float[2])");
@@ -1363,6 +1383,15 @@ static void test_vec0_compat(void) {
     {ROWS, "SELECT id, distance FROM p WHERE e MATCH '[1, 1, 1, 1]' AND k = 6"},
     {EXEC, "DELETE FROM p WHERE id = 2"},
     {ROWS, "SELECT id, distance FROM p WHERE e MATCH '[1, -1, 3, 1]' AND k = 3 AND user_id = 2"},
+    /* text primary key */
+    {EXEC, "CREATE VIRTUAL TABLE tk USING vec0(id text primary key, e float[4], tag text)"},
+    {EXEC, "INSERT INTO tk SELECT 'doc-' || id, e, tag FROM src"},
+    {ROWS, "SELECT id, distance, tag FROM tk WHERE e MATCH '[1, -1, 3, 1]' AND k = 5"},
+    {ROWS, "SELECT id, tag, hex(e) FROM tk WHERE id = 'doc-7'"},
+    {FAIL, "INSERT INTO tk VALUES ('doc-7', '[1, 2, 3, 4]', 'x')"},
+    {FAIL, "INSERT INTO tk VALUES (8, '[1, 2, 3, 4]', 'x')"},
+    {EXEC, "DELETE FROM tk WHERE id IN ('doc-1', 'doc-2')"},
+    {ROWS, "SELECT id, distance FROM tk WHERE e MATCH '[1, -1, 3, 1]' AND k = 3 AND tag = 'red'"},
     {EXEC, "CREATE VIRTUAL TABLE l1 USING vec0(e float[4] distance_metric=l1)"},
     {EXEC, "INSERT INTO l1 SELECT id, e FROM src"},
     {ROWS, "SELECT rowid, distance FROM l1 WHERE e MATCH '[1, -1, 3, 1]' AND k = 7"},
@@ -1423,6 +1452,8 @@ static void test_vec0_migrate(void) {
     "DELETE FROM v WHERE rowid IN (12, 13)",
     "CREATE VIRTUAL TABLE p USING vec0(id integer primary key, user_id integer partition key, e int8[2])",
     "INSERT INTO p VALUES (10, 1, vec_int8('[1,-2]')), (11, 2, vec_int8('[3,4]')), (12, 1, vec_int8('[-5,6]'))",
+    "CREATE VIRTUAL TABLE tk USING vec0(id text primary key, e float[2], +note text)",
+    "INSERT INTO tk VALUES ('alpha', '[1, 0]', 'n1'), ('a rather long key over twelve', '[0, 1]', NULL)",
     "CREATE VIRTUAL TABLE b USING vec0(e bit[16])",
     "INSERT INTO b VALUES (1, vec_bit(x'0ff0')), (2, vec_bit(x'ffff')), (3, vec_bit(x'0000'))",
   };
@@ -1437,6 +1468,8 @@ static void test_vec0_migrate(void) {
     "AND k = 5 AND user_id = 1)",
     "SELECT group_concat(rowid || ':' || distance, ' ') FROM (SELECT rowid, distance FROM b WHERE e MATCH "
     "vec_bit(x'0f00') AND k = 3)",
+    "SELECT group_concat(id || ':' || coalesce(note, '-') || ':' || round(distance, 4), ' ') FROM (SELECT id, note, "
+    "distance FROM tk WHERE e MATCH '[1, 1]' AND k = 2)",
   };
   const char *vec0 = getenv("SEMLITE_VEC0");
   char path[512], *expected[sizeof queries / sizeof queries[0]] = {0}, *err = NULL;
@@ -1467,6 +1500,7 @@ static void test_vec0_migrate(void) {
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('v')", NULL, NULL, "v: 41 rows moved from sqlite-vec v0.1.9 storage to semlite's");
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('p')", NULL, NULL, "p: 3 rows moved from sqlite-vec v0.1.9 storage to semlite's");
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('b')", NULL, NULL, "b: 3 rows moved from sqlite-vec v0.1.9 storage to semlite's");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('tk')", NULL, NULL, "tk: 2 rows moved from sqlite-vec v0.1.9 storage to semlite's");
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('v')", NULL, NULL,
               "ERROR: semlite_vec_migrate: v is not a table written by sqlite-vec's vec0.so (nothing to migrate)");
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('nope')", NULL, NULL,

@@ -197,7 +197,7 @@ static int add_column(vv_config *cfg, const char *name, vv_kind kind, vv_type ty
   cols[cfg->n_cols].kind = kind;
   cols[cfg->n_cols].type = type;
   cols[cfg->n_cols].slot = kind == VV_META ? cfg->n_meta++ : kind == VV_AUX ? cfg->n_aux++ : 0;
-  cols[cfg->n_cols].partition = 0;
+  cols[cfg->n_cols].partition = cols[cfg->n_cols].text_key = 0;
   cfg->n_cols++;
   return SL_OK;
 }
@@ -257,11 +257,17 @@ static int parse_column(vv_config *cfg, const arg_tokens *t, sl_err *err) {
     if (sqlite3_stricmp(t->text[i], meta_types[j].name) == 0 && meta_types[j].type != VV_BLOB) {
       int two = i + 3 == t->n && !t->quoted[i + 1] && !t->quoted[i + 2] && sqlite3_stricmp(t->text[i + 2], "key") == 0;
       if (cfg->vec0 && two && sqlite3_stricmp(t->text[i + 1], "primary") == 0) {
-        if (meta_types[j].type != VV_INTEGER)
-          return sl_fail(err, "'%s %s primary key' is not supported: the primary key must be an integer "
-                         "(the rowid)", name, t->text[i]);
-        if (cfg->key_col >= 0) return sl_fail(err, "more than one primary key ('%s' and '%s')",
-                                              cfg->cols[cfg->key_col].name, name);
+        if (meta_types[j].type != VV_INTEGER && meta_types[j].type != VV_TEXT)
+          return sl_fail(err, "primary key '%s' must be integer or text, not %s", name, t->text[i]);
+        if (cfg->key_col >= 0 || cfg->text_key >= 0)
+          return sl_fail(err, "more than one primary key ('%s' and '%s')",
+                         cfg->cols[cfg->key_col >= 0 ? cfg->key_col : cfg->text_key].name, name);
+        if (meta_types[j].type == VV_TEXT) {
+          /* a unique TEXT column beside an internal rowid */
+          cfg->text_key = cfg->n_cols;
+          if ((rc = add_column(cfg, name, VV_META, VV_TEXT, err)) == SL_OK) cfg->cols[cfg->n_cols - 1].text_key = 1;
+          return rc;
+        }
         cfg->key_col = cfg->n_cols;
         return add_column(cfg, name, VV_KEY, VV_INTEGER, err);
       }
@@ -405,7 +411,7 @@ int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg,
   arg_tokens *t = sqlite3_malloc(sizeof *t);
 
   memset(cfg, 0, sizeof *cfg);
-  cfg->vec_col = cfg->embed_from = cfg->key_col = -1;
+  cfg->vec_col = cfg->embed_from = cfg->key_col = cfg->text_key = -1;
   cfg->vec0 = vec0;
   cfg->chunk_size = VV_DEFAULT_CHUNK;
   cfg->oversample = VV_DEFAULT_OVERSAMPLE;
@@ -432,7 +438,7 @@ int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg,
   sqlite3_free(t);
   if (rc == SL_OK && cfg->vec_col < 0)
     rc = sl_fail(err, "no vector column (e.g. 'embedding float[384]')");
-  if (rc == SL_OK && vec0 && cfg->key_col < 0) rc = add_rowid_column(cfg, err);
+  if (rc == SL_OK && vec0 && cfg->key_col < 0 && cfg->text_key < 0) rc = add_rowid_column(cfg, err);
   if (rc == SL_OK)
     rc = sl_knn_check_config(cfg->type, cfg->dims, cfg->metric, cfg->quant, err);
   if (rc == SL_OK && have_oversample && cfg->quant == SL_QUANT_NONE)
@@ -486,6 +492,7 @@ char *vv_config_shadow_sql(const vv_config *cfg, const char *schema, const char 
   ** named after the table and follows it through ALTER TABLE ... RENAME. */
   for (int i = 0; i < cfg->n_cols; i++)
     if (cfg->cols[i].partition) sqlite3_str_appendf(s, ", UNIQUE(m%d, rowid)", cfg->cols[i].slot);
+    else if (cfg->cols[i].text_key) sqlite3_str_appendf(s, ", UNIQUE(m%d)", cfg->cols[i].slot);
   sqlite3_str_appendall(s, ");");
   if (cfg->n_aux) {
     sqlite3_str_appendf(s, "CREATE TABLE \"%w\".\"%w_aux\"(rowid INTEGER PRIMARY KEY", schema, name);

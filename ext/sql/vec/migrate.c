@@ -115,7 +115,7 @@ static int stage_chunk(migration *m, sqlite3_stmt *chunk, sqlite3_stmt *ins) {
     rc = sl_fail(&m->err, "chunk %lld has no vectors of the declared size in %s_vector_chunks00", (long long)chunk_id,
                  m->name);
   for (int i = 0, nn = 0; rc == SL_OK && i < cfg->n_cols; i++) {
-    if (cfg->cols[i].kind != VV_META || cfg->cols[i].partition) continue;
+    if (cfg->cols[i].kind != VV_META || cfg->cols[i].partition || cfg->cols[i].text_key) continue;
     rc = lookup(m, "SELECT data FROM \"%w_metadatachunks%02d\" WHERE rowid = ?1", nn++, chunk_id, &meta[i]);
     if (rc == SL_OK && !meta[i])
       rc = sl_fail(&m->err, "chunk %lld has no %s_metadatachunks%02d row", (long long)chunk_id, m->name, nn - 1);
@@ -134,7 +134,8 @@ static int stage_chunk(migration *m, sqlite3_stmt *chunk, sqlite3_stmt *ins) {
       const sqlite3_int64 dn = meta[i] ? sqlite3_value_bytes(meta[i]) : 0;
       sqlite3_value *v = NULL;
       int nn_meta = 0;
-      for (int j = 0; j < i; j++) nn_meta += cfg->cols[j].kind == VV_META && !cfg->cols[j].partition;
+      for (int j = 0; j < i; j++)
+        nn_meta += cfg->cols[j].kind == VV_META && !cfg->cols[j].partition && !cfg->cols[j].text_key;
       switch (c->kind) {
         case VV_KEY:
           sqlite3_bind_int64(ins, i + 1, rowid);
@@ -150,7 +151,12 @@ static int stage_chunk(migration *m, sqlite3_stmt *chunk, sqlite3_stmt *ins) {
           break;
         }
         case VV_META:
-          if (c->partition) {
+          if (c->text_key) {  /* vec0.so keeps a text primary key in T_rowids.id */
+            if ((rc = lookup(m, "SELECT id FROM \"%w_rowids\" WHERE rowid = ?1 AND %d", 1, rowid, &v)) == SL_OK) {
+              if (v) sqlite3_bind_value(ins, i + 1, v);
+              else rc = sl_fail(&m->err, "row %lld is not in %s_rowids", (long long)rowid, m->name);
+            }
+          } else if (c->partition) {
             sqlite3_bind_value(ins, i + 1, sqlite3_column_value(chunk, 4 + part++));
           } else if (c->type == VV_BOOLEAN) {
             if (dn * 8 < size) rc = sl_fail(&m->err, "a metadata chunk is damaged");

@@ -97,6 +97,10 @@ static char *stmt_sql(const vv_table *t, int which) {
     case VV_CHUNK_VERSION:
       sqlite3_str_appendf(q, "SELECT version FROM \"%w\".\"%w_chunks\" WHERE chunk_id = ?1", s, n);
       break;
+    case VV_TEXT_KEY_GET:
+      sqlite3_str_appendf(q, "SELECT rowid FROM \"%w\".\"%w_rowids\" WHERE m%d = ?1", s, n,
+                          t->cfg.text_key >= 0 ? t->cfg.cols[t->cfg.text_key].slot : 0);
+      break;
   }
   return sqlite3_str_finish(q);
 }

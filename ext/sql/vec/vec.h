@@ -60,6 +60,7 @@ typedef struct vv_column {
   vv_type type;      /* VV_META, VV_AUX */
   int slot;          /* VV_META: n in mN; VV_AUX: n in aN */
   int partition;     /* VV_META declared `partition key`: T_rowids has an index on it */
+  int text_key;      /* VV_META: vec0's `id text primary key` (unique, not NULL) */
 } vv_column;
 
 /* A parsed CREATE VIRTUAL TABLE ... USING semlite_vec(...). The table's columns are
@@ -78,6 +79,7 @@ typedef struct vv_config {
   int embed_from;              /* column index of embed_from=, or -1 */
   int vec0;                    /* made with the module name vec0: sqlite-vec's dialect */
   int key_col;                 /* vec0: index of the VV_KEY column (0), else -1 */
+  int text_key;                /* vec0: index of the `text primary key` column, else -1 */
 } vv_config;
 
 #define VV_COL_DISTANCE(cfg) ((cfg)->n_cols)
@@ -89,6 +91,7 @@ enum {
   VV_ROW_GET, VV_ROW_INSERT, VV_ROW_UPDATE, VV_ROW_DELETE,
   VV_AUX_GET, VV_AUX_INSERT, VV_AUX_UPDATE, VV_AUX_DELETE,
   VV_CHUNK_LAST, VV_CHUNK_INSERT, VV_CHUNK_DELETE, VV_CHUNK_SCAN, VV_CHUNK_VERSION,
+  VV_TEXT_KEY_GET,             /* the rowid of a vec0 text primary key */
   VV_STMT_COUNT
 };
 

@@ -227,10 +227,33 @@ static int check_conflict(vv_table *t, sqlite3_int64 rowid, int *taken) {
   return SQLITE_CONSTRAINT;
 }
 
+/* vec0's text primary key of a new or updated row (self: the row's own rowid, or -1):
+** it must be given, and a row that has it already is a conflict, or with REPLACE the row
+** to delete (*other, else -1). */
+static int check_text_key(vv_table *t, sqlite3_value *key, sqlite3_int64 self, sqlite3_int64 *other) {
+  const char *name = t->cfg.cols[t->cfg.text_key].name;
+  sqlite3_stmt *st;
+  int rc;
+  *other = -1;
+  if (sqlite3_value_type(key) == SQLITE_NULL)
+    return sl_vtab_error(&t->base, t->name, "%s must not be NULL (it is the text primary key)", name);
+  if ((rc = vv_stmt(t, VV_TEXT_KEY_GET, &st)) != SQLITE_OK) return rc;
+  sqlite3_bind_value(st, 1, key);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *other = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return vv_db_error(t, rc);
+  if (*other == self) *other = -1;
+  if (*other < 0 || sqlite3_vtab_on_conflict(t->db) == SQLITE_REPLACE) return SQLITE_OK;
+  sl_vtab_error(&t->base, t->name, "UNIQUE constraint failed: %s.%s ('%s')", t->name, name,
+                (const char *)sqlite3_value_text(key));
+  return SQLITE_CONSTRAINT;
+}
+
 static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols, sqlite3_int64 *out) {
   const vv_config *cfg = &t->cfg;
   new_vector nv = {0};
-  sqlite3_int64 rowid = 0, chunk = 0;
+  sqlite3_int64 rowid = 0, chunk = 0, key_owner = -1;
   size_t slot = 0;
   unsigned char byte = 0;
   sqlite3_stmt *st;
@@ -244,6 +267,7 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   if (has_rowid && (rc = rowid_arg(t, rowid_v, &rowid)) != SQLITE_OK) return rc;
   if ((rc = check_values(t, cols)) != SQLITE_OK) return rc;
   if (has_rowid && (rc = check_conflict(t, rowid, &taken)) != SQLITE_OK) return rc;
+  if (cfg->text_key >= 0 && (rc = check_text_key(t, cols[cfg->text_key], -1, &key_owner)) != SQLITE_OK) return rc;
   if (deferred) {
     /* What would make the batch fail for this row is checked now. */
     if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_model_check(t)) != SQLITE_OK) return rc;
@@ -252,6 +276,8 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   }
   /* The row REPLACE removes may itself be waiting for its vector. */
   if (taken && ((rc = vv_flush(t)) != SQLITE_OK || (rc = delete_row(t, rowid)) != SQLITE_OK)) goto done;
+  if (key_owner >= 0 && key_owner != rowid && ((rc = vv_flush(t)) != SQLITE_OK || (rc = delete_row(t, key_owner)) != SQLITE_OK))
+    goto done;
   if ((rc = vv_slot_alloc(t, &chunk, &slot, &byte)) != SQLITE_OK) goto done;
 
   if ((rc = vv_stmt(t, VV_ROW_INSERT, &st)) != SQLITE_OK) goto done;
@@ -322,7 +348,7 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
   const vv_config *cfg = &t->cfg;
   sqlite3_value *vec = cols[cfg->vec_col];
   new_vector nv = {0};
-  sqlite3_int64 rowid = 0, chunk = 0;   /* rowid: as in vv_update */
+  sqlite3_int64 rowid = 0, chunk = 0, key_owner = -1;   /* rowid: as in vv_update */
   size_t slot = 0;
   sqlite3_stmt *st;
   int rc, new_vec = 0, taken = 0;
@@ -331,6 +357,8 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
   if ((rc = vv_row_locate(t, old_rowid, &chunk, &slot)) != SQLITE_OK)
     return rc == SQLITE_DONE ? sl_vtab_error(&t->base, t->name, "no row %lld to update", (long long)old_rowid) : rc;
   if (rowid != old_rowid && (rc = check_conflict(t, rowid, &taken)) != SQLITE_OK) return rc;
+  if (cfg->text_key >= 0 && (rc = check_text_key(t, cols[cfg->text_key], old_rowid, &key_owner)) != SQLITE_OK)
+    return rc;
   if (!sqlite3_value_nochange(vec)) {
     new_vec = 1;
   } else if (cfg->embed_from >= 0 &&
@@ -350,6 +378,7 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
     if (rc != SQLITE_OK) goto done;
   }
   if (taken && (rc = delete_row(t, rowid)) != SQLITE_OK) goto done;
+  if (key_owner >= 0 && key_owner != rowid && (rc = delete_row(t, key_owner)) != SQLITE_OK) goto done;
 
   if ((rc = vv_stmt(t, VV_ROW_UPDATE, &st)) != SQLITE_OK) goto done;
   sqlite3_bind_int64(st, 1, old_rowid);
