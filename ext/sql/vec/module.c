@@ -519,7 +519,8 @@ static int check_hit(vv_cursor *c, vv_table *t) {
 }
 
 /* The number of rows a k-NN query ranks: k = N, else LIMIT (+ OFFSET), else all rows
-** (SQLite's own LIMIT then ends the walk). *echo is what the k column shows (-1: NULL). */
+** (SQLite's own LIMIT then ends the walk). *echo is what the k column shows: k = N, else
+** -1 for NULL. */
 static int knn_k(vv_table *t, sqlite3_value *kv, sqlite3_value *limit, sqlite3_value *offset, sqlite3_int64 *k,
                  sqlite3_int64 *echo) {
   sqlite3_stmt *st;
@@ -540,8 +541,7 @@ static int knn_k(vv_table *t, sqlite3_value *kv, sqlite3_value *limit, sqlite3_v
     sqlite3_int64 l = sqlite3_value_int64(limit), o = 0;
     if (offset && sqlite3_value_type(offset) == SQLITE_INTEGER && sqlite3_value_int64(offset) > 0)
       o = sqlite3_value_int64(offset);
-    *echo = l;
-    if (l <= VV_MAX_K && o <= VV_MAX_K) {
+    if (l <= VV_MAX_K && o <= VV_MAX_K) {  /* k shows NULL, as in sqlite-vec */
       *k = l + o;
       return SQLITE_OK;
     }

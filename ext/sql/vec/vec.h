@@ -2,12 +2,16 @@
 ** vec.h: the types the files of the semlite_vec virtual table share: its limits, the
 ** parsed declaration (vv_config) and the table object (vv_table). Types only; each
 ** function is declared in the header of the file that owns it. The files, each using
-** only those listed after it (no file calls one above it):
+** only those listed after it (no file calls one above it). The module is registered
+** twice: as semlite_vec, and as vec0 in sqlite-vec's dialect (vv_config.vec0: a rowid or
+** integer primary key column first, text primary keys, partition keys, ties in vec0's
+** order).
 **
 **   module.c   the sqlite3_module: create/connect/destroy, planning, cursors
 **   write.c    write.h   xUpdate: insert, upsert, update, delete; embed-on-insert
 **   search.c   search.h  the k-NN search run in xFilter
 **   check.c              semlite_vec_check() (declared in ../sql.h)
+**   migrate.c            semlite_vec_migrate(): vec0.so's storage into this one (../sql.h)
 **   store.c    store.h   the shadow tables: statements, chunk BLOBs, slots, rows
 **   config.c   config.h  CREATE arguments, the SQL they declare, metadata checks
 **
