@@ -1523,6 +1523,13 @@ static void test_vec0_migrate(void) {
   for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) vec0_exec(db, setup[i]);
   for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) expected[i] = t_query(db, queries[i], NULL, NULL);
   sqlite3_close(db);
+  /* vec0.so loaded before semlite keeps the name vec0: its tables keep working */
+  sqlite3_open(path, &db);
+  sqlite3_enable_load_extension(db, 1);
+  CHECK_INT(sqlite3_load_extension(db, vec0, NULL, NULL), SQLITE_OK);
+  CHECK_INT(sqlite3_load_extension(db, sl_test_so_path(), NULL, NULL), SQLITE_OK);
+  CHECK_QUERY(db, "SELECT count(*) || ' ' || vec_type(vec_int8('[1]')) FROM v", NULL, NULL, "41 int8");
+  sqlite3_close(db);
   /* opened with semlite */
   db = open_path(path);
   CHECK_QUERY(db, "SELECT count(*) FROM v", NULL, NULL,
