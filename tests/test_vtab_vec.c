@@ -445,7 +445,9 @@ static void test_filters(void) {
 static void test_create_errors(void) {
   static const struct { const char *args, *error; } cases[] = {
     {"category text", "ERROR: v: no vector column (e.g. 'embedding float[384]')"},
-    {"a float[4], b float[4]", "ERROR: v: only one vector column is supported ('a' and 'b')"},
+    {"a float[8], b float[8] indexed by rescore(quantizer=bit)",
+     "ERROR: v: 'indexed by rescore(...)' applies to the first vector column only"},
+    {"a float[4], b bit[12]", "ERROR: v: bit vectors need a multiple of 8 dimensions, got 12"},
     {"a float[0]", "ERROR: v: the dimension count in 'float[0]' must be an integer from 1 to 65536"},
     {"a float[x]", "ERROR: v: the dimension count in 'float[x]' must be an integer from 1 to 65536"},
     {"a vector[4]", "ERROR: v: column 'a' has an unknown type 'vector[4]' (float[N], int8[N], bit[N], text, integer, "
@@ -1270,6 +1272,28 @@ static void test_vec0_dialect(void) {
               "c:z:[3.000000,3.000000]");
   CHECK_QUERY(db, "SELECT count(*) || semlite_vec_check('tq') FROM tq", NULL, NULL, "1ok");
 
+  /* several vector columns, each with its own MATCH, metric and type */
+  t_exec(db, "CREATE VIRTUAL TABLE mv USING vec0(a float[2], b bit[8], c int8[2] distance_metric=l1, tag text)");
+  t_exec(db, "INSERT INTO mv VALUES (1, '[1,0]', vec_bit(x'0f'), vec_int8('[1,2]'), 'x'), "
+             "(2, '[0,1]', vec_bit(x'ff'), vec_int8('[5,5]'), 'y'), (3, '[1,1]', vec_bit(x'00'), vec_int8('[-1,0]'), 'x')");
+  CHECK_QUERY(db, "SELECT group_concat(rowid || ':' || round(distance, 4), ' ') FROM (SELECT rowid, distance FROM mv "
+                  "WHERE a MATCH '[1,0]' AND k = 3)", NULL, NULL, "1:0.0 3:1.0 2:1.4142");
+  CHECK_QUERY(db, "SELECT group_concat(rowid || ':' || distance, ' ') FROM (SELECT rowid, distance FROM mv "
+                  "WHERE b MATCH vec_bit(x'0e') AND k = 3)", NULL, NULL, "1:1.0 3:3.0 2:5.0");
+  CHECK_QUERY(db, "SELECT group_concat(rowid || ':' || distance, ' ') FROM (SELECT rowid, distance FROM mv "
+                  "WHERE c MATCH vec_int8('[0,0]') AND k = 2 AND tag = 'x')", NULL, NULL, "3:1.0 1:3.0");
+  t_exec(db, "UPDATE mv SET b = vec_bit(x'f0') WHERE rowid = 3");
+  CHECK_QUERY(db, "SELECT group_concat(rowid || vec_to_json(b) || vec_to_json(c), ' ') FROM mv WHERE rowid > 1", NULL, NULL,
+              "2[1,1,1,1,1,1,1,1][5,5] 3[0,0,0,0,1,1,1,1][-1,0]");
+  CHECK_QUERY(db, "SELECT value FROM mv_info WHERE key = 'vectors'", NULL, NULL, "bit:8:hamming,int8:2:l1");
+  CHECK_QUERY(db, "INSERT INTO mv VALUES (4, '[1,0]', NULL, vec_int8('[1,2]'), 'x')", NULL, NULL,
+              "ERROR: mv: b must not be NULL (give a bit[8] vector)");
+  CHECK_QUERY(db, "INSERT INTO mv VALUES (4, '[1,0]', vec_bit(x'0f'), vec_int8('[1,2,3]'), 'x')", NULL, NULL,
+              "ERROR: mv: c: expected int8[2], got int8[3]");
+  CHECK_QUERY(db, "SELECT rowid FROM mv WHERE a MATCH '[1,0]' AND b MATCH vec_bit(x'0f') AND k = 1", NULL, NULL,
+              "ERROR: mv: only one MATCH constraint per query");
+  CHECK_QUERY(db, "SELECT count(*) || semlite_vec_check('mv') FROM mv", NULL, NULL, "3ok");
+
   /* ties: a vec0 table gives them in sqlite-vec's order (chunk, then slot descending),
   ** semlite_vec in rowid order */
   t_exec(db, "CREATE VIRTUAL TABLE ties USING vec0(e float[2])");
@@ -1423,6 +1447,18 @@ static void test_vec0_compat(void) {
     {FAIL, "INSERT INTO tk VALUES (8, '[1, 2, 3, 4]', 'x')"},
     {EXEC, "DELETE FROM tk WHERE id IN ('doc-1', 'doc-2')"},
     {ROWS, "SELECT id, distance FROM tk WHERE e MATCH '[1, -1, 3, 1]' AND k = 3 AND tag = 'red'"},
+    /* several vector columns */
+    {EXEC, "CREATE VIRTUAL TABLE mv USING vec0(a float[4] distance_metric=cosine, b int8[4], c bit[16], tag text)"},
+    {EXEC, "INSERT INTO mv SELECT id, e, vec_int8(json_array(id % 7, -(id % 5), id % 3, 1)), "
+           "vec_bit(substr(vec_f32(json_array(id * 1.37, 0)), 2, 2)), tag FROM src"},
+    {ROWS, "SELECT rowid, distance FROM mv WHERE a MATCH '[1, -1, 3, 1]' AND k = 5"},
+    {ROWS, "SELECT rowid, distance FROM mv WHERE b MATCH vec_int8('[1, -2, 0, 1]') AND k = 6 AND tag = 'red'"},
+    {ROWS, "SELECT rowid, distance FROM mv WHERE c MATCH vec_bit(x'0f0f') AND k = 7"},
+    {ROWS, "SELECT rowid, hex(a), hex(b), hex(c) FROM mv WHERE rowid IN (1, 30)"},
+    /* (vec0.so 0.1.9 cannot UPDATE a bit or int8 column: it reads the new value as float32) */
+    {EXEC, "UPDATE mv SET a = '[1, -1, 3, 1]' WHERE rowid = 30"},
+    {ROWS, "SELECT rowid, distance FROM mv WHERE a MATCH '[1, -1, 3, 1]' AND k = 2"},
+    {ROWS, "SELECT rowid, distance FROM mv WHERE c MATCH vec_bit(x'0f0f') AND k = 3"},
     {EXEC, "CREATE VIRTUAL TABLE l1 USING vec0(e float[4] distance_metric=l1)"},
     {EXEC, "INSERT INTO l1 SELECT id, e FROM src"},
     {ROWS, "SELECT rowid, distance FROM l1 WHERE e MATCH '[1, -1, 3, 1]' AND k = 7"},
@@ -1485,6 +1521,8 @@ static void test_vec0_migrate(void) {
     "INSERT INTO p VALUES (10, 1, vec_int8('[1,-2]')), (11, 2, vec_int8('[3,4]')), (12, 1, vec_int8('[-5,6]'))",
     "CREATE VIRTUAL TABLE tk USING vec0(id text primary key, e float[2], +note text)",
     "INSERT INTO tk VALUES ('alpha', '[1, 0]', 'n1'), ('a rather long key over twelve', '[0, 1]', NULL)",
+    "CREATE VIRTUAL TABLE mv USING vec0(a float[2], b bit[8], c int8[2] distance_metric=l1)",
+    "INSERT INTO mv VALUES (1, '[1,0]', vec_bit(x'0f'), vec_int8('[1,2]')), (2, '[0,1]', vec_bit(x'ff'), vec_int8('[5,5]'))",
     "CREATE VIRTUAL TABLE b USING vec0(e bit[16])",
     "INSERT INTO b VALUES (1, vec_bit(x'0ff0')), (2, vec_bit(x'ffff')), (3, vec_bit(x'0000'))",
   };
@@ -1501,6 +1539,11 @@ static void test_vec0_migrate(void) {
     "vec_bit(x'0f00') AND k = 3)",
     "SELECT group_concat(id || ':' || coalesce(note, '-') || ':' || round(distance, 4), ' ') FROM (SELECT id, note, "
     "distance FROM tk WHERE e MATCH '[1, 1]' AND k = 2)",
+    "SELECT group_concat(rowid || ':' || distance, ' ') FROM (SELECT rowid, distance FROM mv WHERE b MATCH "
+    "vec_bit(x'0e') AND k = 2)",
+    "SELECT group_concat(rowid || ':' || distance, ' ') FROM (SELECT rowid, distance FROM mv WHERE c MATCH "
+    "vec_int8('[0,0]') AND k = 2)",
+    "SELECT group_concat(rowid || vec_to_json(a) || vec_to_json(vec_bit(b)) || vec_to_json(vec_int8(c)), ' ') FROM mv",
   };
   const char *vec0 = getenv("SEMLITE_VEC0");
   char path[512], *expected[sizeof queries / sizeof queries[0]] = {0}, *err = NULL;
@@ -1539,6 +1582,7 @@ static void test_vec0_migrate(void) {
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('p')", NULL, NULL, "p: 3 rows moved from sqlite-vec v0.1.9 storage to semlite's");
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('b')", NULL, NULL, "b: 3 rows moved from sqlite-vec v0.1.9 storage to semlite's");
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('tk')", NULL, NULL, "tk: 2 rows moved from sqlite-vec v0.1.9 storage to semlite's");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('mv')", NULL, NULL, "mv: 2 rows moved from sqlite-vec v0.1.9 storage to semlite's");
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('v')", NULL, NULL,
               "ERROR: semlite_vec_migrate: v is not a table written by sqlite-vec's vec0.so (nothing to migrate)");
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('nope')", NULL, NULL,

@@ -6,7 +6,8 @@
 **
 ** Arguments, one per comma-separated item (case-insensitive keywords):
 **   name float[N] | int8[N] | bit[N] [distance_metric=l2|cosine|dot|l1|hamming]
-**                                         the one vector column
+**                                         a vector column (up to 16; the first
+**                                         has the quantizer and embed_from)
 **   name text | integer | float | boolean   a metadata column: stored typed, filterable
 **   +name [type]                           an auxiliary column: stored, returned only
 **   model=NAME, embed_from=COLUMN          embed that TEXT column on insert
@@ -197,7 +198,7 @@ static int add_column(vv_config *cfg, const char *name, vv_kind kind, vv_type ty
   cols[cfg->n_cols].kind = kind;
   cols[cfg->n_cols].type = type;
   cols[cfg->n_cols].slot = kind == VV_META ? cfg->n_meta++ : kind == VV_AUX ? cfg->n_aux++ : 0;
-  cols[cfg->n_cols].partition = cols[cfg->n_cols].text_key = 0;
+  cols[cfg->n_cols].partition = cols[cfg->n_cols].text_key = cols[cfg->n_cols].vec = 0;
   cfg->n_cols++;
   return SL_OK;
 }
@@ -235,23 +236,29 @@ static int parse_column(vv_config *cfg, const arg_tokens *t, sl_err *err) {
   rc = parse_vec_type(t->text[i], &vtype, &dims, err);
   if (rc < 0) return SL_ERROR;
   if (rc > 0) {
-    if (cfg->vec_col >= 0)
-      return sl_fail(err, "only one vector column is supported ('%s' and '%s')", cfg->cols[cfg->vec_col].name, name);
     int have_metric = 0;
-    cfg->type = vtype;
-    cfg->dims = dims;
-    cfg->metric = vtype == SL_VEC_BIT ? SL_METRIC_HAMMING : SL_METRIC_L2;
+    sl_metric metric = vtype == SL_VEC_BIT ? SL_METRIC_HAMMING : SL_METRIC_L2;
+    if (cfg->n_vecs == VV_MAX_VECTORS) return sl_fail(err, "more than %d vector columns", VV_MAX_VECTORS);
     for (i++; i < t->n; i += 3) {
       if (!is_eq(t, i + 1) || i + 2 >= t->n)
         return sl_fail(err, "expected option=value after '%s %s', got '%s'", name, t->text[1], t->text[i]);
       if (sqlite3_stricmp(t->text[i], "distance_metric") != 0)
         return sl_fail(err, "unknown vector column option '%s' (distance_metric)", t->text[i]);
       if (have_metric++) return sl_fail(err, "distance_metric is given twice for column '%s'", name);
-      if (!vv_metric_parse(t->text[i + 2], &cfg->metric))
+      if (!vv_metric_parse(t->text[i + 2], &metric))
         return sl_fail(err, "unknown distance_metric '%s' (l2, cosine, dot, l1, hamming)", t->text[i + 2]);
     }
-    cfg->vec_col = cfg->n_cols;
-    return add_column(cfg, name, VV_VECTOR, VV_ANY, err);
+    if (cfg->vec_col < 0) {
+      cfg->type = vtype;
+      cfg->dims = dims;
+      cfg->metric = metric;
+      cfg->vec_col = cfg->n_cols;
+    } else {
+      if (sl_knn_check_config(vtype, dims, metric, SL_QUANT_NONE, err)) return SL_ERROR;
+      cfg->vecs[cfg->n_vecs] = (vv_vector){.col = cfg->n_cols, .type = vtype, .dims = dims, .metric = metric};
+    }
+    if ((rc = add_column(cfg, name, VV_VECTOR, VV_ANY, err)) == SL_OK) cfg->cols[cfg->n_cols - 1].vec = cfg->n_vecs++;
+    return rc;
   }
   for (size_t j = 0; j < sizeof meta_types / sizeof meta_types[0]; j++) {
     if (sqlite3_stricmp(t->text[i], meta_types[j].name) == 0 && meta_types[j].type != VV_BLOB) {
@@ -397,6 +404,7 @@ static int add_rowid_column(vv_config *cfg, sl_err *err) {
   memset(&cols[0], 0, sizeof cols[0]);
   cfg->n_cols++;
   if (cfg->vec_col >= 0) cfg->vec_col++;
+  for (int j = 1; j < cfg->n_vecs; j++) cfg->vecs[j].col++;
   if (!(cols[0].name = sqlite3_mprintf("rowid"))) return sl_fail(err, "out of memory");
   cols[0].kind = VV_KEY;
   cols[0].type = VV_INTEGER;
@@ -428,6 +436,8 @@ int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg,
     if (t->n == 0) rc = sl_fail(err, "empty argument");
     else if (cut && (t->n < 2 || is_eq(t, 1) || !strchr(t->text[1], '[')))
       rc = sl_fail(err, "'indexed by' belongs to a vector column: 'embedding float[384] indexed by rescore(...)'");
+    else if (cut && cfg->n_vecs > 0)
+      rc = sl_fail(err, "'indexed by rescore(...)' applies to the first vector column only");
     else if (is_eq(t, 1)) {
       if (t->n != 3) rc = sl_fail(err, "expected option=value, got '%s'", argv[a]);
       else rc = parse_option(cfg, t->text[0], t->text[2], &embed_from, &have_oversample, &seen, err);
@@ -481,10 +491,12 @@ char *vv_config_shadow_sql(const vv_config *cfg, const char *schema, const char 
   sqlite3_str_appendf(s,
       "CREATE TABLE \"%w\".\"%w_info\"(key TEXT PRIMARY KEY, value);"
       "CREATE TABLE \"%w\".\"%w_chunks\"(chunk_id INTEGER PRIMARY KEY, version BLOB NOT NULL, validity BLOB NOT NULL, "
-      "rowids BLOB NOT NULL, qvectors BLOB, vectors BLOB NOT NULL);"
+      "rowids BLOB NOT NULL, qvectors BLOB, vectors BLOB NOT NULL",
+      schema, name, schema, name);
+  for (int j = 1; j < cfg->n_vecs; j++) sqlite3_str_appendf(s, ", vectors%d BLOB NOT NULL", j);
+  sqlite3_str_appendf(s, ");"
       "CREATE TABLE \"%w\".\"%w_rowids\"(rowid INTEGER PRIMARY KEY, chunk_id INTEGER NOT NULL, "
-      "chunk_offset INTEGER NOT NULL",
-      schema, name, schema, name, schema, name);
+      "chunk_offset INTEGER NOT NULL", schema, name);
   for (int i = 0; i < cfg->n_cols; i++)
     if (cfg->cols[i].kind == VV_META)
       sqlite3_str_appendf(s, ", m%d %s", cfg->cols[i].slot, meta_type_sql(cfg->cols[i].type));
@@ -516,6 +528,14 @@ void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]) {
   snprintf(facts[5].value, sizeof facts[5].value, "%s", quant_name(cfg->quant));
   snprintf(facts[6].value, sizeof facts[6].value, "%d", cfg->n_meta);
   snprintf(facts[7].value, sizeof facts[7].value, "%d", cfg->n_aux);
+}
+
+char *vv_config_vectors_fact(const vv_config *cfg) {
+  sqlite3_str *s = sqlite3_str_new(NULL);
+  for (int j = 1; j < cfg->n_vecs; j++)
+    sqlite3_str_appendf(s, "%s%s:%lld:%s", j > 1 ? "," : "", sl_knn_type_name(cfg->vecs[j].type),
+                        (long long)cfg->vecs[j].dims, sl_knn_metric_name(cfg->vecs[j].metric));
+  return sqlite3_str_finish(s);
 }
 
 /* ---- values on their way in ---- */

@@ -24,6 +24,9 @@ typedef struct vv_fact {
   char value[32];
 } vv_fact;
 void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]);
+/* The other vector columns as T_info records them under "vectors" ("int8:8:l2,bit:16:
+** hamming"; a table with one vector column has no such key). sqlite3_free it. */
+char *vv_config_vectors_fact(const vv_config *cfg);
 /* Keywords to enums (sl_knn_type_name and friends go the other way). */
 int vv_metric_parse(const char *s, sl_metric *out);
 int vv_vec_type_parse(const char *s, sl_vec_type *out);

@@ -26,7 +26,7 @@ typedef struct migration {
   sqlite3 *db;
   const char *name;
   vv_config cfg;
-  sl_chunk_layout lay;
+  sl_chunk_layout lay, xlay[VV_MAX_VECTORS];
   sl_err err;
 } migration;
 
@@ -104,16 +104,19 @@ static int stage_chunk(migration *m, sqlite3_stmt *chunk, sqlite3_stmt *ins) {
   const sqlite3_int64 chunk_id = sqlite3_column_int64(chunk, 0);
   const sqlite3_int64 size = sqlite3_column_int64(chunk, 1);
   const unsigned char *valid, *rowids;
-  sqlite3_value *vectors = NULL, **meta = NULL;
+  sqlite3_value *vectors[VV_MAX_VECTORS] = {0}, **meta = NULL;
   int rc = SL_OK;
   if (size <= 0 || sqlite3_column_bytes(chunk, 2) * 8 < size || sqlite3_column_bytes(chunk, 3) < size * 8)
     return sl_fail(&m->err, "chunk %lld of %s_chunks is damaged", (long long)chunk_id, m->name);
   if (!(meta = sqlite3_malloc64(((size_t)cfg->n_cols + 1) * sizeof *meta))) return sl_fail(&m->err, "out of memory");
   memset(meta, 0, ((size_t)cfg->n_cols + 1) * sizeof *meta);
-  rc = lookup(m, "SELECT vectors FROM \"%w_vector_chunks%02d\" WHERE rowid = ?1", 0, chunk_id, &vectors);
-  if (rc == SL_OK && (!vectors || (sqlite3_int64)sqlite3_value_bytes(vectors) < size * (sqlite3_int64)m->lay.vec_bytes))
-    rc = sl_fail(&m->err, "chunk %lld has no vectors of the declared size in %s_vector_chunks00", (long long)chunk_id,
-                 m->name);
+  for (int j = 0; rc == SL_OK && j < cfg->n_vecs; j++) {
+    const size_t vec_bytes = j ? m->xlay[j].vec_bytes : m->lay.vec_bytes;
+    rc = lookup(m, "SELECT vectors FROM \"%w_vector_chunks%02d\" WHERE rowid = ?1", j, chunk_id, &vectors[j]);
+    if (rc == SL_OK && (!vectors[j] || (sqlite3_int64)sqlite3_value_bytes(vectors[j]) < size * (sqlite3_int64)vec_bytes))
+      rc = sl_fail(&m->err, "chunk %lld has no vectors of the declared size in %s_vector_chunks%02d",
+                   (long long)chunk_id, m->name, j);
+  }
   for (int i = 0, nn = 0; rc == SL_OK && i < cfg->n_cols; i++) {
     if (cfg->cols[i].kind != VV_META || cfg->cols[i].partition || cfg->cols[i].text_key) continue;
     rc = lookup(m, "SELECT data FROM \"%w_metadatachunks%02d\" WHERE rowid = ?1", nn++, chunk_id, &meta[i]);
@@ -140,10 +143,12 @@ static int stage_chunk(migration *m, sqlite3_stmt *chunk, sqlite3_stmt *ins) {
         case VV_KEY:
           sqlite3_bind_int64(ins, i + 1, rowid);
           break;
-        case VV_VECTOR:
-          sqlite3_bind_blob64(ins, i + 1, (const unsigned char *)sqlite3_value_blob(vectors) + s * m->lay.vec_bytes,
-                              m->lay.vec_bytes, SQLITE_TRANSIENT);
+        case VV_VECTOR: {
+          const size_t vec_bytes = c->vec ? m->xlay[c->vec].vec_bytes : m->lay.vec_bytes;
+          sqlite3_bind_blob64(ins, i + 1, (const unsigned char *)sqlite3_value_blob(vectors[c->vec]) + s * vec_bytes,
+                              vec_bytes, SQLITE_TRANSIENT);
           break;
+        }
         case VV_AUX: {
           char sql[64];
           snprintf(sql, sizeof sql, "SELECT value%02d FROM \"%%w_auxiliary\" WHERE rowid = ?1", aux++);
@@ -192,7 +197,7 @@ static int stage_chunk(migration *m, sqlite3_stmt *chunk, sqlite3_stmt *ins) {
     }
     if (rc == SL_OK && sqlite3_step(ins) != SQLITE_DONE) rc = db_fail(m, "staging the rows");
   }
-  sqlite3_value_free(vectors);
+  for (int j = 0; j < VV_MAX_VECTORS; j++) sqlite3_value_free(vectors[j]);
   for (int i = 0; i < cfg->n_cols; i++) sqlite3_value_free(meta[i]);
   sqlite3_free(meta);
   return rc;
@@ -317,6 +322,9 @@ void sl_sql_vec_migrate(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     return;
   }
   sl_chunk_layout_init(&m.lay, m.cfg.type, m.cfg.dims, m.cfg.metric, m.cfg.quant, (size_t)m.cfg.chunk_size);
+  for (int j = 1; j < m.cfg.n_vecs; j++)
+    sl_chunk_layout_init(&m.xlay[j], m.cfg.vecs[j].type, m.cfg.vecs[j].dims, m.cfg.vecs[j].metric, SL_QUANT_NONE,
+                         (size_t)m.cfg.chunk_size);
   if (sqlite3_exec(m.db, "SAVEPOINT semlite_vec_migrate", NULL, NULL, NULL) != SQLITE_OK) {
     rc = db_fail(&m, "savepoint");
   } else {

@@ -55,7 +55,7 @@ static int check_info(vv_table *t) {
   char *sql = sqlite3_mprintf("SELECT key, value FROM \"%w\".\"%w_info\"", t->schema, t->name);
   sqlite3_stmt *st;
   vv_fact facts[VV_N_FACTS];
-  int rc, seen = 0, vec0_so = 0;
+  int rc, seen = 0, vec0_so = 0, seen_more = 0;
   if (!sql) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(t->db, sql, -1, &st, NULL);
   sqlite3_free(sql);
@@ -66,6 +66,19 @@ static int check_info(vv_table *t) {
     const char *key = (const char *)sqlite3_column_text(st, 0);
     const char *value = (const char *)sqlite3_column_text(st, 1);
     if (key && strcmp(key, "CREATE_VERSION") == 0) vec0_so = 1;
+    if (key && strcmp(key, "vectors") == 0) {  /* the other vector columns */
+      char *more = vv_config_vectors_fact(&t->cfg);
+      int same = more && value && strcmp(more, value) == 0;
+      if (!same)
+        rc = sl_vtab_error(&t->base, t->name, "shadow table %s_info has vectors=%s but the declaration means "
+                           "vectors=%s", t->name, value ? value : "NULL", more ? more : "");
+      sqlite3_free(more);
+      if (!same) {
+        sqlite3_finalize(st);
+        return rc;
+      }
+      seen_more = 1;
+    }
     for (int i = 0; key && i < VV_N_FACTS; i++) {
       if (strcmp(key, facts[i].key) != 0) continue;
       seen |= 1 << i;
@@ -83,6 +96,8 @@ static int check_info(vv_table *t) {
   if (!(seen & 1) && vec0_so)
     return sl_vtab_error(&t->base, t->name, "written by sqlite-vec's vec0.so, whose storage semlite does not "
                          "read: run SELECT semlite_vec_migrate('%s') once to convert it in place", t->name);
+  if (!seen_more && t->cfg.n_vecs > 1)
+    return sl_vtab_error(&t->base, t->name, "shadow table %s_info lacks 'vectors'", t->name);
   for (int i = 0; i < VV_N_FACTS; i++)
     if (!(seen & (1 << i)))
       return sl_vtab_error(&t->base, t->name, "shadow table %s_info lacks '%s'", t->name, facts[i].key);
@@ -101,13 +116,17 @@ static int create_shadow(vv_table *t) {
 ** never store, rather than fail every insert. */
 static int check_chunk_bytes(vv_table *t) {
   const sqlite3_int64 limit = sqlite3_limit(t->db, SQLITE_LIMIT_LENGTH, -1);
-  const sqlite3_int64 bytes = (sqlite3_int64)t->lay.vec_bytes * t->cfg.chunk_size;
-  if (bytes <= limit) return SQLITE_OK;
-  return sl_vtab_error(&t->base, t->name,
-                       "chunk_size=%d of %s[%zu] vectors makes %lld-byte chunks, over SQLite's %lld-byte limit on a "
-                       "BLOB (SQLITE_LIMIT_LENGTH): use chunk_size=%lld or less",
-                       t->cfg.chunk_size, sl_knn_type_name(t->cfg.type), t->cfg.dims, (long long)bytes,
-                       (long long)limit, (long long)(limit / (sqlite3_int64)t->lay.vec_bytes) / 8 * 8);
+  for (int j = 0; j < t->cfg.n_vecs; j++) {
+    const sl_chunk_layout *lay = j ? &t->xlay[j] : &t->lay;
+    const sqlite3_int64 bytes = (sqlite3_int64)lay->vec_bytes * t->cfg.chunk_size;
+    if (bytes <= limit) continue;
+    return sl_vtab_error(&t->base, t->name,
+                         "chunk_size=%d of %s[%zu] vectors makes %lld-byte chunks, over SQLite's %lld-byte limit on a "
+                         "BLOB (SQLITE_LIMIT_LENGTH): use chunk_size=%lld or less",
+                         t->cfg.chunk_size, sl_knn_type_name(lay->type), lay->dims, (long long)bytes,
+                         (long long)limit, (long long)(limit / (sqlite3_int64)lay->vec_bytes) / 8 * 8);
+  }
+  return SQLITE_OK;
 }
 
 static int vv_init(sqlite3 *db, sl_cache *cache, int argc, const char *const *argv, sqlite3_vtab **out,
@@ -134,6 +153,9 @@ static int vv_init(sqlite3 *db, sl_cache *cache, int argc, const char *const *ar
     return SQLITE_ERROR;
   }
   sl_chunk_layout_init(&t->lay, t->cfg.type, t->cfg.dims, t->cfg.metric, t->cfg.quant, (size_t)t->cfg.chunk_size);
+  for (int j = 1; j < t->cfg.n_vecs; j++)
+    sl_chunk_layout_init(&t->xlay[j], t->cfg.vecs[j].type, t->cfg.vecs[j].dims, t->cfg.vecs[j].metric, SL_QUANT_NONE,
+                         (size_t)t->cfg.chunk_size);
   /* model= must name a loaded embedding model of the column's size when the table is
   ** created. An existing table connects without it: models are loaded per process,
   ** and a database must open before anyone had the chance to load one. */
@@ -299,7 +321,8 @@ static int vv_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
 
   for (int i = 0; i < info->nConstraint; i++) {
     const struct sqlite3_index_constraint *c = &info->aConstraint[i];
-    if (c->iColumn == cfg->vec_col && c->op == SQLITE_INDEX_CONSTRAINT_MATCH) {
+    if (c->iColumn >= 0 && c->iColumn < cfg->n_cols && cfg->cols[c->iColumn].kind == VV_VECTOR &&
+        c->op == SQLITE_INDEX_CONSTRAINT_MATCH) {
       if (!c->usable) match_unusable = 1;
       else if (match >= 0) return sl_vtab_error(&t->base, t->name, "only one MATCH constraint per query");
       else match = i;
@@ -370,7 +393,8 @@ static int vv_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   }
   info->idxStr = sqlite3_str_finish(s);
   info->needToFreeIdxStr = 1;
-  info->idxNum = knn;
+  /* idxNum: 0 plain, 1 + j a k-NN on vector column j (0: the first) */
+  info->idxNum = knn ? 1 + cfg->cols[info->aConstraint[match].iColumn].vec : 0;
 
   /* k-NN rows come by distance then rowid; plain scans by rowid. */
   if (knn) {
@@ -562,8 +586,9 @@ static int start_knn(vv_cursor *c, vv_table *t, vv_query *q, sqlite3_value *matc
   void *qbuf;
   int rc;
   if (sqlite3_value_type(match) == SQLITE_NULL) return SQLITE_OK;  /* MATCH NULL: no row, as NULL = x */
-  if (!(qbuf = sqlite3_malloc64(t->lay.vec_bytes))) return SQLITE_NOMEM;
-  if (sl_sql_vec_read_exact(match, t->cfg.type, t->cfg.dims, "the MATCH vector", qbuf, &err)) {
+  const sl_chunk_layout *lay = q->vec ? &t->xlay[q->vec] : &t->lay;
+  if (!(qbuf = sqlite3_malloc64(lay->vec_bytes))) return SQLITE_NOMEM;
+  if (sl_sql_vec_read_exact(match, lay->type, lay->dims, "the MATCH vector", qbuf, &err)) {
     sqlite3_free(qbuf);
     return sl_vtab_error(&t->base, t->name, "%s", err.msg);
   }
@@ -599,10 +624,11 @@ static int vv_xfilter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str
   int n_filters, rc;
 
   cursor_reset(c);
-  c->knn = idx_num == 1;
+  c->knn = idx_num >= 1;
   if ((rc = vv_flush(t)) != SQLITE_OK) return rc;
   if (!(filters = sqlite3_malloc64(((size_t)argc + 1) * sizeof *filters))) return SQLITE_NOMEM;
   memset(&q, 0, sizeof q);
+  q.vec = c->knn ? idx_num - 1 : 0;
   rc = parse_plan(t, idx_str, argc, argv, &q, &match, &kv, &limit, &offset, filters, &n_filters);
   q.filters = filters;
   q.n_filters = n_filters;
@@ -661,7 +687,8 @@ static int cursor_lookup(vv_cursor *c, vv_table *t, int which, sqlite3_stmt **st
   return SQLITE_OK;
 }
 
-static int column_vector(vv_cursor *c, vv_table *t, sqlite3_context *ctx) {
+static int column_vector(vv_cursor *c, vv_table *t, sqlite3_context *ctx, int j) {
+  const sl_chunk_layout *lay = j ? &t->xlay[j] : &t->lay;
   sqlite3_int64 chunk;
   int offset, rc;
   void *buf;
@@ -672,17 +699,25 @@ static int column_vector(vv_cursor *c, vv_table *t, sqlite3_context *ctx) {
     chunk = sqlite3_column_int64(c->scan, 1);
     offset = sqlite3_column_int(c->scan, 2);
   }
-  if ((rc = vv_blob_seek(t, &c->blob, "vectors", chunk, 0)) != SQLITE_OK) return rc;
-  if (!(buf = sqlite3_malloc64(t->lay.vec_bytes))) return SQLITE_NOMEM;
-  rc = sqlite3_blob_read(c->blob, buf, (int)t->lay.vec_bytes, (int)((size_t)offset * t->lay.vec_bytes));
-  if (rc != SQLITE_OK) {
-    sqlite3_free(buf);
-    return vv_db_error(t, rc);
+  if (!(buf = sqlite3_malloc64(lay->vec_bytes))) return SQLITE_NOMEM;
+  if (j) {  /* another vector column: a handle of its own for each read */
+    char col[24];
+    snprintf(col, sizeof col, "vectors%d", j);
+    if ((rc = vv_chunk_read(t, col, chunk, buf, lay->vec_bytes, (size_t)offset * lay->vec_bytes)) != SQLITE_OK) {
+      sqlite3_free(buf);
+      return rc;
+    }
+  } else {
+    if ((rc = vv_blob_seek(t, &c->blob, "vectors", chunk, 0)) != SQLITE_OK ||
+        (rc = sqlite3_blob_read(c->blob, buf, (int)lay->vec_bytes, (int)((size_t)offset * lay->vec_bytes))) != SQLITE_OK) {
+      sqlite3_free(buf);
+      return rc == SQLITE_CORRUPT_VTAB ? rc : vv_db_error(t, rc);
+    }
   }
-  sqlite3_result_blob64(ctx, buf, t->lay.vec_bytes, sqlite3_free);
+  sqlite3_result_blob64(ctx, buf, lay->vec_bytes, sqlite3_free);
   /* the element type as a subtype, as sqlite-vec's functions and tables give it */
-  sqlite3_result_subtype(ctx, t->cfg.type == SL_VEC_I8 ? SL_SUBTYPE_I8 : t->cfg.type == SL_VEC_BIT ? SL_SUBTYPE_BIT
-                                                                                                  : SL_SUBTYPE_F32);
+  sqlite3_result_subtype(ctx, lay->type == SL_VEC_I8 ? SL_SUBTYPE_I8 : lay->type == SL_VEC_BIT ? SL_SUBTYPE_BIT
+                                                                                              : SL_SUBTYPE_F32);
   return SQLITE_OK;
 }
 
@@ -708,7 +743,7 @@ static int vv_xcolumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   if (cfg->cols[col].kind != VV_META && sqlite3_vtab_nochange(ctx)) return SQLITE_OK;
   switch (cfg->cols[col].kind) {
     case VV_VECTOR:
-      return column_vector(c, t, ctx);
+      return column_vector(c, t, ctx, cfg->cols[col].vec);
     case VV_META:
       if ((rc = cursor_lookup(c, t, VV_ROW_GET, &c->lookup, &c->row_ready)) != SQLITE_OK) return rc;
       sqlite3_result_value(ctx, sqlite3_column_value(c->knn ? c->lookup : c->scan, 3 + cfg->cols[col].slot));

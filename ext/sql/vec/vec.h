@@ -22,7 +22,7 @@
 **   S.T_chunks  chunk_id INTEGER PRIMARY KEY, version, validity, rowids, qvectors, vectors
 **               (vector/layout.h); version: 8 random bytes replaced by every change to
 **               the chunk, the key of its copy in the process-wide chunk cache
-**               (vector/chunk_cache.h)
+**               (vector/chunk_cache.h); vectors1.. hold the other vector columns
 **   S.T_rowids  rowid INTEGER PRIMARY KEY, chunk_id, chunk_offset, m0..mN (metadata)
 **   S.T_aux     rowid INTEGER PRIMARY KEY, a0..aN (auxiliary columns; only if any)
 ** Metadata lives beside the row's position so one SQL query over T_rowids evaluates the
@@ -48,6 +48,7 @@
 #define VV_MAX_CHUNK 65536
 #define VV_MAX_DIMS 65536
 #define VV_MAX_K 100000
+#define VV_MAX_VECTORS 16         /* vector columns per table */
 #define VV_DEFAULT_OVERSAMPLE 4
 #define VV_RESCORE_OVERSAMPLE 8   /* sqlite-vec's default for `indexed by rescore(...)` */
 #define VV_MAX_OVERSAMPLE 100     /* k * oversample candidates are held in memory */
@@ -65,14 +66,26 @@ typedef struct vv_column {
   int slot;          /* VV_META: n in mN; VV_AUX: n in aN */
   int partition;     /* VV_META declared `partition key`: T_rowids has an index on it */
   int text_key;      /* VV_META: vec0's `id text primary key` (unique, not NULL) */
+  int vec;           /* VV_VECTOR: 0 for the first vector column, j for cfg->vecs[j] */
 } vv_column;
+
+/* A vector column after the first: stored in T_chunks.vectors<j>, searched exactly (the
+** quantizer, embed_from and the facts in T_info's own keys belong to the first). */
+typedef struct vv_vector {
+  int col;                     /* index in cols */
+  sl_vec_type type;
+  size_t dims;
+  sl_metric metric;
+} vv_vector;
 
 /* A parsed CREATE VIRTUAL TABLE ... USING semlite_vec(...). The table's columns are
 ** cols[0..n_cols) in declaration order, then the hidden distance and k. */
 typedef struct vv_config {
   vv_column *cols;
   int n_cols, n_meta, n_aux;
-  int vec_col;                 /* index of the one vector column */
+  int vec_col;                 /* index of the first vector column */
+  int n_vecs;                  /* vector columns; vecs[1..n_vecs) are the others */
+  vv_vector vecs[VV_MAX_VECTORS];
   sl_vec_type type;
   size_t dims;
   sl_metric metric;
@@ -115,7 +128,8 @@ typedef struct vv_table {
   sl_cache *cache;             /* the connection's inference cache (embed-on-insert) */
   char *schema, *name;         /* sqlite3_malloc'd */
   vv_config cfg;
-  sl_chunk_layout lay;
+  sl_chunk_layout lay;         /* of the first vector column */
+  sl_chunk_layout xlay[VV_MAX_VECTORS];  /* xlay[j]: of cfg.vecs[j], j >= 1 */
   sqlite3_stmt *stmt[VV_STMT_COUNT];
   vv_pending *pending;         /* VV_EMBED_BATCH entries once the table embeds */
   int n_pending;

@@ -20,6 +20,7 @@
 ** engine failure in a batch fails the statement or COMMIT that flushes it.
 ** UPDATE re-embeds its one row at once.
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "../../ops/infer.h"
@@ -126,6 +127,42 @@ static int vector_from(vv_table *t, sqlite3_value *v, sqlite3_value *text, new_v
   }
   if (nv->qvec) sl_quantize(&t->lay, (const float *)(void *)nv->vec, nv->qvec);
   return SQLITE_OK;
+}
+
+/* ---- the other vector columns ---- */
+
+/* Reads the values of the vector columns after the first into bufs[j] (sqlite3_malloc'd;
+** left NULL for a column an UPDATE does not change). Every vector is required. */
+static int extras_read(vv_table *t, sqlite3_value **cols, unsigned char **bufs) {
+  const vv_config *cfg = &t->cfg;
+  sl_err err;
+  for (int j = 1; j < cfg->n_vecs; j++) {
+    const vv_vector *v = &cfg->vecs[j];
+    sqlite3_value *val = cols[v->col];
+    if (sqlite3_value_nochange(val)) continue;
+    if (sqlite3_value_type(val) == SQLITE_NULL)
+      return sl_vtab_error(&t->base, t->name, "%s must not be NULL (give a %s[%zu] vector)", cfg->cols[v->col].name,
+                           sl_knn_type_name(v->type), v->dims);
+    if (!(bufs[j] = sqlite3_malloc64(t->xlay[j].vec_bytes))) return SQLITE_NOMEM;
+    if (sl_sql_vec_read_exact(val, v->type, v->dims, cfg->cols[v->col].name, bufs[j], &err))
+      return sl_vtab_error(&t->base, t->name, "%s", err.msg);
+  }
+  return SQLITE_OK;
+}
+
+static int extras_write(vv_table *t, sqlite3_int64 chunk, size_t slot, unsigned char **bufs) {
+  int rc = SQLITE_OK;
+  for (int j = 1; j < t->cfg.n_vecs && rc == SQLITE_OK; j++) {
+    char col[24];
+    if (!bufs[j]) continue;
+    snprintf(col, sizeof col, "vectors%d", j);
+    rc = vv_chunk_write(t, col, chunk, bufs[j], t->xlay[j].vec_bytes, slot * t->xlay[j].vec_bytes);
+  }
+  return rc;
+}
+
+static void extras_free(unsigned char **bufs) {
+  for (int j = 0; j < VV_MAX_VECTORS; j++) sqlite3_free(bufs[j]);
 }
 
 /* ---- deferred embedding ---- */
@@ -255,7 +292,7 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   new_vector nv = {0};
   sqlite3_int64 rowid = 0, chunk = 0, key_owner = -1;
   size_t slot = 0;
-  unsigned char byte = 0;
+  unsigned char byte = 0, *extras[VV_MAX_VECTORS] = {0};
   sqlite3_stmt *st;
   int has_rowid = sqlite3_value_type(rowid_v) != SQLITE_NULL, taken = 0, rc;
   int deferred = cfg->embed_from >= 0 && sqlite3_value_type(cols[cfg->vec_col]) == SQLITE_NULL;
@@ -268,9 +305,10 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   if ((rc = check_values(t, cols)) != SQLITE_OK) return rc;
   if (has_rowid && (rc = check_conflict(t, rowid, &taken)) != SQLITE_OK) return rc;
   if (cfg->text_key >= 0 && (rc = check_text_key(t, cols[cfg->text_key], -1, &key_owner)) != SQLITE_OK) return rc;
+  if ((rc = extras_read(t, cols, extras)) != SQLITE_OK) goto done;
   if (deferred) {
     /* What would make the batch fail for this row is checked now. */
-    if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_model_check(t)) != SQLITE_OK) return rc;
+    if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_model_check(t)) != SQLITE_OK) goto done;
   } else if ((rc = vector_alloc(t, &nv)) != SQLITE_OK || (rc = vector_from(t, cols[cfg->vec_col], NULL, &nv)) != SQLITE_OK) {
     goto done;
   }
@@ -295,12 +333,14 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
     if ((rc = vv_step_done(t, st)) != SQLITE_OK) goto done;
   }
   if ((deferred || (rc = vv_chunk_write_vector(t, chunk, slot, nv.vec, nv.qvec)) == SQLITE_OK) &&
+      (rc = extras_write(t, chunk, slot, extras)) == SQLITE_OK &&
       (rc = vv_chunk_write_rowid(t, chunk, slot, rowid)) == SQLITE_OK &&
       (rc = vv_slot_take(t, chunk, slot, byte)) == SQLITE_OK && deferred)
     rc = defer(t, chunk, slot, cols[cfg->embed_from]);
   *out = rowid;
 done:
   vector_free(&nv);
+  extras_free(extras);
   return rc;
 }
 
@@ -351,6 +391,7 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
   sqlite3_int64 rowid = 0, chunk = 0, key_owner = -1;   /* rowid: as in vv_update */
   size_t slot = 0;
   sqlite3_stmt *st;
+  unsigned char *extras[VV_MAX_VECTORS] = {0};
   int rc, new_vec = 0, taken = 0;
 
   if ((rc = rowid_arg(t, rowid_v, &rowid)) != SQLITE_OK || (rc = check_values(t, cols)) != SQLITE_OK) return rc;
@@ -377,6 +418,7 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
     sqlite3_value_free(text);
     if (rc != SQLITE_OK) goto done;
   }
+  if ((rc = extras_read(t, cols, extras)) != SQLITE_OK) goto done;
   if (taken && (rc = delete_row(t, rowid)) != SQLITE_OK) goto done;
   if (key_owner >= 0 && key_owner != rowid && (rc = delete_row(t, key_owner)) != SQLITE_OK) goto done;
 
@@ -387,9 +429,11 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
   if ((rc = vv_step_done(t, st)) != SQLITE_OK) goto done;
   if (cfg->n_aux && (rc = update_aux(t, old_rowid, rowid, cols)) != SQLITE_OK) goto done;
   if (new_vec && (rc = vv_chunk_write_vector(t, chunk, slot, nv.vec, nv.qvec)) != SQLITE_OK) goto done;
+  if ((rc = extras_write(t, chunk, slot, extras)) != SQLITE_OK) goto done;
   if (rowid != old_rowid) rc = vv_chunk_write_rowid(t, chunk, slot, rowid);
 done:
   vector_free(&nv);
+  extras_free(extras);
   return rc;
 }
 
