@@ -73,8 +73,8 @@ static int db_fail(migration *m, const char *what) {
   return sl_fail(&m->err, "%s: %s", what, sqlite3_errmsg(m->db));
 }
 
-/* One row of stmt "SELECT <col> FROM <table> WHERE rowid = ?" as a new value (NULL when
-** there is no row). */
+/* The first column of sql_fmt (formatted with the table name and nn, "%w" then "%02d"
+** if it has one) for rowid = ?1, as a new value (NULL when there is no row). */
 static int lookup(migration *m, const char *sql_fmt, int nn, sqlite3_int64 rowid, sqlite3_value **out) {
   char *sql = sqlite3_mprintf(sql_fmt, m->name, nn);
   sqlite3_stmt *st = NULL;
@@ -157,7 +157,7 @@ static int stage_chunk(migration *m, sqlite3_stmt *chunk, sqlite3_stmt *ins) {
         }
         case VV_META:
           if (c->text_key) {  /* vec0.so keeps a text primary key in T_rowids.id */
-            if ((rc = lookup(m, "SELECT id FROM \"%w_rowids\" WHERE rowid = ?1 AND %d", 1, rowid, &v)) == SL_OK) {
+            if ((rc = lookup(m, "SELECT id FROM \"%w_rowids\" WHERE rowid = ?1", 0, rowid, &v)) == SL_OK) {
               if (v) sqlite3_bind_value(ins, i + 1, v);
               else rc = sl_fail(&m->err, "row %lld is not in %s_rowids", (long long)rowid, m->name);
             }
