@@ -39,6 +39,9 @@ SQLITE_EXTENSION_INIT1
 /* Not a SQLite flag: the function's user data is the connection's sl_cache. Masked out
 ** before registration. */
 #define CACHE 0x40000000
+/* A module under sqlite-vec's name: registered unless the connection already has one of
+** that name (sqlite-vec's vec0.so loaded first keeps its tables working beside semlite). */
+#define PEER 0x20000000
 
 static const struct {
   const char *name;
@@ -69,9 +72,13 @@ static const struct {
   {"vec_slice", 3, VEC, sl_sql_vec_slice},
   {"vec_add", 2, VEC, sl_sql_vec_add},
   {"vec_sub", 2, VEC, sl_sql_vec_sub},
+  {"vec_type", 1, VEC, sl_sql_vec_type},
+  {"vec_version", 0, PURE, sl_sql_vec_version},
+  {"vec_debug", 0, PURE, sl_sql_vec_debug},
   {"rerank", 2, WRITES_CACHE | CACHE, sl_sql_rerank},
   {"rerank", 3, WRITES_CACHE | CACHE, sl_sql_rerank},
   {"semlite_vec_check", 1, DIRECT, sl_sql_vec_check},
+  {"semlite_vec_migrate", 1, DIRECT, sl_sql_vec_migrate},
   {"semlite_cache_enable", 0, DIRECT | CACHE, sl_sql_cache_enable},
   {"semlite_cache_enable", 1, DIRECT | CACHE, sl_sql_cache_enable},
   {"semlite_cache_disable", 0, DIRECT | CACHE, sl_sql_cache_disable},
@@ -87,12 +94,14 @@ static const struct {
 static const struct {
   const char *name;
   const sqlite3_module *module;
-  int cache;            /* CACHE: pAux is the connection's sl_cache */
+  int cache;            /* CACHE: pAux is the connection's sl_cache; PEER: see below */
 } modules[] = {
   {"semlite_models", &sl_models_module, 0},
   {"embed_each", &sl_embed_each_module, CACHE},
   {"rerank_each", &sl_rerank_each_module, CACHE},
   {"semlite_vec", &sl_vec_module, CACHE},
+  {"vec0", &sl_vec0_module, CACHE | PEER},
+  {"vec_each", &sl_vec_each_module, PEER},
   {"semlite_cache_stats", &sl_cache_stats_module, CACHE},
   {"semlite_metrics", &sl_metrics_module, 0},
   {"semlite_memory", &sl_memory_module, 0},
@@ -111,6 +120,18 @@ static void preload(void) {
   const char *spec = getenv("SEMLITE_PRELOAD");
   sl_err err;
   if (spec && *spec && sl_preload(spec, &err)) snprintf(preload_error, sizeof preload_error, "%s", err.msg);
+}
+
+/* Whether the connection has a module of that name (pragma_module_list; a SQLite built
+** without it answers no). */
+static int module_exists(sqlite3 *db, const char *name) {
+  sqlite3_stmt *st;
+  int found = 0;
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_module_list WHERE name = ?1", -1, &st, NULL) != SQLITE_OK) return 0;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  found = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  return found;
 }
 
 #ifdef _WIN32
@@ -142,11 +163,12 @@ int sqlite3_semlite_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines 
     }
   }
   for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
-    int rc;
-    if (modules[i].cache) sl_cache_retain(cache);
+    int rc, uses_cache = (modules[i].cache & CACHE) != 0;
+    if ((modules[i].cache & PEER) && module_exists(db, modules[i].name)) continue;
+    if (uses_cache) sl_cache_retain(cache);
     rc = sqlite3_create_module_v2(db, modules[i].name, modules[i].module,
-                                  modules[i].cache ? cache : NULL,
-                                  modules[i].cache ? sl_cache_release : NULL);
+                                  uses_cache ? cache : NULL,
+                                  uses_cache ? sl_cache_release : NULL);
     if (rc != SQLITE_OK) {
       sl_cache_release(cache);
       *errmsg = sqlite3_mprintf("semlite: cannot register %s: %s", modules[i].name, sqlite3_errmsg(db));

@@ -296,6 +296,18 @@ static void test_to_json(void) {
   CHECK_QUERY(db, "SELECT vec_to_json('[1e30, 1e-7, -0.0000015]')", NULL, NULL,
               "[1000000015047466000000000000000.000000,0.000000,-0.000002]");
   CHECK_QUERY(db, "SELECT json_extract(vec_to_json('[1.5, 2]'), '$[1]')", NULL, NULL, "2.0");
+  /* sqlite-vec's number forms: .5, 1., +1, a trailing comma, overflow to infinity */
+  CHECK_QUERY(db, "SELECT vec_to_json('[.5, -.5, 1., +1, 2e+1, ]')", NULL, NULL,
+              "[0.500000,-0.500000,1.000000,1.000000,20.000000]");
+  CHECK_QUERY(db, "SELECT vec_to_json('[1e39, -1e39]') || vec_to_json(vec_int8('[+3, 4.]'))", NULL, NULL,
+              "[Inf,-Inf][3,4]");
+  CHECK_QUERY(db, "SELECT vec_version() || ' ' || vec_type(vec_int8('[1]')) || ' ' || vec_type('[1]')", NULL, NULL,
+              "v0.1.9 int8 float32");
+  CHECK_QUERY(db, "SELECT group_concat(rowid || ':' || value, ' ') FROM vec_each('[1.5, -2]')", NULL, NULL,
+              "0:1.5 1:-2.0");
+  CHECK_QUERY(db, "SELECT group_concat(value, '') FROM vec_each(vec_bit(x'05'))", NULL, NULL, "00000101");
+  CHECK_QUERY(db, "SELECT count(*) FROM vec_each(NULL)", NULL, NULL, "0");
+  CHECK_QUERY(db, "SELECT * FROM vec_each", NULL, NULL, "ERROR: vec_each: needs a vector argument: vec_each(v)");
   sqlite3_close(db);
 }
 
@@ -455,7 +467,11 @@ static void test_errors(void) {
     {"vec_f32('[1] x')", "vec_f32: invalid JSON at byte 4: unexpected data after the top-level value"},
     {"vec_f32('{\"a\": 1}')", "vec_f32: a JSON vector must be an array of numbers"},
     {"vec_f32('[1, \"a\"]')", "vec_f32: element 1 of the JSON vector is not a finite float32 number"},
-    {"vec_f32('[1, 1e39]')", "vec_f32: element 1 of the JSON vector is not a finite float32 number"},
+    {"vec_f32('[1, nan]')", "vec_f32: element 1 of the JSON vector is not a finite float32 number"},
+    {"vec_f32('[0x10]')", "vec_f32: invalid JSON at byte 2: unexpected character 'x'"},
+    {"vec_f32('[,]')", "vec_f32: invalid JSON at byte 1: unexpected character ','"},
+    {"vec_f32('[1,]x')", "vec_f32: invalid JSON at byte 4: unexpected data after the top-level value"},
+    {"vec_type(1)", "vec_type: a vector must be a BLOB or JSON TEXT, got INTEGER"},
     {"vec_int8('[1.5]')", "vec_int8: element 0 of the JSON vector is not an integer from -128 to 127"},
     {"vec_int8('[0, 128]')", "vec_int8: element 1 of the JSON vector is not an integer from -128 to 127"},
     {"vec_int8('[-129]')", "vec_int8: element 0 of the JSON vector is not an integer from -128 to 127"},
@@ -647,7 +663,23 @@ static const struct { const char *sql; compat_kind kind; } compat_queries[] = {
   {"SELECT vec_to_json(x'0000c07f0000807f000080ff00000080'), vec_to_json('[1e30, 1e-7, -0.0000015, 123456.7]')", SAME},
   {"SELECT vec_distance_cosine('[0, 0]', '[1, 1]'), vec_to_json(vec_normalize('[0, 0]'))", SAME},
   {"SELECT vec_to_json(vec_slice('[1, 2, 3, 4]', 1, 3)), vec_to_json(vec_int8(' [ 1 , -2 ] '))", SAME},
+  /* JSON numbers as sqlite-vec reads them (issue 14) */
+  {"SELECT vec_to_json('[.5, -.5]'), vec_to_json('[1.]'), vec_to_json('[1,2,]'), vec_to_json('[+1]'), "
+   "vec_to_json('[1e39]'), vec_to_json('[-1e39]'), vec_to_json('[ 1 , 2 , ]'), vec_to_json('[-.5e1]'), "
+   "vec_to_json('[1e-50]'), hex(vec_f32('[1.E2, 3e+1]')), vec_to_json(vec_int8('[1, -2, +3,]'))", SAME},
+  /* the rest of sqlite-vec's API */
+  {"SELECT vec_version(), vec_type('[1,2]'), vec_type(vec_int8('[1]')), vec_type(vec_bit(x'01')), "
+   "vec_type(vec_f32(x'0000803f'))", SAME},
+  {"SELECT rowid, value, typeof(value) FROM vec_each('[1, 2.5, -3]')", SAME},
+  {"SELECT rowid, value, typeof(value) FROM vec_each(vec_int8('[1, -2, 127]'))", SAME},
+  {"SELECT rowid, value FROM vec_each(vec_bit(x'05f0'))", SAME},
+  {"SELECT vf.id, e.rowid, e.value FROM vf, vec_each(vf.a) AS e WHERE e.rowid < 2 ORDER BY vf.id, e.rowid", SAME},
   /* errors in both */
+  {"SELECT vec_f32('[]')", FAILS},
+  {"SELECT vec_f32('[,]')", FAILS},
+  {"SELECT vec_f32('[1e]')", FAILS},
+  {"SELECT vec_f32('[.]')", FAILS},
+  {"SELECT vec_type(5)", FAILS},
   {"SELECT vec_distance_l2('[1]', '[1, 2]')", FAILS},
   {"SELECT vec_distance_l2('[1]', vec_int8('[1]'))", FAILS},
   {"SELECT vec_distance_l2(vec_bit(x'01'), vec_bit(x'01'))", FAILS},

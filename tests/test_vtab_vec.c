@@ -445,7 +445,9 @@ static void test_filters(void) {
 static void test_create_errors(void) {
   static const struct { const char *args, *error; } cases[] = {
     {"category text", "ERROR: v: no vector column (e.g. 'embedding float[384]')"},
-    {"a float[4], b float[4]", "ERROR: v: only one vector column is supported ('a' and 'b')"},
+    {"a float[8], b float[8] indexed by rescore(quantizer=bit)",
+     "ERROR: v: 'indexed by rescore(...)' applies to the first vector column only"},
+    {"a float[4], b bit[12]", "ERROR: v: bit vectors need a multiple of 8 dimensions, got 12"},
     {"a float[0]", "ERROR: v: the dimension count in 'float[0]' must be an integer from 1 to 65536"},
     {"a float[x]", "ERROR: v: the dimension count in 'float[x]' must be an integer from 1 to 65536"},
     {"a vector[4]", "ERROR: v: column 'a' has an unknown type 'vector[4]' (float[N], int8[N], bit[N], text, integer, "
@@ -481,6 +483,21 @@ static void test_create_errors(void) {
      "ERROR: v: model: no model named 'nope' (load one with semlite_model_load)"},
     {"a float[4], b text, model=minilm, embed_from=b", "ERROR: v: model 'minilm' makes 384-dimensional vectors but a is float[4]"},
     {"a float[4], +", "ERROR: v: '+' must be followed by a column name"},
+    /* issue 20: an option given twice was taken with the last value winning */
+    {"a float[4], chunk_size=8, chunk_size=16", "ERROR: v: chunk_size is given twice"},
+    {"a float[4], quantizer=int8, QUANTIZER=binary", "ERROR: v: quantizer is given twice"},
+    {"a float[4] distance_metric=l2 distance_metric=cosine", "ERROR: v: distance_metric is given twice for column 'a'"},
+    {"a float[8] indexed by rescore(quantizer=int8), quantizer=binary", "ERROR: v: quantizer is given twice"},
+    /* issue 20: accepted, then every insert failed (a 1 GiB chunk BLOB) */
+    {"a float[4096], chunk_size=65536",
+     "ERROR: v: chunk_size=65536 of float[4096] vectors makes 1073741824-byte chunks, over SQLite's 1000000000-byte "
+     "limit on a BLOB (SQLITE_LIMIT_LENGTH): use chunk_size=61032 or less"},
+    /* sqlite-vec's rescore spelling is read under both names */
+    {"a float[8] indexed by rescore(quantizer=pq)", "ERROR: v: unknown rescore quantizer 'pq' (int8, bit)"},
+    {"a float[8] indexed by rescore(oversample=2)", "ERROR: v: rescore(...) needs quantizer=int8 or quantizer=bit"},
+    {"a float[8] indexed by hnsw(m=8)", "ERROR: v: unknown index 'hnsw(m=8)' (rescore(quantizer=int8|bit, oversample=N))"},
+    {"a float[8], b text indexed by rescore(quantizer=bit)",
+     "ERROR: v: 'indexed by' belongs to a vector column: 'embedding float[384] indexed by rescore(...)'"},
   };
   char path[1024];
   sqlite3 *db = t_open();
@@ -490,7 +507,23 @@ static void test_create_errors(void) {
     char sql[512];
     snprintf(sql, sizeof sql, "CREATE VIRTUAL TABLE v USING semlite_vec(%s)", cases[i].args);
     CHECK_QUERY(db, sql, NULL, NULL, cases[i].error);
+    snprintf(sql, sizeof sql, "CREATE VIRTUAL TABLE v USING vec0(%s)", cases[i].args);
+    CHECK_QUERY(db, sql, NULL, NULL, cases[i].error);
   }
+  /* vec0's own grammar */
+  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id float primary key, a float[4])", NULL, NULL,
+              "ERROR: v: primary key 'id' must be integer or text, not float");
+  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id text primary key, n integer primary key, a float[4])", NULL,
+              NULL, "ERROR: v: more than one primary key ('id' and 'n')");
+  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id integer primary key, n integer primary key, a float[4])", NULL,
+              NULL, "ERROR: v: more than one primary key ('id' and 'n')");
+  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(a float[4], p float partition key)", NULL, NULL,
+              "ERROR: v: partition key 'p' must be integer or text, not float");
+  CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(rowid integer, a float[4])", NULL, NULL,
+              "ERROR: v: 'rowid' is a reserved column name");
+  /* the largest chunk that fits is accepted */
+  t_exec(db, "CREATE VIRTUAL TABLE big USING vec0(a float[4096], chunk_size=61032)");
+  t_exec(db, "DROP TABLE big");
   /* Quoted names, any case of keywords; the declared table has the columns in order. */
   t_exec(db, "CREATE VIRTUAL TABLE v USING semlite_vec(\"my vec\" FLOAT[4] DISTANCE_METRIC=COSINE, \"the tag\" TEXT, "
              "+\"a b\", Chunk_Size=16)");
@@ -530,10 +563,6 @@ static void test_errors(void) {
     {"UPDATE t SET embedding = '[1]' WHERE rowid = 1", "ERROR: t: embedding: expected float[3], got float[1]"},
     {"UPDATE t SET rowid = 2 WHERE rowid = 1", "ERROR: t: UNIQUE constraint failed: t.rowid (2)"},
     {"UPDATE t SET tag = 3 WHERE rowid = 1", "ERROR: t: tag is a text column, got INTEGER"},
-    {"SELECT rowid FROM t WHERE embedding MATCH '[1,2,3]'",
-     "ERROR: t: a MATCH query needs a k constraint, e.g. AND k = 10 (SQLite 3.40.1 does not pass LIMIT to virtual tables)"},
-    {"SELECT rowid FROM t WHERE embedding MATCH '[1,2,3]' LIMIT 5",
-     "ERROR: t: a MATCH query needs a k constraint, e.g. AND k = 10 (SQLite 3.40.1 does not pass LIMIT to virtual tables)"},
     {"SELECT rowid FROM t WHERE k = 3", "ERROR: t: k = N only applies to a k-NN query (embedding MATCH <vector> AND k = N)"},
     {"SELECT rowid FROM t WHERE embedding MATCH '[1,2,3]' AND k = -1", "ERROR: t: k must be from 0 to 100000, got -1"},
     {"SELECT rowid FROM t WHERE embedding MATCH '[1,2,3]' AND k = 100001", "ERROR: t: k must be from 0 to 100000, got 100001"},
@@ -1125,6 +1154,462 @@ static void test_chunk_cache(void) {
   remove_db(path);
 }
 
+/* issue 20: a chunk whose rowids BLOB names a row T_rowids does not have (or places
+** elsewhere) made k-NN return that phantom rowid; reads now check each hit. */
+static void craft_rowid(sqlite3 *db, sqlite3_int64 rowid) {
+  sqlite3_blob *b = NULL;
+  unsigned char le[8];
+  for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)rowid >> (8 * i));
+  t_exec(db, "UPDATE t_chunks SET version = randomblob(8)");
+  CHECK_INT(sqlite3_blob_open(db, "main", "t_chunks", "rowids", 1, 1, &b), SQLITE_OK);
+  CHECK_INT(sqlite3_blob_write(b, le, 8, 8), SQLITE_OK);
+  sqlite3_blob_close(b);
+}
+
+static void test_phantom_rowids(void) {
+  sqlite3 *db = t_open();
+  t_exec(db, "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[2], chunk_size=8)");
+  t_exec(db, "INSERT INTO t(rowid, embedding) VALUES (1, '[1,1]'), (2, '[2,2]'), (3, '[3,3]')");
+  /* slot 1 now claims row 99; a new version keeps the chunk cache out of it */
+  craft_rowid(db, 99);
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM t WHERE embedding MATCH '[2,2]' AND k = 3", NULL, NULL,
+              "ERROR: t: row 99 is in a chunk but not in t_rowids (run semlite_vec_check)");
+  CHECK_QUERY(db, "SELECT rowid FROM t WHERE embedding MATCH '[1,1]' AND k = 1", NULL, NULL, "1");
+  /* slot 1 claims row 3, which T_rowids places in slot 2 */
+  craft_rowid(db, 3);
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM t WHERE embedding MATCH '[2,2]' AND k = 3", NULL, NULL,
+              "ERROR: t: chunk 1 slot 1 holds row 3 but t_rowids places it at chunk 1 slot 2 (run semlite_vec_check)");
+  sqlite3_close(db);
+}
+
+/* sqlite-vec's dialect under its module name vec0 (issue 14): the rowid column first,
+** positional inserts, id integer primary key, partition keys, LIMIT as k, rescore. */
+static void test_vec0_dialect(void) {
+  sqlite3 *db = t_open();
+  t_exec(db, "CREATE VIRTUAL TABLE v USING vec0(embedding float[2], tag text, +note text, chunk_size=8)");
+  CHECK_QUERY(db, "SELECT group_concat(name || ':' || hidden, ',') FROM pragma_table_xinfo('v')", NULL, NULL,
+              "rowid:0,embedding:0,tag:0,note:0,distance:1,k:1");
+  t_exec(db, "INSERT INTO v VALUES (1, '[1,1]', 'a', 'n1'), (2, '[2,2]', 'b', 'n2')");
+  t_exec(db, "INSERT INTO v(rowid, embedding, tag) VALUES (3, '[3,3]', 'a')");
+  t_exec(db, "INSERT INTO v(embedding, tag) VALUES ('[4,4]', 'b')");
+  t_exec(db, "CREATE TABLE src(id INTEGER PRIMARY KEY, vec)");
+  t_exec(db, "INSERT INTO src VALUES (10, '[10,10]'), (11, '[11,11]')");
+  t_exec(db, "INSERT INTO v(rowid, embedding) SELECT id, vec FROM src");
+  CHECK_QUERY(db, "SELECT group_concat(r, ' ') FROM (SELECT rowid || ':' || coalesce(tag, '-') || ':' || "
+                  "vec_to_json(embedding) AS r FROM (SELECT * FROM v))", NULL, NULL,
+              "1:a:[1.000000,1.000000] 2:b:[2.000000,2.000000] 3:a:[3.000000,3.000000] 4:b:[4.000000,4.000000] "
+              "10:-:[10.000000,10.000000] 11:-:[11.000000,11.000000]");
+  CHECK_QUERY(db, "SELECT typeof(rowid) || rowid || note FROM v WHERE rowid = 2", NULL, NULL, "integer2n2");
+  /* the k-NN forms: k = n, LIMIT n, ORDER BY distance LIMIT n, with rowid IN (...) */
+  CHECK_QUERY(db, "SELECT group_concat(rowid || ':' || round(distance, 4), ' ') FROM "
+                  "(SELECT rowid, distance FROM v WHERE embedding MATCH '[1,1]' AND k = 2)", NULL, NULL,
+              "1:0.0 2:1.4142");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM v WHERE embedding MATCH '[3.9,3.9]' LIMIT 3)",
+              NULL, NULL, "4 3 2");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM v WHERE embedding MATCH '[3.9,3.9]' "
+                  "ORDER BY distance LIMIT 2 OFFSET 1)", NULL, NULL, "3 2");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM v WHERE embedding MATCH '[1,1]' "
+                  "AND rowid IN (2, 11, 4) ORDER BY distance LIMIT 2)", NULL, NULL, "2 4");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM v WHERE embedding MATCH '[1,1]' "
+                  "AND tag = 'b' AND k = 5)", NULL, NULL, "2 4");
+  CHECK_QUERY(db, "SELECT count(*) FROM v WHERE embedding MATCH '[1,1]'", NULL, NULL, "6");
+  /* SQLite >= 3.41 passes LIMIT (and OFFSET) beside MATCH: k is their sum; 3.40 keeps it,
+  ** and the table ranks every row for SQLite's LIMIT to stop */
+  if (sqlite3_libversion_number() >= 3041000) {
+    CHECK_STR_FREE(plan_of(db, "SELECT rowid FROM v WHERE embedding MATCH '[1,1]' LIMIT 2"),
+                   "SCAN v VIRTUAL TABLE INDEX 1:m,l");
+  } else {
+    CHECK_STR_FREE(plan_of(db, "SELECT rowid FROM v WHERE embedding MATCH '[1,1]' LIMIT 2"),
+                   "SCAN v VIRTUAL TABLE INDEX 1:m");
+  }
+  CHECK_QUERY(db, "SELECT group_concat(rowid || ':' || coalesce(k, 'NULL'), ' ') FROM (SELECT rowid, k FROM v WHERE "
+                  "embedding MATCH '[1,1]' LIMIT 2)", NULL, NULL, "1:NULL 2:NULL");
+  /* writes through the rowid column */
+  t_exec(db, "UPDATE v SET rowid = 20 WHERE rowid = 11");
+  t_exec(db, "DELETE FROM v WHERE rowid = 10");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM v", NULL, NULL, "1 2 3 4 20");
+  CHECK_QUERY(db, "INSERT INTO v VALUES (1, '[0,0]', 'x', NULL)", NULL, NULL, "ERROR: v: UNIQUE constraint failed: v.rowid (1)");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('v')", NULL, NULL, "ok");
+
+  /* id integer primary key: the rowid under the name id; partition keys: indexed metadata */
+  t_exec(db, "CREATE VIRTUAL TABLE p USING vec0(id integer primary key, user_id integer partition key, "
+             "embedding float[2] distance_metric=cosine)");
+  CHECK_QUERY(db, "SELECT group_concat(name, ',') FROM pragma_table_info('p')", NULL, NULL, "id,user_id,embedding");
+  t_exec(db, "INSERT INTO p VALUES (5, 1, '[1,0]'), (6, 2, '[1,0.1]'), (7, 1, '[0,1]'), (8, 1, '[1,0.5]')");
+  CHECK_QUERY(db, "SELECT group_concat(id, ' ') FROM (SELECT id FROM p WHERE embedding MATCH '[1,0]' AND user_id = 1 "
+                  "AND k = 2)", NULL, NULL, "5 8");
+  CHECK_STR_FREE(plan_of(db, "SELECT id FROM p WHERE embedding MATCH '[1,0]' AND user_id = 1 AND k = 2"),
+                 "SCAN p VIRTUAL TABLE INDEX 1:m,k,f2:1");
+  CHECK_QUERY(db, "SELECT group_concat(name) FROM sqlite_schema WHERE tbl_name = 'p_rowids' AND type = 'index'", NULL, NULL,
+              "sqlite_autoindex_p_rowids_1");
+  CHECK_QUERY(db, "SELECT group_concat(name || ':' || seqno, ' ') FROM pragma_index_info('sqlite_autoindex_p_rowids_1')",
+              NULL, NULL, "m0:0 rowid:1");
+  t_exec(db, "UPDATE p SET id = 9 WHERE id = 8");
+  t_exec(db, "DELETE FROM p WHERE id = 5");
+  CHECK_QUERY(db, "SELECT group_concat(id || ':' || user_id, ' ') FROM p", NULL, NULL, "6:2 7:1 9:1");
+  CHECK_QUERY(db, "SELECT group_concat(id, ' ') FROM p WHERE id > 6", NULL, NULL, "7 9");
+  t_exec(db, "ALTER TABLE p RENAME TO q");
+  CHECK_QUERY(db, "SELECT group_concat(name, ' ') FROM sqlite_schema WHERE tbl_name = 'q_rowids' AND type = 'index'", NULL, NULL,
+              "sqlite_autoindex_q_rowids_1");
+  t_exec(db, "CREATE VIRTUAL TABLE p USING vec0(user_id integer partition key, embedding float[2])");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('q')", NULL, NULL, "ok");
+
+  /* id text primary key: unique, never NULL, beside an internal rowid */
+  t_exec(db, "CREATE VIRTUAL TABLE tq USING vec0(id text primary key, e float[2], +body text)");
+  t_exec(db, "INSERT INTO tq VALUES ('a', '[1,1]', 'x'), ('b', '[2,2]', 'y')");
+  CHECK_QUERY(db, "SELECT group_concat(name, ',') FROM pragma_table_info('tq')", NULL, NULL, "id,e,body");
+  CHECK_QUERY(db, "INSERT INTO tq VALUES ('a', '[3,3]', 'z')", NULL, NULL, "ERROR: tq: UNIQUE constraint failed: tq.id ('a')");
+  CHECK_QUERY(db, "INSERT INTO tq(e) VALUES ('[3,3]')", NULL, NULL,
+              "ERROR: tq: id must not be NULL (it is the text primary key)");
+  CHECK_QUERY(db, "INSERT INTO tq VALUES (7, '[3,3]', 'z')", NULL, NULL, "ERROR: tq: id is a text column, got INTEGER");
+  t_exec(db, "INSERT OR REPLACE INTO tq VALUES ('a', '[3,3]', 'z')");
+  CHECK_QUERY(db, "UPDATE tq SET id = 'b' WHERE id = 'a'", NULL, NULL, "ERROR: tq: UNIQUE constraint failed: tq.id ('b')");
+  CHECK_QUERY(db, "SELECT group_concat(id || ':' || body, ' ') FROM (SELECT id, body FROM tq WHERE e MATCH '[3,3]' "
+                  "AND k = 5)", NULL, NULL, "a:z b:y");
+  t_exec(db, "UPDATE OR REPLACE tq SET id = 'b' WHERE id = 'a'");
+  t_exec(db, "UPDATE tq SET id = 'c' WHERE id = 'b'");
+  CHECK_QUERY(db, "SELECT group_concat(id || ':' || body || ':' || vec_to_json(e), ' ') FROM tq WHERE id = 'c'", NULL, NULL,
+              "c:z:[3.000000,3.000000]");
+  CHECK_QUERY(db, "SELECT count(*) || semlite_vec_check('tq') FROM tq", NULL, NULL, "1ok");
+
+  /* several vector columns, each with its own MATCH, metric and type */
+  t_exec(db, "CREATE VIRTUAL TABLE mv USING vec0(a float[2], b bit[8], c int8[2] distance_metric=l1, tag text)");
+  t_exec(db, "INSERT INTO mv VALUES (1, '[1,0]', vec_bit(x'0f'), vec_int8('[1,2]'), 'x'), "
+             "(2, '[0,1]', vec_bit(x'ff'), vec_int8('[5,5]'), 'y'), (3, '[1,1]', vec_bit(x'00'), vec_int8('[-1,0]'), 'x')");
+  CHECK_QUERY(db, "SELECT group_concat(rowid || ':' || round(distance, 4), ' ') FROM (SELECT rowid, distance FROM mv "
+                  "WHERE a MATCH '[1,0]' AND k = 3)", NULL, NULL, "1:0.0 3:1.0 2:1.4142");
+  CHECK_QUERY(db, "SELECT group_concat(rowid || ':' || distance, ' ') FROM (SELECT rowid, distance FROM mv "
+                  "WHERE b MATCH vec_bit(x'0e') AND k = 3)", NULL, NULL, "1:1.0 3:3.0 2:5.0");
+  CHECK_QUERY(db, "SELECT group_concat(rowid || ':' || distance, ' ') FROM (SELECT rowid, distance FROM mv "
+                  "WHERE c MATCH vec_int8('[0,0]') AND k = 2 AND tag = 'x')", NULL, NULL, "3:1.0 1:3.0");
+  t_exec(db, "UPDATE mv SET b = vec_bit(x'f0') WHERE rowid = 3");
+  CHECK_QUERY(db, "SELECT group_concat(rowid || vec_to_json(b) || vec_to_json(c), ' ') FROM mv WHERE rowid > 1", NULL, NULL,
+              "2[1,1,1,1,1,1,1,1][5,5] 3[0,0,0,0,1,1,1,1][-1,0]");
+  CHECK_QUERY(db, "SELECT value FROM mv_info WHERE key = 'vectors'", NULL, NULL, "bit:8:hamming,int8:2:l1");
+  CHECK_QUERY(db, "INSERT INTO mv VALUES (4, '[1,0]', NULL, vec_int8('[1,2]'), 'x')", NULL, NULL,
+              "ERROR: mv: b must not be NULL (give a bit[8] vector)");
+  CHECK_QUERY(db, "INSERT INTO mv VALUES (4, '[1,0]', vec_bit(x'0f'), vec_int8('[1,2,3]'), 'x')", NULL, NULL,
+              "ERROR: mv: c: expected int8[2], got int8[3]");
+  CHECK_QUERY(db, "SELECT rowid FROM mv WHERE a MATCH '[1,0]' AND b MATCH vec_bit(x'0f') AND k = 1", NULL, NULL,
+              "ERROR: mv: only one MATCH constraint per query");
+  CHECK_QUERY(db, "SELECT count(*) || semlite_vec_check('mv') FROM mv", NULL, NULL, "3ok");
+
+  /* ties: a vec0 table gives them in sqlite-vec's order (chunk, then slot descending),
+  ** semlite_vec in rowid order */
+  t_exec(db, "CREATE VIRTUAL TABLE ties USING vec0(e float[2])");
+  t_exec(db, "CREATE VIRTUAL TABLE ties2 USING semlite_vec(e float[2])");
+  t_exec(db, "INSERT INTO ties VALUES (5, '[1, 0]'), (2, '[0, 1]'), (9, '[-1, 0]'), (1, '[0, -1]'), (7, '[2, 2]')");
+  t_exec(db, "INSERT INTO ties2(rowid, e) SELECT rowid, e FROM ties");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM ties WHERE e MATCH '[0, 0]' AND k = 5)", NULL,
+              NULL, "1 9 2 5 7");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM ties WHERE e MATCH '[0, 0]' AND k = 2)", NULL,
+              NULL, "1 9");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM ties2 WHERE e MATCH '[0, 0]' AND k = 5)", NULL,
+              NULL, "1 2 5 9 7");
+
+  /* indexed by rescore(...): semlite's quantizer and oversample */
+  t_exec(db, "CREATE VIRTUAL TABLE r USING vec0(embedding float[8] indexed by rescore(quantizer=bit))");
+  CHECK_QUERY(db, "SELECT group_concat(key || '=' || value, ' ') FROM (SELECT * FROM r_info WHERE key IN ('quantizer', "
+                  "'type') ORDER BY key)", NULL, NULL, "quantizer=binary type=float");
+  t_exec(db, "CREATE VIRTUAL TABLE r8 USING semlite_vec(e float[8] indexed by rescore(quantizer=int8, oversample=3))");
+  CHECK_QUERY(db, "SELECT value FROM r8_info WHERE key = 'quantizer'", NULL, NULL, "int8");
+  t_exec(db, "INSERT INTO r VALUES (1, '[1,1,1,1,1,1,1,1]'), (2, '[-1,1,1,1,1,1,1,1]'), (3, '[-1,-1,-1,-1,1,1,1,1]')");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM r WHERE embedding MATCH "
+                  "'[-1,-1,-1,-1,1,1,1,0.5]' AND k = 2)", NULL, NULL, "3 2");
+  sqlite3_close(db);
+}
+
+/* ---- the same tables through sqlite-vec's own vec0.so (SEMLITE_VEC0) ---- */
+
+/* sqlite-vec 0.1.9's xUpdate leaks a sqlite3_str for every row it inserts into a table
+** with a text metadata column (an allocation of its own, not semlite's). What runs on
+** vec0.so's connection goes through vec0_exec or vec0_compare, which tell LeakSanitizer
+** (in the ASan build; the functions are weak, absent elsewhere) to ignore it. */
+void __lsan_disable(void) __attribute__((weak));
+void __lsan_enable(void) __attribute__((weak));
+
+static void vec0_exec(sqlite3 *vdb, const char *sql) {
+  if (__lsan_disable) __lsan_disable();
+  t_exec(vdb, sql);
+  if (__lsan_enable) __lsan_enable();
+}
+
+/* Runs sql on both connections and compares every row and column: text as text, REAL
+** within float32 rounding of the summation order, BLOBs byte for byte. fails: both must
+** fail. Returns the number of rows compared. */
+static int vec0_compare(sqlite3 *sdb, sqlite3 *vdb, const char *sql, int fails) {
+  sqlite3_stmt *s = NULL, *v = NULL;
+  int rows = 0;
+  int ps = sqlite3_prepare_v2(sdb, sql, -1, &s, NULL), pv = sqlite3_prepare_v2(vdb, sql, -1, &v, NULL);
+  for (;;) {
+    int rs = ps == SQLITE_OK ? sqlite3_step(s) : ps, rv;
+    if (__lsan_disable) __lsan_disable();  /* vec0.so's own allocations (see vec0_exec) */
+    rv = pv == SQLITE_OK ? sqlite3_step(v) : pv;
+    if (__lsan_enable) __lsan_enable();
+    if (fails) {
+      CHECK_MSG(rs != SQLITE_ROW && rs != SQLITE_DONE && rv != SQLITE_ROW && rv != SQLITE_DONE,
+                "%s: expected an error from both, got %d (%s) and %d (%s)", sql, rs, sqlite3_errmsg(sdb), rv,
+                sqlite3_errmsg(vdb));
+      break;
+    }
+    if (rs != rv || (rs != SQLITE_ROW && rs != SQLITE_DONE)) {
+      sl_test_fail(__FILE__, __LINE__, "%s: row %d: semlite %d (%s), sqlite-vec %d (%s)", sql, rows, rs,
+                   sqlite3_errmsg(sdb), rv, sqlite3_errmsg(vdb));
+      break;
+    }
+    if (rs == SQLITE_DONE) break;
+    CHECK_INT(sqlite3_column_count(s), sqlite3_column_count(v));
+    for (int c = 0; c < sqlite3_column_count(v) && c < sqlite3_column_count(s); c++) {
+      int ts = sqlite3_column_type(s, c), tv = sqlite3_column_type(v, c), same;
+      if (ts == SQLITE_FLOAT && tv == SQLITE_FLOAT) {
+        double a = sqlite3_column_double(s, c), b = sqlite3_column_double(v, c);
+        same = fabs(a - b) <= 1e-6 * (fabs(b) > 1 ? fabs(b) : 1);
+      } else if (ts == SQLITE_BLOB && tv == SQLITE_BLOB) {
+        same = sqlite3_column_bytes(s, c) == sqlite3_column_bytes(v, c) &&
+               memcmp(sqlite3_column_blob(s, c), sqlite3_column_blob(v, c), (size_t)sqlite3_column_bytes(v, c)) == 0;
+      } else {
+        const char *a = (const char *)sqlite3_column_text(s, c), *b = (const char *)sqlite3_column_text(v, c);
+        same = ts == tv && (a == b || (a && b && strcmp(a, b) == 0));
+      }
+      if (!same) {
+        const char *a = (const char *)sqlite3_column_text(s, c), *b = (const char *)sqlite3_column_text(v, c);
+        sl_test_fail(__FILE__, __LINE__, "%s: row %d column %d: semlite \"%.60s\" (%d), sqlite-vec \"%.60s\" (%d)", sql,
+                     rows, c, a ? a : "NULL", ts, b ? b : "NULL", tv);
+        goto done;
+      }
+    }
+    rows++;
+  }
+done:
+  sqlite3_finalize(s);
+  sqlite3_finalize(v);
+  return rows;
+}
+
+static void test_vec0_compat(void) {
+  /* Run on both, in order: statements (ROWS: compared, FAIL: both fail, EXEC: run). */
+  enum { EXEC, ROWS, FAIL, LIMITS };  /* LIMITS: ROWS where SQLite passes LIMIT (>= 3.41) */
+  static const struct { int kind; const char *sql; } steps[] = {
+    {EXEC, "CREATE TABLE src(id INTEGER PRIMARY KEY, e, tag, n, score, ok, body)"},
+    {EXEC, "INSERT INTO src SELECT value, json_array(value % 7, value % 5 - 2.5, (value * 37) % 11, 1), "
+           "CASE value % 3 WHEN 0 THEN 'red' WHEN 1 THEN 'green' ELSE 'blue' END, value % 4, value / 8.0, value % 2, "
+           "'body ' || value FROM " SERIES(1, 60)},
+    /* rowid first, metadata of each type, an auxiliary column, a small chunk */
+    {EXEC, "CREATE VIRTUAL TABLE v USING vec0(e float[4], tag text, n integer, score float, ok boolean, +body text, "
+           "chunk_size=8)"},
+    {EXEC, "INSERT INTO v SELECT id, e, tag, n, score, ok, body FROM src"},
+    {ROWS, "SELECT * FROM v ORDER BY rowid"},
+    {ROWS, "SELECT name, hidden FROM pragma_table_xinfo('v')"},
+    {ROWS, "SELECT rowid, distance, tag, body FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 10"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 10 ORDER BY distance"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH vec_f32('[0, 0, 0, 1]') AND k = 60"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 5 AND tag = 'red'"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 5 AND n >= 2 AND ok = 1"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 5 AND score < 3.5 AND tag != 'blue'"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 4 AND rowid IN (3, 9, 17, 30, 41, 58)"},
+    {ROWS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND k = 0"},
+    {LIMITS, "SELECT rowid, distance, k FROM v WHERE e MATCH '[1, -1, 3, 1]' LIMIT 5"},
+    {LIMITS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' ORDER BY distance LIMIT 4"},
+    {LIMITS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND tag = 'red' LIMIT 3"},
+    {LIMITS, "SELECT rowid, distance FROM v WHERE e MATCH '[1, -1, 3, 1]' AND rowid IN (3, 9, 17, 30) LIMIT 2"},
+    {ROWS, "SELECT rowid, tag FROM v WHERE rowid = 12"},
+    {ROWS, "SELECT rowid, vec_to_json(e) FROM v WHERE rowid IN (1, 2, 59)"},
+    {EXEC, "UPDATE v SET tag = 'violet' WHERE rowid = 5"},
+    {EXEC, "UPDATE v SET e = '[9, 9, 9, 9]' WHERE rowid = 6"},
+    {EXEC, "DELETE FROM v WHERE rowid IN (7, 8, 9)"},
+    {EXEC, "INSERT INTO v(rowid, e, tag, n, score, ok) VALUES (100, '[.5, -.5, 1., 2,]', 'new', 1, 0.5, 0)"},
+    {ROWS, "SELECT rowid, distance, tag FROM v WHERE e MATCH '[9, 9, 9, 9]' AND k = 3"},
+    {ROWS, "SELECT rowid, tag, vec_to_json(e) FROM v WHERE rowid IN (5, 6, 7, 100)"},
+    {ROWS, "SELECT count(*) FROM v"},
+    {FAIL, "INSERT INTO v(rowid, e) VALUES (1, '[1, 2, 3, 4]')"},
+    {FAIL, "INSERT INTO v(rowid, e) VALUES (200, '[1, 2, 3]')"},
+    {FAIL, "INSERT INTO v(rowid, e, tag) VALUES (200, '[1, 2, 3, 4]', 5)"},
+    {FAIL, "SELECT rowid FROM v WHERE e MATCH '[1, 2, 3]' AND k = 3"},
+    /* ties: equal distances come in rowid order in both */
+    {EXEC, "CREATE VIRTUAL TABLE ties USING vec0(e float[2])"},
+    {EXEC, "INSERT INTO ties VALUES (5, '[1, 0]'), (2, '[0, 1]'), (9, '[-1, 0]'), (1, '[0, -1]'), (7, '[2, 2]')"},
+    {ROWS, "SELECT rowid, distance FROM ties WHERE e MATCH '[0, 0]' AND k = 5"},
+    /* id integer primary key, partition keys, cosine and l1 */
+    {EXEC, "CREATE VIRTUAL TABLE p USING vec0(id integer primary key, user_id integer partition key, "
+           "e float[4] distance_metric=cosine, +body text)"},
+    {EXEC, "INSERT INTO p(id, user_id, e, body) SELECT id, id % 3, e, body FROM src"},
+    {ROWS, "SELECT * FROM p ORDER BY id LIMIT 5"},
+    {ROWS, "SELECT id, distance, body FROM p WHERE e MATCH '[1, -1, 3, 1]' AND k = 6 AND user_id = 2"},
+    {ROWS, "SELECT id, distance FROM p WHERE e MATCH '[1, 1, 1, 1]' AND k = 6"},
+    {EXEC, "DELETE FROM p WHERE id = 2"},
+    {ROWS, "SELECT id, distance FROM p WHERE e MATCH '[1, -1, 3, 1]' AND k = 3 AND user_id = 2"},
+    /* text primary key */
+    {EXEC, "CREATE VIRTUAL TABLE tk USING vec0(id text primary key, e float[4], tag text)"},
+    {EXEC, "INSERT INTO tk SELECT 'doc-' || id, e, tag FROM src"},
+    {ROWS, "SELECT id, distance, tag FROM tk WHERE e MATCH '[1, -1, 3, 1]' AND k = 5"},
+    {ROWS, "SELECT id, tag, hex(e) FROM tk WHERE id = 'doc-7'"},
+    {FAIL, "INSERT INTO tk VALUES ('doc-7', '[1, 2, 3, 4]', 'x')"},
+    {FAIL, "INSERT INTO tk VALUES (8, '[1, 2, 3, 4]', 'x')"},
+    {EXEC, "DELETE FROM tk WHERE id IN ('doc-1', 'doc-2')"},
+    {ROWS, "SELECT id, distance FROM tk WHERE e MATCH '[1, -1, 3, 1]' AND k = 3 AND tag = 'red'"},
+    /* several vector columns */
+    {EXEC, "CREATE VIRTUAL TABLE mv USING vec0(a float[4] distance_metric=cosine, b int8[4], c bit[16], tag text)"},
+    {EXEC, "INSERT INTO mv SELECT id, e, vec_int8(json_array(id % 7, -(id % 5), id % 3, 1)), "
+           "vec_bit(substr(vec_f32(json_array(id * 1.37, 0)), 2, 2)), tag FROM src"},
+    {ROWS, "SELECT rowid, distance FROM mv WHERE a MATCH '[1, -1, 3, 1]' AND k = 5"},
+    {ROWS, "SELECT rowid, distance FROM mv WHERE b MATCH vec_int8('[1, -2, 0, 1]') AND k = 6 AND tag = 'red'"},
+    {ROWS, "SELECT rowid, distance FROM mv WHERE c MATCH vec_bit(x'0f0f') AND k = 7"},
+    {ROWS, "SELECT rowid, hex(a), hex(b), hex(c) FROM mv WHERE rowid IN (1, 30)"},
+    /* (vec0.so 0.1.9 cannot UPDATE a bit or int8 column: it reads the new value as float32) */
+    {EXEC, "UPDATE mv SET a = '[1, -1, 3, 1]' WHERE rowid = 30"},
+    {ROWS, "SELECT rowid, distance FROM mv WHERE a MATCH '[1, -1, 3, 1]' AND k = 2"},
+    {ROWS, "SELECT rowid, distance FROM mv WHERE c MATCH vec_bit(x'0f0f') AND k = 3"},
+    {EXEC, "CREATE VIRTUAL TABLE l1 USING vec0(e float[4] distance_metric=l1)"},
+    {EXEC, "INSERT INTO l1 SELECT id, e FROM src"},
+    {ROWS, "SELECT rowid, distance FROM l1 WHERE e MATCH '[1, -1, 3, 1]' AND k = 7"},
+    /* int8 and bit columns */
+    {EXEC, "CREATE VIRTUAL TABLE i8 USING vec0(e int8[4])"},
+    {EXEC, "INSERT INTO i8 SELECT id, vec_int8(json_array(id % 7, -(id % 5), id % 3, 1)) FROM src"},
+    {ROWS, "SELECT rowid, distance FROM i8 WHERE e MATCH vec_int8('[1, -2, 0, 1]') AND k = 8"},
+    {ROWS, "SELECT rowid, hex(e) FROM i8 WHERE rowid < 4"},
+    {EXEC, "CREATE VIRTUAL TABLE b USING vec0(e bit[16])"},
+    {EXEC, "INSERT INTO b SELECT id, vec_bit(substr(vec_f32(json_array(id * 1.37, 0)), 2, 2)) FROM src"},
+    {ROWS, "SELECT rowid, distance FROM b WHERE e MATCH vec_bit(x'0f0f') AND k = 8"},
+  };
+  const char *path = getenv("SEMLITE_VEC0");
+  sqlite3 *sdb, *vdb = NULL;
+  char *err = NULL;
+  int rows = 0;
+  if (!path || !*path) {
+    sl_test_skip("SEMLITE_VEC0 is not set (make vec0 fetches sqlite-vec's vec0.so)");
+    return;
+  }
+  if (access(path, R_OK) != 0) {
+    sl_test_fail(__FILE__, __LINE__, "SEMLITE_VEC0=%s: no such file (make vec0)", path);
+    return;
+  }
+  sqlite3_open(":memory:", &vdb);
+  sqlite3_enable_load_extension(vdb, 1);
+  if (sqlite3_load_extension(vdb, path, NULL, &err) != SQLITE_OK) {
+    sl_test_fail(__FILE__, __LINE__, "cannot load %s: %s", path, err ? err : "?");
+    sqlite3_free(err);
+    sqlite3_close(vdb);
+    return;
+  }
+  sdb = t_open();
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    if (steps[i].kind == EXEC) {
+      t_exec(sdb, steps[i].sql);
+      vec0_exec(vdb, steps[i].sql);
+    } else if (steps[i].kind != LIMITS || sqlite3_libversion_number() >= 3041000) {
+      rows += vec0_compare(sdb, vdb, steps[i].sql, steps[i].kind == FAIL);
+    }
+  }
+  printf("  %zu statements, %d rows compared with sqlite-vec's vec0\n", sizeof steps / sizeof steps[0], rows);
+  sqlite3_close(sdb);
+  sqlite3_close(vdb);
+}
+
+/* A database file written by the real vec0.so, opened with semlite only: the connect
+** names semlite_vec_migrate, which converts it in place; queries then give what vec0.so
+** gave, and the table takes writes. */
+static void test_vec0_migrate(void) {
+  static const char *const setup[] = {
+    "CREATE VIRTUAL TABLE v USING vec0(e float[3] distance_metric=cosine, tag text, n integer, s float, ok boolean, "
+    "+body text, +x blob)",
+    "INSERT INTO v VALUES (1, '[1,2,3]', 'short', 7, 1.5, 1, 'b1', x'01'), "
+    "(2, '[4,5,6]', 'a much longer text value', -3, -0.25, 0, 'b2', x'0203'), (5, '[7,8,-9]', 'mid', 0, 0.0, 1, NULL, x'')",
+    "INSERT INTO v SELECT value + 10, json_array(value, 1, -value), 'row ' || value, value, value / 3.0, value % 2, "
+    "'body ' || value, NULL FROM " SERIES(1, 40),
+    "DELETE FROM v WHERE rowid IN (12, 13)",
+    "CREATE VIRTUAL TABLE p USING vec0(id integer primary key, user_id integer partition key, e int8[2])",
+    "INSERT INTO p VALUES (10, 1, vec_int8('[1,-2]')), (11, 2, vec_int8('[3,4]')), (12, 1, vec_int8('[-5,6]'))",
+    "CREATE VIRTUAL TABLE tk USING vec0(id text primary key, e float[2], +note text)",
+    "INSERT INTO tk VALUES ('alpha', '[1, 0]', 'n1'), ('a rather long key over twelve', '[0, 1]', NULL)",
+    "CREATE VIRTUAL TABLE mv USING vec0(a float[2], b bit[8], c int8[2] distance_metric=l1)",
+    "INSERT INTO mv VALUES (1, '[1,0]', vec_bit(x'0f'), vec_int8('[1,2]')), (2, '[0,1]', vec_bit(x'ff'), vec_int8('[5,5]'))",
+    "CREATE VIRTUAL TABLE b USING vec0(e bit[16])",
+    "INSERT INTO b VALUES (1, vec_bit(x'0ff0')), (2, vec_bit(x'ffff')), (3, vec_bit(x'0000'))",
+  };
+  static const char *const queries[] = {
+    "SELECT group_concat(rowid || ':' || tag || ':' || n || ':' || s || ':' || ok || ':' || coalesce(body, '-') || ':' || "
+    "coalesce(hex(x), '-') || ':' || vec_to_json(e), ' ') FROM v",
+    "SELECT group_concat(rowid || ':' || round(distance, 5), ' ') FROM (SELECT rowid, distance FROM v WHERE e MATCH "
+    "'[1, 1, -1]' AND k = 6)",
+    "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM v WHERE e MATCH '[1, 1, -1]' AND k = 3 AND tag = 'mid')",
+    "SELECT group_concat(id || ':' || user_id || ':' || vec_to_json(vec_int8(e)), ' ') FROM (SELECT * FROM p ORDER BY id)",
+    "SELECT group_concat(id || ':' || distance, ' ') FROM (SELECT id, distance FROM p WHERE e MATCH vec_int8('[1,1]') "
+    "AND k = 5 AND user_id = 1)",
+    "SELECT group_concat(rowid || ':' || distance, ' ') FROM (SELECT rowid, distance FROM b WHERE e MATCH "
+    "vec_bit(x'0f00') AND k = 3)",
+    "SELECT group_concat(id || ':' || coalesce(note, '-') || ':' || round(distance, 4), ' ') FROM (SELECT id, note, "
+    "distance FROM tk WHERE e MATCH '[1, 1]' AND k = 2)",
+    "SELECT group_concat(rowid || ':' || distance, ' ') FROM (SELECT rowid, distance FROM mv WHERE b MATCH "
+    "vec_bit(x'0e') AND k = 2)",
+    "SELECT group_concat(rowid || ':' || distance, ' ') FROM (SELECT rowid, distance FROM mv WHERE c MATCH "
+    "vec_int8('[0,0]') AND k = 2)",
+    "SELECT group_concat(rowid || vec_to_json(a) || vec_to_json(vec_bit(b)) || vec_to_json(vec_int8(c)), ' ') FROM mv",
+  };
+  const char *vec0 = getenv("SEMLITE_VEC0");
+  char path[512], *expected[sizeof queries / sizeof queries[0]] = {0}, *err = NULL;
+  sqlite3 *db = NULL;
+  if (!vec0 || !*vec0) {
+    sl_test_skip("SEMLITE_VEC0 is not set (make vec0 fetches sqlite-vec's vec0.so)");
+    return;
+  }
+  temp_db_path(path, sizeof path, "vec0so");
+  remove_db(path);
+  /* written by vec0.so */
+  sqlite3_open(path, &db);
+  sqlite3_enable_load_extension(db, 1);
+  if (sqlite3_load_extension(db, vec0, NULL, &err) != SQLITE_OK) {
+    sl_test_fail(__FILE__, __LINE__, "cannot load %s: %s", vec0, err ? err : "?");
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return;
+  }
+  for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) vec0_exec(db, setup[i]);
+  for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) expected[i] = t_query(db, queries[i], NULL, NULL);
+  sqlite3_close(db);
+  /* vec0.so loaded before semlite keeps the name vec0: its tables keep working */
+  sqlite3_open(path, &db);
+  sqlite3_enable_load_extension(db, 1);
+  CHECK_INT(sqlite3_load_extension(db, vec0, NULL, NULL), SQLITE_OK);
+  CHECK_INT(sqlite3_load_extension(db, sl_test_so_path(), NULL, NULL), SQLITE_OK);
+  if (__lsan_disable) __lsan_disable();  /* vec0.so's xConnect leaks too (see vec0_exec) */
+  CHECK_QUERY(db, "SELECT count(*) || ' ' || vec_type(vec_int8('[1]')) FROM v", NULL, NULL, "41 int8");
+  if (__lsan_enable) __lsan_enable();
+  sqlite3_close(db);
+  /* opened with semlite */
+  db = open_path(path);
+  CHECK_QUERY(db, "SELECT count(*) FROM v", NULL, NULL,
+              "ERROR: v: written by sqlite-vec's vec0.so, whose storage semlite does not read: run SELECT "
+              "semlite_vec_migrate('v') once to convert it in place");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('v')", NULL, NULL, "v: 41 rows moved from sqlite-vec v0.1.9 storage to semlite's");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('p')", NULL, NULL, "p: 3 rows moved from sqlite-vec v0.1.9 storage to semlite's");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('b')", NULL, NULL, "b: 3 rows moved from sqlite-vec v0.1.9 storage to semlite's");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('tk')", NULL, NULL, "tk: 2 rows moved from sqlite-vec v0.1.9 storage to semlite's");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('mv')", NULL, NULL, "mv: 2 rows moved from sqlite-vec v0.1.9 storage to semlite's");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('v')", NULL, NULL,
+              "ERROR: semlite_vec_migrate: v is not a table written by sqlite-vec's vec0.so (nothing to migrate)");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('nope')", NULL, NULL,
+              "ERROR: semlite_vec_migrate: no vec0 table named 'nope' in the main schema");
+  for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+    char *got = t_query(db, queries[i], NULL, NULL);
+    CHECK_MSG(got && expected[i] && strcmp(got, expected[i]) == 0, "%s: semlite \"%.200s\", vec0.so \"%.200s\"",
+              queries[i], got ? got : "(null)", expected[i] ? expected[i] : "(null)");
+    sqlite3_free(got);
+  }
+  CHECK_QUERY(db, "SELECT semlite_vec_check('v') || semlite_vec_check('p') || semlite_vec_check('b')", NULL, NULL,
+              "okokok");
+  CHECK_QUERY(db, "SELECT count(*) FROM sqlite_schema WHERE name GLOB 'v_vector_chunks*' OR name GLOB 'v_metadata*' "
+                  "OR name = 'v_auxiliary'", NULL, NULL, "0");
+  /* it keeps taking writes */
+  t_exec(db, "INSERT INTO v VALUES (100, '[1, 1, -1]', 'new', 1, 1.0, 0, 'b', x'00')");
+  t_exec(db, "UPDATE p SET user_id = 2 WHERE id = 10");
+  CHECK_QUERY(db, "SELECT rowid FROM v WHERE e MATCH '[1, 1, -1]' AND k = 1", NULL, NULL, "100");
+  CHECK_QUERY(db, "SELECT group_concat(id, ' ') FROM p WHERE user_id = 2", NULL, NULL, "10 11");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('v') || semlite_vec_check('p')", NULL, NULL, "okok");
+  for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) sqlite3_free(expected[i]);
+  sqlite3_close(db);
+  remove_db(path);
+}
+
 const sl_test vtab_vec_tests[] = {
   {"exact", test_exact},
   {"query_forms", test_query_forms},
@@ -1139,5 +1624,9 @@ const sl_test vtab_vec_tests[] = {
   {"quantized", test_quantized},
   {"crash", test_crash},
   {"chunk_cache", test_chunk_cache},
+  {"phantom_rowids", test_phantom_rowids},
+  {"vec0_dialect", test_vec0_dialect},
+  {"vec0_compat", test_vec0_compat},
+  {"vec0_migrate", test_vec0_migrate},
   {0, 0},
 };

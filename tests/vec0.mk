@@ -31,3 +31,39 @@ $(VEC0): $(VEC0_TGZ)
 	mv $(VEC0_DIR)/package/vec0.so $@
 	rmdir $(VEC0_DIR)/package
 	@touch $@   # tar keeps the packaged (older) mtime; make must see the file as new
+
+# A current SQLite for the same tests (`make test-sqlite-current`): the amalgamation that
+# npm's better-sqlite3 ships (deps/sqlite3/sqlite3.c, SQLite 3.5x), built as
+# libsqlite3.so.0 and put first on the library path of tests/run, so LIMIT as k and the
+# subtype rules of 3.45+ run too (Debian 12's own SQLite is 3.40). Pinned and checked
+# like vec0.so above.
+SQLITE_CURRENT_PKG    = better-sqlite3
+SQLITE_CURRENT_PKGVER = 12.9.0
+SQLITE_CURRENT_SHA256 = ad0e29650140c49d0335b1d356596aa8166f12b758f418a98446130e3278f250
+SQLITE_CURRENT_DIR    = build/peers/sqlite-current
+SQLITE_CURRENT        = $(SQLITE_CURRENT_DIR)/libsqlite3.so.0
+SQLITE_CURRENT_TGZ    = $(SQLITE_CURRENT_DIR)/$(SQLITE_CURRENT_PKG)-$(SQLITE_CURRENT_PKGVER).tgz
+
+$(SQLITE_CURRENT_TGZ):
+	rm -rf $(SQLITE_CURRENT_DIR)/npm && mkdir -p $(SQLITE_CURRENT_DIR)/npm
+	cd $(SQLITE_CURRENT_DIR)/npm && npm pack --silent $(SQLITE_CURRENT_PKG)@$(SQLITE_CURRENT_PKGVER) >/dev/null
+	echo "$(SQLITE_CURRENT_SHA256)  $(SQLITE_CURRENT_DIR)/npm/$(notdir $@)" | sha256sum --quiet -c
+	mv $(SQLITE_CURRENT_DIR)/npm/$(notdir $@) $@
+	rm -rf $(SQLITE_CURRENT_DIR)/npm
+
+# Debian's compile options that the tests can see (load_extension, column metadata).
+$(SQLITE_CURRENT): $(SQLITE_CURRENT_TGZ)
+	rm -rf $(SQLITE_CURRENT_DIR)/package
+	tar -xzf $< -C $(SQLITE_CURRENT_DIR) package/deps/sqlite3/sqlite3.c package/deps/sqlite3/sqlite3.h
+	$(CC) -O2 -shared -fPIC -DSQLITE_ENABLE_LOAD_EXTENSION=1 -DSQLITE_ENABLE_COLUMN_METADATA -DSQLITE_THREADSAFE=1 \
+	  -o $@ $(SQLITE_CURRENT_DIR)/package/deps/sqlite3/sqlite3.c -lpthread -ldl -lm
+	rm -rf $(SQLITE_CURRENT_DIR)/package
+
+.PHONY: sqlite-current test-sqlite-current
+sqlite-current: $(SQLITE_CURRENT)
+
+test-sqlite-current: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0 $(SQLITE_CURRENT)
+	LD_LIBRARY_PATH=$(abspath $(SQLITE_CURRENT_DIR)) $(TEST_ENV) $(BUILD)/tests/run $(SQLITE_CURRENT_SUITES)
+
+# The suites whose behaviour depends on the SQLite version (empty: all of them).
+SQLITE_CURRENT_SUITES ?= vec vtab_vec

@@ -116,8 +116,14 @@ void sl_sql_vec_normalize(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_slice(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_add(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+/* sqlite-vec's vec_version, vec_debug, vec_type (sql_vec_compat.c) */
+void sl_sql_vec_version(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_debug(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_vec_type(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_rerank(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+/* semlite_vec_migrate(table): a vec0 table written by sqlite-vec's vec0.so into semlite's storage (vec/migrate.c) */
+void sl_sql_vec_migrate(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_ha_import(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_version(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_build_info(sqlite3_context *ctx, int argc, sqlite3_value **argv);
@@ -126,6 +132,8 @@ void sl_sql_build_info(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 extern sqlite3_module sl_models_module;
 extern sqlite3_module sl_embed_each_module, sl_rerank_each_module;
 extern sqlite3_module sl_vec_module;           /* semlite_vec (vec/module.c) */
+extern sqlite3_module sl_vec_each_module;      /* vec_each(v) (sql_vec_compat.c) */
+extern sqlite3_module sl_vec0_module;          /* the same under sqlite-vec's name vec0, in its dialect */
 extern sqlite3_module sl_metrics_module, sl_memory_module, sl_limits_module;  /* sql_metrics.c */
 extern sqlite3_module sl_synergy_links_module, sl_synergy_paths_module;   /* vtab_synergy.c */
 

@@ -13,14 +13,16 @@
 ** A BLOB's element type is its subtype (223 float32, 224 bit, 225 int8; none means
 ** float32), which is how vec_int8() and vec_bit() results keep their type through
 ** other functions; the constructors ignore it, as they exist to say what a BLOB holds.
-** Unlike sqlite-vec, NULL in gives NULL out (the SQL convention), and JSON is read
-** strictly (ext/base/json.c), so '[1,,2]' is an error rather than [1,2].
+** Unlike sqlite-vec, NULL in gives NULL out (the SQL convention). JSON numbers are read
+** in sqlite-vec's forms (read_json), but '[1,,2]' is an error rather than [1,2].
 */
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "../base/json.h"
 #include "../vector/layout.h"
 #include "sql.h"
 
@@ -68,49 +70,140 @@ static int read_blob(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
   return SL_OK;
 }
 
-/* One element of a JSON vector into out[i]. */
-static int json_element(const sl_json *e, size_t i, sl_sql_vec *out, sl_err *err) {
-  const double x = e->number;
-  if (out->type == SL_VEC_F32) {
-    if (e->type != SL_JSON_NUMBER || !isfinite((float)x))
-      return sl_fail(err, "element %zu of the JSON vector is not a finite float32 number", i);
-    ((float *)out->owned)[i] = (float)x;
-  } else {
-    if (e->type != SL_JSON_NUMBER || x != floor(x) || x < -128 || x > 127)
-      return sl_fail(err, "element %zu of the JSON vector is not an integer from -128 to 127", i);
-    ((int8_t *)out->owned)[i] = (int8_t)x;
+/* ---- JSON vectors ----
+** An array of numbers, read as sqlite-vec reads it: numbers may be written `.5`, `1.`,
+** `+1`; a trailing comma before `]` is allowed; a number beyond float32's range is an
+** infinity. Anything else is an error (sqlite-vec also skips some garbage: `[1,,2]`,
+** `[1 2]`). Numbers are converted in the "C" locale: the host may use a decimal comma. */
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void c_locale_init(void) { c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int json_fail(sl_err *err, const char *s, size_t len, size_t at) {
+  if (at >= len) return sl_fail(err, "invalid JSON at byte %zu: unexpected end of input", at);
+  return sl_fail(err, "invalid JSON at byte %zu: unexpected character '%c'", at, s[at]);
+}
+
+/* The length of the number at s (sign, digits with an optional point, exponent), 0 if
+** there is none. */
+static size_t number_span(const char *s, size_t len) {
+  size_t i = 0, digits = 0;
+  if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+  while (i < len && is_digit(s[i])) i++, digits++;
+  if (i < len && s[i] == '.')
+    for (i++; i < len && is_digit(s[i]); i++) digits++;
+  if (!digits) return 0;
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    size_t j = i + 1, e = 0;
+    if (j < len && (s[j] == '+' || s[j] == '-')) j++;
+    while (j < len && is_digit(s[j])) j++, e++;
+    if (e) i = j;
   }
+  return i;
+}
+
+/* One element into out (a growing array of doubles). */
+static int json_number(const char *s, size_t n, double *x, sl_err *err) {
+  char buf[64], *copy = n < sizeof buf ? buf : sqlite3_malloc64(n + 1);
+  if (!copy) return sl_oom(err);
+  memcpy(copy, s, n);
+  copy[n] = 0;
+  pthread_once(&c_locale_once, c_locale_init);
+  *x = c_locale ? strtod_l(copy, NULL, c_locale) : strtod(copy, NULL);
+  if (copy != buf) sqlite3_free(copy);
   return SL_OK;
 }
 
+static int element_error(const sl_sql_vec *out, size_t i, sl_err *err) {
+  if (out->type == SL_VEC_F32) return sl_fail(err, "element %zu of the JSON vector is not a finite float32 number", i);
+  return sl_fail(err, "element %zu of the JSON vector is not an integer from -128 to 127", i);
+}
+
 static int read_json(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
-  const char *text = (const char *)sqlite3_value_text(v);
-  sl_json_doc *doc;
-  const sl_json *root, *e;
-  size_t i = 0;
+  const char *s = (const char *)sqlite3_value_text(v);
+  const size_t len = (size_t)sqlite3_value_bytes(v);
+  size_t pos = 0, n = 0, cap = 0;
+  double *vals = NULL;
   int rc = SL_ERROR;
-  if (!text) return sl_oom(err);
-  if (sl_json_parse(text, (size_t)sqlite3_value_bytes(v), &doc, err)) return SL_ERROR;
-  root = sl_json_root(doc);
-  if (root->type != SL_JSON_ARRAY) {
-    sl_fail(err, "a JSON vector must be an array of numbers");
+  if (!s) return sl_oom(err);
+  while (pos < len && is_ws(s[pos])) pos++;
+  if (pos < len && (s[pos] == '{' || s[pos] == '"' || number_span(s + pos, len - pos)))
+    return sl_fail(err, "a JSON vector must be an array of numbers");
+  if (pos >= len || s[pos] != '[') return json_fail(err, s, len, pos);
+  pos++;
+  for (;;) {
+    size_t span;
+    double x = 0;
+    while (pos < len && is_ws(s[pos])) pos++;
+    if (pos < len && s[pos] == ']' && n == 0) break;  /* [] */
+    if (pos < len && (s[pos] == '"' || s[pos] == '[' || s[pos] == '{' || s[pos] == 't' || s[pos] == 'f' ||
+                      s[pos] == 'n')) {
+      element_error(out, n, err);
+      goto done;
+    }
+    if (!(span = number_span(s + pos, len - pos))) {
+      json_fail(err, s, len, pos);
+      goto done;
+    }
+    if (n == cap) {
+      double *grown = sqlite3_realloc64(vals, (cap = cap ? 2 * cap : 16) * sizeof *vals);
+      if (!grown) {
+        sl_oom(err);
+        goto done;
+      }
+      vals = grown;
+    }
+    if (json_number(s + pos, span, &x, err)) goto done;
+    vals[n++] = x;
+    pos += span;
+    while (pos < len && is_ws(s[pos])) pos++;
+    if (pos < len && s[pos] == ']') break;
+    if (pos >= len || s[pos] != ',') {
+      json_fail(err, s, len, pos);
+      goto done;
+    }
+    pos++;
+    while (pos < len && is_ws(s[pos])) pos++;
+    if (pos < len && s[pos] == ']' && n > 0) break;  /* a trailing comma */
+  }
+  for (pos++; pos < len && is_ws(s[pos]); pos++) {}
+  if (pos < len) {
+    sl_fail(err, "invalid JSON at byte %zu: unexpected data after the top-level value", pos);
     goto done;
   }
-  if (root->n == 0) {
+  if (n == 0) {
     sl_fail(err, "zero-length vectors are not supported");
     goto done;
   }
-  if (!(out->owned = sqlite3_malloc64(sl_vec_bytes(out->type, root->n)))) {
+  if (!(out->owned = sqlite3_malloc64(sl_vec_bytes(out->type, n)))) {
     sl_oom(err);
     goto done;
   }
-  for (e = root->child; e; e = e->next, i++)
-    if (json_element(e, i, out, err)) goto done;
-  out->n = root->n;
+  for (size_t i = 0; i < n; i++) {
+    const double x = vals[i];
+    if (out->type == SL_VEC_F32) {
+      if (isnan(x)) {
+        element_error(out, i, err);
+        goto done;
+      }
+      ((float *)out->owned)[i] = (float)x;  /* beyond float32's range: an infinity, as in sqlite-vec */
+    } else {
+      if (x != floor(x) || x < -128 || x > 127) {
+        element_error(out, i, err);
+        goto done;
+      }
+      ((int8_t *)out->owned)[i] = (int8_t)x;
+    }
+  }
+  out->n = n;
   out->data = out->owned;
   rc = SL_OK;
 done:
-  sl_json_free(doc);
+  sqlite3_free(vals);
   return rc;
 }
 

@@ -19,16 +19,19 @@ typedef struct sl_knn_hit {
 } sl_knn_hit;
 
 /* The k best hits seen so far, ordered by (distance, rowid) so that ties resolve the
-** same way every time. A max-heap: the worst kept hit is at the root. */
+** same way every time; with by_slot, by (distance, chunk_id, offset descending), the
+** order sqlite-vec 0.1.9's vec0 gives ties in. A max-heap: the worst kept hit is at the
+** root. */
 typedef struct sl_topk {
   size_t k, n;
   sl_knn_hit *h;
+  int by_slot;           /* set after sl_topk_init, before the first push */
 } sl_topk;
 
 int sl_topk_init(sl_topk *t, size_t k, sl_err *err);
 void sl_topk_free(sl_topk *t);
-/* Whether a hit at distance d with this rowid would be kept. */
-int sl_topk_wants(const sl_topk *t, float d, int64_t rowid);
+/* Whether this hit would be kept. */
+int sl_topk_wants(const sl_topk *t, const sl_knn_hit *hit);
 void sl_topk_push(sl_topk *t, const sl_knn_hit *hit);
 /* Sorts the kept hits best first in place (t->h[0..t->n)); the heap is spent. */
 void sl_topk_sort(sl_topk *t);

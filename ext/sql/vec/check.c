@@ -259,7 +259,8 @@ void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   if (!c.name) return;
   c.db = sqlite3_context_db_handle(ctx);
   if ((rc = sqlite3_prepare_v2(c.db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 AND "
-                                      "sql LIKE 'CREATE VIRTUAL TABLE%USING semlite_vec%'", -1, &st, NULL)) != SQLITE_OK) {
+                                      "(sql LIKE 'CREATE VIRTUAL TABLE%USING semlite_vec%' OR "
+                                      "sql LIKE 'CREATE VIRTUAL TABLE%USING vec0%')", -1, &st, NULL)) != SQLITE_OK) {
     if (rc == SQLITE_NOMEM) sqlite3_result_error_nomem(ctx);
     else sl_sql_errorf(ctx, fn, "%s", sqlite3_errmsg(c.db));
     return;

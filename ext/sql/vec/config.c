@@ -6,12 +6,19 @@
 **
 ** Arguments, one per comma-separated item (case-insensitive keywords):
 **   name float[N] | int8[N] | bit[N] [distance_metric=l2|cosine|dot|l1|hamming]
-**                                         the one vector column
+**                                         a vector column (up to 16; the first
+**                                         has the quantizer and embed_from)
 **   name text | integer | float | boolean   a metadata column: stored typed, filterable
 **   +name [type]                           an auxiliary column: stored, returned only
 **   model=NAME, embed_from=COLUMN          embed that TEXT column on insert
 **   chunk_size=N                           vectors per chunk (multiple of 8)
 **   quantizer=none|int8|binary, oversample=N
+** Made with the module name vec0 (sqlite-vec's dialect, cfg->vec0), the table's first
+** column is `rowid` (or the `id integer primary key` it declares), and sqlite-vec's
+** spellings are read too:
+**   name float[N] indexed by rescore(quantizer=int8|bit[, oversample=N])
+**   name integer|text partition key        a metadata column T_rowids indexes
+** Each option may be given once.
 */
 #include <ctype.h>
 #include <stdio.h>
@@ -167,6 +174,7 @@ static int parse_vec_type(const char *s, sl_vec_type *type, size_t *dims, sl_err
 
 static int reserved_name(const char *name) {
   static const char *names[] = {"distance", "k", "rowid", "oid", "_rowid_"};
+  /* (vec0's own `rowid` column is added by vv_config_parse, after the user's) */
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (sqlite3_stricmp(name, names[i]) == 0) return 1;
   return 0;
@@ -190,6 +198,7 @@ static int add_column(vv_config *cfg, const char *name, vv_kind kind, vv_type ty
   cols[cfg->n_cols].kind = kind;
   cols[cfg->n_cols].type = type;
   cols[cfg->n_cols].slot = kind == VV_META ? cfg->n_meta++ : kind == VV_AUX ? cfg->n_aux++ : 0;
+  cols[cfg->n_cols].partition = cols[cfg->n_cols].text_key = cols[cfg->n_cols].vec = 0;
   cfg->n_cols++;
   return SL_OK;
 }
@@ -227,24 +236,54 @@ static int parse_column(vv_config *cfg, const arg_tokens *t, sl_err *err) {
   rc = parse_vec_type(t->text[i], &vtype, &dims, err);
   if (rc < 0) return SL_ERROR;
   if (rc > 0) {
-    if (cfg->vec_col >= 0)
-      return sl_fail(err, "only one vector column is supported ('%s' and '%s')", cfg->cols[cfg->vec_col].name, name);
-    cfg->type = vtype;
-    cfg->dims = dims;
-    cfg->metric = vtype == SL_VEC_BIT ? SL_METRIC_HAMMING : SL_METRIC_L2;
+    int have_metric = 0;
+    sl_metric metric = vtype == SL_VEC_BIT ? SL_METRIC_HAMMING : SL_METRIC_L2;
+    if (cfg->n_vecs == VV_MAX_VECTORS) return sl_fail(err, "more than %d vector columns", VV_MAX_VECTORS);
     for (i++; i < t->n; i += 3) {
       if (!is_eq(t, i + 1) || i + 2 >= t->n)
         return sl_fail(err, "expected option=value after '%s %s', got '%s'", name, t->text[1], t->text[i]);
       if (sqlite3_stricmp(t->text[i], "distance_metric") != 0)
         return sl_fail(err, "unknown vector column option '%s' (distance_metric)", t->text[i]);
-      if (!vv_metric_parse(t->text[i + 2], &cfg->metric))
+      if (have_metric++) return sl_fail(err, "distance_metric is given twice for column '%s'", name);
+      if (!vv_metric_parse(t->text[i + 2], &metric))
         return sl_fail(err, "unknown distance_metric '%s' (l2, cosine, dot, l1, hamming)", t->text[i + 2]);
     }
-    cfg->vec_col = cfg->n_cols;
-    return add_column(cfg, name, VV_VECTOR, VV_ANY, err);
+    if (cfg->vec_col < 0) {
+      cfg->type = vtype;
+      cfg->dims = dims;
+      cfg->metric = metric;
+      cfg->vec_col = cfg->n_cols;
+    } else {
+      if (sl_knn_check_config(vtype, dims, metric, SL_QUANT_NONE, err)) return SL_ERROR;
+      cfg->vecs[cfg->n_vecs] = (vv_vector){.col = cfg->n_cols, .type = vtype, .dims = dims, .metric = metric};
+    }
+    if ((rc = add_column(cfg, name, VV_VECTOR, VV_ANY, err)) == SL_OK) cfg->cols[cfg->n_cols - 1].vec = cfg->n_vecs++;
+    return rc;
   }
   for (size_t j = 0; j < sizeof meta_types / sizeof meta_types[0]; j++) {
     if (sqlite3_stricmp(t->text[i], meta_types[j].name) == 0 && meta_types[j].type != VV_BLOB) {
+      int two = i + 3 == t->n && !t->quoted[i + 1] && !t->quoted[i + 2] && sqlite3_stricmp(t->text[i + 2], "key") == 0;
+      if (cfg->vec0 && two && sqlite3_stricmp(t->text[i + 1], "primary") == 0) {
+        if (meta_types[j].type != VV_INTEGER && meta_types[j].type != VV_TEXT)
+          return sl_fail(err, "primary key '%s' must be integer or text, not %s", name, t->text[i]);
+        if (cfg->key_col >= 0 || cfg->text_key >= 0)
+          return sl_fail(err, "more than one primary key ('%s' and '%s')",
+                         cfg->cols[cfg->key_col >= 0 ? cfg->key_col : cfg->text_key].name, name);
+        if (meta_types[j].type == VV_TEXT) {
+          /* a unique TEXT column beside an internal rowid */
+          cfg->text_key = cfg->n_cols;
+          if ((rc = add_column(cfg, name, VV_META, VV_TEXT, err)) == SL_OK) cfg->cols[cfg->n_cols - 1].text_key = 1;
+          return rc;
+        }
+        cfg->key_col = cfg->n_cols;
+        return add_column(cfg, name, VV_KEY, VV_INTEGER, err);
+      }
+      if (cfg->vec0 && two && sqlite3_stricmp(t->text[i + 1], "partition") == 0) {
+        if (meta_types[j].type != VV_INTEGER && meta_types[j].type != VV_TEXT)
+          return sl_fail(err, "partition key '%s' must be integer or text, not %s", name, t->text[i]);
+        if ((rc = add_column(cfg, name, VV_META, meta_types[j].type, err)) == SL_OK) cfg->cols[cfg->n_cols - 1].partition = 1;
+        return rc;
+      }
       if (i + 1 < t->n) return sl_fail(err, "unexpected '%s' after column '%s %s'", t->text[i + 1], name, t->text[i]);
       return add_column(cfg, name, VV_META, meta_types[j].type, err);
     }
@@ -254,8 +293,14 @@ static int parse_column(vv_config *cfg, const arg_tokens *t, sl_err *err) {
 }
 
 static int parse_option(vv_config *cfg, const char *key, const char *value, char **embed_from,
-                        int *have_oversample, sl_err *err) {
+                        int *have_oversample, unsigned *seen, sl_err *err) {
+  static const char *const keys[] = {"model", "embed_from", "chunk_size", "quantizer", "oversample"};
   long v;
+  for (unsigned j = 0; j < sizeof keys / sizeof keys[0]; j++) {
+    if (sqlite3_stricmp(key, keys[j]) != 0) continue;
+    if (*seen & (1u << j)) return sl_fail(err, "%s is given twice", keys[j]);
+    *seen |= 1u << j;
+  }
   if (sqlite3_stricmp(key, "model") == 0) {
     sqlite3_free(cfg->model);
     if (!(cfg->model = sqlite3_mprintf("%s", value))) return sl_fail(err, "out of memory");
@@ -282,23 +327,120 @@ static int parse_option(vv_config *cfg, const char *key, const char *value, char
   return SL_OK;
 }
 
-int vv_config_parse(int argc, const char *const *argv, vv_config *cfg, sl_err *err) {
+/* sqlite-vec's `indexed by rescore(quantizer=int8|bit[, oversample=N])` after a vector
+** column: found in arg outside quotes, parsed into cfg, and cut off (*cut: where it
+** starts, or NULL when arg has none). */
+static int index_clause(const char *arg, const char **cut, vv_config *cfg, int *have_oversample, unsigned *seen,
+                        sl_err *err) {
+  const char *p = arg, *q;
+  char quote = 0;
+  *cut = NULL;
+  for (; *p; p++) {
+    if (quote) { if (*p == quote) quote = 0; continue; }
+    if (*p == '"' || *p == '\'' || *p == '`') { quote = *p; continue; }
+    if (p > arg && isspace((unsigned char)p[-1]) && sqlite3_strnicmp(p, "indexed", 7) == 0 &&
+        (!p[7] || isspace((unsigned char)p[7])))
+      break;
+  }
+  if (!*p) return SL_OK;
+  *cut = p;
+  for (q = p + 7; isspace((unsigned char)*q); q++) {}
+  if (sqlite3_strnicmp(q, "by", 2) != 0 || !isspace((unsigned char)q[2]))
+    return sl_fail(err, "expected 'indexed by rescore(...)' in '%s'", arg);
+  for (q += 2; isspace((unsigned char)*q); q++) {}
+  if (sqlite3_strnicmp(q, "rescore", 7) != 0)
+    return sl_fail(err, "unknown index '%s' (rescore(quantizer=int8|bit, oversample=N))", q);
+  for (q += 7; isspace((unsigned char)*q); q++) {}
+  if (*q != '(') return sl_fail(err, "expected '(' after 'indexed by rescore' in '%s'", arg);
+  q++;
+  for (;;) {
+    char key[32], value[32];
+    size_t n;
+    long v;
+    while (isspace((unsigned char)*q)) q++;
+    if (*q == ')') break;
+    n = strcspn(q, "= \t\n\r,)");
+    if (n == 0 || n >= sizeof key) return sl_fail(err, "expected option=value in rescore(...) of '%s'", arg);
+    memcpy(key, q, n), key[n] = 0, q += n;
+    while (isspace((unsigned char)*q)) q++;
+    if (*q++ != '=') return sl_fail(err, "expected option=value in rescore(...) of '%s'", arg);
+    while (isspace((unsigned char)*q)) q++;
+    n = strcspn(q, " \t\n\r,)");
+    if (n == 0 || n >= sizeof value) return sl_fail(err, "expected option=value in rescore(...) of '%s'", arg);
+    memcpy(value, q, n), value[n] = 0, q += n;
+    if (sqlite3_stricmp(key, "quantizer") == 0) {
+      if (*seen & 8u) return sl_fail(err, "quantizer is given twice");
+      *seen |= 8u;
+      if (sqlite3_stricmp(value, "bit") == 0 || sqlite3_stricmp(value, "binary") == 0) cfg->quant = SL_QUANT_BINARY;
+      else if (sqlite3_stricmp(value, "int8") == 0) cfg->quant = SL_QUANT_INT8;
+      else return sl_fail(err, "unknown rescore quantizer '%s' (int8, bit)", value);
+    } else if (sqlite3_stricmp(key, "oversample") == 0) {
+      if (*seen & 16u) return sl_fail(err, "oversample is given twice");
+      *seen |= 16u;
+      if (!parse_int(value, 1, VV_MAX_OVERSAMPLE, &v))
+        return sl_fail(err, "oversample must be an integer from 1 to %d, got '%s'", VV_MAX_OVERSAMPLE, value);
+      cfg->oversample = (int)v;
+      *have_oversample = 1;
+    } else {
+      return sl_fail(err, "unknown rescore option '%s' (quantizer, oversample)", key);
+    }
+    while (isspace((unsigned char)*q)) q++;
+    if (*q == ',') q++;
+    else if (*q != ')') return sl_fail(err, "expected ',' or ')' in rescore(...) of '%s'", arg);
+  }
+  for (q++; isspace((unsigned char)*q); q++) {}
+  if (*q) return sl_fail(err, "unexpected '%s' after rescore(...)", q);
+  if (!(*seen & 8u)) return sl_fail(err, "rescore(...) needs quantizer=int8 or quantizer=bit");
+  if (!*have_oversample) cfg->oversample = VV_RESCORE_OVERSAMPLE;
+  return SL_OK;
+}
+
+/* vec0's first column: `rowid`, unless an integer primary key was declared. */
+static int add_rowid_column(vv_config *cfg, sl_err *err) {
+  vv_column *cols = sqlite3_realloc64(cfg->cols, (cfg->n_cols + 1) * sizeof *cols);
+  if (!cols) return sl_fail(err, "out of memory");
+  cfg->cols = cols;
+  memmove(cols + 1, cols, (size_t)cfg->n_cols * sizeof *cols);
+  memset(&cols[0], 0, sizeof cols[0]);
+  cfg->n_cols++;
+  if (cfg->vec_col >= 0) cfg->vec_col++;
+  for (int j = 1; j < cfg->n_vecs; j++) cfg->vecs[j].col++;
+  if (!(cols[0].name = sqlite3_mprintf("rowid"))) return sl_fail(err, "out of memory");
+  cols[0].kind = VV_KEY;
+  cols[0].type = VV_INTEGER;
+  cfg->key_col = 0;
+  return SL_OK;
+}
+
+int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg, sl_err *err) {
   char *embed_from = NULL;
   int have_oversample = 0, rc = SL_OK;
+  unsigned seen = 0;
   arg_tokens *t = sqlite3_malloc(sizeof *t);
 
   memset(cfg, 0, sizeof *cfg);
-  cfg->vec_col = cfg->embed_from = -1;
+  cfg->vec_col = cfg->embed_from = cfg->key_col = cfg->text_key = -1;
+  cfg->vec0 = vec0;
   cfg->chunk_size = VV_DEFAULT_CHUNK;
   cfg->oversample = VV_DEFAULT_OVERSAMPLE;
   if (!t) return sl_fail(err, "out of memory");
   for (int a = 0; a < argc && rc == SL_OK; a++) {
-    rc = lex(argv[a], t, err);
+    const char *cut = NULL;
+    char *arg = NULL;
+    rc = index_clause(argv[a], &cut, cfg, &have_oversample, &seen, err);
+    if (rc == SL_OK && cut && !(arg = sqlite3_mprintf("%.*s", (int)(cut - argv[a]), argv[a])))
+      rc = sl_fail(err, "out of memory");
+    if (rc == SL_OK) rc = lex(arg ? arg : argv[a], t, err);
+    sqlite3_free(arg);
     if (rc) break;
     if (t->n == 0) rc = sl_fail(err, "empty argument");
+    else if (cut && (t->n < 2 || is_eq(t, 1) || !strchr(t->text[1], '[')))
+      rc = sl_fail(err, "'indexed by' belongs to a vector column: 'embedding float[384] indexed by rescore(...)'");
+    else if (cut && cfg->n_vecs > 0)
+      rc = sl_fail(err, "'indexed by rescore(...)' applies to the first vector column only");
     else if (is_eq(t, 1)) {
       if (t->n != 3) rc = sl_fail(err, "expected option=value, got '%s'", argv[a]);
-      else rc = parse_option(cfg, t->text[0], t->text[2], &embed_from, &have_oversample, err);
+      else rc = parse_option(cfg, t->text[0], t->text[2], &embed_from, &have_oversample, &seen, err);
     } else {
       rc = parse_column(cfg, t, err);
     }
@@ -306,6 +448,7 @@ int vv_config_parse(int argc, const char *const *argv, vv_config *cfg, sl_err *e
   sqlite3_free(t);
   if (rc == SL_OK && cfg->vec_col < 0)
     rc = sl_fail(err, "no vector column (e.g. 'embedding float[384]')");
+  if (rc == SL_OK && vec0 && cfg->key_col < 0 && cfg->text_key < 0) rc = add_rowid_column(cfg, err);
   if (rc == SL_OK)
     rc = sl_knn_check_config(cfg->type, cfg->dims, cfg->metric, cfg->quant, err);
   if (rc == SL_OK && have_oversample && cfg->quant == SL_QUANT_NONE)
@@ -316,6 +459,7 @@ int vv_config_parse(int argc, const char *const *argv, vv_config *cfg, sl_err *e
     int c = column_index(cfg, embed_from);
     if (c < 0) rc = sl_fail(err, "embed_from names no column: '%s'", embed_from);
     else if (cfg->cols[c].kind == VV_VECTOR) rc = sl_fail(err, "embed_from must name a text column, not the vector column");
+    else if (cfg->cols[c].kind == VV_KEY) rc = sl_fail(err, "embed_from must name a text column, not the key column");
     else if (cfg->cols[c].type != VV_TEXT && cfg->cols[c].type != VV_ANY)
       rc = sl_fail(err, "embed_from column '%s' is %s, not text", embed_from, meta_type_name(cfg->cols[c].type));
     else if (cfg->type != SL_VEC_F32)
@@ -334,7 +478,8 @@ char *vv_config_declaration(const vv_config *cfg) {
   sqlite3_str_appendall(s, "CREATE TABLE x(");
   for (int i = 0; i < cfg->n_cols; i++) {
     const vv_column *c = &cfg->cols[i];
-    const char *type = c->kind == VV_VECTOR ? "BLOB" : meta_type_sql(c->type);
+    const char *type = c->kind == VV_VECTOR ? "BLOB" : c->kind == VV_KEY ? (i == 0 && !strcmp(c->name, "rowid") ? "" : "INTEGER")
+                                                                      : meta_type_sql(c->type);
     sqlite3_str_appendf(s, "\"%w\"%s%s, ", c->name, *type ? " " : "", type);
   }
   sqlite3_str_appendall(s, "distance HIDDEN REAL, k HIDDEN INTEGER)");
@@ -346,13 +491,20 @@ char *vv_config_shadow_sql(const vv_config *cfg, const char *schema, const char 
   sqlite3_str_appendf(s,
       "CREATE TABLE \"%w\".\"%w_info\"(key TEXT PRIMARY KEY, value);"
       "CREATE TABLE \"%w\".\"%w_chunks\"(chunk_id INTEGER PRIMARY KEY, version BLOB NOT NULL, validity BLOB NOT NULL, "
-      "rowids BLOB NOT NULL, qvectors BLOB, vectors BLOB NOT NULL);"
+      "rowids BLOB NOT NULL, qvectors BLOB, vectors BLOB NOT NULL",
+      schema, name, schema, name);
+  for (int j = 1; j < cfg->n_vecs; j++) sqlite3_str_appendf(s, ", vectors%d BLOB NOT NULL", j);
+  sqlite3_str_appendf(s, ");"
       "CREATE TABLE \"%w\".\"%w_rowids\"(rowid INTEGER PRIMARY KEY, chunk_id INTEGER NOT NULL, "
-      "chunk_offset INTEGER NOT NULL",
-      schema, name, schema, name, schema, name);
+      "chunk_offset INTEGER NOT NULL", schema, name);
   for (int i = 0; i < cfg->n_cols; i++)
     if (cfg->cols[i].kind == VV_META)
       sqlite3_str_appendf(s, ", m%d %s", cfg->cols[i].slot, meta_type_sql(cfg->cols[i].type));
+  /* A partition key's index: as a constraint (always met: rowid is unique) its index is
+  ** named after the table and follows it through ALTER TABLE ... RENAME. */
+  for (int i = 0; i < cfg->n_cols; i++)
+    if (cfg->cols[i].partition) sqlite3_str_appendf(s, ", UNIQUE(m%d, rowid)", cfg->cols[i].slot);
+    else if (cfg->cols[i].text_key) sqlite3_str_appendf(s, ", UNIQUE(m%d)", cfg->cols[i].slot);
   sqlite3_str_appendall(s, ");");
   if (cfg->n_aux) {
     sqlite3_str_appendf(s, "CREATE TABLE \"%w\".\"%w_aux\"(rowid INTEGER PRIMARY KEY", schema, name);
@@ -376,6 +528,14 @@ void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]) {
   snprintf(facts[5].value, sizeof facts[5].value, "%s", quant_name(cfg->quant));
   snprintf(facts[6].value, sizeof facts[6].value, "%d", cfg->n_meta);
   snprintf(facts[7].value, sizeof facts[7].value, "%d", cfg->n_aux);
+}
+
+char *vv_config_vectors_fact(const vv_config *cfg) {
+  sqlite3_str *s = sqlite3_str_new(NULL);
+  for (int j = 1; j < cfg->n_vecs; j++)
+    sqlite3_str_appendf(s, "%s%s:%lld:%s", j > 1 ? "," : "", sl_knn_type_name(cfg->vecs[j].type),
+                        (long long)cfg->vecs[j].dims, sl_knn_metric_name(cfg->vecs[j].metric));
+  return sqlite3_str_finish(s);
 }
 
 /* ---- values on their way in ---- */

@@ -8,8 +8,9 @@
 
 #include "vec.h"
 
-/* Parses the module arguments (argv[3..] of xCreate). On error cfg is freed. */
-int vv_config_parse(int argc, const char *const *argv, vv_config *cfg, sl_err *err);
+/* Parses the module arguments (argv[3..] of xCreate); vec0: the table was made with the
+** module name vec0 (sqlite-vec's dialect, vec.h). On error cfg is freed. */
+int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg, sl_err *err);
 void vv_config_free(vv_config *cfg);
 /* "CREATE TABLE x(...)" for sqlite3_declare_vtab; sqlite3_free it. */
 char *vv_config_declaration(const vv_config *cfg);
@@ -23,6 +24,9 @@ typedef struct vv_fact {
   char value[32];
 } vv_fact;
 void vv_config_facts(const vv_config *cfg, vv_fact facts[VV_N_FACTS]);
+/* The other vector columns as T_info records them under "vectors" ("int8:8:l2,bit:16:
+** hamming"; a table with one vector column has no such key). sqlite3_free it. */
+char *vv_config_vectors_fact(const vv_config *cfg);
 /* Keywords to enums (sl_knn_type_name and friends go the other way). */
 int vv_metric_parse(const char *s, sl_metric *out);
 int vv_vec_type_parse(const char *s, sl_vec_type *out);

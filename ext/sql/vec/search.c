@@ -41,14 +41,16 @@ typedef struct search {
   sqlite3_blob *blob;          /* on the scanned column (vectors or qvectors) */
   sqlite3_blob *blob_rowids, *blob_valid;
   const char *column;          /* the scanned column */
+  const sl_chunk_layout *lay;  /* of the searched vector column */
+  char column_buf[24];         /* vectors<j> */
   size_t data_bytes;           /* its size */
   uint64_t scan;               /* this search's id in the chunk cache */
 } search;
 
 static int distances(search *s, const void *base, size_t first, size_t count) {
   sl_err err;
-  int rc = s->quant ? sl_quant_distances(&s->t->lay, s->query, base, first, count, s->dist, &err)
-                    : sl_knn_distances(&s->t->lay, s->query, base, first, count, s->dist, &err);
+  int rc = s->quant ? sl_quant_distances(s->lay, s->query, base, first, count, s->dist, &err)
+                    : sl_knn_distances(s->lay, s->query, base, first, count, s->dist, &err);
   return rc ? sl_vtab_error(&s->t->base, s->t->name, "%s", err.msg) : SQLITE_OK;
 }
 
@@ -74,7 +76,7 @@ typedef struct chunk_view {
 /* Reads the chunk's scanned column, rowids and validity into dst, in chunk_view's order. */
 static int read_chunk(search *s, sqlite3_int64 chunk, unsigned char *dst) {
   vv_table *t = s->t;
-  const sl_chunk_layout *lay = &t->lay;
+  const sl_chunk_layout *lay = s->lay;
   int rc;
   if ((rc = vv_blob_seek(t, &s->blob, s->column, chunk, 0)) != SQLITE_OK ||
       (rc = vv_blob_seek(t, &s->blob_rowids, "rowids", chunk, 0)) != SQLITE_OK ||
@@ -93,7 +95,7 @@ static int read_chunk(search *s, sqlite3_int64 chunk, unsigned char *dst) {
 static int cached_chunk(search *s, sqlite3_int64 chunk, const void *version, int version_bytes,
                         int fill, sl_cached_chunk **out) {
   vv_table *t = s->t;
-  const sl_chunk_layout *lay = &t->lay;
+  const sl_chunk_layout *lay = s->lay;
   const char *file = sqlite3_db_filename(t->db, t->schema), *names[4];
   char conn[32];
   sl_chunk_key key;
@@ -119,8 +121,7 @@ static int cached_chunk(search *s, sqlite3_int64 chunk, const void *version, int
 
 /* The whole chunk, from the cache or else read into s->buf. */
 static int load_chunk(search *s, sqlite3_int64 chunk, const void *version, int version_bytes, chunk_view *v) {
-  vv_table *t = s->t;
-  const sl_chunk_layout *lay = &t->lay;
+  const sl_chunk_layout *lay = s->lay;
   const unsigned char *base;
   int rc = cached_chunk(s, chunk, version, version_bytes, 1, &v->entry);
   if (rc != SQLITE_OK) return rc;
@@ -138,7 +139,7 @@ static int load_chunk(search *s, sqlite3_int64 chunk, const void *version, int v
 
 /* The valid slots among a chunk's first count, scored in dist, through the top-k. The
 ** result does not depend on the order chunks come in: the top-k orders by (distance,
-** rowid). */
+** rowid), or in a vec0 table by (distance, chunk, slot descending). */
 static void consider_chunk(search *s, sqlite3_int64 chunk, const chunk_view *v, const float *dist,
                            size_t count) {
   for (size_t i = 0; i < count; i++)
@@ -180,7 +181,7 @@ static int hold(held_chunks *h, sqlite3_int64 chunk, const chunk_view *v, size_t
 ** worker pool at the end of the pass; a chunk read into s->buf is scored at once. */
 static int scan_all(search *s) {
   vv_table *t = s->t;
-  const sl_chunk_layout *lay = &t->lay;
+  const sl_chunk_layout *lay = s->lay;
   sqlite3_stmt *st;
   held_chunks h = {0};
   float *dist = NULL;
@@ -226,7 +227,7 @@ static int filtered_positions(search *s, sl_chunk_pos **out, size_t *n_out) {
   if (rc != SQLITE_OK) return rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     sqlite3_int64 off = sqlite3_column_int64(st, 2);
-    if (off < 0 || (size_t)off >= t->lay.cap) {
+    if (off < 0 || (size_t)off >= s->lay->cap) {
       rc = sl_vtab_error(&t->base, t->name,
                          "row %lld has chunk_offset %lld, outside the chunk (run semlite_vec_check)",
                          (long long)sqlite3_column_int64(st, 0), (long long)off);
@@ -257,7 +258,7 @@ done:
 
 /* Reads slots [first, last] of a chunk into s->buf, at their place in the chunk layout. */
 static int read_run(search *s, size_t first, size_t last) {
-  const sl_chunk_layout *lay = &s->t->lay;
+  const sl_chunk_layout *lay = s->lay;
   size_t n = last - first + 1;
   int rc;
   if (!s->quant)
@@ -323,7 +324,7 @@ static int scan_positions(search *s, const sl_chunk_pos *pos, size_t n) {
 /* Scores the candidates of the quantized pass exactly; keeps the best k in *final. */
 static int rescore(search *s, sl_topk *final) {
   vv_table *t = s->t;
-  const sl_chunk_layout *lay = &t->lay;
+  const sl_chunk_layout *lay = s->lay;
   sl_knn_hit *cand = s->top.h;
   int rc = SQLITE_OK;
   sl_err err;
@@ -367,7 +368,7 @@ static int rescore(search *s, sl_topk *final) {
 }
 
 int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits) {
-  const sl_chunk_layout *lay = &t->lay;
+  const sl_chunk_layout *lay = q->vec ? &t->xlay[q->vec] : &t->lay;
   search s;
   sl_topk final = {0};
   sl_topk *result = &s.top;
@@ -385,9 +386,11 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   s.t = t;
   s.q = q;
   s.query = q->q;
+  s.lay = lay;
   s.quant = lay->quant != SL_QUANT_NONE;
   want = s.quant ? q->k * (size_t)t->cfg.oversample : q->k;
-  s.column = s.quant ? "qvectors" : "vectors";
+  snprintf(s.column_buf, sizeof s.column_buf, "vectors%d", q->vec);
+  s.column = s.quant ? "qvectors" : q->vec ? s.column_buf : "vectors";
   s.data_bytes = s.quant ? lay->qvectors_bytes : lay->vectors_bytes;
   s.scan = sl_chunk_cache_scan();
   s.dist = sqlite3_malloc64(lay->cap * sizeof *s.dist);
@@ -398,6 +401,7 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   }
   if (!s.dist || !s.buf || (s.quant && !qq)) rc = SQLITE_NOMEM;
   else if (sl_topk_init(&s.top, want, &err)) rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
+  s.top.by_slot = t->cfg.vec0;  /* vec0 tables order ties as sqlite-vec does */
 
   if (rc == SQLITE_OK) {
     if (q->n_filters == 0) rc = scan_all(&s);
@@ -405,7 +409,7 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   }
   if (rc == SQLITE_OK && s.quant) {
     if (sl_topk_init(&final, q->k, &err)) rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
-    else rc = rescore(&s, &final);
+    else final.by_slot = t->cfg.vec0, rc = rescore(&s, &final);
     result = &final;
   }
   if (rc == SQLITE_OK && result->n) {

@@ -8,7 +8,8 @@
 #include "store.h"
 
 typedef struct vv_query {
-  const void *q;               /* query vector, lay->vec_bytes */
+  int vec;                     /* which vector column: 0 the first, j cfg.vecs[j] */
+  const void *q;               /* query vector, of that column's layout */
   size_t k;
   sl_knn_range range;
   const vv_filter *filters;

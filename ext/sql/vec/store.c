@@ -5,8 +5,10 @@
 ** row lookups, and the pushed-down filters of queries over T_rowids. It knows the
 ** layout (vector/layout.h) but neither queries nor embeddings.
 */
+#include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "store.h"
 
 int vv_db_error(vv_table *t, int rc) {
@@ -81,10 +83,12 @@ static char *stmt_sql(const vv_table *t, int which) {
       sqlite3_str_appendf(q, "SELECT chunk_id, validity FROM \"%w\".\"%w_chunks\" ORDER BY chunk_id DESC LIMIT 1", s, n);
       break;
     case VV_CHUNK_INSERT:
-      sqlite3_str_appendf(q, "INSERT INTO \"%w\".\"%w_chunks\"(version, validity, rowids, qvectors, vectors) "
-                             "VALUES (randomblob(%d), zeroblob(?1), zeroblob(?2), %s, zeroblob(?4))", s, n,
-                          VV_VERSION_BYTES,
+      sqlite3_str_appendf(q, "INSERT INTO \"%w\".\"%w_chunks\"(version, validity, rowids, qvectors, vectors", s, n);
+      for (int j = 1; j < t->cfg.n_vecs; j++) sqlite3_str_appendf(q, ", vectors%d", j);
+      sqlite3_str_appendf(q, ") VALUES (randomblob(%d), zeroblob(?1), zeroblob(?2), %s, zeroblob(?4)", VV_VERSION_BYTES,
                           t->cfg.quant != SL_QUANT_NONE ? "zeroblob(?3)" : "NULL");
+      for (int j = 1; j < t->cfg.n_vecs; j++) sqlite3_str_appendf(q, ", zeroblob(?%d)", 4 + j);
+      sqlite3_str_appendall(q, ")");
       break;
     case VV_CHUNK_DELETE:
       sqlite3_str_appendf(q, "DELETE FROM \"%w\".\"%w_chunks\" WHERE chunk_id = ?1", s, n);
@@ -95,6 +99,10 @@ static char *stmt_sql(const vv_table *t, int which) {
       break;
     case VV_CHUNK_VERSION:
       sqlite3_str_appendf(q, "SELECT version FROM \"%w\".\"%w_chunks\" WHERE chunk_id = ?1", s, n);
+      break;
+    case VV_TEXT_KEY_GET:
+      sqlite3_str_appendf(q, "SELECT rowid FROM \"%w\".\"%w_rowids\" WHERE m%d = ?1", s, n,
+                          t->cfg.text_key >= 0 ? t->cfg.cols[t->cfg.text_key].slot : 0);
       break;
   }
   return sqlite3_str_finish(q);
@@ -171,6 +179,10 @@ static int open_blob(vv_table *t, sqlite3_blob **blob, const char *col, sqlite3_
 static size_t blob_size(const vv_table *t, const char *col) {
   const sl_chunk_layout *lay = &t->lay;
   if (!strcmp(col, "vectors")) return lay->vectors_bytes;
+  if (!strncmp(col, "vectors", 7)) {  /* vectors<j>: another vector column */
+    int j = atoi(col + 7);
+    return j >= 1 && j < t->cfg.n_vecs ? t->xlay[j].vectors_bytes : 0;
+  }
   if (!strcmp(col, "qvectors")) return lay->qvectors_bytes;
   if (!strcmp(col, "rowids")) return lay->rowids_bytes;
   if (!strcmp(col, "version")) return VV_VERSION_BYTES;
@@ -292,6 +304,7 @@ int vv_slot_alloc(vv_table *t, sqlite3_int64 *chunk, size_t *slot, unsigned char
   sqlite3_bind_int64(st, 2, (sqlite3_int64)lay->rowids_bytes);
   if (lay->quant != SL_QUANT_NONE) sqlite3_bind_int64(st, 3, (sqlite3_int64)lay->qvectors_bytes);
   sqlite3_bind_int64(st, 4, (sqlite3_int64)lay->vectors_bytes);
+  for (int j = 1; j < t->cfg.n_vecs; j++) sqlite3_bind_int64(st, 4 + j, (sqlite3_int64)t->xlay[j].vectors_bytes);
   if ((rc = vv_step_done(t, st)) != SQLITE_OK) return rc;
   *chunk = sqlite3_last_insert_rowid(t->db);
   /* its random version is new; it stays this transaction's to change */
@@ -445,4 +458,36 @@ int vv_rowids_query(vv_table *t, int with_meta, const vv_filter *f, int n, const
     *st = NULL;
   }
   return rc;
+}
+
+/* ---- a new table ---- */
+
+int vv_shadow_create(sqlite3 *db, const vv_config *cfg, const char *schema, const char *name, sl_err *err) {
+  char *sql = vv_config_shadow_sql(cfg, schema, name);
+  sqlite3_stmt *st = NULL;
+  vv_fact facts[VV_N_FACTS];
+  int rc = sql ? sqlite3_exec(db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  if (rc == SQLITE_OK) {
+    sql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_info\"(key, value) VALUES (?1, ?2)", schema, name);
+    rc = sql ? sqlite3_prepare_v2(db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+  }
+  vv_config_facts(cfg, facts);
+  for (int i = 0; i < VV_N_FACTS && rc == SQLITE_OK; i++) {
+    sqlite3_bind_text(st, 1, facts[i].key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, facts[i].value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    sqlite3_reset(st);
+  }
+  if (rc == SQLITE_OK && cfg->n_vecs > 1) {  /* the other vector columns */
+    char *more = vv_config_vectors_fact(cfg);
+    sqlite3_bind_text(st, 1, "vectors", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, more, -1, SQLITE_STATIC);
+    rc = more && sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    sqlite3_free(more);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK) return sl_fail(err, "cannot create the shadow tables: %s", sqlite3_errmsg(db));
+  return SL_OK;
 }

@@ -78,4 +78,10 @@ typedef struct vv_filter {
 int vv_rowids_query(vv_table *t, int with_meta, const vv_filter *f, int n, const char *tail,
                     sqlite3_stmt **st);
 
+/* ---- a new table ---- */
+
+/* Creates the shadow tables of a table declared as cfg, and records its facts in T_info
+** (xCreate, and semlite_vec_migrate). */
+int vv_shadow_create(sqlite3 *db, const vv_config *cfg, const char *schema, const char *name, sl_err *err);
+
 #endif

@@ -2,12 +2,16 @@
 ** vec.h: the types the files of the semlite_vec virtual table share: its limits, the
 ** parsed declaration (vv_config) and the table object (vv_table). Types only; each
 ** function is declared in the header of the file that owns it. The files, each using
-** only those listed after it (no file calls one above it):
+** only those listed after it (no file calls one above it). The module is registered
+** twice: as semlite_vec, and as vec0 in sqlite-vec's dialect (vv_config.vec0: a rowid or
+** integer primary key column first, text primary keys, partition keys, ties in vec0's
+** order).
 **
 **   module.c   the sqlite3_module: create/connect/destroy, planning, cursors
 **   write.c    write.h   xUpdate: insert, upsert, update, delete; embed-on-insert
 **   search.c   search.h  the k-NN search run in xFilter
 **   check.c              semlite_vec_check() (declared in ../sql.h)
+**   migrate.c            semlite_vec_migrate(): vec0.so's storage into this one (../sql.h)
 **   store.c    store.h   the shadow tables: statements, chunk BLOBs, slots, rows
 **   config.c   config.h  CREATE arguments, the SQL they declare, metadata checks
 **
@@ -18,7 +22,7 @@
 **   S.T_chunks  chunk_id INTEGER PRIMARY KEY, version, validity, rowids, qvectors, vectors
 **               (vector/layout.h); version: 8 random bytes replaced by every change to
 **               the chunk, the key of its copy in the process-wide chunk cache
-**               (vector/chunk_cache.h)
+**               (vector/chunk_cache.h); vectors1.. hold the other vector columns
 **   S.T_rowids  rowid INTEGER PRIMARY KEY, chunk_id, chunk_offset, m0..mN (metadata)
 **   S.T_aux     rowid INTEGER PRIMARY KEY, a0..aN (auxiliary columns; only if any)
 ** Metadata lives beside the row's position so one SQL query over T_rowids evaluates the
@@ -44,10 +48,14 @@
 #define VV_MAX_CHUNK 65536
 #define VV_MAX_DIMS 65536
 #define VV_MAX_K 100000
+#define VV_MAX_VECTORS 16         /* vector columns per table */
 #define VV_DEFAULT_OVERSAMPLE 4
+#define VV_RESCORE_OVERSAMPLE 8   /* sqlite-vec's default for `indexed by rescore(...)` */
 #define VV_MAX_OVERSAMPLE 100     /* k * oversample candidates are held in memory */
 
-typedef enum vv_kind { VV_VECTOR, VV_META, VV_AUX } vv_kind;
+/* VV_KEY: vec0's first column, `rowid` or an `id integer primary key`: the rowid itself
+** under a column name (only in tables made with the module name vec0). */
+typedef enum vv_kind { VV_VECTOR, VV_META, VV_AUX, VV_KEY } vv_kind;
 /* Metadata types; VV_ANY is an auxiliary column declared without a type. */
 typedef enum vv_type { VV_TEXT, VV_INTEGER, VV_FLOAT, VV_BOOLEAN, VV_BLOB, VV_ANY } vv_type;
 
@@ -56,14 +64,28 @@ typedef struct vv_column {
   vv_kind kind;
   vv_type type;      /* VV_META, VV_AUX */
   int slot;          /* VV_META: n in mN; VV_AUX: n in aN */
+  int partition;     /* VV_META declared `partition key`: T_rowids has an index on it */
+  int text_key;      /* VV_META: vec0's `id text primary key` (unique, not NULL) */
+  int vec;           /* VV_VECTOR: 0 for the first vector column, j for cfg->vecs[j] */
 } vv_column;
+
+/* A vector column after the first: stored in T_chunks.vectors<j>, searched exactly (the
+** quantizer, embed_from and the facts in T_info's own keys belong to the first). */
+typedef struct vv_vector {
+  int col;                     /* index in cols */
+  sl_vec_type type;
+  size_t dims;
+  sl_metric metric;
+} vv_vector;
 
 /* A parsed CREATE VIRTUAL TABLE ... USING semlite_vec(...). The table's columns are
 ** cols[0..n_cols) in declaration order, then the hidden distance and k. */
 typedef struct vv_config {
   vv_column *cols;
   int n_cols, n_meta, n_aux;
-  int vec_col;                 /* index of the one vector column */
+  int vec_col;                 /* index of the first vector column */
+  int n_vecs;                  /* vector columns; vecs[1..n_vecs) are the others */
+  vv_vector vecs[VV_MAX_VECTORS];
   sl_vec_type type;
   size_t dims;
   sl_metric metric;
@@ -72,6 +94,9 @@ typedef struct vv_config {
   int chunk_size;
   char *model;                 /* model=, or NULL */
   int embed_from;              /* column index of embed_from=, or -1 */
+  int vec0;                    /* made with the module name vec0: sqlite-vec's dialect */
+  int key_col;                 /* vec0: index of the VV_KEY column (0), else -1 */
+  int text_key;                /* vec0: index of the `text primary key` column, else -1 */
 } vv_config;
 
 #define VV_COL_DISTANCE(cfg) ((cfg)->n_cols)
@@ -83,6 +108,7 @@ enum {
   VV_ROW_GET, VV_ROW_INSERT, VV_ROW_UPDATE, VV_ROW_DELETE,
   VV_AUX_GET, VV_AUX_INSERT, VV_AUX_UPDATE, VV_AUX_DELETE,
   VV_CHUNK_LAST, VV_CHUNK_INSERT, VV_CHUNK_DELETE, VV_CHUNK_SCAN, VV_CHUNK_VERSION,
+  VV_TEXT_KEY_GET,             /* the rowid of a vec0 text primary key */
   VV_STMT_COUNT
 };
 
@@ -102,7 +128,8 @@ typedef struct vv_table {
   sl_cache *cache;             /* the connection's inference cache (embed-on-insert) */
   char *schema, *name;         /* sqlite3_malloc'd */
   vv_config cfg;
-  sl_chunk_layout lay;
+  sl_chunk_layout lay;         /* of the first vector column */
+  sl_chunk_layout xlay[VV_MAX_VECTORS];  /* xlay[j]: of cfg.vecs[j], j >= 1 */
   sqlite3_stmt *stmt[VV_STMT_COUNT];
   vv_pending *pending;         /* VV_EMBED_BATCH entries once the table embeds */
   int n_pending;

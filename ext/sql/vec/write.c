@@ -20,6 +20,7 @@
 ** engine failure in a batch fails the statement or COMMIT that flushes it.
 ** UPDATE re-embeds its one row at once.
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "../../ops/infer.h"
@@ -126,6 +127,42 @@ static int vector_from(vv_table *t, sqlite3_value *v, sqlite3_value *text, new_v
   }
   if (nv->qvec) sl_quantize(&t->lay, (const float *)(void *)nv->vec, nv->qvec);
   return SQLITE_OK;
+}
+
+/* ---- the other vector columns ---- */
+
+/* Reads the values of the vector columns after the first into bufs[j] (sqlite3_malloc'd;
+** left NULL for a column an UPDATE does not change). Every vector is required. */
+static int extras_read(vv_table *t, sqlite3_value **cols, unsigned char **bufs) {
+  const vv_config *cfg = &t->cfg;
+  sl_err err;
+  for (int j = 1; j < cfg->n_vecs; j++) {
+    const vv_vector *v = &cfg->vecs[j];
+    sqlite3_value *val = cols[v->col];
+    if (sqlite3_value_nochange(val)) continue;
+    if (sqlite3_value_type(val) == SQLITE_NULL)
+      return sl_vtab_error(&t->base, t->name, "%s must not be NULL (give a %s[%zu] vector)", cfg->cols[v->col].name,
+                           sl_knn_type_name(v->type), v->dims);
+    if (!(bufs[j] = sqlite3_malloc64(t->xlay[j].vec_bytes))) return SQLITE_NOMEM;
+    if (sl_sql_vec_read_exact(val, v->type, v->dims, cfg->cols[v->col].name, bufs[j], &err))
+      return sl_vtab_error(&t->base, t->name, "%s", err.msg);
+  }
+  return SQLITE_OK;
+}
+
+static int extras_write(vv_table *t, sqlite3_int64 chunk, size_t slot, unsigned char **bufs) {
+  int rc = SQLITE_OK;
+  for (int j = 1; j < t->cfg.n_vecs && rc == SQLITE_OK; j++) {
+    char col[24];
+    if (!bufs[j]) continue;
+    snprintf(col, sizeof col, "vectors%d", j);
+    rc = vv_chunk_write(t, col, chunk, bufs[j], t->xlay[j].vec_bytes, slot * t->xlay[j].vec_bytes);
+  }
+  return rc;
+}
+
+static void extras_free(unsigned char **bufs) {
+  for (int j = 0; j < VV_MAX_VECTORS; j++) sqlite3_free(bufs[j]);
 }
 
 /* ---- deferred embedding ---- */
@@ -246,12 +283,35 @@ static int check_conflict(vv_table *t, sqlite3_int64 rowid, int *taken) {
   return SQLITE_CONSTRAINT;
 }
 
+/* vec0's text primary key of a new or updated row (self: the row's own rowid, or -1):
+** it must be given, and a row that has it already is a conflict, or with REPLACE the row
+** to delete (*other, else -1). */
+static int check_text_key(vv_table *t, sqlite3_value *key, sqlite3_int64 self, sqlite3_int64 *other) {
+  const char *name = t->cfg.cols[t->cfg.text_key].name;
+  sqlite3_stmt *st;
+  int rc;
+  *other = -1;
+  if (sqlite3_value_type(key) == SQLITE_NULL)
+    return sl_vtab_error(&t->base, t->name, "%s must not be NULL (it is the text primary key)", name);
+  if ((rc = vv_stmt(t, VV_TEXT_KEY_GET, &st)) != SQLITE_OK) return rc;
+  sqlite3_bind_value(st, 1, key);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *other = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return vv_db_error(t, rc);
+  if (*other == self) *other = -1;
+  if (*other < 0 || sqlite3_vtab_on_conflict(t->db) == SQLITE_REPLACE) return SQLITE_OK;
+  sl_vtab_error(&t->base, t->name, "UNIQUE constraint failed: %s.%s ('%s')", t->name, name,
+                (const char *)sqlite3_value_text(key));
+  return SQLITE_CONSTRAINT;
+}
+
 static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols, sqlite3_int64 *out) {
   const vv_config *cfg = &t->cfg;
   new_vector nv = {0};
-  sqlite3_int64 rowid = 0, chunk = 0;
+  sqlite3_int64 rowid = 0, chunk = 0, key_owner = -1;
   size_t slot = 0;
-  unsigned char byte = 0;
+  unsigned char byte = 0, *extras[VV_MAX_VECTORS] = {0};
   sqlite3_stmt *st;
   int has_rowid = sqlite3_value_type(rowid_v) != SQLITE_NULL, taken = 0, rc;
   int deferred = cfg->embed_from >= 0 && sqlite3_value_type(cols[cfg->vec_col]) == SQLITE_NULL;
@@ -263,14 +323,18 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   if (has_rowid && (rc = rowid_arg(t, rowid_v, &rowid)) != SQLITE_OK) return rc;
   if ((rc = check_values(t, cols)) != SQLITE_OK) return rc;
   if (has_rowid && (rc = check_conflict(t, rowid, &taken)) != SQLITE_OK) return rc;
+  if (cfg->text_key >= 0 && (rc = check_text_key(t, cols[cfg->text_key], -1, &key_owner)) != SQLITE_OK) return rc;
+  if ((rc = extras_read(t, cols, extras)) != SQLITE_OK) goto done;
   if (deferred) {
     /* What would make the batch fail for this row is checked now. */
-    if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_model_check(t)) != SQLITE_OK) return rc;
+    if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_model_check(t)) != SQLITE_OK) goto done;
   } else if ((rc = vector_alloc(t, &nv)) != SQLITE_OK || (rc = vector_from(t, cols[cfg->vec_col], NULL, &nv)) != SQLITE_OK) {
     goto done;
   }
   /* The row REPLACE removes may itself be waiting for its vector. */
   if (taken && ((rc = vv_flush(t)) != SQLITE_OK || (rc = delete_row(t, rowid)) != SQLITE_OK)) goto done;
+  if (key_owner >= 0 && key_owner != rowid && ((rc = vv_flush(t)) != SQLITE_OK || (rc = delete_row(t, key_owner)) != SQLITE_OK))
+    goto done;
   if ((rc = vv_slot_alloc(t, &chunk, &slot, &byte)) != SQLITE_OK) goto done;
 
   if ((rc = vv_stmt(t, VV_ROW_INSERT, &st)) != SQLITE_OK) goto done;
@@ -288,12 +352,14 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
     if ((rc = vv_step_done(t, st)) != SQLITE_OK) goto done;
   }
   if ((deferred || (rc = vv_chunk_write_vector(t, chunk, slot, nv.vec, nv.qvec)) == SQLITE_OK) &&
+      (rc = extras_write(t, chunk, slot, extras)) == SQLITE_OK &&
       (rc = vv_chunk_write_rowid(t, chunk, slot, rowid)) == SQLITE_OK &&
       (rc = vv_slot_take(t, chunk, slot, byte)) == SQLITE_OK && deferred)
     rc = defer(t, chunk, slot, cols[cfg->embed_from]);
   *out = rowid;
 done:
   vector_free(&nv);
+  extras_free(extras);
   return rc;
 }
 
@@ -341,15 +407,18 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
   const vv_config *cfg = &t->cfg;
   sqlite3_value *vec = cols[cfg->vec_col];
   new_vector nv = {0};
-  sqlite3_int64 rowid = 0, chunk = 0;   /* rowid: as in vv_update */
+  sqlite3_int64 rowid = 0, chunk = 0, key_owner = -1;   /* rowid: as in vv_update */
   size_t slot = 0;
   sqlite3_stmt *st;
+  unsigned char *extras[VV_MAX_VECTORS] = {0};
   int rc, new_vec = 0, taken = 0;
 
   if ((rc = rowid_arg(t, rowid_v, &rowid)) != SQLITE_OK || (rc = check_values(t, cols)) != SQLITE_OK) return rc;
   if ((rc = vv_row_locate(t, old_rowid, &chunk, &slot)) != SQLITE_OK)
     return rc == SQLITE_DONE ? sl_vtab_error(&t->base, t->name, "no row %lld to update", (long long)old_rowid) : rc;
   if (rowid != old_rowid && (rc = check_conflict(t, rowid, &taken)) != SQLITE_OK) return rc;
+  if (cfg->text_key >= 0 && (rc = check_text_key(t, cols[cfg->text_key], old_rowid, &key_owner)) != SQLITE_OK)
+    return rc;
   if (!sqlite3_value_nochange(vec)) {
     new_vec = 1;
   } else if (cfg->embed_from >= 0 &&
@@ -368,7 +437,9 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
     sqlite3_value_free(text);
     if (rc != SQLITE_OK) goto done;
   }
+  if ((rc = extras_read(t, cols, extras)) != SQLITE_OK) goto done;
   if (taken && (rc = delete_row(t, rowid)) != SQLITE_OK) goto done;
+  if (key_owner >= 0 && key_owner != rowid && (rc = delete_row(t, key_owner)) != SQLITE_OK) goto done;
 
   if ((rc = vv_stmt(t, VV_ROW_UPDATE, &st)) != SQLITE_OK) goto done;
   sqlite3_bind_int64(st, 1, old_rowid);
@@ -377,19 +448,30 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
   if ((rc = vv_step_done(t, st)) != SQLITE_OK) goto done;
   if (cfg->n_aux && (rc = update_aux(t, old_rowid, rowid, cols)) != SQLITE_OK) goto done;
   if (new_vec && (rc = vv_chunk_write_vector(t, chunk, slot, nv.vec, nv.qvec)) != SQLITE_OK) goto done;
+  if ((rc = extras_write(t, chunk, slot, extras)) != SQLITE_OK) goto done;
   if (rowid != old_rowid) rc = vv_chunk_write_rowid(t, chunk, slot, rowid);
 done:
   vector_free(&nv);
+  extras_free(extras);
   return rc;
+}
+
+/* The new rowid of an INSERT or UPDATE: vec0's key column (`rowid` or `id`) when it is
+** given a value, else SQLite's rowid argument. */
+static sqlite3_value *new_rowid(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols) {
+  sqlite3_value *key = t->cfg.key_col >= 0 ? cols[t->cfg.key_col] : NULL;
+  if (key && !sqlite3_value_nochange(key) && sqlite3_value_type(key) != SQLITE_NULL) return key;
+  return rowid_v;
 }
 
 int vv_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 *out_rowid) {
   vv_table *t = (vv_table *)vtab;
   sqlite3_int64 rowid = 0;   /* rowid_arg sets it; gcc -O2 cannot tell once SQLITE_CORE inlines more */
   int rc;
-  if (argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL) return insert_row(t, argv[1], argv + 2, out_rowid);
+  if (argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL)
+    return insert_row(t, new_rowid(t, argv[1], argv + 2), argv + 2, out_rowid);
   /* UPDATE and DELETE read and move rows: pending vectors must be in place first. */
   if ((rc = vv_flush(t)) != SQLITE_OK || (rc = rowid_arg(t, argv[0], &rowid)) != SQLITE_OK) return rc;
   if (argc == 1) return delete_row(t, rowid);
-  return update_row(t, rowid, argv[1], argv + 2);
+  return update_row(t, rowid, new_rowid(t, argv[1], argv + 2), argv + 2);
 }
