@@ -34,6 +34,7 @@ static const char *const shadow_names[] = {"info", "chunks", "rowids", "aux"};
 static void table_free(vv_table *t) {
   if (!t) return;
   vv_discard(t);
+  vv_progress_end(t);
   sqlite3_free(t->pending);
   sqlite3_free(t->dirty);
   vv_stmts_finalize(t);
@@ -220,6 +221,7 @@ static int vv_rollback_to(sqlite3_vtab *vtab, int n) {
 
 static int vv_end(sqlite3_vtab *vtab) {
   vv_discard((vv_table *)vtab);
+  vv_progress_end((vv_table *)vtab);
   vv_chunks_clean((vv_table *)vtab);
   return SQLITE_OK;
 }

@@ -106,6 +106,7 @@ typedef struct vv_table {
   sqlite3_stmt *stmt[VV_STMT_COUNT];
   vv_pending *pending;         /* VV_EMBED_BATCH entries once the table embeds */
   int n_pending;
+  int progress;                /* embed-on-insert's semlite_progress job in this transaction (write.c) */
   sqlite3_int64 *dirty;        /* chunks changed in the open transaction (see above) */
   size_t n_dirty, cap_dirty;
 } vv_table;

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "../../ops/infer.h"
+#include "../../ops/progress.h"
 #include "../../vector/quant.h"
 #include "config.h"
 #include "store.h"
@@ -130,6 +131,11 @@ static int vector_from(vv_table *t, sqlite3_value *v, sqlite3_value *text, new_v
 
 /* ---- deferred embedding ---- */
 
+void vv_progress_end(vv_table *t) {
+  sl_progress_end(t->progress);
+  t->progress = 0;
+}
+
 void vv_discard(vv_table *t) {
   for (int i = 0; i < t->n_pending; i++) sqlite3_free(t->pending[i].text);
   t->n_pending = 0;
@@ -158,7 +164,10 @@ int vv_flush(vv_table *t) {
     if (nv.qvec) sl_quantize(&t->lay, out + i * dims, nv.qvec);
     rc = vv_chunk_write_vector(t, t->pending[i].chunk, t->pending[i].slot, nv.vec, nv.qvec);
   }
-  if (rc == SQLITE_OK) vv_discard(t);
+  if (rc == SQLITE_OK) {
+    sl_progress_add(t->progress, (int64_t)n, 0);
+    vv_discard(t);
+  }
   sqlite3_free(texts);
   sqlite3_free(lens);
   sqlite3_free(out);
@@ -176,6 +185,10 @@ static int defer(vv_table *t, sqlite3_int64 chunk, size_t slot, sqlite3_value *t
   memcpy(p->text, sqlite3_value_text(text), p->len + 1);
   p->chunk = chunk;
   p->slot = slot;
+  /* One semlite_progress job per transaction that embeds: done = rows embedded, total =
+  ** rows handed in so far (ended by vv_progress_end at commit or rollback). */
+  if (!t->progress) t->progress = sl_progress_begin("embed-on-insert", t->name, 0);
+  sl_progress_add(t->progress, 0, 1);
   return ++t->n_pending == VV_EMBED_BATCH ? vv_flush(t) : SQLITE_OK;
 }
 
