@@ -26,6 +26,7 @@
 #include "search.h"
 #include "store.h"
 #include "write.h"
+#include "identity.h"
 
 /* ---- create, connect, destroy ---- */
 
@@ -142,6 +143,7 @@ static int vv_init(sqlite3 *db, sl_cache *cache, int argc, const char *const *ar
       sl_vtab_error(&t->base, t->name, "cannot declare the table: %s", sqlite3_errmsg(db));
   }
   if (rc == SQLITE_OK) rc = create ? create_shadow(t) : check_info(t);
+  if (rc == SQLITE_OK && create && t->cfg.model) rc = vv_identity_record(t);
   if (rc != SQLITE_OK) {
     *errmsg = t->base.zErrMsg ? sqlite3_mprintf("%s", t->base.zErrMsg) : NULL;
     table_free(t);

@@ -6,6 +6,7 @@
 **
 **   module.c   the sqlite3_module: create/connect/destroy, planning, cursors
 **   write.c    write.h   xUpdate: insert, upsert, update, delete; embed-on-insert
+**   identity.c identity.h the model= a table recorded at CREATE, checked before embedding
 **   search.c   search.h  the k-NN search run in xFilter
 **   check.c              semlite_vec_check() (declared in ../sql.h)
 **   store.c    store.h   the shadow tables: statements, chunk BLOBs, slots, rows

@@ -26,6 +26,7 @@
 #include "../../ops/progress.h"
 #include "../../vector/quant.h"
 #include "config.h"
+#include "identity.h"
 #include "store.h"
 #include "write.h"
 
@@ -62,6 +63,10 @@ int vv_model_check(vv_table *t) {
   const vv_config *cfg = &t->cfg;
   size_t width;
   sl_err err;
+  /* The model the table recorded at CREATE (identity.c): the folder to load, or a refusal
+  ** of another model under that name. */
+  int rc = vv_identity_check(t);
+  if (rc != SQLITE_OK) return rc;
   if (sl_op_model_width(cfg->model, SL_KIND_EMBED, &width, &err))
     return sl_vtab_error(&t->base, t->name, "model: %s", err.msg);
   if (width != cfg->dims)
