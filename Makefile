@@ -126,7 +126,7 @@ demo: $(SO)
 	sh tools/demo.sh
 
 clean:
-	rm -rf build dist
+	rm -rf build dist semlite.so   # ./semlite.so: left by builds from before it moved to build/
 
 include tests/fuzz/fuzz.mk
 include tests/vec0.mk

@@ -93,7 +93,7 @@ CREATE VIRTUAL TABLE names USING semlite_vec(embedding float[384] distance_metri
 .timer on
 INSERT INTO names(rowid, name) SELECT rowid, name FROM synergy_entities;
 .timer off
-.print The names nearest to 'motion in the hallway':
+.print "The names nearest to 'motion in the hallway' (meaningful with the real model only):"
 SELECT printf('%.3f', distance) AS distance, name FROM names
  WHERE embedding MATCH embed('minilm', 'motion in the hallway') AND k = 5;
 SQL
