@@ -54,7 +54,15 @@ static const sl_snapshot_def progress_def = {
   "rate REAL, eta_ms REAL)",
   SQLITE_VTAB_INNOCUOUS, progress_snapshot, progress_column, NULL};
 
-SL_SNAPSHOT_MODULE(sl_progress_module, progress_def, NULL);
+/* Read-only, saying so (SQLite's own message would be "may not be modified"). */
+static int progress_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 *rowid) {
+  sl_err err;
+  sl_fail(&err, "read-only: it lists long work in flight; rows go when the work ends "
+                "(semlite_progress_report(ms) prints them to stderr)");
+  return sl_snapshot_fail(vtab, &err);
+}
+
+SL_SNAPSHOT_MODULE(sl_progress_module, progress_def, progress_update);
 
 /* semlite_progress_report(interval_ms): 0 turns it off; returns interval_ms. */
 void sl_sql_progress_report(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
