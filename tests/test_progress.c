@@ -4,9 +4,11 @@
 ** first runs a long statement; the statement itself calls peek(), a function of this
 ** test, so each observation lands at a known point of the work: exact done/total values
 ** for embed_each (one per row returned) and for embed-on-insert (batches of 64 rows,
-** VV_EMBED_BATCH), and no row once the statement or transaction is over.
+** VV_EMBED_BATCH), and no row once the statement or transaction is over. progress.threads
+** runs jobs on four threads while a fifth polls (in make tsan-test's list).
 */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -195,10 +197,52 @@ static void test_report(void) {
   close_pair(db);
 }
 
+/* Four connections on four threads run embed_each while a fifth polls semlite_progress
+** (for ThreadSanitizer: the table of jobs under concurrent begin/set/end/snapshot). */
+typedef struct runner {
+  char *json;
+  int rows;
+} runner;
+
+static void *run_each(void *arg) {
+  runner *r = arg;
+  sqlite3 *db = t_open();
+  char *sql = sqlite3_mprintf("SELECT count(*) FROM embed_each('minilm', '%q')", r->json);
+  for (int k = 0; k < 2; k++) r->rows += (int)t_query_int(db, sql);
+  sqlite3_free(sql);
+  sqlite3_close(db);
+  return NULL;
+}
+
+static void test_threads(void) {
+  sqlite3 *db = open_pair();
+  pthread_t th[4];
+  runner r[4];
+  long long max_seen = 0;
+  for (int i = 0; i < 4; i++) {
+    r[i].json = texts_json(8);
+    r[i].rows = 0;
+    pthread_create(&th[i], NULL, run_each, &r[i]);
+  }
+  for (int k = 0; k < 200; k++) {
+    long long n = t_query_int(watch, "SELECT count(*) FROM semlite_progress WHERE op = 'embed_each' AND done <= total");
+    if (n > max_seen) max_seen = n;
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    CHECK_INT(r[i].rows, 16);
+    sqlite3_free(r[i].json);
+  }
+  CHECK(max_seen <= 4);
+  CHECK_QUERY(watch, "SELECT count(*) FROM semlite_progress WHERE op = 'embed_each'", NULL, NULL, "0");
+  close_pair(db);
+}
+
 const sl_test progress_tests[] = {
   {"table", test_table},
   {"embed_each", test_embed_each},
   {"embed_on_insert", test_embed_on_insert},
   {"report", test_report},
+  {"threads", test_threads},
   {NULL, NULL},
 };

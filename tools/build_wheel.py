@@ -5,7 +5,8 @@ library alone (no PyPI, no setuptools): python/semlite/*.py, SO as semlite/semli
 the metadata of python/pyproject.toml, the two licence files. Writes
 OUTDIR/semlite-VERSION-py3-none-linux_x86_64.whl and prints its path.
 
-The tag is py3-none-linux_x86_64: pure Python (any CPython 3) around one x86-64 glibc
+Needs Python 3.11+ (tomllib; Debian 12's python3 is 3.11). The wheel itself installs on
+any Python 3.8+. The tag is py3-none-linux_x86_64: pure Python (any CPython 3) around one x86-64 glibc
 .so that needs only libc and libm (tests/dist/check_deps.sh), so no ABI tag applies."""
 import base64
 import hashlib
