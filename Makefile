@@ -1,6 +1,7 @@
 # semlite: build the loadable extension, its tests, sanitizer builds, fuzzers and benches.
 #
-#   make              ./semlite.so
+#   make              build/release/semlite.so (nothing at the root: a Python package `semlite`
+#                     run from here would be shadowed by ./semlite.so)
 #   make test         build everything the tests need (twins included) and run them
 #   make asan-test    the same tests against an ASan+UBSan build
 #   make valgrind     most tests under valgrind (memcheck)
@@ -20,6 +21,8 @@ CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wshadow -Wno-unused-pa
 LIBS    = -lm -lpthread
 DEFS    ?=
 BUILD   ?= build/release
+# The development build of the extension (tests, demo, benches); the release file is dist/.
+SO      = build/release/semlite.so
 SAN     =
 
 EXT_SRC   := $(wildcard ext/*.c ext/*/*.c ext/*/*/*.c)
@@ -36,10 +39,7 @@ ISA_FLAGS_avx512 = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16
 isa_flags = $(if $(findstring _avx512,$(1)),$(ISA_FLAGS_avx512),$(if $(findstring _avx2,$(1)),$(ISA_FLAGS_avx2)))
 
 .PHONY: all test test-isa faults-full valgrind tsan tsan-test asan asan-test demo clean twins bench
-all: semlite.so
-
-semlite.so: $(BUILD)/semlite.so
-	cp $< $@
+all: $(BUILD)/semlite.so
 
 # -z nodelete: the model registry is process-wide, so the .so must outlive the
 # connections that loaded it (SQLite dlcloses an extension when its connection closes).
@@ -97,7 +97,7 @@ valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 
 # ThreadSanitizer over the tests that run many threads at once.
 TSAN_TESTS = kernels.dispatch_threads tokenizer.threads embed.threads embed.load_unload_race \
-             metrics.exact_counts_threads cache.threads stress
+             metrics.exact_counts_threads cache.threads progress.threads stress
 # One round of the stress test under TSan (every case overlaps every other in it).
 TSAN_STRESS_ROUNDS = 1
 tsan:
@@ -126,11 +126,11 @@ asan-test: asan twins vec0
 faults-full: $(BUILD)/semlite.so $(BUILD)/tests/run twins
 	SEMLITE_OOM_STEP=1 $(TEST_ENV) $(BUILD)/tests/run faults
 
-demo: semlite.so
+demo: $(SO)
 	sh tools/demo.sh
 
 clean:
-	rm -rf build semlite.so dist
+	rm -rf build dist semlite.so   # ./semlite.so: left by builds from before it moved to build/
 
 include tests/fuzz/fuzz.mk
 include tests/vec0.mk

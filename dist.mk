@@ -11,12 +11,19 @@
 #                       BLAS is reachable (tests/dist/clean_env.sh: a private mount namespace)
 #   make test-bindings  Python's sqlite3, Node's better-sqlite3, the sqlite3 shell and a C
 #                       program linking libsemlite.a, each against the C tests' values
-#   make test-npm       npm/ packed with the release file, installed into a scratch project
-#                       from the tarball, loaded from Node through getLoadablePath()
+#   make wheel          dist/semlite-<version>-py3-none-linux_x86_64.whl: the Python package
+#                       (python/) with the release file, built with the standard library alone
+#   make test-wheel     the wheel installed offline into a fresh venv and used from the
+#                       repository root; sqlite-utils with it (tests/bindings/test_wheel.sh)
+#   make npm            dist/semlite-<version>.tgz: npm/ packed with the release file
+#   make test-npm       that tarball installed into a scratch project, loaded from Node
+#                       through load(db) and getLoadablePath()
 
 DIST_SO      = dist/semlite.so
 CORE_LIB     = build/core/libsemlite.a
 DIST_VERSION := $(shell sed -n 's/^\#define SEMLITE_VERSION "\(.*\)"/\1/p' ext/base/version.h)
+WHEEL        = dist/semlite-$(DIST_VERSION)-py3-none-linux_x86_64.whl
+NPM_TGZ      = dist/semlite-$(DIST_VERSION).tgz
 # Debian's python3: its sqlite3 module allows extensions (a pyenv or python.org build may not).
 BINDINGS_PYTHON ?= /usr/bin/python3
 # Where node-gyp finds Node's headers without downloading them: Debian's nodejs/libnode-dev
@@ -26,7 +33,7 @@ NODEDIR     ?= /usr
 BINDINGS_ENV = SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) SEMLITE_SO=$(abspath $(DIST_SO)) \
                SEMLITE_VERSION=$(DIST_VERSION)
 
-.PHONY: dist libsemlite.a test-dist test-bindings test-npm bindings-node-modules
+.PHONY: dist libsemlite.a test-dist test-bindings test-npm bindings-node-modules wheel test-wheel npm
 
 # Built in its own folder, so its objects never mix with the development build's (a
 # sanitizer or SQLITE_CORE build may share the tree); the stripped copy is the release file, the unstripped one keeps
@@ -68,26 +75,41 @@ tests/bindings/node_modules/.package-lock.json: tests/bindings/package.json test
 
 bindings-node-modules: tests/bindings/node_modules/.package-lock.json
 
-test-bindings: dist twins build/core/autoext bindings-node-modules
+test-bindings: dist twins build/core/autoext bindings-node-modules $(WHEEL)
 	$(BINDINGS_ENV) $(BINDINGS_PYTHON) tests/bindings/test_python.py
+	$(BINDINGS_ENV) BINDINGS_PYTHON=$(BINDINGS_PYTHON) sh tests/bindings/test_wheel.sh $(WHEEL)
 	$(BINDINGS_ENV) node tests/bindings/test_node.js
 	$(BINDINGS_ENV) sh tests/bindings/test_shell.sh
 	$(BINDINGS_ENV) build/core/autoext
 
+# ---- Python package ----
+
+# dist is a phony target: the wheel is rebuilt with it every time (a second).
+$(WHEEL): dist tools/build_wheel.py python/pyproject.toml python/README.md $(wildcard python/semlite/*.py) LICENSE-MIT LICENSE-APACHE
+	$(BINDINGS_PYTHON) tools/build_wheel.py $(DIST_SO) $(DIST_VERSION) dist
+
+wheel: $(WHEEL)
+
+test-wheel: $(WHEEL) twins
+	$(BINDINGS_ENV) BINDINGS_PYTHON=$(BINDINGS_PYTHON) sh tests/bindings/test_wheel.sh $(WHEEL)
+
 # ---- npm package ----
 
-NPM_TGZ = build/npm/semlite-$(DIST_VERSION).tgz
-
-$(NPM_TGZ): dist npm/package.json npm/index.js npm/index.d.ts npm/README.md
+# npm pack only archives files: no better-sqlite3 (nor any build) is needed for it.
+$(NPM_TGZ): dist npm/package.json npm/index.js npm/index.d.ts npm/README.md LICENSE-MIT LICENSE-APACHE
 	rm -rf build/npm && mkdir -p build/npm/package
-	cp npm/package.json npm/index.js npm/index.d.ts npm/README.md $(DIST_SO) build/npm/package/
+	cp npm/package.json npm/index.js npm/index.d.ts npm/README.md LICENSE-MIT LICENSE-APACHE \
+	  $(DIST_SO) build/npm/package/
 	cd build/npm && npm pack --silent ./package >/dev/null
+	mv build/npm/$(notdir $(NPM_TGZ)) $@
+
+npm: $(NPM_TGZ)
 
 # The scratch project installs the tarball alone (no registry needed: it has no
 # dependencies) and borrows better-sqlite3 from the binding tests' node_modules.
 test-npm: $(NPM_TGZ) twins bindings-node-modules
 	rm -rf build/npm/app && mkdir -p build/npm/app
 	cd build/npm/app && echo '{"name":"scratch","private":true}' > package.json && \
-	  npm install --no-audit --no-fund --offline ../$(notdir $(NPM_TGZ))
+	  npm install --no-audit --no-fund --offline $(abspath $(NPM_TGZ))
 	$(BINDINGS_ENV) NODE_PATH=$(abspath tests/bindings/node_modules) \
 	  node tests/bindings/test_npm.js $(abspath build/npm/app)

@@ -1,5 +1,5 @@
 # bench/bench.mk: the embedding bench's make rules, included from the top Makefile
-# (`include bench/bench.mk`), which defines CC, SHARED, MODELS, semlite.so and twins. It
+# (`include bench/bench.mk`), which defines CC, SHARED, MODELS, SO (build/release/semlite.so) and twins. It
 # includes bench/common.mk, the rules every bench shares, first.
 #
 #   make bench-embed                      semlite vs ONNX Runtime, ~1.5-3 minutes
@@ -29,7 +29,7 @@ bench/peers/node_modules/.package-lock.json: bench/peers/package.json bench/peer
 
 bench-peers: bench/peers/node_modules/.package-lock.json
 
-bench-embed: semlite.so twins $(BENCH_BIN)/bench_embed bench-peers
-	$(BENCH_BIN)/bench_embed --so ./semlite.so --model $(MODELS)/minilm-l6-embed \
+bench-embed: $(SO) twins $(BENCH_BIN)/bench_embed bench-peers
+	$(BENCH_BIN)/bench_embed --so $(SO) --model $(MODELS)/minilm-l6-embed \
 	  --shared $(SHARED) --out $(BENCH_OUT) --threads $(BENCH_THREADS) \
 	  --seconds $(BENCH_SECONDS) $(BENCH_EMBED_FLAGS)

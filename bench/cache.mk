@@ -1,5 +1,5 @@
 # bench/cache.mk: the inference cache bench, included from the top Makefile after bench/bench.mk
-# (`include bench/cache.mk`), which defines CC, SHARED, MODELS, semlite.so, twins, and
+# (`include bench/cache.mk`), which defines CC, SHARED, MODELS, SO (build/release/semlite.so), twins, and
 # (bench/common.mk) BENCH_OUT, BENCH_BIN and the rule that builds $(BENCH_BIN)/bench_cache.
 #
 #   make bench-cache                             latency, re-run hit rate, eviction at 1M
@@ -13,6 +13,6 @@ BENCH_CACHE_FLAGS ?=
 .PHONY: bench-cache
 bench: bench-cache
 
-bench-cache: semlite.so twins $(BENCH_BIN)/bench_cache
-	$(BENCH_BIN)/bench_cache --so ./semlite.so --model $(MODELS)/minilm-l6-embed \
+bench-cache: $(SO) twins $(BENCH_BIN)/bench_cache
+	$(BENCH_BIN)/bench_cache --so $(SO) --model $(MODELS)/minilm-l6-embed \
 	  --shared $(SHARED) --out $(BENCH_OUT) $(BENCH_CACHE_FLAGS)

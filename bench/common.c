@@ -279,7 +279,7 @@ bench_args args;
 #define SHARED_OPT(bit, name, kind, field, arg, def, help) \
   { bit, offsetof(bench_args, field), def, { name, kind, NULL, arg, help, NULL, 0 } }
 static const struct shared_opt { unsigned bit; size_t off; const char *def; bench_opt opt; } SHARED_OPTS[] = {
-  SHARED_OPT(ARG_SO, "--so", OPT_STR, so, "PATH", "./semlite.so", "semlite.so to load"),
+  SHARED_OPT(ARG_SO, "--so", OPT_STR, so, "PATH", "build/release/semlite.so", "semlite.so to load"),
   SHARED_OPT(ARG_MODEL, "--model", OPT_STR, model, "DIR", "models/synthetic/minilm-l6-embed", "embedding model folder"),
   SHARED_OPT(ARG_MODELS, "--models", OPT_STR, models, "DIR", "models/synthetic", "folder of minilm-l6-embed and minilm-l6-rerank"),
   SHARED_OPT(ARG_EMBED, "--embed", OPT_STR, embed, "DIR", "models/synthetic/minilm-l6-embed", "embedding model folder"),

@@ -1,7 +1,7 @@
 # bench/infer.mk: make rules of bench/infer (batched embed/rerank, fp32/bf16/int8, vs ONNX
 # Runtime, as fractions of the machine's peak) and bench/peak (that peak). Included from the
 # top Makefile after bench/bench.mk (`include bench/infer.mk`), which defines CC, SHARED, MODELS,
-# semlite.so, twins, bench-peers, and (bench/common.mk) BENCH_OUT, BENCH_BIN, BENCH_THREADS and
+# SO (build/release/semlite.so), twins, bench-peers, and (bench/common.mk) BENCH_OUT, BENCH_BIN, BENCH_THREADS and
 # the rule that builds $(BENCH_BIN)/bench_infer.
 #
 #   make bench-peak                      fp32 FMA / int8 VNNI / bf16 peak -> $(BENCH_OUT)/peak.txt (~3 s)
@@ -27,11 +27,11 @@ bench-peak: $(BENCH_BIN)/peak
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_BIN)/peak | tee $(BENCH_OUT)/peak.txt
 
-# The bench loads a private copy of semlite.so: `make semlite.so` copies over ./semlite.so in
-# place, and a rebuild during the minutes of a run turned the mapped library into a SIGBUS.
+# The bench loads a private copy of $(SO): a rebuild during the minutes of a run rewrote
+# the mapped library in place and turned it into a SIGBUS.
 # Same file name, so SQLite finds the same entry point (sqlite3_semlite_init).
-bench-infer: semlite.so twins $(BENCH_BIN)/bench_infer bench-peers bench-peak
-	cp semlite.so $(BENCH_OUT)/semlite.so
+bench-infer: $(SO) twins $(BENCH_BIN)/bench_infer bench-peers bench-peak
+	cp $(SO) $(BENCH_OUT)/semlite.so
 	$(BENCH_BIN)/bench_infer --so $(BENCH_OUT)/semlite.so --embed $(MODELS)/minilm-l6-embed \
 	  --rerank $(MODELS)/minilm-l6-rerank --shared $(SHARED) --out $(BENCH_OUT) \
 	  --peak $(BENCH_OUT)/peak.txt --threads $(BENCH_THREADS) --seconds $(BENCH_INFER_SECONDS) \

@@ -1,6 +1,6 @@
 # bench/knn.mk: the vector-search bench (semlite_vec vs sqlite-vec's vec0), included from the
 # top Makefile after bench/bench.mk and tests/vec0.mk (`include bench/knn.mk`), which define
-# CC, SHARED, MODELS, semlite.so, twins, vec0, and (bench/common.mk) BENCH_OUT, BENCH_BIN and
+# CC, SHARED, MODELS, SO (build/release/semlite.so), twins, vec0, and (bench/common.mk) BENCH_OUT, BENCH_BIN and
 # the rule that builds $(BENCH_BIN)/bench_knn.
 #
 #   make bench-knn                                   10k and 100k x 384, ~1 min (+ ~5 min
@@ -18,6 +18,6 @@ BENCH_KNN_FLAGS ?=
 .PHONY: bench-knn
 bench: bench-knn
 
-bench-knn: semlite.so twins vec0 $(BENCH_BIN)/bench_knn
-	$(BENCH_BIN)/bench_knn --so ./semlite.so --vec0 $(VEC0) --model $(MODELS)/minilm-l6-embed \
+bench-knn: $(SO) twins vec0 $(BENCH_BIN)/bench_knn
+	$(BENCH_BIN)/bench_knn --so $(SO) --vec0 $(VEC0) --model $(MODELS)/minilm-l6-embed \
 	  --shared $(SHARED) --out $(BENCH_OUT) --sizes $(BENCH_KNN_SIZES) $(BENCH_KNN_FLAGS)

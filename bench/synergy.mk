@@ -1,5 +1,5 @@
 # bench/synergy.mk: the synergy benches, included from the top Makefile after bench/bench.mk
-# (`include bench/synergy.mk`), which defines CC, SHARED, MODELS, semlite.so, twins, and
+# (`include bench/synergy.mk`), which defines CC, SHARED, MODELS, SO (build/release/semlite.so), twins, and
 # (bench/common.mk) BENCH_OUT, BENCH_BIN and the rule that builds both programs.
 #
 #   make bench-synergy            homes of 10..200 devices and the whole giom home x depth 2..5,
@@ -15,14 +15,14 @@ BENCH_SYNERGY_FLAGS ?=
 .PHONY: bench-synergy bench-synergy-quality
 bench: bench-synergy bench-synergy-quality
 
-bench-synergy: semlite.so twins $(BENCH_BIN)/bench_synergy
+bench-synergy: $(SO) twins $(BENCH_BIN)/bench_synergy
 	@mkdir -p $(BENCH_OUT)
-	$(BENCH_BIN)/bench_synergy --so ./semlite.so --models $(MODELS) --shared $(SHARED) --out $(BENCH_OUT) \
+	$(BENCH_BIN)/bench_synergy --so $(SO) --models $(MODELS) --shared $(SHARED) --out $(BENCH_OUT) \
 	  --dtype fp32 $(BENCH_SYNERGY_FLAGS)
-	$(BENCH_BIN)/bench_synergy --so ./semlite.so --models $(MODELS) --shared $(SHARED) --out $(BENCH_OUT) \
+	$(BENCH_BIN)/bench_synergy --so $(SO) --models $(MODELS) --shared $(SHARED) --out $(BENCH_OUT) \
 	  --dtype int8 --append $(BENCH_SYNERGY_FLAGS)
 	gnuplot -e "datafile='$(BENCH_OUT)/synergy.csv'; outfile='$(BENCH_OUT)/synergy.png'" bench/synergy/plot.gp
 
-bench-synergy-quality: semlite.so twins $(BENCH_BIN)/bench_synergy_quality
+bench-synergy-quality: $(SO) twins $(BENCH_BIN)/bench_synergy_quality
 	@mkdir -p $(BENCH_OUT)
-	$(BENCH_BIN)/bench_synergy_quality --so ./semlite.so --models $(MODELS) --shared $(SHARED) --out $(BENCH_OUT)
+	$(BENCH_BIN)/bench_synergy_quality --so $(SO) --models $(MODELS) --shared $(SHARED) --out $(BENCH_OUT)

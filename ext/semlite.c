@@ -87,6 +87,7 @@ static const struct {
   {"semlite_cache_clock", 1, DIRECT | CACHE, sl_sql_cache_clock},
   {"semlite_ha_import", -1, DIRECT, sl_sql_ha_import},
   {"semlite_version", 0, PURE, sl_sql_version},
+  {"semlite_progress_report", 1, DIRECT, sl_sql_progress_report},
   /* Reads the CPU and the environment and starts the worker pool: not a pure function. */
   {"semlite_build_info", 0, DIRECT | SQLITE_RESULT_SUBTYPE, sl_sql_build_info},
 };
@@ -106,6 +107,7 @@ static const struct {
   {"semlite_metrics", &sl_metrics_module, 0},
   {"semlite_memory", &sl_memory_module, 0},
   {"semlite_limits", &sl_limits_module, 0},
+  {"semlite_progress", &sl_progress_module, 0},
   {"synergy_links", &sl_synergy_links_module, 0},
   {"synergy_paths", &sl_synergy_paths_module, 0},
 };

@@ -13,7 +13,7 @@
 extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kernels_tests[],
     gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[],
     metrics_tests[], cache_tests[], synergy_tests[], version_tests[], stress_tests[], faults_tests[],
-    model_files_tests[];
+    model_files_tests[], progress_tests[], identity_tests[];
 
 static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"json", json_tests},
@@ -31,6 +31,8 @@ static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"cache", cache_tests},
   {"synergy", synergy_tests},
   {"version", version_tests},
+  {"progress", progress_tests},
+  {"identity", identity_tests},
   {"stress", stress_tests},
   {"faults", faults_tests},
 };
@@ -64,7 +66,7 @@ static const char *env_or(const char *name, const char *fallback) {
 }
 const char *sl_test_shared_dir(void) { return env_or("SEMLITE_SHARED", "../shared"); }
 const char *sl_test_models_dir(void) { return env_or("SEMLITE_MODELS", "models/synthetic"); }
-const char *sl_test_so_path(void) { return env_or("SEMLITE_SO", "./semlite.so"); }
+const char *sl_test_so_path(void) { return env_or("SEMLITE_SO", "build/release/semlite.so"); }
 
 static int starts_with(const char *s, const char *prefix) {
   return strncmp(s, prefix, strlen(prefix)) == 0;

@@ -343,6 +343,9 @@ static void test_memory_table(void) {
   snprintf(file, sizeof file, "%s/model.safetensors", dir);
   CHECK_QUERY(db, "SELECT group_concat(name, ',') FROM pragma_table_info('semlite_memory')", NULL, NULL,
               "model,kind,bytes,detail");
+  CHECK_QUERY(db, "DELETE FROM semlite_memory", NULL, NULL,
+              "ERROR: semlite_memory: read-only: it reports memory in use; to bound it UPDATE semlite_limits "
+              "(memory_budget_mb, l1_cache_mb, vec_cache_mb), to free a model call semlite_model_unload(name)");
   CHECK_QUERY(db, "SELECT semlite_model_load('mem_a', ?1)", dir, NULL, "mem_a");
   CHECK_QUERY(db, "SELECT semlite_model_load('mem_b', ?1)", dir, NULL, "mem_b");
   CHECK_QUERY(db, "SELECT semlite_model_load('mem_q', ?1, '{\"dtype\":\"int8\"}')", dir, NULL, "mem_q");

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The README's demo (`make demo`): automation suggestions for a real smart home, in the
-# sqlite3 shell with semlite.so loaded. Imports a published Home Assistant home from
+# sqlite3 shell with build/release/semlite.so loaded. Imports a published Home Assistant home from
 # ../shared/data/homes (SOURCES.md), loads the embedding model and the cross-encoder,
-# and prints the best chains of devices that no automation of the home links yet.
+# and prints the best chains of devices that no automation of the home links yet; then
+# embeds every entity name into a semlite_vec table, with progress lines on stderr.
 #
 # The models are the real all-MiniLM-L6-v2 and ms-marco-MiniLM-L-6-v2 when models/ holds
 # them (`sh models/fetch.sh` downloads and checks them); otherwise the SYNTHETIC TWINS
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 home=${1:-${SHARED:-../shared}/data/homes/giom-fr-large.json}
 [ -f "$home" ] || { echo "demo: no home file at $home (the shared fixtures live in ../shared)"; exit 1; }
 command -v sqlite3 >/dev/null || { echo "demo: needs the sqlite3 shell (apt-get install sqlite3)"; exit 1; }
-make -s twins semlite.so
+make -s twins build/release/semlite.so
 
 if sh models/fetch.sh --check >/dev/null 2>&1; then
   embed=models/all-MiniLM-L6-v2 rerank=models/ms-marco-MiniLM-L-6-v2
@@ -30,7 +31,7 @@ fi
 echo "demo: home $home"
 echo
 sqlite3 :memory: <<SQL
-.load ./semlite
+.load ./build/release/semlite
 .headers on
 .mode box
 .timer off
@@ -81,4 +82,18 @@ SELECT count(*) AS suggestions, max(depth) AS deepest FROM synergy_paths WHERE m
 SELECT printf('%.3f', score) AS score, t.name AS "trigger", a.name AS action
   FROM synergy_links s JOIN label t ON t.id = s.trigger_entity JOIN label a ON a.id = s.action_entity
  WHERE s.automated = 1 ORDER BY s.score DESC LIMIT 8;
+
+.print
+.print Every entity name into a vector table, embedded on insert (progress lines from semlite_progress_report):
+.output /dev/null
+SELECT semlite_progress_report(1000);
+.output stdout
+CREATE VIRTUAL TABLE names USING semlite_vec(embedding float[384] distance_metric=cosine, +name text,
+  model=minilm, embed_from=name);
+.timer on
+INSERT INTO names(rowid, name) SELECT rowid, name FROM synergy_entities;
+.timer off
+.print "The names nearest to 'motion in the hallway' (meaningful with the real model only):"
+SELECT printf('%.3f', distance) AS distance, name FROM names
+ WHERE embedding MATCH embed('minilm', 'motion in the hallway') AND k = 5;
 SQL

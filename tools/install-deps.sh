@@ -3,6 +3,9 @@
 # them: README's commands and .ci/run both call this script.
 set -eu
 PACKAGES="build-essential ca-certificates curl libsqlite3-dev sqlite3 libxxhash-dev gnuplot-nox python3 clang libclang-rt-14-dev"
+# The Python package test (make test-wheel): a fresh venv with pip (offline, from the
+# wheels python3-venv brings), and Debian's sqlite-utils to run it with.
+PACKAGES="$PACKAGES python3-venv sqlite-utils"
 # npm fetches the peers the tests and benches compare against (sqlite-vec, ONNX Runtime);
 # a machine that already has node and npm keeps its own.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"

@@ -127,6 +127,7 @@ void sl_sql_vec_migrate(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_ha_import(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_version(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_build_info(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_progress_report(sqlite3_context *ctx, int argc, sqlite3_value **argv);  /* sql_progress.c */
 
 /* Virtual tables */
 extern sqlite3_module sl_models_module;
@@ -135,6 +136,7 @@ extern sqlite3_module sl_vec_module;           /* semlite_vec (vec/module.c) */
 extern sqlite3_module sl_vec_each_module;      /* vec_each(v) (sql_vec_compat.c) */
 extern sqlite3_module sl_vec0_module;          /* the same under sqlite-vec's name vec0, in its dialect */
 extern sqlite3_module sl_metrics_module, sl_memory_module, sl_limits_module;  /* sql_metrics.c */
+extern sqlite3_module sl_progress_module;      /* sql_progress.c */
 extern sqlite3_module sl_synergy_links_module, sl_synergy_paths_module;   /* vtab_synergy.c */
 
 #endif

@@ -234,5 +234,14 @@ static const sl_snapshot_def limits_def = {
   SQLITE_VTAB_DIRECTONLY, limits_snapshot, limits_column, NULL};
 
 SL_SNAPSHOT_MODULE(sl_metrics_module, metrics_def, metrics_update);
-SL_SNAPSHOT_MODULE(sl_memory_module, memory_def, NULL);
+/* Read-only, with a message that says where the fix is rather than SQLite's bare
+** "table semlite_memory may not be modified". */
+static int memory_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 *rowid) {
+  sl_err err;
+  sl_fail(&err, "read-only: it reports memory in use; to bound it UPDATE semlite_limits (memory_budget_mb, "
+                "l1_cache_mb, vec_cache_mb), to free a model call semlite_model_unload(name)");
+  return sl_snapshot_fail(vtab, &err);
+}
+
+SL_SNAPSHOT_MODULE(sl_memory_module, memory_def, memory_update);
 SL_SNAPSHOT_MODULE(sl_limits_module, limits_def, limits_update);

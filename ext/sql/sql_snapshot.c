@@ -93,6 +93,11 @@ int sl_snapshot_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) 
   return SQLITE_OK;
 }
 
+const void *sl_snapshot_rows(sqlite3_vtab_cursor *cur, size_t *i) {
+  *i = ((cursor *)cur)->i;
+  return ((cursor *)cur)->rows;
+}
+
 int sl_snapshot_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
   *rowid = (sqlite3_int64)((cursor *)cur)->i + 1;
   return SQLITE_OK;

@@ -42,6 +42,9 @@ int sl_snapshot_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col);
 /* Row i has rowid i + 1, so xUpdate finds the row (the operation, the limit) by rowid. */
 int sl_snapshot_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid);
 
+/* The cursor's snapshot and its current row, for a table with its own xRowid. */
+const void *sl_snapshot_rows(sqlite3_vtab_cursor *cur, size_t *i);
+
 /* Defines `sqlite3_module module` over def, with xUpdate `update` (NULL: read-only). */
 #define SL_SNAPSHOT_MODULE(module, def, update)                                           \
   static int module##_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, \

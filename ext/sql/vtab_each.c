@@ -26,6 +26,7 @@
 #include "../base/json.h"
 #include "../ops/infer.h"
 #include "../ops/limits.h"
+#include "../ops/progress.h"
 #include "sql.h"
 #include "sql_cache.h"
 
@@ -67,6 +68,7 @@ typedef struct each_cursor {
   const float *row;               /* row i's result, when it has one */
   size_t i;                       /* current row */
   size_t t;                       /* texts before row i: row i's text when it has one */
+  int progress;                   /* semlite_progress job (ops/progress.h), 0 when none */
 } each_cursor;
 
 static int each_connect(sqlite3 *db, const each_kind *kind, sl_cache *cache, sqlite3_vtab **out) {
@@ -148,6 +150,7 @@ static void each_reset(each_cursor *c) {
   sqlite3_vtab_cursor base = c->base;
   const each_kind *kind = c->kind;
   sl_cache *cache = c->cache;
+  sl_progress_end(c->progress);
   sl_op_stream_close(c->stream);
   for (int a = 0; a < MAX_ARGS; a++) sqlite3_value_free(c->args[a]);
   sl_json_free(c->doc);
@@ -252,6 +255,7 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
                         &c->stream, &err))
     return sl_vtab_fail(c->base.pVtab, c->kind->fn, &err);
   c->n = n;   /* rows exist only once the whole array has passed the checks */
+  c->progress = sl_progress_begin(kind->fn, model, (int64_t)n);
   return each_fill(c);
 }
 
@@ -259,6 +263,7 @@ static int each_next(sqlite3_vtab_cursor *cur) {
   each_cursor *c = (each_cursor *)cur;
   if (!c->is_null[c->i]) c->t++;
   c->i++;
+  sl_progress_set(c->progress, (int64_t)c->i);
   return each_fill(c);
 }
 

@@ -31,6 +31,7 @@
 #include "search.h"
 #include "store.h"
 #include "write.h"
+#include "identity.h"
 
 /* ---- create, connect, destroy ---- */
 
@@ -39,6 +40,7 @@ static const char *const shadow_names[] = {"info", "chunks", "rowids", "aux"};
 static void table_free(vv_table *t) {
   if (!t) return;
   vv_discard(t);
+  vv_progress_end(t);
   sqlite3_free(t->pending);
   sqlite3_free(t->dirty);
   vv_stmts_finalize(t);
@@ -169,6 +171,7 @@ static int vv_init(sqlite3 *db, sl_cache *cache, int argc, const char *const *ar
       sl_vtab_error(&t->base, t->name, "cannot declare the table: %s", sqlite3_errmsg(db));
   }
   if (rc == SQLITE_OK) rc = create ? create_shadow(t) : check_info(t);
+  if (rc == SQLITE_OK && create && t->cfg.model) rc = vv_identity_record(t);
   if (rc != SQLITE_OK) {
     *errmsg = t->base.zErrMsg ? sqlite3_mprintf("%s", t->base.zErrMsg) : NULL;
     table_free(t);
@@ -259,6 +262,7 @@ static int vv_rollback_to(sqlite3_vtab *vtab, int n) {
 
 static int vv_end(sqlite3_vtab *vtab) {
   vv_discard((vv_table *)vtab);
+  vv_progress_end((vv_table *)vtab);
   vv_chunks_clean((vv_table *)vtab);
   return SQLITE_OK;
 }

@@ -9,6 +9,7 @@
 **
 **   module.c   the sqlite3_module: create/connect/destroy, planning, cursors
 **   write.c    write.h   xUpdate: insert, upsert, update, delete; embed-on-insert
+**   identity.c identity.h the model= a table recorded at CREATE, checked before embedding
 **   search.c   search.h  the k-NN search run in xFilter
 **   check.c              semlite_vec_check() (declared in ../sql.h)
 **   migrate.c            semlite_vec_migrate(): vec0.so's storage into this one (../sql.h)
@@ -134,6 +135,7 @@ typedef struct vv_table {
   vv_pending *pending;         /* VV_EMBED_BATCH entries once the table embeds */
   int n_pending;
   int flushing;                /* in vv_flush: 1 cached, 2 uncached (write.c) */
+  int progress;                /* embed-on-insert's semlite_progress job in this transaction (write.c) */
   sqlite3_int64 *dirty;        /* chunks changed in the open transaction (see above) */
   size_t n_dirty, cap_dirty;
 } vv_table;

@@ -24,8 +24,10 @@
 #include <string.h>
 
 #include "../../ops/infer.h"
+#include "../../ops/progress.h"
 #include "../../vector/quant.h"
 #include "config.h"
+#include "identity.h"
 #include "store.h"
 #include "write.h"
 
@@ -62,6 +64,10 @@ int vv_model_check(vv_table *t) {
   const vv_config *cfg = &t->cfg;
   size_t width;
   sl_err err;
+  /* The model the table recorded at CREATE (identity.c): the folder to load, or a refusal
+  ** of another model under that name. */
+  int rc = vv_identity_check(t);
+  if (rc != SQLITE_OK) return rc;
   if (sl_op_model_width(cfg->model, SL_KIND_EMBED, &width, &err))
     return sl_vtab_error(&t->base, t->name, "model: %s", err.msg);
   if (width != cfg->dims)
@@ -169,6 +175,11 @@ static void extras_free(unsigned char **bufs) {
 
 static int vv_flush_now(vv_table *t);
 
+void vv_progress_end(vv_table *t) {
+  sl_progress_end(t->progress);
+  t->progress = 0;
+}
+
 void vv_discard(vv_table *t) {
   for (int i = 0; i < t->n_pending; i++) sqlite3_free(t->pending[i].text);
   t->n_pending = 0;
@@ -214,7 +225,10 @@ static int vv_flush_now(vv_table *t) {
     if (nv.qvec) sl_quantize(&t->lay, out + i * dims, nv.qvec);
     rc = vv_chunk_write_vector(t, t->pending[i].chunk, t->pending[i].slot, nv.vec, nv.qvec);
   }
-  if (rc == SQLITE_OK) vv_discard(t);
+  if (rc == SQLITE_OK) {
+    sl_progress_add(t->progress, (int64_t)n, 0);
+    vv_discard(t);
+  }
   sqlite3_free(texts);
   sqlite3_free(lens);
   sqlite3_free(out);
@@ -232,6 +246,10 @@ static int defer(vv_table *t, sqlite3_int64 chunk, size_t slot, sqlite3_value *t
   memcpy(p->text, sqlite3_value_text(text), p->len + 1);
   p->chunk = chunk;
   p->slot = slot;
+  /* One semlite_progress job per transaction that embeds: done = rows embedded, total =
+  ** rows handed in so far (ended by vv_progress_end at commit or rollback). */
+  if (!t->progress) t->progress = sl_progress_begin("embed-on-insert", t->name, 0);
+  sl_progress_add(t->progress, 0, 1);
   return ++t->n_pending == VV_EMBED_BATCH ? vv_flush(t) : SQLITE_OK;
 }
 

@@ -19,6 +19,8 @@ int vv_flush(vv_table *t);
 int vv_flush_uncached(vv_table *t);
 /* Forgets the pending rows (ROLLBACK, ROLLBACK TO: their rows are gone). */
 void vv_discard(vv_table *t);
+/* Ends the transaction's embed-on-insert row in semlite_progress (commit, rollback, close). */
+void vv_progress_end(vv_table *t);
 /* Whether model= names a loaded embedding model that makes vectors of the column's
 ** size; sets the table's error if not. */
 int vv_model_check(vv_table *t);
