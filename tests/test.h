@@ -77,6 +77,9 @@ const char *t_model_path(char *buf, size_t cap, const char *name);
 const char *t_model_alias(char *dir, size_t cap, const char *twin, const char *tag);
 void t_model_alias_remove(const char *dir);
 
+/* Deletes a database file and its -wal, -shm and -journal files. */
+void t_remove_db(const char *path);
+
 /* First column of the first row of sql as an integer; a failing statement fails the test (-1). */
 long long t_query_int(sqlite3 *db, const char *sql);
 

@@ -201,13 +201,7 @@ static int run_once(const char *dir, const char *mode, long n, int full, outcome
     sqlite3_free(vec);
   }
   sqlite3_close(db);
-  unlink(path);
-  snprintf(sql, sizeof sql, "%s-wal", path);
-  unlink(sql);
-  snprintf(sql, sizeof sql, "%s-shm", path);
-  unlink(sql);
-  snprintf(sql, sizeof sql, "%s-journal", path);
-  unlink(sql);
+  t_remove_db(path);
   o->runs++;
   o->faulted += fired;
   return fired;

@@ -138,3 +138,12 @@ long long t_query_int(sqlite3 *db, const char *sql) {
   sqlite3_finalize(st);
   return v;
 }
+
+void t_remove_db(const char *path) {
+  static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+  char p[1100];
+  for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+    snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
+    unlink(p);
+  }
+}

@@ -52,16 +52,6 @@ static void temp_db_path(char *path, size_t cap, const char *tag) {
   snprintf(path, cap, "%s/semlite-vtab-%s-%d.db", dir && *dir ? dir : "/tmp", tag, (int)getpid());
 }
 
-static void remove_db(const char *path) {
-  char p[600];
-  unlink(path);
-  snprintf(p, sizeof p, "%s-wal", path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-journal", path);
-  unlink(p);
-}
 
 
 /* The rows value = a..b (this SQLite has no generate_series). */
@@ -704,7 +694,7 @@ static void test_check_and_shadow(void) {
   char path[512];
   sqlite3 *db;
   temp_db_path(path, sizeof path, "check");
-  remove_db(path);
+  t_remove_db(path);
   db = open_path(path);
   t_exec(db, "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[4], tag text, +note text, chunk_size=8, "
              "quantizer=int8)");
@@ -773,7 +763,7 @@ static void test_check_and_shadow(void) {
   CHECK_QUERY(db, "SELECT count(*) FROM t", NULL, NULL,
               "ERROR: t: shadow table t_info has chunk_size=16 but the declaration means chunk_size=8");
   sqlite3_close(db);
-  remove_db(path);
+  t_remove_db(path);
 }
 
 /* ---- embed on insert ---- */
@@ -1061,7 +1051,7 @@ static void test_crash(void) {
   sqlite3 *db;
   long long committed = 0;
   temp_db_path(path, sizeof path, "crash");
-  remove_db(path);
+  t_remove_db(path);
   db = open_path(path);
   CHECK_QUERY(db, "PRAGMA journal_mode = WAL", NULL, NULL, "wal");
   t_exec(db, "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[32], tag text, chunk_size=64, quantizer=int8)");
@@ -1116,7 +1106,7 @@ static void test_crash(void) {
     CHECK_INT(t_query_int(db, buf), max_rowid);
     sqlite3_close(db);
   }
-  remove_db(path);
+  t_remove_db(path);
 }
 
 /* The process-wide chunk cache never serves stale vectors: two connections on one WAL
@@ -1126,7 +1116,7 @@ static void test_crash(void) {
 static void test_chunk_cache(void) {
   char path[512];
   temp_db_path(path, sizeof path, "cache");
-  remove_db(path);
+  t_remove_db(path);
   sqlite3 *a = open_path(path), *b = open_path(path);
   const char *nearest = "SELECT rowid FROM t WHERE embedding MATCH '[1,0,0,0]' AND k = 1";
   t_exec(a, "PRAGMA journal_mode = WAL");
@@ -1168,7 +1158,7 @@ static void test_chunk_cache(void) {
   CHECK_QUERY(a, "SELECT semlite_vec_check('t')", NULL, NULL, "ok");
   sqlite3_close(a);
   sqlite3_close(b);
-  remove_db(path);
+  t_remove_db(path);
 }
 
 /* issue 20: a chunk whose rowids BLOB names a row T_rowids does not have (or places
@@ -1570,7 +1560,7 @@ static void test_vec0_migrate(void) {
     return;
   }
   temp_db_path(path, sizeof path, "vec0so");
-  remove_db(path);
+  t_remove_db(path);
   /* written by vec0.so */
   sqlite3_open(path, &db);
   sqlite3_enable_load_extension(db, 1);
@@ -1624,7 +1614,7 @@ static void test_vec0_migrate(void) {
   CHECK_QUERY(db, "SELECT semlite_vec_check('v') || semlite_vec_check('p')", NULL, NULL, "okok");
   for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) sqlite3_free(expected[i]);
   sqlite3_close(db);
-  remove_db(path);
+  t_remove_db(path);
 }
 
 const sl_test vtab_vec_tests[] = {
