@@ -95,7 +95,7 @@ static const struct {
 static const struct {
   const char *name;
   const sqlite3_module *module;
-  int cache;            /* CACHE: pAux is the connection's sl_cache; PEER: see below */
+  int flags;            /* CACHE: pAux is the connection's sl_cache; PEER (above) */
 } modules[] = {
   {"semlite_models", &sl_models_module, 0},
   {"embed_each", &sl_embed_each_module, CACHE},
@@ -165,8 +165,8 @@ int sqlite3_semlite_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines 
     }
   }
   for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
-    int rc, uses_cache = (modules[i].cache & CACHE) != 0;
-    if ((modules[i].cache & PEER) && module_exists(db, modules[i].name)) continue;
+    int rc, uses_cache = (modules[i].flags & CACHE) != 0;
+    if ((modules[i].flags & PEER) && module_exists(db, modules[i].name)) continue;
     if (uses_cache) sl_cache_retain(cache);
     rc = sqlite3_create_module_v2(db, modules[i].name, modules[i].module,
                                   uses_cache ? cache : NULL,
