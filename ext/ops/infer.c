@@ -104,8 +104,8 @@ static int compute(sl_op metric, const sl_model *m, const char *query, size_t ql
 }
 
 /* The address of text i of a request: (text) or (query, text). */
-static void address(const unsigned char id[16], const char *op, const char *query, size_t qlen,
-                    const char *text, size_t len, sl_cache_key *key) {
+void sl_op_address(const unsigned char id[16], const char *op, const char *query, size_t qlen,
+                   const char *text, size_t len, sl_cache_key *key) {
   sl_cache_part parts[2] = {{query, qlen}, {text, len}};
   sl_cache_address(id, op, query ? 2 : 1, parts + !query, key);
 }
@@ -138,7 +138,7 @@ static int run_cached(sl_l2 *l2, const char *op, sl_op metric, int per_pass, sl_
   for (size_t i = 0; i < n; i++) {
     int hit = 0;
     if (l2) {
-      address(id, op, query, qlen, texts[i], lens[i], &keys[i]);
+      sl_op_address(id, op, query, qlen, texts[i], lens[i], &keys[i]);
       if (sl_cache_lookup(l2, op, &keys[i], out + i * width, bytes, &hit, err)) goto done;
     }
     if (hit) continue;
@@ -347,7 +347,7 @@ static int look_up(sl_op_stream *s, const unsigned char id[16], size_t j, sl_err
   size_t t = s->b0 + j;
   int hit = 0;
   if (s->l2) {
-    address(id, s->op, s->query, s->qlen, s->texts[t], s->lens[t], &s->keys[j]);
+    sl_op_address(id, s->op, s->query, s->qlen, s->texts[t], s->lens[t], &s->keys[j]);
     if (sl_cache_lookup(s->l2, s->op, &s->keys[j], s->out + j * s->width,
                         s->width * sizeof *s->out, &hit, err))
       return SL_ERROR;

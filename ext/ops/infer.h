@@ -72,6 +72,11 @@ int sl_op_embed_rows(sl_l2 *l2, const char *model, size_t dims, size_t n,
 
 /* ---- requests on a pinned model (synergy) ---- */
 
+/* The content address every request here gives an input: op over the model identity and
+** (text) or (query, text). For stores that label their rows (synergy's). */
+void sl_op_address(const unsigned char id[16], const char *op, const char *query, size_t qlen,
+                   const char *text, size_t len, sl_cache_key *key);
+
 /* n texts (embedding model) or n (query, docs[i]) pairs (cross-encoder, query not NULL)
 ** into n rows of sl_op_width(m) floats, cached under op, computed in as many passes as
 ** the limits need; each pass is one `metric` call. */

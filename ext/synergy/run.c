@@ -162,10 +162,7 @@ static int name_descriptors(sl_syn_steps *steps, sl_model *m, size_t n, const sl
   if (!steps->descriptors || !steps->name_descriptors || n == 0) return SL_OK;
   if (!(*keys = malloc(n * sizeof **keys))) return sl_oom(err);
   sl_op_identity(m, id);
-  for (size_t i = 0; i < n; i++) {
-    sl_cache_part part = {texts[i], strlen(texts[i])};
-    sl_cache_address(id, SL_SYN_OP_EMBED, 1, &part, &(*keys)[i]);
-  }
+  for (size_t i = 0; i < n; i++) sl_op_address(id, SL_SYN_OP_EMBED, NULL, 0, texts[i], strlen(texts[i]), &(*keys)[i]);
   steps->name_descriptors(steps, n, nodes, (const char *const *)texts, *keys);
   return SL_OK;
 }
