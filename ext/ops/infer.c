@@ -74,7 +74,7 @@ void sl_op_identity(sl_model *m, unsigned char id[16]) { sl_model_identity(m, id
 int sl_op_model_width(const char *model, sl_model_kind kind, size_t *width, sl_err *err) {
   sl_model *m;
   if (sl_op_pin(model, kind, &m, err)) return SL_ERROR;
-  *width = sl_op_width(m);
+  if (width) *width = sl_op_width(m);
   sl_op_release(m);
   return SL_OK;
 }

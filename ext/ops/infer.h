@@ -60,7 +60,8 @@ int sl_op_rerank_pair(sl_l2 *l2, const char *model, const char *query, size_t ql
 int sl_op_tokenize(const char *model, const char *text, size_t len, int **ids, size_t *n,
                    sl_err *err);
 
-/* The width (sl_op_width) of the model called name, which must be of kind. */
+/* Checks the model called name is loaded and of kind (pinnable as sl_op_pin says), and
+** gives its width (sl_op_width) when width is not NULL. */
 int sl_op_model_width(const char *model, sl_model_kind kind, size_t *width, sl_err *err);
 
 /* semlite_vec's embed-on-insert: n texts into n rows of `dims` floats with the embedding

@@ -198,7 +198,7 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
   const sl_json *root;
   const char *model, *query = NULL;
   sl_err err;
-  size_t n, k, qlen = 0, n_texts = 0, width;
+  size_t n, k, qlen = 0, n_texts = 0;
 
   each_reset(c);
   if (idx != (1 << kind->n_args) - 1 || argc != kind->n_args)
@@ -225,9 +225,8 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
     const char *text = (const char *)sqlite3_value_text(array);
     if (!text || !model || (kind->rerank && !query)) return SQLITE_NOMEM;
     /* The model is checked first, so that a wrong name fails even on an empty array. */
-    if (sl_op_model_width(model, kind->rerank ? SL_KIND_RERANK : SL_KIND_EMBED, &width, &err))
+    if (sl_op_model_width(model, kind->rerank ? SL_KIND_RERANK : SL_KIND_EMBED, NULL, &err))
       return sl_vtab_fail(c->base.pVtab, c->kind->fn, &err);
-    (void)width;
     if (sl_limit_document((size_t)sqlite3_value_bytes(array), &err) ||
         sl_json_parse(text, (size_t)sqlite3_value_bytes(array), &c->doc, &err))
       return sl_vtab_fail(c->base.pVtab, c->kind->fn, &err);
