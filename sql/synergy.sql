@@ -49,6 +49,25 @@ CREATE TABLE IF NOT EXISTS synergy_automation_members(
 );
 CREATE INDEX IF NOT EXISTS synergy_automation_members_auto ON synergy_automation_members(automation_id);
 
+-- Group helpers (light/switch/binary_sensor groups, old-style `group.*`): a group's
+-- members. An automation that targets a group targets each member.
+CREATE TABLE IF NOT EXISTS synergy_groups(
+  group_entity_id  TEXT NOT NULL,
+  member_entity_id TEXT NOT NULL,
+  PRIMARY KEY (group_entity_id, member_entity_id)
+) WITHOUT ROWID;
+
+-- The recorder's history (semlite_ha_history): how much more often the action entity
+-- changed within the window after the trigger entity changed than chance would have it
+-- (lift, 1 = chance), and on how many trigger changes that rests (support).
+CREATE TABLE IF NOT EXISTS synergy_history(
+  trigger_entity TEXT NOT NULL,
+  action_entity  TEXT NOT NULL,
+  lift           REAL NOT NULL,
+  support        INTEGER NOT NULL,
+  PRIMARY KEY (trigger_entity, action_entity)
+) WITHOUT ROWID;
+
 -- Which trigger can drive which action. trigger_class '*' matches any device class
 -- (NULL included), action_domain '*' any domain. The most specific matching row wins:
 -- exact class before '*', then exact action domain before '*'; weight 0 forbids.
