@@ -10,7 +10,8 @@
 **
 ** The connection's cache state (sql_cache.h) is created here and passed as user data
 ** to the functions and modules marked CACHE; the last of them to go frees it.
-** It also preloads the models SEMLITE_PRELOAD names (ext/ops/preload.h).
+** It also preloads the models SEMLITE_PRELOAD names (ext/ops/preload.h), after making
+** SQLite's allocator semlite's own (ext/base/alloc.h).
 */
 #include <pthread.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
 
+#include "base/alloc.h"
 #include "ops/preload.h"
 #include "sql/sql.h"
 #include "sql/sql_cache.h"
@@ -103,6 +105,7 @@ static const struct {
   {"semlite_vec", &sl_vec_module, CACHE},
   {"vec0", &sl_vec0_module, CACHE | PEER},
   {"vec_each", &sl_vec_each_module, PEER},
+  {"vec_npy_each", &sl_vec_npy_each_module, PEER},
   {"semlite_cache_stats", &sl_cache_stats_module, CACHE},
   {"semlite_metrics", &sl_metrics_module, 0},
   {"semlite_memory", &sl_memory_module, 0},
@@ -118,9 +121,16 @@ static const struct {
 static pthread_once_t preload_once = PTHREAD_ONCE_INIT;
 static char preload_error[SL_ERR_MAX];
 
+static void *sqlite_malloc(size_t n) { return sqlite3_malloc64(n); }
+static void *sqlite_realloc(void *p, size_t n) { return sqlite3_realloc64(p, n); }
+static void sqlite_free(void *p) { sqlite3_free(p); }
+
+/* Once per process: SQLite's allocator for semlite's own memory, then the preload. */
 static void preload(void) {
+  static const sl_allocator sqlite_allocator = {sqlite_malloc, sqlite_realloc, sqlite_free};
   const char *spec = getenv("SEMLITE_PRELOAD");
   sl_err err;
+  sl_alloc_install(&sqlite_allocator);
   if (spec && *spec && sl_preload(spec, &err)) snprintf(preload_error, sizeof preload_error, "%s", err.msg);
 }
 

@@ -152,6 +152,10 @@ static void test_sql_surface(void) {
   CHECK_QUERY(db, "SELECT group_concat(name, ',') FROM pragma_table_info('semlite_cache_stats')", NULL, NULL,
               "op,entries,bytes,hits,misses,hit_rate,evictions,expired,l1_hits,write_failures");
   CHECK_QUERY(db, "SELECT count(*) FROM semlite_cache_stats", NULL, NULL, "0");
+  CHECK_QUERY(db, "INSERT INTO semlite_cache_stats(op) VALUES ('embed')", NULL, NULL,
+              "ERROR: semlite_cache_stats: read-only: it counts the cache's entries and this connection's hits; to "
+              "empty the cache DELETE FROM semlite_cache, to drop expired entries call semlite_cache_clear_expired(), "
+              "to stop it call semlite_cache_disable()");
   CHECK_QUERY(db, "SELECT semlite_cache_enable()", NULL, NULL, "1");
   CHECK_QUERY(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name)",
               NULL, NULL, "semlite_cache,semlite_cache_config,semlite_cache_counters,semlite_cache_meta,semlite_cache_victims");

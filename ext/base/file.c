@@ -2,6 +2,7 @@
 ** file.c: reads a file whole after checking it is a regular file of bounded size, and
 ** remembers what it read (see file.h). The only open/fstat/read loop of semlite.
 */
+#include "alloc.h"
 #include "file.h"
 
 #include <errno.h>
@@ -49,10 +50,10 @@ static int log_add(sl_file_log *log, const char *path, const sl_file_stamp *s, s
   sl_file_log_entry *grown;
   char *copy;
   if (!log) return SL_OK;
-  grown = realloc(log->entries, (log->n + 1) * sizeof *grown);
-  if (!grown) return sl_fail(err, "out of memory");
+  grown = sl_realloc(log->entries, (log->n + 1) * sizeof *grown);
+  if (!grown) return sl_oom(err);
   log->entries = grown;
-  if (!(copy = strdup(path))) return sl_fail(err, "out of memory");
+  if (!(copy = sl_strdup(path))) return sl_oom(err);
   grown[log->n].path = copy;
   grown[log->n].stamp = *s;
   log->n++;
@@ -110,7 +111,7 @@ static int allocate(sl_file *out, size_t size, unsigned flags, const char *name,
 #endif
     out->data = p;
     out->map_len = len;
-  } else if (!(out->data = malloc(size + 1))) {
+  } else if (!(out->data = sl_malloc(size + 1))) {
     return refuse(out, SL_FILE_FAIL_MEMORY, ENOMEM, err, "out of memory reading %s (%zu bytes)", name, size);
   }
   ((char *)out->data)[size] = 0;
@@ -215,18 +216,18 @@ size_t sl_file_resident(const sl_file *f) {
   unsigned char *vec;
   if (!f->map_len) return f->size;
   pages = f->map_len / page;
-  if (!(vec = malloc(pages)) || mincore(f->data, f->map_len, vec) != 0) {
-    free(vec);
+  if (!(vec = sl_malloc(pages)) || mincore(f->data, f->map_len, vec) != 0) {
+    sl_free(vec);
     return f->size;
   }
   for (size_t i = 0; i < pages; i++) n += vec[i] & 1;
-  free(vec);
+  sl_free(vec);
   return n * page < f->size ? n * page : f->size;
 }
 
 void sl_file_free(sl_file *f) {
   if (f->map_len) munmap(f->data, f->map_len);
-  else free(f->data);
+  else sl_free(f->data);
   memset(f, 0, sizeof *f);
 }
 
@@ -250,8 +251,8 @@ int sl_file_log_same(const sl_file_log *a, const sl_file_log *b) {
 }
 
 void sl_file_log_free(sl_file_log *log) {
-  for (size_t i = 0; i < log->n; i++) free(log->entries[i].path);
-  free(log->entries);
+  for (size_t i = 0; i < log->n; i++) sl_free(log->entries[i].path);
+  sl_free(log->entries);
   log->entries = NULL;
   log->n = 0;
 }

@@ -77,7 +77,7 @@ int sl_file_read(const char *dir, const char *name, size_t limit, unsigned flags
                  sl_file *out, sl_err *err);
 
 /* Hands over the bytes of a file read without SL_FILE_PAGES: the caller frees them with
-** free(). *f no longer holds them. */
+** sl_free(). *f no longer holds them. */
 void *sl_file_take(sl_file *f);
 
 /* Gives back the whole pages inside [p, p + len) of an SL_FILE_PAGES file to the system.

@@ -26,6 +26,7 @@
 #ifndef _GNU_SOURCE
 # define _GNU_SOURCE /* strtod_l, newlocale */
 #endif
+#include "alloc.h"
 #include "json.h"
 #include "file.h"
 
@@ -80,7 +81,7 @@ static void *arena_alloc(sl_json_doc *d, size_t n, size_t align) {
   if (c) at = (c->used + align - 1) & ~(align - 1);
   if (!c || at > c->cap || c->cap - at < n) {
     size_t cap = d->next_cap > n ? d->next_cap : n;
-    c = malloc(HDR + cap);
+    c = sl_malloc(HDR + cap);
     if (!c) return NULL;
     c->prev = d->chunks;
     c->cap = cap;
@@ -116,7 +117,7 @@ static int fail_at(parser *p, size_t at, const char *fmt, ...) {
 }
 
 static int fail_oom(parser *p) {
-  return sl_fail(p->err, "out of memory while parsing JSON");
+  return sl_fail_code(p->err, SL_CODE_NOMEM, "out of memory while parsing JSON");
 }
 
 /* Describes the byte at p->i for "unexpected ..." messages. */
@@ -335,7 +336,7 @@ static int check_duplicates(parser *p, const sl_json *obj) {
   const sl_json *c;
   size_t k = 0;
   if (obj->n < 2) return SL_OK;
-  m = malloc(obj->n * sizeof *m);
+  m = sl_malloc(obj->n * sizeof *m);
   if (!m) return fail_oom(p);
   for (c = obj->child; c; c = c->next) m[k++] = (const jnode *)c;
   qsort(m, obj->n, sizeof *m, member_cmp);
@@ -346,7 +347,7 @@ static int check_duplicates(parser *p, const sl_json *obj) {
       dup = m[k];
     }
   }
-  free(m);
+  sl_free(m);
   if (!dup) return SL_OK;
   return fail_at(p, dup->pos, "duplicate key '%.*s'", clip(dup->v.key, dup->v.key_len),
                  dup->v.key);
@@ -451,8 +452,8 @@ int sl_json_parse(const char *text, size_t len, sl_json_doc **out, sl_err *err) 
   p.s = (const unsigned char *)(text ? text : "");
   p.len = text ? len : 0;
   p.err = err;
-  p.doc = calloc(1, sizeof *p.doc);
-  if (!p.doc) return sl_fail(err, "out of memory while parsing JSON");
+  p.doc = sl_calloc(1, sizeof *p.doc);
+  if (!p.doc) return sl_fail_code(err, SL_CODE_NOMEM, "out of memory while parsing JSON");
   p.doc->next_cap = ARENA_FIRST;
   rc = parse_value(&p, 0, &root);
   if (rc == SL_OK) {
@@ -478,9 +479,9 @@ void sl_json_free(sl_json_doc *doc) {
   if (!doc) return;
   for (c = doc->chunks; c; c = prev) {
     prev = c->prev;
-    free(c);
+    sl_free(c);
   }
-  free(doc);
+  sl_free(doc);
 }
 
 const sl_json *sl_json_get(const sl_json *obj, const char *key) {

@@ -14,6 +14,7 @@
 ** (kernels/gemm.h), whose sums do not depend on the batch around a sequence, so a text
 ** gets the same bits alone or in a batch; the rest through kernels/kernels.h.
 */
+#include "../base/alloc.h"
 #include "bert.h"
 
 #include <math.h>
@@ -80,12 +81,12 @@ static const float *tensor_f32(sl_bert *b, const sl_tensor *t, sl_err *err) {
     sl_fail(err, "tensor '%s' is I64, expected floating point", t->name);
     return NULL;
   }
-  copy = malloc(t->n_elems * sizeof(float) + 1);
-  grown = realloc(b->owned, (b->n_owned + 1) * sizeof *grown);
+  copy = sl_malloc(t->n_elems * sizeof(float) + 1);
+  grown = sl_realloc(b->owned, (b->n_owned + 1) * sizeof *grown);
   if (!copy || !grown) {
-    free(copy);
+    sl_free(copy);
     if (grown) b->owned = grown;
-    sl_fail(err, "out of memory converting tensor '%s'", t->name);
+    sl_fail_code(err, SL_CODE_NOMEM, "out of memory converting tensor '%s'", t->name);
     return NULL;
   }
   b->owned = grown;
@@ -164,8 +165,8 @@ static int bind_all(sl_bert *b, sl_err *err) {
   word = sl_st_find(b->st, "bert.embeddings.word_embeddings.weight");
   b->dtype = (word ? word : sl_st_find(b->st, "embeddings.word_embeddings.weight"))->dtype;
 
-  b->layers = calloc((size_t)c->layers, sizeof *b->layers);
-  if (!b->layers) return sl_fail(err, "out of memory");
+  b->layers = sl_calloc((size_t)c->layers, sizeof *b->layers);
+  if (!b->layers) return sl_oom(err);
   for (int i = 0; i < c->layers; i++) {
     layer *L = &b->layers[i];
     char n[8][96];
@@ -219,11 +220,11 @@ static int bind_all(sl_bert *b, sl_err *err) {
 
 int sl_bert_load(const sl_model_config *cfg, sl_safetensors *st, sl_compute_dtype compute,
                  sl_bert **out, sl_err *err) {
-  sl_bert *b = calloc(1, sizeof *b);
+  sl_bert *b = sl_calloc(1, sizeof *b);
   *out = NULL;
   if (!b) {
     sl_st_close(st);
-    return sl_fail(err, "out of memory");
+    return sl_oom(err);
   }
   b->cfg = *cfg;
   b->compute = compute;
@@ -264,11 +265,11 @@ void sl_bert_free(sl_bert *b) {
     sl_qweights_free(&L->ff_in.q);
     sl_qweights_free(&L->ff_out.q);
   }
-  for (size_t i = 0; i < b->n_owned; i++) free(b->owned[i]);
-  free(b->owned);
-  free(b->layers);
+  for (size_t i = 0; i < b->n_owned; i++) sl_free(b->owned[i]);
+  sl_free(b->owned);
+  sl_free(b->layers);
   sl_st_close(b->st);
-  free(b);
+  sl_free(b);
 }
 
 size_t sl_bert_params(const sl_bert *b) { return b->params; }
@@ -369,8 +370,8 @@ size_t sl_bert_scratch_bytes(const sl_model_config *c, size_t tokens, size_t lon
 static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_model_config *c,
                          sl_err *err) {
   size_t th = tokens * (size_t)c->hidden;
-  float *p = malloc(scratch_floats(c, tokens, longest) * sizeof(float));
-  if (!p) return sl_fail(err, "out of memory for a batch of %zu tokens", tokens);
+  float *p = sl_malloc(scratch_floats(c, tokens, longest) * sizeof(float));
+  if (!p) return sl_fail_code(err, SL_CODE_NOMEM, "out of memory for a batch of %zu tokens", tokens);
   s->block = p;
   s->x = p; p += th;
   s->q = p; p += th;
@@ -490,7 +491,7 @@ int sl_bert_embed(const sl_bert *b, const sl_batch *batch, float *out, sl_err *e
   if (c->kind != SL_KIND_EMBED) return sl_fail(err, "not an embedding model");
   if (batch->n_seq == 0) return SL_OK;
   if (encode(b, batch, &s, err)) {
-    free(s.block);
+    sl_free(s.block);
     return SL_ERROR;
   }
   for (size_t seq = 0; seq < batch->n_seq; seq++) {
@@ -511,7 +512,7 @@ int sl_bert_embed(const sl_bert *b, const sl_batch *batch, float *out, sl_err *e
     }
     if (c->normalize) sl_kernels_normalize(k, o, H);
   }
-  free(s.block);
+  sl_free(s.block);
   return SL_OK;
 }
 
@@ -524,7 +525,7 @@ int sl_bert_classify(const sl_bert *b, const sl_batch *batch, float *out, sl_err
   if (c->kind != SL_KIND_RERANK) return sl_fail(err, "not a sequence classification model");
   if (batch->n_seq == 0) return SL_OK;
   if (encode(b, batch, &s, err)) {
-    free(s.block);
+    sl_free(s.block);
     return SL_ERROR;
   }
   /* The pooler reads each sequence's [CLS] row; gather them, then two small GEMMs. */
@@ -534,6 +535,6 @@ int sl_bert_classify(const sl_bert *b, const sl_batch *batch, float *out, sl_err
   apply_linear(&b->pooler, s.ctx, batch->n_seq, pooled, NULL);
   for (size_t i = 0; i < batch->n_seq * H; i++) pooled[i] = tanhf(pooled[i]);
   apply_linear(&b->classifier, pooled, batch->n_seq, out, NULL);
-  free(s.block);
+  sl_free(s.block);
   return SL_OK;
 }

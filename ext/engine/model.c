@@ -6,6 +6,7 @@
 ** through file.h, and recorded with its stamp so that the registry can tell when the
 ** folder no longer holds what a loaded model read.
 */
+#include "../base/alloc.h"
 #include "model.h"
 
 #include <errno.h>
@@ -29,7 +30,7 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static void compute_identity(sl_model *m);
+static void compute_hashes(sl_model *m, const void *vocab, size_t vocab_bytes);
 
 int sl_model_open(const char *dir, sl_compute_dtype dtype, sl_model **out, sl_err *err) {
   double t0 = now_ms();
@@ -37,6 +38,7 @@ int sl_model_open(const char *dir, sl_compute_dtype dtype, sl_model **out, sl_er
   struct stat st;
   sl_file vocab;
   sl_safetensors *weights;
+  void *vocab_copy = NULL;
   sl_model *m;
 
   *out = NULL;
@@ -44,15 +46,22 @@ int sl_model_open(const char *dir, sl_compute_dtype dtype, sl_model **out, sl_er
     return sl_fail(err, "cannot open model folder '%s': %s", dir, strerror(errno));
   if (!S_ISDIR(st.st_mode)) return sl_fail(err, "'%s' is not a folder", dir);
 
-  m = calloc(1, sizeof *m);
-  if (!m || !(m->dir = strdup(real))) {
-    free(m);
-    return sl_fail(err, "out of memory");
+  m = sl_calloc(1, sizeof *m);
+  if (!m || !(m->dir = sl_strdup(real))) {
+    sl_free(m);
+    return sl_oom(err);
   }
   if (sl_model_config_load(real, &m->cfg, &m->files, err)) goto fail;
 
   if (sl_file_read(real, "vocab.txt", SL_VOCAB_MAX_BYTES, 0, &m->files, &vocab, err)) goto fail;
   m->vocab_hash = XXH3_64bits(vocab.data, vocab.size);
+  /* The tokenizer takes the bytes; the files hash needs them after the weights. */
+  if (!(vocab_copy = sl_malloc(vocab.size ? vocab.size : 1))) {
+    sl_file_free(&vocab);
+    sl_oom(err);
+    goto fail;
+  }
+  memcpy(vocab_copy, vocab.data, vocab.size);
   snprintf(path, sizeof path, "%s/vocab.txt", real);
   if (sl_tokenizer_load_data(sl_file_take(&vocab), vocab.size, path, &m->cfg.tok, &m->tok, err))
     goto fail;
@@ -66,12 +75,14 @@ int sl_model_open(const char *dir, sl_compute_dtype dtype, sl_model **out, sl_er
     goto fail;
   /* The identity hashes the whole weights file, so it comes before the pages of the
   ** float32 matrices that quantized copies replaced are given back. */
-  compute_identity(m);
+  compute_hashes(m, vocab_copy, vocab.size);
+  sl_free(vocab_copy);
   sl_bert_drop_replaced(m->bert);
   m->load_ms = now_ms() - t0;
   *out = m;
   return SL_OK;
 fail:
+  sl_free(vocab_copy);
   sl_model_close(m);
   return SL_ERROR;
 }
@@ -81,8 +92,8 @@ void sl_model_close(sl_model *m) {
   sl_bert_free(m->bert);
   sl_tokenizer_free(m->tok);
   sl_file_log_free(&m->files);
-  free(m->dir);
-  free(m);
+  sl_free(m->dir);
+  sl_free(m);
 }
 
 const char *sl_model_changed(const sl_model *m) { return sl_file_log_changed(&m->files); }
@@ -92,15 +103,26 @@ static void hash_int(XXH3_state_t *st, long long v) { XXH3_128bits_update(st, &v
 /* Strings with their terminator, so that ("ab", "c") and ("a", "bc") differ. */
 static void hash_str(XXH3_state_t *st, const char *s) { XXH3_128bits_update(st, s, strlen(s) + 1); }
 
-/* The format is unchanged since the identity was hashed on first use: caches written
-** then still match. */
-static void compute_identity(sl_model *m) {
+/* Both hashes of sl_model in one pass over the weights, 1 MB at a time so each piece
+** is hashed twice while in cache. The identity's format is unchanged since it was hashed
+** on first use: caches written then still match. */
+static void compute_hashes(sl_model *m, const void *vocab, size_t vocab_bytes) {
   const sl_model_config *c = &m->cfg;
-  XXH3_state_t st;
+  const unsigned char *w = sl_bert_file_data(m->bert);
+  size_t n = sl_bert_file_bytes(m->bert), piece = (size_t)1 << 20;
+  XXH3_state_t st, files;
   XXH128_canonical_t id;
   XXH3_128bits_reset(&st);
+  XXH3_128bits_reset(&files);
   hash_str(&st, "semlite-model-identity-1");
-  XXH3_128bits_update(&st, sl_bert_file_data(m->bert), sl_bert_file_bytes(m->bert));
+  for (size_t at = 0; at < n; at += piece) {
+    size_t len = n - at < piece ? n - at : piece;
+    XXH3_128bits_update(&st, w + at, len);
+    XXH3_128bits_update(&files, w + at, len);
+  }
+  XXH3_128bits_update(&files, vocab, vocab_bytes);
+  XXH128_canonicalFromHash(&id, XXH3_128bits_digest(&files));
+  memcpy(m->files_hash, id.digest, sizeof m->files_hash);
   hash_int(&st, (long long)m->vocab_hash);
   hash_int(&st, c->kind);
   hash_str(&st, c->architecture);
@@ -137,6 +159,10 @@ static void compute_identity(sl_model *m) {
 }
 
 void sl_model_identity(const sl_model *m, unsigned char out[16]) { memcpy(out, m->id, sizeof m->id); }
+
+void sl_model_files_hash(const sl_model *m, unsigned char out[16]) {
+  memcpy(out, m->files_hash, sizeof m->files_hash);
+}
 
 int sl_model_tokenize(const sl_model *m, const char *text, size_t len, sl_tokens *out,
                       sl_err *err) {
@@ -183,7 +209,7 @@ static int encode_item(const call *c, size_t i, sl_tokens *ids, sl_tokens *type_
 static int append(sl_tokens *dst, const sl_tokens *src) {
   if (dst->n + src->n > dst->cap) {
     size_t cap = (dst->n + src->n) * 2;
-    int32_t *ids = realloc(dst->ids, cap * sizeof *ids);
+    int32_t *ids = sl_realloc(dst->ids, cap * sizeof *ids);
     if (!ids) return SL_ERROR;
     dst->ids = ids;
     dst->cap = cap;
@@ -208,7 +234,7 @@ static int run_batch(const call *c, size_t n, float *out, size_t *done, sl_err *
 
   *done = 0;
   if (n == 0) return SL_OK;
-  if (!(offsets = malloc((most + 1) * sizeof *offsets))) return sl_fail(err, "out of memory");
+  if (!(offsets = sl_malloc((most + 1) * sizeof *offsets))) return sl_oom(err);
   offsets[0] = 0;
   while (k < most) {
     size_t l;
@@ -224,7 +250,7 @@ static int run_batch(const call *c, size_t n, float *out, size_t *done, sl_err *
       goto done;
     }
     if (append(&all, &one) || (c->pairs && append(&all_types, &one_types))) {
-      sl_fail(err, "out of memory");
+      sl_oom(err);
       goto done;
     }
     longest = l;
@@ -246,7 +272,7 @@ done:
   sl_tokens_free(&one_types);
   sl_tokens_free(&all);
   sl_tokens_free(&all_types);
-  free(offsets);
+  sl_free(offsets);
   return rc;
 }
 

@@ -26,6 +26,7 @@ typedef struct sl_model {
   uint64_t vocab_hash;        /* XXH3-64 of vocab.txt as loaded */
   sl_file_log files;          /* every file read (and optional file found absent), stamped */
   unsigned char id[16];       /* sl_model_identity, hashed at load */
+  unsigned char files_hash[16]; /* sl_model_files_hash, hashed at load */
 } sl_model;
 
 /* Opens the Hugging Face folder dir: configuration, vocab.txt, model.safetensors. Every
@@ -48,6 +49,11 @@ const char *sl_model_changed(const sl_model *m);
 ** Two models with equal identities give bit-identical results. Hashed at load (about
 ** 10 ms per 100 MB of weights); thread-safe. */
 void sl_model_identity(const sl_model *m, unsigned char out[16]);
+
+/* XXH3-128 (canonical bytes) of model.safetensors followed by vocab.txt, the bytes the
+** model read and computes with: what a database records of a model (ops/fingerprint.h),
+** independent of dtype and CPU. Hashed at load, in the same pass as the identity. */
+void sl_model_files_hash(const sl_model *m, unsigned char out[16]);
 
 /* [CLS] text [SEP] truncated to the model's maximum length, as the model sees it. */
 int sl_model_tokenize(const sl_model *m, const char *text, size_t len, sl_tokens *out,

@@ -5,6 +5,7 @@
 ** zero stays exactly zero and no zero point enters the weights. A row of zeros gets
 ** scale 0 and all-zero q.
 */
+#include "../base/alloc.h"
 #include "quantize.h"
 
 #include <math.h>
@@ -33,10 +34,10 @@ int sl_compute_dtype_parse(const char *name, sl_compute_dtype *out, sl_err *err)
 }
 
 static int quantize_i8(const float *w, sl_qweights *q, sl_err *err) {
-  q->wq = calloc(q->out * q->kpad, 1);
-  q->ws = malloc(q->out * sizeof *q->ws);
-  q->wsum = malloc(q->out * sizeof *q->wsum);
-  if (!q->wq || !q->ws || !q->wsum) return sl_fail(err, "out of memory quantizing weights");
+  q->wq = sl_calloc(q->out * q->kpad, 1);
+  q->ws = sl_malloc(q->out * sizeof *q->ws);
+  q->wsum = sl_malloc(q->out * sizeof *q->wsum);
+  if (!q->wq || !q->ws || !q->wsum) return sl_fail_code(err, SL_CODE_NOMEM, "out of memory quantizing weights");
   for (size_t n = 0; n < q->out; n++) {
     const float *row = w + n * q->in;
     int8_t *qrow = q->wq + n * q->kpad;
@@ -59,8 +60,8 @@ static int quantize_i8(const float *w, sl_qweights *q, sl_err *err) {
 
 static int quantize_bf16(const float *w, sl_qweights *q, sl_err *err) {
   const sl_gemm_kernels *g = sl_gemm_get();
-  q->wb = calloc(q->out * q->kpad, sizeof *q->wb);
-  if (!q->wb) return sl_fail(err, "out of memory converting weights to bf16");
+  q->wb = sl_calloc(q->out * q->kpad, sizeof *q->wb);
+  if (!q->wb) return sl_fail_code(err, SL_CODE_NOMEM, "out of memory converting weights to bf16");
   for (size_t n = 0; n < q->out; n++) g->to_bf16(w + n * q->in, q->in, q->wb + n * q->kpad);
   return SL_OK;
 }
@@ -80,10 +81,10 @@ int sl_quantize_weights(const float *w, size_t out, size_t in, sl_compute_dtype 
 }
 
 void sl_qweights_free(sl_qweights *q) {
-  free(q->wq);
-  free(q->ws);
-  free(q->wsum);
-  free(q->wb);
+  sl_free(q->wq);
+  sl_free(q->ws);
+  sl_free(q->wsum);
+  sl_free(q->wb);
   memset(q, 0, sizeof *q);
 }
 

@@ -12,6 +12,7 @@
 ** stamps are checked outside the lock (sl_model_changed), and a model found changed is
 ** marked stale, never shared again; the folder is then loaded anew.
 */
+#include "../base/alloc.h"
 #include "registry.h"
 
 #include <errno.h>
@@ -94,7 +95,7 @@ static sl_model *retire(slot *s) {
   for (sp = &models; *sp != s; sp = &(*sp)->next) {}
   *sp = s->next;
   m = s->model;
-  free(s);
+  sl_free(s);
   return m;
 }
 
@@ -110,15 +111,15 @@ static int attach(const char *name, name_entry *e, slot *s, sl_model **fresh, sl
                   sl_err *err) {
   name_entry *ne = NULL;
   slot *old;
-  if (!e && (!(ne = calloc(1, sizeof *ne)) || !(ne->name = strdup(name)))) {
-    free(ne);
-    return sl_fail(err, "out of memory");
+  if (!e && (!(ne = sl_calloc(1, sizeof *ne)) || !(ne->name = sl_strdup(name)))) {
+    sl_free(ne);
+    return sl_oom(err);
   }
   if (!s) {
-    if (!(s = calloc(1, sizeof *s))) {
-      if (ne) free(ne->name);
-      free(ne);
-      return sl_fail(err, "out of memory");
+    if (!(s = sl_calloc(1, sizeof *s))) {
+      if (ne) sl_free(ne->name);
+      sl_free(ne);
+      return sl_oom(err);
     }
     s->model = *fresh;
     *fresh = NULL;
@@ -211,8 +212,8 @@ int sl_registry_unload(const char *name, sl_err *err) {
   *p = e->next;
   if (--e->slot->names == 0) dead = retire(e->slot);
   pthread_mutex_unlock(&lock);
-  free(e->name);
-  free(e);
+  sl_free(e->name);
+  sl_free(e);
   sl_model_close(dead);
   return SL_OK;
 }
@@ -260,10 +261,10 @@ int sl_registry_list(sl_model_info **rows, size_t *n, sl_err *err) {
   size_t count = 0, i = 0;
   pthread_mutex_lock(&lock);
   for (name_entry *e = names; e; e = e->next) count++;
-  *rows = calloc(count ? count : 1, sizeof **rows);
+  *rows = sl_calloc(count ? count : 1, sizeof **rows);
   if (!*rows) {
     pthread_mutex_unlock(&lock);
-    return sl_fail(err, "out of memory");
+    return sl_oom(err);
   }
   for (name_entry *e = names; e; e = e->next, i++) {
     const sl_model *m = e->slot->model;

@@ -53,7 +53,7 @@ typedef struct sl_model_info {
   double load_ms;
 } sl_model_info;
 
-/* A snapshot of the registry in load order; free *rows with free(). */
+/* A snapshot of the registry in load order; free *rows with sl_free(). */
 int sl_registry_list(sl_model_info **rows, size_t *n, sl_err *err);
 
 #endif

@@ -44,6 +44,7 @@
 ** embeddings stayed on disk), and about 20-40 ms per 90 MB from the page cache
 ** (docs/models.md, docs/performance.md).
 */
+#include "../base/alloc.h"
 #include "safetensors.h"
 
 #include <stdarg.h>
@@ -305,10 +306,10 @@ static int parse_header(const unsigned char *buf, size_t len, sl_safetensors *st
     names_size += e->key_len + 1;
     st->n_tensors++;
   }
-  st->tensors = calloc(st->n_tensors ? st->n_tensors : 1, sizeof *st->tensors);
-  st->names = malloc(names_size ? names_size : 1);
+  st->tensors = sl_calloc(st->n_tensors ? st->n_tensors : 1, sizeof *st->tensors);
+  st->names = sl_malloc(names_size ? names_size : 1);
   if (!st->tensors || !st->names) {
-    sl_fail(err, "out of memory reading the safetensors header");
+    sl_fail_code(err, SL_CODE_NOMEM, "out of memory reading the safetensors header");
     goto done;
   }
   name = st->names;
@@ -341,8 +342,8 @@ done:
 int sl_st_parse(const void *buf, size_t len, sl_safetensors **out, sl_err *err) {
   sl_safetensors *st;
   *out = NULL;
-  st = calloc(1, sizeof *st);
-  if (!st) return sl_fail(err, "out of memory reading a safetensors file");
+  st = sl_calloc(1, sizeof *st);
+  if (!st) return sl_fail_code(err, SL_CODE_NOMEM, "out of memory reading a safetensors file");
   st->file_bytes = len;
   st->image = buf;
   if (parse_header(buf, len, st, err)) {
@@ -392,7 +393,7 @@ size_t sl_st_resident(const sl_safetensors *st) {
 void sl_st_close(sl_safetensors *st) {
   if (!st) return;
   sl_file_free(&st->file);
-  free(st->tensors);
-  free(st->names);
-  free(st);
+  sl_free(st->tensors);
+  sl_free(st->names);
+  sl_free(st);
 }

@@ -16,6 +16,7 @@
 ** start with the "##" continuation prefix are entered a second time under the rest
 ** of their text, marked as continuations, so a lookup never builds a string.
 */
+#include "../base/alloc.h"
 #include "tokenizer.h"
 
 #include <errno.h>
@@ -83,7 +84,7 @@ void sl_tokenizer_config_default(sl_tokenizer_config *cfg) {
 
 void sl_tokens_free(sl_tokens *t) {
   if (!t) return;
-  free(t->ids);
+  sl_free(t->ids);
   t->ids = NULL;
   t->n = t->cap = 0;
 }
@@ -92,7 +93,7 @@ static int tokens_reserve(sl_tokens *t, size_t need) {
   if (need <= t->cap) return SL_OK;
   size_t cap = t->cap ? t->cap * 2 : 64;
   if (cap < need) cap = need;
-  int32_t *ids = realloc(t->ids, cap * sizeof *ids);
+  int32_t *ids = sl_realloc(t->ids, cap * sizeof *ids);
   if (!ids) return SL_ERROR;
   t->ids = ids;
   t->cap = cap;
@@ -178,9 +179,9 @@ static int load_vocab(sl_tokenizer *tok, size_t size, const char *path, sl_err *
   size_t lines = 0;
   for (size_t i = 0; i < size; i++) lines += tok->blob[i] == '\n';
   if (tok->blob[size - 1] != '\n') lines++;
-  tok->tok_off = malloc(lines * sizeof *tok->tok_off);
-  tok->tok_len = malloc(lines * sizeof *tok->tok_len);
-  if (!tok->tok_off || !tok->tok_len) return sl_fail(err, "out of memory loading vocabulary");
+  tok->tok_off = sl_malloc(lines * sizeof *tok->tok_off);
+  tok->tok_len = sl_malloc(lines * sizeof *tok->tok_len);
+  if (!tok->tok_off || !tok->tok_len) return sl_fail_code(err, SL_CODE_NOMEM, "out of memory loading vocabulary");
 
   size_t n_cont = 0;
   for (size_t start = 0; start < size;) {
@@ -199,8 +200,8 @@ static int load_vocab(sl_tokenizer *tok, size_t size, const char *path, sl_err *
   /* Load factor at most 2/3 keeps linear probing short. */
   size_t want = (tok->n_tokens + n_cont) * 3 / 2 + 1, cap = 16;
   while (cap < want) cap *= 2;
-  tok->slots = calloc(cap, sizeof *tok->slots);
-  if (!tok->slots) return sl_fail(err, "out of memory loading vocabulary");
+  tok->slots = sl_calloc(cap, sizeof *tok->slots);
+  if (!tok->slots) return sl_fail_code(err, SL_CODE_NOMEM, "out of memory loading vocabulary");
   tok->mask = (uint32_t)(cap - 1);
   for (size_t id = 0; id < tok->n_tokens; id++) {
     vocab_insert(tok, (uint32_t)id, 0);
@@ -236,8 +237,8 @@ static int copy_config(sl_tokenizer *tok, const sl_tokenizer_config *cfg, sl_err
     return sl_fail(err, "max_input_chars_per_word must be at least 1, not %d",
                    cfg->max_input_chars_per_word);
   }
-  tok->strings = malloc(total);
-  if (!tok->strings) return sl_fail(err, "out of memory loading tokenizer");
+  tok->strings = sl_malloc(total);
+  if (!tok->strings) return sl_fail_code(err, SL_CODE_NOMEM, "out of memory loading tokenizer");
   tok->cfg = *cfg;
   const char **dst[5] = {&tok->cfg.unk_token, &tok->cfg.cls_token, &tok->cfg.sep_token,
                          &tok->cfg.pad_token, &tok->cfg.mask_token};
@@ -300,10 +301,10 @@ int sl_tokenizer_load_data(char *data, size_t size, const char *vocab_path,
     sl_tokenizer_config_default(&def);
     cfg = &def;
   }
-  sl_tokenizer *tok = calloc(1, sizeof *tok);
+  sl_tokenizer *tok = sl_calloc(1, sizeof *tok);
   if (!tok) {
-    free(data);
-    return sl_fail(err, "out of memory loading tokenizer");
+    sl_free(data);
+    return sl_fail_code(err, SL_CODE_NOMEM, "out of memory loading tokenizer");
   }
   tok->blob = data;
   if (copy_config(tok, cfg, err) || load_vocab(tok, size, vocab_path, err)
@@ -336,12 +337,12 @@ int sl_tokenizer_load(const char *vocab_path, const sl_tokenizer_config *cfg,
 
 void sl_tokenizer_free(sl_tokenizer *tok) {
   if (!tok) return;
-  free(tok->strings);
-  free(tok->blob);
-  free(tok->tok_off);
-  free(tok->tok_len);
-  free(tok->slots);
-  free(tok);
+  sl_free(tok->strings);
+  sl_free(tok->blob);
+  sl_free(tok->tok_off);
+  sl_free(tok->tok_len);
+  sl_free(tok->slots);
+  sl_free(tok);
 }
 
 size_t sl_tokenizer_vocab_size(const sl_tokenizer *tok) { return tok->n_tokens; }
@@ -464,8 +465,8 @@ static void reorder(enc *e, uint32_t c) {
   }
   if (e->npend == e->pend_cap) {
     size_t cap = e->pend_cap * 2;
-    uint32_t *p = e->pend == e->pend_stack ? malloc(cap * sizeof *p)
-                                           : realloc(e->pend, cap * sizeof *p);
+    uint32_t *p = e->pend == e->pend_stack ? sl_malloc(cap * sizeof *p)
+                                           : sl_realloc(e->pend, cap * sizeof *p);
     if (!p) {
       e->oom = 1;
       return;
@@ -560,8 +561,8 @@ static int encode_text(const sl_tokenizer *tok, const char *text, size_t len, sl
   e.wlen = e.wchars = 0;
   e.word = e.word_stack;
   if (tok->max_chars > (WORD_STACK - 4) / 4) {
-    e.word = malloc(tok->max_chars * 4 + 4);
-    if (!e.word) return sl_fail(err, "out of memory");
+    e.word = sl_malloc(tok->max_chars * 4 + 4);
+    if (!e.word) return sl_oom(err);
   }
 
   const unsigned char *s = (const unsigned char *)text, *piece = s;
@@ -589,10 +590,10 @@ static int encode_text(const sl_tokenizer *tok, const char *text, size_t len, sl
   }
   encode_piece(&e, piece, s + len);
 
-  if (e.pend != e.pend_stack) free(e.pend);
-  if (e.word != e.word_stack) free(e.word);
+  if (e.pend != e.pend_stack) sl_free(e.pend);
+  if (e.word != e.word_stack) sl_free(e.word);
   if (seen) *seen = e.seen ? e.seen : out->n - e.base;
-  return e.oom ? sl_fail(err, "out of memory") : SL_OK;
+  return e.oom ? sl_oom(err) : SL_OK;
 }
 
 static int check_utf8(const char *text, size_t len, const char *what, sl_err *err) {
@@ -614,14 +615,14 @@ int sl_tokenizer_encode_single(const sl_tokenizer *tok, const char *text, size_t
   if (max_len < 2) return sl_fail(err, "max_len %zu leaves no room for [CLS] and [SEP]", max_len);
   if (check_utf8(text, len, "text", err)) return SL_ERROR;
   out->n = 0;
-  if (tokens_reserve(out, 64)) return sl_fail(err, "out of memory");
+  if (tokens_reserve(out, 64)) return sl_oom(err);
   out->ids[out->n++] = tok->cls_id;
   if (encode_text(tok, text, len, out, 0, NULL, err)) return SL_ERROR;
   size_t n = out->n - 1;
   if (n_full) *n_full = n + 2;
   if (n > max_len - 2) n = max_len - 2;
   out->n = 1 + n;
-  if (tokens_reserve(out, out->n + 1)) return sl_fail(err, "out of memory");
+  if (tokens_reserve(out, out->n + 1)) return sl_oom(err);
   out->ids[out->n++] = tok->sep_id;
   return SL_OK;
 }
@@ -661,7 +662,7 @@ int sl_tokenizer_encode_pair(const sl_tokenizer *tok, const char *a, size_t a_le
   }
   out->n = 0;
   type_ids->n = 0;
-  if (tokens_reserve(out, 64)) return sl_fail(err, "out of memory");
+  if (tokens_reserve(out, 64)) return sl_oom(err);
   out->ids[out->n++] = tok->cls_id;
   /* Hugging Face's tokenizers (checked on 0.23.2) stops tokenizing a text with
   ** truncation on once a word ends at max_len tokens or more (special tokens count
@@ -681,7 +682,7 @@ int sl_tokenizer_encode_pair(const sl_tokenizer *tok, const char *a, size_t a_le
   /* [CLS] a... b...  becomes  [CLS] a[0..ka) [SEP] b[0..kb) [SEP]. */
   size_t n = ka + kb + 3;
   if (tokens_reserve(out, out->n + 2) || tokens_reserve(type_ids, n)) {
-    return sl_fail(err, "out of memory");
+    return sl_oom(err);
   }
   memmove(out->ids + 2 + ka, out->ids + 1 + na, kb * sizeof *out->ids);
   out->ids[1 + ka] = tok->sep_id;

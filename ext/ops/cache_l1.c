@@ -6,6 +6,7 @@
 ** allocation, header and value together; it counts its full size against the
 ** capacity, so the bound is on memory, not on entries.
 */
+#include "../base/alloc.h"
 #include "cache_l1.h"
 
 #include <pthread.h>
@@ -63,7 +64,7 @@ static void drop(entry **slot) {
   unlink_recency(e);
   used -= cost(e->len);
   n_entries--;
-  free(e);
+  sl_free(e);
 }
 
 static void evict_to(size_t limit) {
@@ -76,7 +77,7 @@ static void maybe_grow(void) {
   size_t n = n_buckets ? n_buckets * 2 : 1024;
   entry **b;
   if (n_buckets && n_entries < n_buckets) return;
-  if (!(b = calloc(n, sizeof *b))) return;
+  if (!(b = sl_calloc(n, sizeof *b))) return;
   for (size_t i = 0; i < n_buckets; i++) {
     for (entry *e = buckets[i], *next; e; e = next) {
       uint64_t h;
@@ -86,7 +87,7 @@ static void maybe_grow(void) {
       b[(size_t)h & (n - 1)] = e;
     }
   }
-  free(buckets);
+  sl_free(buckets);
   buckets = b;
   n_buckets = n;
 }
@@ -133,7 +134,7 @@ void sl_l1_put(const sl_cache_key *key, const void *value, size_t len, double no
   slot = find_slot(key);
   if (*slot) drop(slot);
   evict_to(capacity - cost(len));
-  if (!(e = malloc(cost(len)))) goto done;
+  if (!(e = sl_malloc(cost(len)))) goto done;
   e->key = *key;
   e->expires = expires;
   e->reported = now;

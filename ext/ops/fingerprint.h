@@ -19,8 +19,8 @@ typedef struct sl_fingerprint {
 } sl_fingerprint;
 
 /* The fingerprint of the model loaded under name. *found is 0 (and SL_OK) when no model
-** has that name. The weights are hashed once per process per file (size, mtime, inode);
-** SL_ERROR when the file cannot be read. */
+** has that name. The hash is the one taken at load over the bytes in memory
+** (sl_model_files_hash): no file is read. */
 int sl_op_fingerprint(const char *name, int *found, sl_fingerprint *out, sl_err *err);
 
 #endif

@@ -4,6 +4,7 @@
 ** limits, store them, release. Every compute reads the limits once and reports its
 ** latency, tokens and scratch to the metrics.
 */
+#include "../base/alloc.h"
 #include "infer.h"
 
 #include <stdlib.h>
@@ -125,11 +126,11 @@ static int run_cached(sl_l2 *l2, const char *op, sl_op metric, int per_pass, sl_
 
   if (n == 0) return SL_OK;
   if (!l2 && !per_pass) return compute(metric, m, query, qlen, n, texts, lens, out, NULL, err);
-  keys = l2 ? malloc(n * sizeof *keys) : NULL;
-  midx = malloc(n * sizeof *midx);
-  mlens = malloc(n * sizeof *mlens);
-  mtexts = malloc(n * sizeof *mtexts);
-  tmp = malloc(n * bytes);
+  keys = l2 ? sl_malloc(n * sizeof *keys) : NULL;
+  midx = sl_malloc(n * sizeof *midx);
+  mlens = sl_malloc(n * sizeof *mlens);
+  mtexts = sl_malloc(n * sizeof *mtexts);
+  tmp = sl_malloc(n * bytes);
   if ((l2 && !keys) || !midx || !mlens || !mtexts || !tmp) {
     sl_oom(err);
     goto done;
@@ -160,11 +161,11 @@ static int run_cached(sl_l2 *l2, const char *op, sl_op metric, int per_pass, sl_
   }
   rc = SL_OK;
 done:
-  free(keys);
-  free(midx);
-  free(mlens);
-  free(mtexts);
-  free(tmp);
+  sl_free(keys);
+  sl_free(midx);
+  sl_free(mlens);
+  sl_free(mtexts);
+  sl_free(tmp);
   return rc;
 }
 
@@ -183,14 +184,14 @@ int sl_op_embed_text(sl_l2 *l2, const char *model, const char *text, size_t len,
   *out = NULL;
   if (sl_op_pin(model, SL_KIND_EMBED, &m, err)) return SL_ERROR;
   *dim = sl_op_width(m);
-  if (!(*out = malloc(*dim * sizeof **out))) {
+  if (!(*out = sl_malloc(*dim * sizeof **out))) {
     sl_op_release(m);
     return sl_oom(err);
   }
   rc = run_cached(l2, "embed", SL_OP_EMBED, 0, m, NULL, 0, 1, &text, &len, *out, err);
   sl_op_release(m);
   if (rc) {
-    free(*out);
+    sl_free(*out);
     *out = NULL;
   }
   return rc;
@@ -217,7 +218,7 @@ int sl_op_tokenize(const char *model, const char *text, size_t len, int **ids, s
   rc = sl_model_tokenize(m, text, len, &t, err);
   sl_op_release(m);
   if (rc == SL_OK) {
-    if (!(*ids = malloc((t.n ? t.n : 1) * sizeof **ids))) {
+    if (!(*ids = sl_malloc((t.n ? t.n : 1) * sizeof **ids))) {
       rc = sl_oom(err);
     } else {
       for (size_t i = 0; i < t.n; i++) (*ids)[i] = t.ids[i];
@@ -274,29 +275,29 @@ struct sl_op_stream {
 
 static char *dup_str(const char *s) {
   size_t n = strlen(s) + 1;
-  char *d = malloc(n);
+  char *d = sl_malloc(n);
   return d ? memcpy(d, s, n) : NULL;
 }
 
 void sl_op_stream_close(sl_op_stream *s) {
   if (!s) return;
-  free(s->model);
-  free(s->dir);
-  free(s->out);
-  free(s->state);
-  free(s->keys);
-  free(s->tmp);
-  free(s->midx);
-  free(s->mtexts);
-  free(s->mlens);
-  free(s);
+  sl_free(s->model);
+  sl_free(s->dir);
+  sl_free(s->out);
+  sl_free(s->state);
+  sl_free(s->keys);
+  sl_free(s->tmp);
+  sl_free(s->midx);
+  sl_free(s->mtexts);
+  sl_free(s->mlens);
+  sl_free(s);
 }
 
 int sl_op_stream_open(sl_l2 *l2, const char *model, const char *query, size_t qlen, size_t n,
                       const char *const *texts, const size_t *lens, sl_op_stream **out,
                       sl_err *err) {
   sl_model_kind kind = query ? SL_KIND_RERANK : SL_KIND_EMBED;
-  sl_op_stream *s = calloc(1, sizeof *s);
+  sl_op_stream *s = sl_calloc(1, sizeof *s);
   sl_model *m;
   size_t rows;
 
@@ -304,7 +305,7 @@ int sl_op_stream_open(sl_l2 *l2, const char *model, const char *query, size_t ql
   if (!s) return sl_oom(err);
   /* The model first, so that a wrong name fails even on an empty list. */
   if (sl_op_pin(model, kind, &m, err)) {
-    free(s);
+    sl_free(s);
     return SL_ERROR;
   }
   s->width = sl_op_width(m);
@@ -322,13 +323,13 @@ int sl_op_stream_open(sl_l2 *l2, const char *model, const char *query, size_t ql
   s->metric = query ? SL_OP_RERANK_EACH : SL_OP_EMBED_EACH;
   rows = s->cap = n < SL_BATCH_MAX_SEQS ? n : SL_BATCH_MAX_SEQS;
   if (rows) {
-    s->out = malloc(rows * s->width * sizeof *s->out);
-    s->tmp = malloc(rows * s->width * sizeof *s->tmp);
-    s->state = malloc(rows);
-    s->midx = malloc(rows * sizeof *s->midx);
-    s->mtexts = malloc(rows * sizeof *s->mtexts);
-    s->mlens = malloc(rows * sizeof *s->mlens);
-    if (l2) s->keys = malloc(rows * sizeof *s->keys);
+    s->out = sl_malloc(rows * s->width * sizeof *s->out);
+    s->tmp = sl_malloc(rows * s->width * sizeof *s->tmp);
+    s->state = sl_malloc(rows);
+    s->midx = sl_malloc(rows * sizeof *s->midx);
+    s->mtexts = sl_malloc(rows * sizeof *s->mtexts);
+    s->mlens = sl_malloc(rows * sizeof *s->mlens);
+    if (l2) s->keys = sl_malloc(rows * sizeof *s->keys);
   }
   if (!s->model || !s->dir || (rows && (!s->out || !s->tmp || !s->state || !s->midx ||
                                         !s->mtexts || !s->mlens || (l2 && !s->keys)))) {

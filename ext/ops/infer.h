@@ -48,7 +48,7 @@ void sl_op_identity(sl_model *m, unsigned char id[16]);
 
 /* ---- requests on a model named by the caller (NULL: the first of the kind) ---- */
 
-/* embed(): one text into a malloc'd vector of *dim floats (free with free()). */
+/* embed(): one text into a malloc'd vector of *dim floats (free with sl_free()). */
 int sl_op_embed_text(sl_l2 *l2, const char *model, const char *text, size_t len, float **out,
                      size_t *dim, sl_err *err);
 
@@ -56,7 +56,7 @@ int sl_op_embed_text(sl_l2 *l2, const char *model, const char *text, size_t len,
 int sl_op_rerank_pair(sl_l2 *l2, const char *model, const char *query, size_t qlen,
                       const char *doc, size_t dlen, float *score, sl_err *err);
 
-/* semlite_tokenize(): the ids the model runs on, malloc'd (free with free()). Any kind. */
+/* semlite_tokenize(): the ids the model runs on, malloc'd (free with sl_free()). Any kind. */
 int sl_op_tokenize(const char *model, const char *text, size_t len, int **ids, size_t *n,
                    sl_err *err);
 

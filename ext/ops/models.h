@@ -17,7 +17,7 @@ int sl_op_model_load(const char *name, const char *dir, const char *options, siz
                      sl_err *err);
 int sl_op_model_unload(const char *name, sl_err *err);
 
-/* A snapshot of the loaded names in load order; free *rows with free(). */
+/* A snapshot of the loaded names in load order; free *rows with sl_free(). */
 int sl_op_model_list(sl_model_info **rows, size_t *n, sl_err *err);
 
 /* "embed" or "rerank". */

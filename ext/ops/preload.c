@@ -2,6 +2,7 @@
 ** preload.c: SEMLITE_PRELOAD's parser and loader (see preload.h). The parser is apart
 ** from the loading so that it can be fuzzed without touching the file system.
 */
+#include "../base/alloc.h"
 #include "preload.h"
 
 #include <stdio.h>
@@ -14,7 +15,7 @@
 static int parse_entry(const char *entry, size_t len, int index,
                        int (*fn)(void *, const char *, sl_compute_dtype, const char *, sl_err *),
                        void *ctx, sl_err *err) {
-  char *copy = malloc(len + 1), *eq, *colon;
+  char *copy = sl_malloc(len + 1), *eq, *colon;
   sl_compute_dtype dtype = SL_COMPUTE_F32;
   int rc;
   if (!copy) return sl_oom(err);
@@ -35,7 +36,7 @@ static int parse_entry(const char *entry, size_t len, int index,
     snprintf(where, sizeof where, "entry %d ('%.*s')", index, (int)(len < 64 ? len : 64), entry);
     sl_err_prefix(err, where);
   }
-  free(copy);
+  sl_free(copy);
   return rc;
 }
 

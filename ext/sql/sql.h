@@ -134,6 +134,7 @@ extern sqlite3_module sl_models_module;
 extern sqlite3_module sl_embed_each_module, sl_rerank_each_module;
 extern sqlite3_module sl_vec_module;           /* semlite_vec (vec/module.c) */
 extern sqlite3_module sl_vec_each_module;      /* vec_each(v) (sql_vec_compat.c) */
+extern sqlite3_module sl_vec_npy_each_module;  /* vec_npy_each(array) (sql_vec_compat.c) */
 extern sqlite3_module sl_vec0_module;          /* the same under sqlite-vec's name vec0, in its dialect */
 extern sqlite3_module sl_metrics_module, sl_memory_module, sl_limits_module;  /* sql_metrics.c */
 extern sqlite3_module sl_progress_module;      /* sql_progress.c */

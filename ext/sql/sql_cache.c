@@ -9,6 +9,7 @@
 ** ones included, before it checks; so the statements are prepared only while this
 ** connection's semlite_cache_stats is connected, and its xDisconnect finalizes them.
 */
+#include "../base/alloc.h"
 #include "sql_cache.h"
 
 #include <stdint.h>
@@ -488,7 +489,7 @@ static int by_op(const void *a, const void *b) {
 static int stats_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   stats_rows all = {0}, *cur = &all;
   sl_cache *c = aux;
-  if (!(cur->rows = malloc(2 * SL_CACHE_MAX_OPS * sizeof *cur->rows))) return sl_oom(err);
+  if (!(cur->rows = sl_malloc(2 * SL_CACHE_MAX_OPS * sizeof *cur->rows))) return sl_oom(err);
   if (c->state == ON) {
     sqlite3_stmt *st = NULL;
     char *sql = sqlite3_mprintf("SELECT op, entries, bytes, evictions, expired FROM \"%w\".semlite_cache_counters",
@@ -542,6 +543,9 @@ static const sl_snapshot_def stats_def = {
   "semlite_cache_stats",
   "CREATE TABLE x(op TEXT, entries INTEGER, bytes INTEGER, hits INTEGER, misses INTEGER, "
   "hit_rate REAL, evictions INTEGER, expired INTEGER, l1_hits INTEGER, write_failures INTEGER)",
-  SQLITE_VTAB_DIRECTONLY, stats_snapshot, stats_column, stats_connected};
+  SQLITE_VTAB_DIRECTONLY, stats_snapshot, stats_column, stats_connected,
+  "it counts the cache's entries and this connection's hits; to empty the cache DELETE FROM "
+  "semlite_cache, to drop expired entries call semlite_cache_clear_expired(), to stop it call "
+  "semlite_cache_disable()"};
 
-SL_SNAPSHOT_MODULE(sl_cache_stats_module, stats_def, NULL);
+SL_SNAPSHOT_MODULE(sl_cache_stats_module, stats_def, sl_snapshot_read_only);

@@ -13,6 +13,7 @@
 */
 #include <stdlib.h>
 
+#include "../base/alloc.h"
 #include "../ops/infer.h"
 #include "sql.h"
 #include "sql_cache.h"
@@ -47,7 +48,7 @@ void sl_sql_embed(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     sl_sql_error(ctx, fn, &err);
     return;
   }
-  sqlite3_result_blob(ctx, vec, (int)(dim * sizeof *vec), free);
+  sqlite3_result_blob(ctx, vec, (int)(dim * sizeof *vec), sl_free);
   sqlite3_result_subtype(ctx, SL_SUBTYPE_F32);
 }
 
@@ -68,7 +69,7 @@ void sl_sql_tokenize(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_str_appendchar(s, 1, '[');
   for (size_t i = 0; i < n; i++) sqlite3_str_appendf(s, i ? ",%d" : "%d", ids[i]);
   sqlite3_str_appendchar(s, 1, ']');
-  free(ids);
+  sl_free(ids);
   if (sqlite3_str_errcode(s)) {
     sqlite3_free(sqlite3_str_finish(s));
     sqlite3_result_error_nomem(ctx);

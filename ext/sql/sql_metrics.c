@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/alloc.h"
 #include "../ops/cache_l1.h"
 #include "../vector/chunk_cache.h"
 #include "../ops/limits.h"
@@ -29,7 +30,7 @@
 enum { M_OP, M_CALLS, M_ERRORS, M_TOKENS, M_P50, M_P95, M_P99, M_MAX, M_HITS, M_MISSES, M_HIT_RATE };
 
 static int metrics_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
-  sl_metrics_row *r = malloc(SL_OP_COUNT * sizeof *r);
+  sl_metrics_row *r = sl_malloc(SL_OP_COUNT * sizeof *r);
   if (!r) return sl_oom(err);
   for (int op = 0; op < SL_OP_COUNT; op++) sl_metrics_snapshot((sl_op)op, &r[op]);
   *rows = r;
@@ -111,8 +112,8 @@ static int memory_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   memory_row *r;
   size_t rss, peak_rss, l1_entries, l1_bytes;
   if (sl_op_model_list(&models, &n_models, err)) return SL_ERROR;
-  if (!(r = malloc((3 * n_models + 5) * sizeof *r))) {
-    free(models);
+  if (!(r = sl_malloc((3 * n_models + 5) * sizeof *r))) {
+    sl_free(models);
     return sl_oom(err);
   }
   for (size_t i = 0; i < n_models; i++) {
@@ -131,7 +132,7 @@ static int memory_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
     snprintf(add_row(r, &k, names, "weights_copies", models[i].owned_bytes)->detail, sizeof r->detail,
              "converted or quantized copies on the heap (dtype %s)", models[i].dtype);
   }
-  free(models);
+  sl_free(models);
   snprintf(add_row(r, &k, "", "scratch_peak", sl_memory_scratch_peak())->detail, sizeof r->detail,
            "largest forward-pass scratch since the extension loaded");
   sl_l1_usage(&l1_entries, &l1_bytes);
@@ -167,7 +168,7 @@ static void memory_column(const void *rows, size_t i, sqlite3_context *ctx, int 
 enum { L_NAME, L_VALUE, L_DESCRIPTION };
 
 static int limits_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
-  long long *v = malloc(SL_LIMIT_COUNT * sizeof *v);
+  long long *v = sl_malloc(SL_LIMIT_COUNT * sizeof *v);
   if (!v) return sl_oom(err);
   for (int i = 0; i < SL_LIMIT_COUNT; i++) v[i] = sl_limit_get((sl_limit)i);
   *rows = v;
@@ -225,23 +226,16 @@ static const sl_snapshot_def metrics_def = {
   "semlite_metrics",
   "CREATE TABLE x(op TEXT, calls INTEGER, errors INTEGER, tokens INTEGER, p50_ms REAL, "
   "p95_ms REAL, p99_ms REAL, max_ms REAL, cache_hits INTEGER, cache_misses INTEGER, hit_rate REAL)",
-  SQLITE_VTAB_DIRECTONLY, metrics_snapshot, metrics_column, NULL};
+  SQLITE_VTAB_DIRECTONLY, metrics_snapshot, metrics_column, NULL, NULL};
 static const sl_snapshot_def memory_def = {
   "semlite_memory", "CREATE TABLE x(model TEXT, kind TEXT, bytes INTEGER, detail TEXT)",
-  SQLITE_VTAB_INNOCUOUS, memory_snapshot, memory_column, NULL};
+  SQLITE_VTAB_INNOCUOUS, memory_snapshot, memory_column, NULL,
+  "it reports memory in use; to bound it UPDATE semlite_limits (memory_budget_mb, l1_cache_mb, "
+  "vec_cache_mb), to free a model call semlite_model_unload(name)"};
 static const sl_snapshot_def limits_def = {
   "semlite_limits", "CREATE TABLE x(name TEXT, value INTEGER, description TEXT)",
-  SQLITE_VTAB_DIRECTONLY, limits_snapshot, limits_column, NULL};
+  SQLITE_VTAB_DIRECTONLY, limits_snapshot, limits_column, NULL, NULL};
 
 SL_SNAPSHOT_MODULE(sl_metrics_module, metrics_def, metrics_update);
-/* Read-only, with a message that says where the fix is rather than SQLite's bare
-** "table semlite_memory may not be modified". */
-static int memory_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 *rowid) {
-  sl_err err;
-  sl_fail(&err, "read-only: it reports memory in use; to bound it UPDATE semlite_limits (memory_budget_mb, "
-                "l1_cache_mb, vec_cache_mb), to free a model call semlite_model_unload(name)");
-  return sl_snapshot_fail(vtab, &err);
-}
-
-SL_SNAPSHOT_MODULE(sl_memory_module, memory_def, memory_update);
+SL_SNAPSHOT_MODULE(sl_memory_module, memory_def, sl_snapshot_read_only);
 SL_SNAPSHOT_MODULE(sl_limits_module, limits_def, limits_update);

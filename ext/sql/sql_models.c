@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/alloc.h"
 #include "../ops/models.h"
 #include "sql_snapshot.h"
 
@@ -125,11 +126,11 @@ static int models_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sql
     if (sl_op_model_list(&rows, &n, &err)) return sl_snapshot_fail(vtab, &err);
     for (i = 0; i < n && name_rowid(rows[i].name) != row; i++) {}
     if (i == n) {
-      free(rows);
+      sl_free(rows);
       return SQLITE_OK;   /* unloaded meanwhile */
     }
     memcpy(name, rows[i].name, sizeof name);
-    free(rows);
+    sl_free(rows);
     if (sl_op_model_unload(name, &err)) return sl_snapshot_fail(vtab, &err);
     return SQLITE_OK;
   }
@@ -160,7 +161,7 @@ static const sl_snapshot_def models_def = {
   "CREATE TABLE x(name TEXT, kind TEXT, path TEXT, dim INTEGER, layers INTEGER, "
   "params INTEGER, bytes INTEGER, dtype TEXT, load_ms REAL, max_tokens INTEGER, pooling TEXT, "
   "options HIDDEN)",
-  SQLITE_VTAB_DIRECTONLY, models_snapshot, models_column, NULL};
+  SQLITE_VTAB_DIRECTONLY, models_snapshot, models_column, NULL, NULL};
 
 /* SL_SNAPSHOT_MODULE's, with rowids from the names. */
 static int models_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,

@@ -11,14 +11,15 @@
 */
 #include <stdlib.h>
 
+#include "../base/alloc.h"
 #include "../ops/progress.h"
 #include "sql_snapshot.h"
 
 enum { P_ID, P_OP, P_TARGET, P_DONE, P_TOTAL, P_ELAPSED, P_RATE, P_ETA };
 
 static int progress_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
-  sl_progress_row *r = malloc(SL_PROGRESS_MAX * sizeof *r);
-  if (!r) return sl_fail(err, "out of memory");
+  sl_progress_row *r = sl_malloc(SL_PROGRESS_MAX * sizeof *r);
+  if (!r) return sl_oom(err);
   *n = sl_progress_snapshot(r);
   *rows = r;
   return SL_OK;
@@ -52,17 +53,11 @@ static const sl_snapshot_def progress_def = {
   "semlite_progress",
   "CREATE TABLE x(id INTEGER, op TEXT, target TEXT, done INTEGER, total INTEGER, elapsed_ms REAL, "
   "rate REAL, eta_ms REAL)",
-  SQLITE_VTAB_INNOCUOUS, progress_snapshot, progress_column, NULL};
+  SQLITE_VTAB_INNOCUOUS, progress_snapshot, progress_column, NULL,
+  "it lists long work in flight; rows go when the work ends (semlite_progress_report(ms) prints them "
+  "to stderr)"};
 
-/* Read-only, saying so (SQLite's own message would be "may not be modified"). */
-static int progress_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 *rowid) {
-  sl_err err;
-  sl_fail(&err, "read-only: it lists long work in flight; rows go when the work ends "
-                "(semlite_progress_report(ms) prints them to stderr)");
-  return sl_snapshot_fail(vtab, &err);
-}
-
-SL_SNAPSHOT_MODULE(sl_progress_module, progress_def, progress_update);
+SL_SNAPSHOT_MODULE(sl_progress_module, progress_def, sl_snapshot_read_only);
 
 /* semlite_progress_report(interval_ms): 0 turns it off; returns interval_ms. */
 void sl_sql_progress_report(sqlite3_context *ctx, int argc, sqlite3_value **argv) {

@@ -2,6 +2,7 @@
 ** sql_snapshot.c: the snapshot virtual table every state table of semlite is (see
 ** sql_snapshot.h).
 */
+#include "../base/alloc.h"
 #include "sql_snapshot.h"
 
 #include <stdlib.h>
@@ -57,7 +58,7 @@ int sl_snapshot_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
 }
 
 int sl_snapshot_close(sqlite3_vtab_cursor *cur) {
-  free(((cursor *)cur)->rows);
+  sl_free(((cursor *)cur)->rows);
   sqlite3_free(cur);
   return SQLITE_OK;
 }
@@ -66,12 +67,20 @@ int sl_snapshot_fail(sqlite3_vtab *vtab, const sl_err *err) {
   return sl_vtab_fail(vtab, ((table *)vtab)->def->name, err);
 }
 
+int sl_snapshot_read_only(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 *rowid) {
+  const sl_snapshot_def *def = ((table *)vtab)->def;
+  sl_err err;
+  (void)argc, (void)argv, (void)rowid;
+  sl_fail(&err, "read-only: %s", def->read_only ? def->read_only : "it reports state");
+  return sl_snapshot_fail(vtab, &err);
+}
+
 int sl_snapshot_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, int argc,
                        sqlite3_value **argv) {
   cursor *c = (cursor *)cur;
   table *t = (table *)cur->pVtab;
   sl_err err;
-  free(c->rows);
+  sl_free(c->rows);
   c->rows = NULL;
   c->i = c->n = 0;
   if (t->def->snapshot(t->aux, &c->rows, &c->n, &err)) return sl_snapshot_fail(cur->pVtab, &err);

@@ -16,11 +16,14 @@ typedef struct sl_snapshot_def {
   const char *name;                  /* for messages: "name: problem" */
   const char *schema;                /* CREATE TABLE x(...) */
   int vtab_flag;                     /* SQLITE_VTAB_DIRECTONLY or _INNOCUOUS */
-  /* Fills *rows (malloc'd, freed by the cursor with free) and *n; aux is the module's
+  /* Fills *rows (sl_malloc'd, freed by the cursor) and *n; aux is the module's
   ** client data. SL_ERROR with a message. */
   int (*snapshot)(void *aux, void **rows, size_t *n, sl_err *err);
   void (*column)(const void *rows, size_t i, sqlite3_context *ctx, int col);
   void (*connected)(void *aux, int on);    /* optional: connect (1) and disconnect (0) */
+  /* For a read-only table: what a user who tried to write it should do instead, the
+  ** message of sl_snapshot_read_only (SQLite's own would be "may not be modified"). */
+  const char *read_only;
 } sl_snapshot_def;
 
 int sl_snapshot_connect(sqlite3 *db, const sl_snapshot_def *def, void *aux, sqlite3_vtab **out);
@@ -45,7 +48,11 @@ int sl_snapshot_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid);
 /* The cursor's snapshot and its current row, for a table with its own xRowid. */
 const void *sl_snapshot_rows(sqlite3_vtab_cursor *cur, size_t *i);
 
-/* Defines `sqlite3_module module` over def, with xUpdate `update` (NULL: read-only). */
+/* xUpdate of a read-only table: fails with "name: read-only: " and def->read_only. */
+int sl_snapshot_read_only(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 *rowid);
+
+/* Defines `sqlite3_module module` over def, with xUpdate `update` (sl_snapshot_read_only
+** for a read-only table). */
 #define SL_SNAPSHOT_MODULE(module, def, update)                                           \
   static int module##_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, \
                               sqlite3_vtab **out, char **errmsg) {                        \

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/alloc.h"
 #include "../base/json.h"
 #include "../ops/infer.h"
 #include "../ops/limits.h"
@@ -154,9 +155,9 @@ static void each_reset(each_cursor *c) {
   sl_op_stream_close(c->stream);
   for (int a = 0; a < MAX_ARGS; a++) sqlite3_value_free(c->args[a]);
   sl_json_free(c->doc);
-  free(c->is_null);
-  free(c->texts);
-  free(c->lens);
+  sl_free(c->is_null);
+  sl_free(c->texts);
+  sl_free(c->lens);
   memset(c, 0, sizeof *c);
   c->base = base;
   c->kind = kind;
@@ -236,9 +237,9 @@ static int each_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, i
     return sl_vtab_error(c->base.pVtab, kind->fn, "the input is not a JSON array (got %s)", json_type_name(root->type));
   n = root->n;
   if (n == 0) return SQLITE_OK;
-  c->is_null = malloc(n);
-  c->texts = malloc(n * sizeof *c->texts);
-  c->lens = malloc(n * sizeof *c->lens);
+  c->is_null = sl_malloc(n);
+  c->texts = sl_malloc(n * sizeof *c->texts);
+  c->lens = sl_malloc(n * sizeof *c->lens);
   if (!c->is_null || !c->texts || !c->lens) return SQLITE_NOMEM;
   k = 0;
   for (const sl_json *e = root->child; e; e = e->next, k++) {

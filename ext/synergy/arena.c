@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/alloc.h"
 #include "synergy.h"
 
 const char *sl_syn_keep_n(sl_syn_strings *k, const char *s, size_t len, int *fail) {
@@ -15,7 +16,7 @@ const char *sl_syn_keep_n(sl_syn_strings *k, const char *s, size_t len, int *fai
     if (!grown) return *fail = 1, NULL;
     k->s = grown;
   }
-  if (!(copy = malloc(len + 1))) return *fail = 1, NULL;
+  if (!(copy = sl_malloc(len + 1))) return *fail = 1, NULL;
   memcpy(copy, s, len);
   copy[len] = 0;
   return k->s[k->n++] = copy;
@@ -26,8 +27,8 @@ const char *sl_syn_keep(sl_syn_strings *k, const char *s, int *fail) {
 }
 
 void sl_syn_strings_free(sl_syn_strings *k) {
-  for (size_t i = 0; i < k->n; i++) free(k->s[i]);
-  free(k->s);
+  for (size_t i = 0; i < k->n; i++) sl_free(k->s[i]);
+  sl_free(k->s);
   memset(k, 0, sizeof *k);
 }
 
@@ -36,7 +37,7 @@ void *sl_syn_grow(void *items, size_t n, size_t *cap, size_t size) {
   void *grown;
   if (n < *cap) return items;
   want = *cap ? *cap * 2 : 64;
-  if (want > (size_t)-1 / size || !(grown = realloc(items, want * size))) return NULL;
+  if (want > (size_t)-1 / size || !(grown = sl_realloc(items, want * size))) return NULL;
   *cap = want;
   return grown;
 }

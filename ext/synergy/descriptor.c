@@ -10,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/alloc.h"
 #include "synergy.h"
 
-/* vasprintf into a malloc'd string, NULL when out of memory. */
+/* printf into a new string (sl_free it), NULL when out of memory. */
 static char *text_printf(const char *fmt, ...)
 #if defined(__GNUC__)
   __attribute__((format(printf, 1, 2)))
@@ -20,12 +21,11 @@ static char *text_printf(const char *fmt, ...)
   ;
 static char *text_printf(const char *fmt, ...) {
   va_list ap;
-  char *s = NULL;
-  int n;
+  char *s;
   va_start(ap, fmt);
-  n = vasprintf(&s, fmt, ap);
+  s = sl_vmprintf(fmt, ap);
   va_end(ap);
-  return n < 0 ? NULL : s;
+  return s;
 }
 
 /* "binary_sensor" reads as "binary sensor". */

@@ -3,6 +3,7 @@
 ** a missing or mistyped field is an error naming the element (`devices[0].name is not a
 ** string`), nothing is guessed. Registry entities are completed as the HA UI shows them.
 */
+#include "../base/alloc.h"
 #include "ha_import.h"
 
 #include <stdio.h>
@@ -260,11 +261,10 @@ static int ha_entity(reader *r, const sl_json *e, const char *where) {
   if (name) {
     v.name = name;
   } else if (get_flag(e, "has_entity_name") && dev_name) {
-    char *joined = NULL;
-    if ((original ? asprintf(&joined, "%s %s", dev_name, original) : asprintf(&joined, "%s", dev_name)) < 0)
-      return out_of_memory(r);
+    char *joined = original ? sl_mprintf("%s %s", dev_name, original) : sl_strdup(dev_name);
+    if (!joined) return out_of_memory(r);
     v.name = sl_syn_keep(&r->doc->strings, joined, &r->fail);
-    free(joined);
+    sl_free(joined);
   } else {
     v.name = original ? original : dev_name ? dev_name : sl_syn_keep(&r->doc->strings, derived, &r->fail);
   }
@@ -325,11 +325,11 @@ int sl_ha_doc_rank(const sl_json *root) {
 }
 
 void sl_ha_doc_free(sl_ha_doc *doc) {
-  free(doc->areas);
-  free(doc->devices);
-  free(doc->entities);
-  free(doc->automations);
-  free(doc->members);
+  sl_free(doc->areas);
+  sl_free(doc->devices);
+  sl_free(doc->entities);
+  sl_free(doc->automations);
+  sl_free(doc->members);
   sl_syn_strings_free(&doc->strings);
   memset(doc, 0, sizeof *doc);
 }

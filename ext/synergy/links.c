@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/alloc.h"
 #include "synergy.h"
 
 /* ---- rules: the most specific matching row per (trigger node, action domain) ---- */
@@ -24,8 +25,8 @@ typedef struct domain_table {
 } domain_table;
 
 static int domains_build(const sl_syn_home *h, domain_table *d, sl_err *err) {
-  d->names = malloc((h->n ? h->n : 1) * sizeof *d->names);
-  d->of_node = malloc((h->n ? h->n : 1) * sizeof *d->of_node);
+  d->names = sl_malloc((h->n ? h->n : 1) * sizeof *d->names);
+  d->of_node = sl_malloc((h->n ? h->n : 1) * sizeof *d->of_node);
   d->n = 0;
   if (!d->names || !d->of_node) return sl_oom(err);
   for (size_t i = 0; i < h->n; i++) {
@@ -38,8 +39,8 @@ static int domains_build(const sl_syn_home *h, domain_table *d, sl_err *err) {
 }
 
 static void domains_free(domain_table *d) {
-  free(d->names);
-  free(d->of_node);
+  sl_free(d->names);
+  sl_free(d->of_node);
 }
 
 static int is_any(const char *s) { return s && strcmp(s, "*") == 0; }
@@ -153,12 +154,12 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
   memset(g, 0, sizeof *g);
   g->n = h->n;
   g->cheap_weight = wsum;
-  g->first = calloc(h->n + 1, sizeof *g->first);
+  g->first = sl_calloc(h->n + 1, sizeof *g->first);
   if (!g->first || domains_build(h, &dom, err)) goto done;
-  rules = malloc((dom.n ? dom.n : 1) * sizeof *rules);
-  words = malloc((h->n ? h->n : 1) * sizeof *words);
-  top = malloc((cfg->candidates ? cfg->candidates : 1) * sizeof *top);
-  g->links = malloc((h->n * cfg->candidates + 1) * sizeof *g->links);
+  rules = sl_malloc((dom.n ? dom.n : 1) * sizeof *rules);
+  words = sl_malloc((h->n ? h->n : 1) * sizeof *words);
+  top = sl_malloc((cfg->candidates ? cfg->candidates : 1) * sizeof *top);
+  g->links = sl_malloc((h->n * cfg->candidates + 1) * sizeof *g->links);
   if (!rules || !words || !top || !g->links) {
     sl_oom(err);
     goto done;
@@ -222,9 +223,9 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
   rc = SL_OK;
 done:
   domains_free(&dom);
-  free(rules);
-  free(words);
-  free(top);
+  sl_free(rules);
+  sl_free(words);
+  sl_free(top);
   if (rc) sl_syn_graph_free(g);
   return rc;
 }
@@ -270,7 +271,7 @@ void sl_syn_links_finish(sl_syn_graph *g, const sl_syn_config *cfg) {
 }
 
 void sl_syn_graph_free(sl_syn_graph *g) {
-  free(g->links);
-  free(g->first);
+  sl_free(g->links);
+  sl_free(g->first);
   memset(g, 0, sizeof *g);
 }

@@ -10,6 +10,7 @@
 ** loaded); NULL means the first loaded model of the kind, and when there is none the
 ** signal is left out and its weight with it (the `signals` column says what was used).
 */
+#include "../base/alloc.h"
 #include "run.h"
 
 #include <math.h>
@@ -72,8 +73,8 @@ int sl_syn_run_config(sl_syn_run *run, const char *key, const sl_syn_value *v, s
     char **dst = key[0] == 'e' ? &run->embed_model : &run->rerank_model;
     if (v->type == SL_SYN_NULL) return SL_OK;
     if (v->type != SL_SYN_TEXT) return sl_fail(err, "synergy_config '%s' must be a model name or NULL", key);
-    free(*dst);
-    if (!(*dst = strdup(v->s))) return sl_oom(err);
+    sl_free(*dst);
+    if (!(*dst = sl_strdup(v->s))) return sl_oom(err);
     return SL_OK;
   }
   if (strcmp(key, "use_embedding") == 0 || strcmp(key, "use_rerank") == 0) {
@@ -136,19 +137,19 @@ sl_syn_pair *sl_syn_run_pair(sl_syn_run *run, sl_err *err) {
 ** protocol: sl_op_run_list over the store l2, its forward passes counted as `metric`. */
 static int run_texts(sl_l2 *l2, const char *op, sl_op metric, sl_model *m, const char *query, size_t n,
                      char *const *texts, float *out, sl_err *err) {
-  size_t *lens = malloc((n ? n : 1) * sizeof *lens);
+  size_t *lens = sl_malloc((n ? n : 1) * sizeof *lens);
   int rc;
   if (!lens) return sl_oom(err);
   for (size_t i = 0; i < n; i++) lens[i] = strlen(texts[i]);
   rc = sl_op_run_list(l2, op, metric, m, query, query ? strlen(query) : 0, n, (const char *const *)texts, lens,
                       out, err);
-  free(lens);
+  sl_free(lens);
   return rc;
 }
 
 static void free_texts(char **texts, size_t n) {
-  for (size_t i = 0; texts && i < n; i++) free(texts[i]);
-  free(texts);
+  for (size_t i = 0; texts && i < n; i++) sl_free(texts[i]);
+  sl_free(texts);
 }
 
 /* Tells the descriptor store which node's descriptor each address holds; the keys (NULL
@@ -160,7 +161,7 @@ static int name_descriptors(sl_syn_steps *steps, sl_model *m, size_t n, const sl
   unsigned char id[16];
   *keys = NULL;
   if (!steps->descriptors || !steps->name_descriptors || n == 0) return SL_OK;
-  if (!(*keys = malloc(n * sizeof **keys))) return sl_oom(err);
+  if (!(*keys = sl_malloc(n * sizeof **keys))) return sl_oom(err);
   sl_op_identity(m, id);
   for (size_t i = 0; i < n; i++) sl_op_address(id, SL_SYN_OP_EMBED, NULL, 0, texts[i], strlen(texts[i]), &(*keys)[i]);
   steps->name_descriptors(steps, n, nodes, (const char *const *)texts, *keys);
@@ -171,11 +172,11 @@ static int name_descriptors(sl_syn_steps *steps, sl_model *m, size_t n, const sl
 ** descriptor store. Unit length, so a dot product is the cosine whatever the pooling. */
 static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_err *err) {
   size_t n = run->home.n, dim = sl_op_width(m);
-  char **texts = calloc(n ? n : 1, sizeof *texts);
+  char **texts = sl_calloc(n ? n : 1, sizeof *texts);
   sl_cache_key *keys = NULL;
   int rc = SL_ERROR;
 
-  run->vecs = malloc((n ? n : 1) * dim * sizeof *run->vecs);
+  run->vecs = sl_malloc((n ? n : 1) * dim * sizeof *run->vecs);
   if (!texts || !run->vecs) {
     sl_oom(err);
     goto done;
@@ -194,7 +195,7 @@ static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, 
   rc = SL_OK;
 done:
   free_texts(texts, n);
-  free(keys);
+  sl_free(keys);
   return rc;
 }
 
@@ -202,15 +203,15 @@ done:
 ** hop statements against the one query, through the hop store. */
 static int rerank_links(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_err *err) {
   sl_syn_graph *g = &run->graph;
-  size_t *idx = malloc((g->n_links ? g->n_links : 1) * sizeof *idx), k = 0;
+  size_t *idx = sl_malloc((g->n_links ? g->n_links : 1) * sizeof *idx), k = 0;
   char **texts = NULL;
   float *scores = NULL;
   int rc = SL_ERROR;
 
   if (idx) {
     k = sl_syn_rerank_pick(g, &run->cfg, idx);
-    texts = calloc(k ? k : 1, sizeof *texts);
-    scores = malloc((k ? k : 1) * sizeof *scores);
+    texts = sl_calloc(k ? k : 1, sizeof *texts);
+    scores = sl_malloc((k ? k : 1) * sizeof *scores);
   }
   if (!idx || !texts || !scores) {
     sl_oom(err);
@@ -228,8 +229,8 @@ static int rerank_links(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_er
   rc = SL_OK;
 done:
   free_texts(texts, k);
-  free(scores);
-  free(idx);
+  sl_free(scores);
+  sl_free(idx);
   return rc;
 }
 
@@ -293,11 +294,11 @@ done:
 void sl_syn_run_free(sl_syn_run *run) {
   sl_syn_graph_free(&run->graph);
   sl_syn_strings_free(&run->strings);
-  free(run->nodes);
-  free(run->rules);
-  free(run->pairs);
-  free(run->vecs);
-  free(run->embed_model);
-  free(run->rerank_model);
+  sl_free(run->nodes);
+  sl_free(run->rules);
+  sl_free(run->pairs);
+  sl_free(run->vecs);
+  sl_free(run->embed_model);
+  sl_free(run->rerank_model);
   sl_syn_run_init(run);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/alloc.h"
 #include "synergy.h"
 
 double sl_syn_path_score(const float *hops, int n_hops, double depth_penalty) {
@@ -58,7 +59,7 @@ int sl_syn_search(const sl_syn_home *h, const sl_syn_graph *g, const sl_syn_conf
   if (max_depth < SL_SYN_MIN_DEPTH || max_depth > SL_SYN_MAX_DEPTH)
     return sl_fail(err, "max_depth must be between %d and %d, got %d", SL_SYN_MIN_DEPTH,
                    SL_SYN_MAX_DEPTH, max_depth);
-  paths = malloc((cap ? cap : 1) * sizeof *paths);
+  paths = sl_malloc((cap ? cap : 1) * sizeof *paths);
   if (!paths) return sl_oom(err);
 
   for (size_t i = 0; i < g->n_links; i++) {
@@ -77,9 +78,9 @@ int sl_syn_search(const sl_syn_home *h, const sl_syn_graph *g, const sl_syn_conf
   frontier_n = n;
 
   if (max_depth > 2) {
-    next = malloc((cfg->beam * cfg->candidates + 1) * sizeof *next);
+    next = sl_malloc((cfg->beam * cfg->candidates + 1) * sizeof *next);
     if (!next) {
-      free(paths);
+      sl_free(paths);
       return sl_oom(err);
     }
   }
@@ -114,7 +115,7 @@ int sl_syn_search(const sl_syn_home *h, const sl_syn_graph *g, const sl_syn_conf
     n += m;
     if (m == 0) break;
   }
-  free(next);
+  sl_free(next);
   qsort(paths, n, sizeof *paths, path_cmp);
   *out = paths;
   *n_out = n;

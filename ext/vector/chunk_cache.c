@@ -7,6 +7,7 @@
 ** LIVE (in the table and the list) or GONE (evicted or a duplicate; freed by the last
 ** release).
 */
+#include "../base/alloc.h"
 #include "chunk_cache.h"
 
 #include <pthread.h>
@@ -86,14 +87,14 @@ static void maybe_grow(void) {
   size_t n = cache.n_buckets ? cache.n_buckets * 2 : 64;
   sl_cached_chunk **b;
   if (cache.n_live < cache.n_buckets) return;
-  if (!(b = calloc(n, sizeof *b))) return;
+  if (!(b = sl_calloc(n, sizeof *b))) return;
   for (size_t i = 0; i < cache.n_buckets; i++)
     for (sl_cached_chunk *c = cache.buckets[i], *next; c; c = next) {
       next = c->chain;
       c->chain = b[c->key.lo & (n - 1)];
       b[c->key.lo & (n - 1)] = c;
     }
-  free(cache.buckets);
+  sl_free(cache.buckets);
   cache.buckets = b;
   cache.n_buckets = n;
 }
@@ -107,7 +108,7 @@ static void evict(sl_cached_chunk *c) {
   cache.n_live--;
   cache.held -= c->bytes;
   c->state = GONE;
-  if (c->pins == 0) free(c);
+  if (c->pins == 0) sl_free(c);
 }
 
 uint64_t sl_chunk_cache_scan(void) {
@@ -138,7 +139,7 @@ sl_cached_chunk *sl_chunk_cache_reserve(sl_chunk_key key, size_t bytes, uint64_t
     if (!cache.oldest || cache.oldest->scan == scan) goto done;
     evict(cache.oldest);
   }
-  if (!(c = malloc(sizeof *c + bytes))) goto done;
+  if (!(c = sl_malloc(sizeof *c + bytes))) goto done;
   memset(c, 0, sizeof *c);
   c->key = key;
   c->bytes = bytes;
@@ -174,7 +175,7 @@ void sl_chunk_cache_release(sl_cached_chunk *c) {
   pthread_mutex_lock(&cache.mu);
   if (--c->pins == 0 && c->state != LIVE) {
     if (c->state == RESERVED) cache.held -= c->bytes;
-    free(c);
+    sl_free(c);
   }
   pthread_mutex_unlock(&cache.mu);
 }

@@ -2,6 +2,7 @@
 ** topk.c: the k best hits (a bounded max-heap ordered by distance, then rowid or slot)
 ** and the distance range of a query (topk.h).
 */
+#include "../base/alloc.h"
 #include "topk.h"
 
 #include <math.h>
@@ -20,12 +21,12 @@ int sl_topk_init(sl_topk *t, size_t k, sl_err *err) {
   t->n = 0;
   t->h = NULL;
   t->by_slot = 0;
-  if (k && !(t->h = malloc(k * sizeof *t->h))) return sl_fail(err, "out of memory for k = %zu", k);
+  if (k && !(t->h = sl_malloc(k * sizeof *t->h))) return sl_fail_code(err, SL_CODE_NOMEM, "out of memory for k = %zu", k);
   return SL_OK;
 }
 
 void sl_topk_free(sl_topk *t) {
-  free(t->h);
+  sl_free(t->h);
   t->h = NULL;
   t->n = t->k = 0;
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../base/alloc.h"
 #include "sql_synergy.h"
 
 /* ---- a store over one step table ---- */
@@ -130,8 +131,8 @@ static void name_descriptors(sl_syn_steps *base, size_t n, const sl_syn_node *no
   s->texts = texts;
   s->keys = keys;
   s->embedded = 1;
-  free(s->written);
-  s->written = calloc(n, 1);        /* without it, a shared text's rows are written twice */
+  sl_free(s->written);
+  s->written = sl_calloc(n, 1);        /* without it, a shared text's rows are written twice */
 }
 
 void sl_synergy_steps_open(sl_synergy_steps *s, sqlite3 *db) {
@@ -177,7 +178,7 @@ int sl_synergy_steps_close(sl_synergy_steps *s, int ok, sl_err *err) {
   sqlite3_finalize(s->descriptors.put);
   sqlite3_finalize(s->hops.get);
   sqlite3_finalize(s->hops.put);
-  free(s->written);
+  sl_free(s->written);
   memset(s, 0, sizeof *s);
   return rc;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../base/alloc.h"
 #include "../../ops/metrics.h"
 #include "sql_synergy.h"
 
@@ -135,8 +136,8 @@ static int syn_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
 }
 
 static void syn_reset(syn_cursor *c) {
-  for (size_t i = 0; i < c->n; i++) free(c->rows[i].text);
-  free(c->rows);
+  for (size_t i = 0; i < c->n; i++) sl_free(c->rows[i].text);
+  sl_free(c->rows);
   c->rows = NULL;
   c->n = c->i = 0;
   for (int a = 0; a < MAX_ARGS; a++) {
@@ -159,11 +160,10 @@ static char *hop_text(const sl_syn_run *run, const sl_syn_link *l) {
   char emb[32] = "", ce[32] = "";
   if (run->home.vecs) snprintf(emb, sizeof emb, ", embedding %.2f", l->embedding);
   if (l->rerank == l->rerank) snprintf(ce, sizeof ce, ", cross-encoder %.2f", l->rerank);
-  if (statement &&
-      asprintf(&s, "%s [capability %.2f, area %.2f, name %.2f%s%s]%s", statement, l->capability, l->area,
-               l->name, emb, ce, l->automated ? " (already automated)" : "") < 0)
-    s = NULL;
-  free(statement);
+  if (statement)
+    s = sl_mprintf("%s [capability %.2f, area %.2f, name %.2f%s%s]%s", statement, l->capability, l->area,
+                   l->name, emb, ce, l->automated ? " (already automated)" : "");
+  sl_free(statement);
   return s;
 }
 
@@ -175,13 +175,13 @@ static char *path_text(const sl_syn_run *run, const sl_syn_path *p) {
     size_t n;
     char *grown;
     if (!hop) {
-      free(out);
+      sl_free(out);
       return NULL;
     }
     n = strlen(hop);
-    if (!(grown = realloc(out, len + n + 8))) {
-      free(hop);
-      free(out);
+    if (!(grown = sl_realloc(out, len + n + 8))) {
+      sl_free(hop);
+      sl_free(out);
       return NULL;
     }
     out = grown;
@@ -192,7 +192,7 @@ static char *path_text(const sl_syn_run *run, const sl_syn_path *p) {
     }
     memcpy(out + len, hop, n + 1);
     len += n;
-    free(hop);
+    sl_free(hop);
   }
   return out;
 }
@@ -245,38 +245,38 @@ static int syn_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, in
     size_t n_order;
     /* The links in the search's total order: depth-2 paths are exactly the links. */
     if (timed_search(c, 2, &order, &n_order, &err)) return sl_vtab_fail(cur->pVtab, kind->fn, &err);
-    c->rows = calloc(n_order ? n_order : 1, sizeof *c->rows);
+    c->rows = sl_calloc(n_order ? n_order : 1, sizeof *c->rows);
     if (!c->rows) {
-      free(order);
+      sl_free(order);
       return SQLITE_NOMEM;
     }
     for (size_t i = 0; i < n_order; i++) {
       if (order[i].score < min_score) break;
       c->rows[c->n].link = order[i].link[0];
       if (!(c->rows[c->n++].text = hop_text(&c->run, &g->links[order[i].link[0]]))) {
-        free(order);
+        sl_free(order);
         return SQLITE_NOMEM;
       }
     }
-    free(order);
+    sl_free(order);
   } else {
     sl_syn_path *paths;
     size_t n_paths;
     if (timed_search(c, max_depth, &paths, &n_paths, &err)) return sl_vtab_fail(cur->pVtab, kind->fn, &err);
-    c->rows = calloc(n_paths ? n_paths : 1, sizeof *c->rows);
+    c->rows = sl_calloc(n_paths ? n_paths : 1, sizeof *c->rows);
     if (!c->rows) {
-      free(paths);
+      sl_free(paths);
       return SQLITE_NOMEM;
     }
     for (size_t i = 0; i < n_paths; i++) {
       if (paths[i].score < min_score) break;   /* sorted by score */
       c->rows[c->n].path = paths[i];
       if (!(c->rows[c->n++].text = path_text(&c->run, &paths[i]))) {
-        free(paths);
+        sl_free(paths);
         return SQLITE_NOMEM;
       }
     }
-    free(paths);
+    sl_free(paths);
   }
   return SQLITE_OK;
 }

@@ -110,7 +110,7 @@ static int check_info(vv_table *t) {
 static int create_shadow(vv_table *t) {
   sl_err err;
   if (vv_shadow_create(t->db, &t->cfg, t->schema, t->name, &err))
-    return sl_vtab_error(&t->base, t->name, "%s", err.msg);
+    return sl_vtab_fail(&t->base, t->name, &err);
   return SQLITE_OK;
 }
 
@@ -594,7 +594,7 @@ static int start_knn(vv_cursor *c, vv_table *t, vv_query *q, sqlite3_value *matc
   if (!(qbuf = sqlite3_malloc64(lay->vec_bytes))) return SQLITE_NOMEM;
   if (sl_sql_vec_read_exact(match, lay->type, lay->dims, "the MATCH vector", qbuf, &err)) {
     sqlite3_free(qbuf);
-    return sl_vtab_error(&t->base, t->name, "%s", err.msg);
+    return sl_vtab_fail(&t->base, t->name, &err);
   }
   q->q = qbuf;
   q->k = (size_t)k;

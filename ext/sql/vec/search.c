@@ -51,7 +51,7 @@ static int distances(search *s, const void *base, size_t first, size_t count) {
   sl_err err;
   int rc = s->quant ? sl_quant_distances(s->lay, s->query, base, first, count, s->dist, &err)
                     : sl_knn_distances(s->lay, s->query, base, first, count, s->dist, &err);
-  return rc ? sl_vtab_error(&s->t->base, s->t->name, "%s", err.msg) : SQLITE_OK;
+  return rc ? sl_vtab_fail(&s->t->base, s->t->name, &err) : SQLITE_OK;
 }
 
 static void consider(search *s, float d, size_t slot, sqlite3_int64 rowid, sqlite3_int64 chunk_id) {
@@ -207,7 +207,7 @@ static int scan_all(search *s) {
     if (!(dist = sqlite3_malloc64((h.slots + 1) * sizeof *dist))) rc = SQLITE_NOMEM;
     for (size_t i = 0, at = 0; dist && i < h.n; at += h.job[i++].count) h.job[i].out = dist + at;
     if (rc == SQLITE_OK && sl_knn_score_chunks(lay, s->query, s->quant, h.n, h.job, &err))
-      rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
+      rc = sl_vtab_fail(&t->base, t->name, &err);
     for (size_t i = 0; rc == SQLITE_OK && i < h.n; i++)
       consider_chunk(s, h.chunk[i], &h.view[i], h.job[i].out, h.job[i].count);
   }
@@ -353,7 +353,7 @@ static int rescore(search *s, sl_topk *final) {
       break;
     }
     if (sl_knn_distances(lay, s->q->q, vec, 0, 1, &d, &err)) {
-      rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
+      rc = sl_vtab_fail(&t->base, t->name, &err);
       break;
     }
     if (sl_knn_range_has(&s->q->range, d)) {
@@ -400,7 +400,7 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
     s.query = qq;
   }
   if (!s.dist || !s.buf || (s.quant && !qq)) rc = SQLITE_NOMEM;
-  else if (sl_topk_init(&s.top, want, &err)) rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
+  else if (sl_topk_init(&s.top, want, &err)) rc = sl_vtab_fail(&t->base, t->name, &err);
   s.top.by_slot = t->cfg.vec0;  /* vec0 tables order ties as sqlite-vec does */
 
   if (rc == SQLITE_OK) {
@@ -408,7 +408,7 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
     else if ((rc = filtered_positions(&s, &pos, &n_pos)) == SQLITE_OK) rc = scan_positions(&s, pos, n_pos);
   }
   if (rc == SQLITE_OK && s.quant) {
-    if (sl_topk_init(&final, q->k, &err)) rc = sl_vtab_error(&t->base, t->name, "%s", err.msg);
+    if (sl_topk_init(&final, q->k, &err)) rc = sl_vtab_fail(&t->base, t->name, &err);
     else final.by_slot = t->cfg.vec0, rc = rescore(&s, &final);
     result = &final;
   }

@@ -129,7 +129,7 @@ static int vector_from(vv_table *t, sqlite3_value *v, sqlite3_value *text, new_v
                            cfg->cols[cfg->vec_col].name, sl_knn_type_name(cfg->type), cfg->dims);
     if ((rc = embed_text(t, text, (float *)(void *)nv->vec)) != SQLITE_OK) return rc;
   } else if (sl_sql_vec_read_exact(v, cfg->type, cfg->dims, cfg->cols[cfg->vec_col].name, nv->vec, &err)) {
-    return sl_vtab_error(&t->base, t->name, "%s", err.msg);
+    return sl_vtab_fail(&t->base, t->name, &err);
   }
   if (nv->qvec) sl_quantize(&t->lay, (const float *)(void *)nv->vec, nv->qvec);
   return SQLITE_OK;
@@ -151,7 +151,7 @@ static int extras_read(vv_table *t, sqlite3_value **cols, unsigned char **bufs) 
                            sl_knn_type_name(v->type), v->dims);
     if (!(bufs[j] = sqlite3_malloc64(t->xlay[j].vec_bytes))) return SQLITE_NOMEM;
     if (sl_sql_vec_read_exact(val, v->type, v->dims, cfg->cols[v->col].name, bufs[j], &err))
-      return sl_vtab_error(&t->base, t->name, "%s", err.msg);
+      return sl_vtab_fail(&t->base, t->name, &err);
   }
   return SQLITE_OK;
 }
@@ -259,7 +259,7 @@ static int check_values(vv_table *t, sqlite3_value **cols) {
   sl_err err;
   for (int i = 0; i < t->cfg.n_cols; i++)
     if (t->cfg.cols[i].kind == VV_META && vv_check_meta(&t->cfg.cols[i], cols[i], &err))
-      return sl_vtab_error(&t->base, t->name, "%s", err.msg);
+      return sl_vtab_fail(&t->base, t->name, &err);
   return SQLITE_OK;
 }
 
