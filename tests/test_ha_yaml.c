@@ -362,7 +362,52 @@ static void test_hostile(void) {
   sqlite3_close(db);
 }
 
+/* Group helpers: the home format's groups, HA's core.config_entries (UI helpers), groups.yaml. */
+static void test_groups(void) {
+  sqlite3 *db = t_open();
+  const char *home =
+    "{\"areas\":[],\"devices\":[],\"entities\":[],\"groups\":{"
+    "\"light.lamp_posts\":{\"name\":\"Lamp Post\",\"members\":[\"light.lamp_post_1\",\"light.lamp_post_2\"],"
+    "\"file\":\".storage/core.config_entries\"},\"group.doors\":{\"name\":null,\"members\":[\"binary_sensor.door\"]}}}";
+  const char *entries =
+    "{\"version\":1,\"minor_version\":5,\"key\":\"core.config_entries\",\"data\":{\"entries\":["
+    "{\"entry_id\":\"01J1\",\"version\":1,\"domain\":\"group\",\"title\":\"Living Room Sconces\",\"data\":{},"
+    "\"options\":{\"group_type\":\"light\",\"name\":\"Living Room Sconces\",\"entities\":["
+    "\"light.living_room_rgb_bulb_1\",\"light.living_room_rgb_bulb_2\"],\"hide_members\":false,\"all\":false},"
+    "\"source\":\"user\"},"
+    "{\"entry_id\":\"01J2\",\"domain\":\"hue\",\"title\":\"Hue Bridge\",\"data\":{\"host\":\"10.0.0.2\"},\"options\":{}},"
+    "{\"entry_id\":\"01J3\",\"domain\":\"group\",\"title\":\"Caf\u00e9 switches!\",\"options\":{"
+    "\"group_type\":\"switch\",\"entities\":[\"switch.a\"]}}]}}";
+  CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", home, NULL, "{\"areas\":0,\"devices\":0,\"entities\":0,\"automations\":0}");
+  CHECK_QUERY(db, "SELECT group_concat(group_entity_id || '>' || member_entity_id, ' ') FROM synergy_groups", NULL, NULL,
+              "group.doors>binary_sensor.door light.lamp_posts>light.lamp_post_1 light.lamp_posts>light.lamp_post_2");
+  /* core.config_entries replaces the groups; a helper's entity id is its type and its
+  ** name's slug, as HA names it. */
+  CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", entries, NULL,
+              "{\"areas\":0,\"devices\":0,\"entities\":0,\"automations\":0}");
+  CHECK_QUERY(db, "SELECT group_concat(group_entity_id || '>' || member_entity_id, ' ') FROM synergy_groups", NULL, NULL,
+              "light.living_room_sconces>light.living_room_rgb_bulb_1 light.living_room_sconces>light.living_room_rgb_bulb_2 "
+              "switch.cafe_switches>switch.a");
+  /* With groups.yaml in the same call, both are kept (a pair twice is written once). */
+  CHECK_QUERY(db, "SELECT semlite_ha_import(?1, 'kitchen:\n  entities: [light.a, light.a]\n')", entries, NULL,
+              "{\"areas\":0,\"devices\":0,\"entities\":0,\"automations\":0}");
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM synergy_groups"), 4);
+  CHECK_QUERY(db, "SELECT semlite_ha_import('{\"areas\":[],\"devices\":[],\"entities\":[],\"groups\":[1]}')", NULL, NULL,
+              "ERROR: semlite_ha_import: the home.groups is not an object");
+  CHECK_QUERY(db, "SELECT semlite_ha_import('{\"areas\":[],\"devices\":[],\"entities\":[],\"groups\":{\"g\":{}}}')",
+              NULL, NULL, "ERROR: semlite_ha_import: groups.g.members is missing");
+  CHECK_QUERY(db, "SELECT semlite_ha_import('{\"key\":\"core.config_entries\",\"data\":{}}')", NULL, NULL,
+              "ERROR: semlite_ha_import: core.config_entries data.entries is missing");
+  CHECK_QUERY(db, "SELECT semlite_ha_import('{\"key\":\"core.config_entries\",\"data\":{\"entries\":["
+                  "{\"domain\":\"group\",\"options\":{\"entities\":[]}}]}}')", NULL, NULL,
+              "ERROR: semlite_ha_import: core.config_entries data.entries[0] is a group helper without "
+              "options.group_type or a name");
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM synergy_groups"), 4);
+  sqlite3_close(db);
+}
+
 const sl_test ha_yaml_tests[] = {
+  {"groups", test_groups},
   {"automations", test_automations},
   {"scripts_apart", test_scripts_apart},
   {"includes", test_includes},

@@ -605,11 +605,15 @@ void sl_ha_config_free(sl_ha_config *c) {
 }
 
 void sl_ha_slug(const char *name, char *out, size_t cap) {
+  /* U+00C0..U+00FF as HA's slugify (unidecode) spells them, one letter each ('-': a gap). */
+  static const char latin1[] = "AAAAAAACEEEEIIIIDNOOOOO-OUUUUYTsaaaaaaaceeeeiiiidnooooo-ouuuuyty";
   size_t n = 0;
   int gap = 0;
   if (cap == 0) return;
   for (const unsigned char *s = (const unsigned char *)name; *s && n + 1 < cap; s++) {
     int c = *s;
+    if (c == 0xC3 && s[1] >= 0x80 && s[1] <= 0xBF) c = latin1[*++s - 0x80];
+    if (c == '\'') continue; /* "Kid's room" -> kids_room */
     if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
     if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
       if (gap && n > 0 && n + 2 < cap) out[n++] = '_';

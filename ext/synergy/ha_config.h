@@ -28,8 +28,10 @@ int sl_ha_config_read(sl_ha_config *c, const sl_json *root, sl_err *err);
 int sl_ha_config_finish(sl_ha_config *c, sl_err *err);
 void sl_ha_config_free(sl_ha_config *c);
 
-/* "Living Room" -> "living_room", as HA derives an entity id from a name (ASCII letters
-** and digits kept, lower-cased; other runs become one '_'; none at either end). */
+/* "Living Room" -> "living_room", as HA derives an entity id from a name: ASCII letters
+** and digits kept, lower-cased, Latin-1 letters spelled in ASCII ("Café" -> cafe),
+** apostrophes dropped, other runs one '_', none at either end. Other scripts' letters
+** (HA transliterates them too) become gaps, so such names may not match HA's ids. */
 void sl_ha_slug(const char *name, char *out, size_t cap);
 
 #endif
