@@ -90,7 +90,7 @@ test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 # Valgrind over every test but those that run hundreds of forward passes (they run under
 # ASan in CI), and the two that drive sqlite-vec's own vec0.so, whose definite leaks are
 # its own (ASan's leak check covers semlite's side of them); a few minutes.
-VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed.errors \
+VALGRIND_TESTS = json safetensors tokenizer kernels ha_yaml ha_history embed.blob embed.nulls embed.errors \
                  embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config \
                  quant.option_errors vec vtab_vec -vtab_vec.vec0_compat -vtab_vec.vec0_migrate \
                  -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels \

@@ -250,6 +250,45 @@ static void test_includes(void) {
   sqlite3_close(db);
 }
 
+/* Anchors, aliases and merge keys, as users write shared parts of automations. */
+static void test_anchors(void) {
+  sqlite3 *db = open_home();
+  const char *doc =
+    "- alias: Hall\n"
+    "  trigger: &hall_motion\n"
+    "  - platform: state\n"
+    "    entity_id: binary_sensor.hall_motion\n"
+    "  action:\n"
+    "  - &light_on\n"
+    "    service: light.turn_on\n"
+    "    target: {area_id: hall}\n"
+    "- &defaults\n"
+    "  alias: Kitchen\n"
+    "  mode: restart\n"
+    "  trigger: *hall_motion\n"
+    "  action:\n"
+    "  - <<: *light_on\n"
+    "    target: {area_id: kitchen}\n"
+    "- <<: [*defaults, {alias: ignored, description: merged}]\n"
+    "  alias: Third\n";
+  CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", doc, NULL, "{\"areas\":2,\"devices\":2,\"entities\":8,\"automations\":3}");
+  /* The area targets of light.turn_on: the area's lights only. */
+  CHECK_QUERY(db, MEMBERS_SQL, NULL, NULL,
+              "Hall|trigger|binary_sensor.hall_motion\n"
+              "Hall|action|light.hall\n"
+              "Hall|action|light.hall_lamp\n"
+              "Kitchen|trigger|binary_sensor.hall_motion\n"
+              "Kitchen|action|light.kitchen\n"
+              "Third|trigger|binary_sensor.hall_motion\n"
+              "Third|action|light.kitchen");
+  CHECK_QUERY(db, "SELECT semlite_ha_import('a: {<<: 3}')", NULL, NULL,
+              "ERROR: semlite_ha_import: YAML line 1: a merge key '<<' whose value is not a mapping or a list of "
+              "mappings");
+  CHECK_QUERY(db, "SELECT semlite_ha_import('a: {<<: [x]}')", NULL, NULL,
+              "ERROR: semlite_ha_import: YAML line 1: a merge key '<<' whose list holds something other than mappings");
+  sqlite3_close(db);
+}
+
 /* Empty files as HA writes them import nothing and keep what is there. */
 static void test_empty_files(void) {
   sqlite3 *db = open_home();
@@ -336,6 +375,14 @@ static void test_hostile(void) {
   }
   CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", doc, NULL,
               "ERROR: semlite_ha_import: YAML line 65: nested deeper than 64 levels");
+  /* Aliases that nest: each anchor one level deeper than the last, 70 of them. */
+  strcpy(doc, "- &a0 [x]\n");
+  for (int i = 1; i < 70; i++) {
+    p = doc + strlen(doc);
+    sprintf(p, "- &a%d [*a%d]\n", i, i - 1);
+  }
+  CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", doc, NULL,
+              "ERROR: semlite_ha_import: YAML line 64: nested deeper than 64 levels (aliases expanded)");
   /* A scalar over 256 KB. */
   strcpy(doc, "- alias: ");
   memset(doc + 9, 'x', 270000);
@@ -411,6 +458,7 @@ const sl_test ha_yaml_tests[] = {
   {"automations", test_automations},
   {"scripts_apart", test_scripts_apart},
   {"includes", test_includes},
+  {"anchors", test_anchors},
   {"empty_files", test_empty_files},
   {"errors", test_errors},
   {"hostile", test_hostile},

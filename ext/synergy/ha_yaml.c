@@ -90,12 +90,14 @@ static int fail_line(builder *b, size_t line, const char *fmt, ...)
 #endif
   ;
 static int fail_line(builder *b, size_t line, const char *fmt, ...) {
-  char what[300];
+  char where[48];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
+  sl_vfail(b->err, fmt, ap);
   va_end(ap);
-  return sl_fail(b->err, "YAML line %zu: %s", line, what);
+  snprintf(where, sizeof where, "YAML line %zu", line);
+  sl_err_prefix(b->err, where);
+  return SL_ERROR;
 }
 
 /* At most 60 bytes of s, cut on a UTF-8 boundary, for messages. */
@@ -123,15 +125,19 @@ static sl_json *new_node(builder *b, sl_json_type type, size_t line) {
   return n;
 }
 
-/* A copy of src's subtree (strings shared), every node counted. Its depth is the
-** anchor's, which the depth limit already bounded. */
-static sl_json *copy_tree(builder *b, const sl_json *src, size_t line) {
-  sl_json *n = new_node(b, src->type, line), *last = NULL;
-  if (!n) return NULL;
+/* A copy of src's subtree (strings shared), every node counted, its root at `depth`:
+** copies nest (an anchor may hold aliases), so the depth limit is checked again here. */
+static sl_json *copy_tree(builder *b, const sl_json *src, size_t line, int depth) {
+  sl_json *n, *last = NULL;
+  if (depth > SL_JSON_MAX_DEPTH) {
+    fail_line(b, line, "nested deeper than %d levels (aliases expanded)", SL_JSON_MAX_DEPTH);
+    return NULL;
+  }
+  if (!(n = new_node(b, src->type, line))) return NULL;
   *n = *src;
   n->child = n->next = NULL;
   for (const sl_json *c = src->child; c; c = c->next) {
-    sl_json *k = copy_tree(b, c, line);
+    sl_json *k = copy_tree(b, c, line, depth + 1);
     if (!k) return NULL;
     if (last) last->next = k;
     else n->child = k;
@@ -268,9 +274,124 @@ static int start(builder *b, sl_json_type type, const char *anchor_name, const c
   return fail ? sl_oom(b->err) : SL_OK;
 }
 
+static int is_merge(const sl_json *c) { return c->key_len == 2 && memcmp(c->key, "<<", 2) == 0; }
+
+/* 1 when key is among the n sorted members of own. */
+static int has_key(const sl_json **own, size_t n, const sl_json *key) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int d = cmp_key(&own[mid], &key);
+    if (d == 0) return 1;
+    if (d < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return 0;
+}
+
+typedef struct candidate {
+  const sl_json *m;
+  size_t order;
+} candidate;
+
+static int cmp_candidate(const void *x, const void *y) {
+  const candidate *a = x, *c = y;
+  int d = cmp_key(&a->m, &c->m);
+  return d ? d : a->order < c->order ? -1 : a->order > c->order;
+}
+
+static int cmp_order(const void *x, const void *y) {
+  const candidate *a = x, *c = y;
+  return a->order < c->order ? -1 : a->order > c->order;
+}
+
+/* Merge keys (`<<: *defaults`, `<<: [*a, *b]`): the members of the merged mappings that
+** the mapping does not have itself, the first source winning, copied in after its own
+** members; the "<<" members go. Sorting keeps it O(m log m) in the members merged. */
+static int merge(builder *b, frame *f) {
+  const sl_json **own = NULL;
+  candidate *cand = NULL;
+  size_t n_own = 0, n_cand = 0, cap = 0, kept = 0;
+  sl_json *c, *prev = NULL, *next;
+  int rc = SL_OK;
+  for (c = f->node->child; c; c = c->next)
+    if (is_merge(c)) break;
+  if (!c) return SL_OK;
+  if (!(own = malloc(f->node->n * sizeof *own))) return sl_oom(b->err);
+  for (c = f->node->child; c; c = c->next)
+    if (!is_merge(c)) own[n_own++] = c;
+  qsort(own, n_own, sizeof *own, cmp_key);
+  /* Unlink the "<<" members, collecting what they bring that the mapping lacks. */
+  for (c = f->node->child; c && rc == SL_OK; c = next) {
+    const sl_json *src;
+    next = c->next;
+    if (!is_merge(c)) {
+      prev = c;
+      continue;
+    }
+    if (prev) prev->next = next;
+    else f->node->child = next;
+    if (f->last == c) f->last = prev;
+    f->node->n--;
+    if (c->type != SL_JSON_OBJECT && c->type != SL_JSON_ARRAY) {
+      rc = fail_line(b, f->line, "a merge key '<<' whose value is not a mapping or a list of mappings");
+      break;
+    }
+    for (src = c->type == SL_JSON_OBJECT ? c : c->child; src && rc == SL_OK;
+         src = c->type == SL_JSON_OBJECT ? NULL : src->next) {
+      if (src->type != SL_JSON_OBJECT) {
+        rc = fail_line(b, f->line, "a merge key '<<' whose list holds something other than mappings");
+        break;
+      }
+      for (const sl_json *m = src->child; m && rc == SL_OK; m = m->next) {
+        if (has_key(own, n_own, m)) continue;
+        if (n_cand == cap) {
+          size_t want = cap ? cap * 2 : 16;
+          candidate *grown;
+          if (b->doc->nodes + n_cand >= SL_HA_YAML_MAX_NODES) {
+            rc = fail_line(b, f->line, "more than %d nodes with aliases expanded (an alias bomb, or far more than "
+                                       "a home's configuration)", SL_HA_YAML_MAX_NODES);
+            break;
+          }
+          if (!(grown = realloc(cand, want * sizeof *grown))) {
+            rc = sl_oom(b->err);
+            break;
+          }
+          cand = grown;
+          cap = want;
+        }
+        cand[n_cand].m = m;
+        cand[n_cand].order = n_cand;
+        n_cand++;
+      }
+    }
+  }
+  if (rc == SL_OK && n_cand) {
+    /* The first of each key, in the order the sources give them. */
+    qsort(cand, n_cand, sizeof *cand, cmp_candidate);
+    for (size_t i = 0; i < n_cand; i++)
+      if (i == 0 || cmp_key(&cand[i - 1].m, &cand[i].m) != 0) cand[kept++] = cand[i];
+    qsort(cand, kept, sizeof *cand, cmp_order);
+  }
+  for (size_t i = 0; i < kept && rc == SL_OK; i++) {
+    sl_json *copy = copy_tree(b, cand[i].m, f->line, b->depth + 1);
+    if (!copy) {
+      rc = SL_ERROR;
+      break;
+    }
+    if (f->last) f->last->next = copy;
+    else f->node->child = copy;
+    f->last = copy;
+    f->node->n++;
+  }
+  free(own);
+  free(cand);
+  return rc;
+}
+
 static int end(builder *b) {
   frame *f = &b->stack[--b->depth];
-  if (f->node->type == SL_JSON_OBJECT && check_keys(b, f)) return SL_ERROR;
+  if (f->node->type == SL_JSON_OBJECT && (check_keys(b, f) || merge(b, f))) return SL_ERROR;
   if (f->tag) {
     /* Opaque: an include or a secret this reader cannot resolve. */
     f->node->type = SL_JSON_NULL;
@@ -286,7 +407,7 @@ static int alias(builder *b, const char *name, size_t line) {
   sl_json *v;
   if (want_key(b)) return fail_line(b, line, "an alias as a mapping key (not supported)");
   if (!target) return fail_line(b, line, "alias *%.*s names no complete anchor", clip(name, strlen(name)), name);
-  if (!(v = copy_tree(b, target, line))) return SL_ERROR;
+  if (!(v = copy_tree(b, target, line, b->depth))) return SL_ERROR;
   attach(b, v);
   return SL_OK;
 }

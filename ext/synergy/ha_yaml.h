@@ -13,7 +13,9 @@
 ** plain null forms (empty, `~`, `null`), which are SL_JSON_NULL with str NULL. A node with
 ** a local tag (`!include x.yaml`, `!secret k`, `!input n`, `!include_dir_merge_list d`)
 ** cannot be resolved here (no file reads): it is SL_JSON_NULL with str the tag ("!include")
-** and no children. Merge keys (`<<: *x`) are kept as an ordinary key named "<<".
+** and no children. Merge keys (`<<: *defaults`, `<<: [*a, *b]`) are applied: the merged
+** mappings' members the mapping lacks are copied in (counted as nodes), the first source
+** winning.
 */
 #ifndef SEMLITE_HA_YAML_H
 #define SEMLITE_HA_YAML_H

@@ -20,7 +20,7 @@
 
 static size_t walk(const sl_json *v, int depth) {
   size_t nodes = 1, n = 0;
-  if (depth > 2 * SL_JSON_MAX_DEPTH + 2) abort(); /* an alias copy may sit at the anchor's depth again */
+  if (depth > SL_JSON_MAX_DEPTH) abort(); /* aliases expanded included */
   if (v->type == SL_JSON_STRING && (!v->str || strlen(v->str) > v->len)) abort();
   if (v->type == SL_JSON_STRING && v->len > SL_HA_YAML_MAX_SCALAR) abort();
   if (v->type != SL_JSON_ARRAY && v->type != SL_JSON_OBJECT && v->child) abort();
