@@ -270,6 +270,8 @@ static void test_lift(void) {
   unlink(path);
 }
 
+static int stop_after(void *count) { return ++*(int *)count > 5; }
+
 static void test_errors(void) {
   char path[64], sql[256], other[64];
   sqlite3 *db;
@@ -315,6 +317,17 @@ static void test_errors(void) {
   CHECK_QUERY(db, "SELECT semlite_ha_history('rec', '{\"max_work\":10}')", NULL, NULL,
               "ERROR: semlite_ha_history: more than 10 action changes in the windows (max_work): the recorder holds "
               "too much for one call; shorten the span with \"days\" or raise \"max_work\"");
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM synergy_history"), n_pairs);
+  /* sqlite3_interrupt (here from a progress handler) stops it, the table as it was. */
+  {
+    int count = 0;
+    char *got;
+    sqlite3_progress_handler(db, 10, stop_after, &count);
+    got = t_query(db, "SELECT semlite_ha_history('rec')", NULL, NULL);
+    sqlite3_progress_handler(db, 0, NULL, NULL);
+    CHECK_STR(got, "ERROR: semlite_ha_history: reading the entities: interrupted");
+    sqlite3_free(got);
+  }
   CHECK_INT(t_query_int(db, "SELECT count(*) FROM synergy_history"), n_pairs);
   /* A database that is not a recorder. */
   unlink(other);

@@ -317,6 +317,9 @@ static void test_errors(void) {
      "semlite_ha_import: scripts.yaml.morning is neither a script (no sequence) nor a group (no entities)"},
     {"sequence: []\n", "semlite_ha_import: a script without its id (pass scripts.yaml, or the script under its id: "
                        "`id: {sequence: ...}`)"},
+    {"http:\n  server_port: 8123\nlogger: {default: info}\n",
+     "semlite_ha_import: a mapping that holds no scripts (id: {alias, sequence}), no groups (id: {entities}) and no "
+     "automation, script, scene or group key: not a file this import reads"},
     {"just text\n", "semlite_ha_import: the document is a single value, not HA's YAML (a list of automations or "
                     "scenes, a mapping of scripts)"},
     {"- name: x\n  entities: [light.a]\n", "semlite_ha_import: automations.yaml[0].entities is not a mapping"},

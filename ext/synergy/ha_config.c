@@ -518,7 +518,14 @@ int sl_ha_config_read(sl_ha_config *c, const sl_json *root, sl_err *err) {
   } else if (sl_json_get(root, "sequence")) {
     rc = sl_fail(err, "a script without its id (pass scripts.yaml, or the script under its id: `id: {sequence: ...}`)");
   } else if ((rc = read_configuration(c, w, root, &found)) == SL_OK && !found) {
-    rc = read_named(c, w, root, "scripts.yaml");
+    /* scripts.yaml or groups.yaml: some entry looks like a script or a group. */
+    const sl_json *e = root->child;
+    while (e && !(e->type == SL_JSON_OBJECT && (sl_json_get(e, "sequence") || sl_json_get(e, "entities") ||
+                                                sl_json_get(e, "alias"))))
+      e = e->next;
+    rc = e || root->n == 0 ? read_named(c, w, root, "scripts.yaml")
+           : sl_fail(err, "a mapping that holds no scripts (id: {alias, sequence}), no groups (id: {entities}) and no "
+                          "automation, script, scene or group key: not a file this import reads");
   }
   free(w);
   return rc;

@@ -166,7 +166,8 @@ void sl_ha_take_automations(sl_ha_doc *dst, sl_ha_doc *src) {
 int sl_ha_add_group(sl_ha_doc *doc, const char *group, const char *member, sl_err *err) {
   reader r = {doc, err, NULL, NULL, 0, NULL};
   sl_ha_group *g;
-  if (doc->n_groups >= SL_HA_MAX_MEMBERS) return sl_fail(err, "makes more than %d group members in all", SL_HA_MAX_MEMBERS);
+  if (doc->n_groups >= SL_HA_MAX_MEMBERS)
+    return sl_fail(err, "makes more than %d group members in all", SL_HA_MAX_MEMBERS);
   if (!(g = ADD_ROW(&r, groups, n_groups, CAP_GROUPS))) return out_of_memory(&r);
   g->group = group;
   g->member = member;

@@ -216,8 +216,8 @@ static int check_keys(builder *b, const frame *f) {
   qsort(all, n, sizeof *all, cmp_key);
   for (size_t i = 1; i < n && rc == SL_OK; i++)
     if (cmp_key(&all[i - 1], &all[i]) == 0)
-      rc = fail_line(b, f->line, "duplicate key '%.*s' in the mapping that starts here", clip(all[i]->key, all[i]->key_len),
-                     all[i]->key);
+      rc = fail_line(b, f->line, "duplicate key '%.*s' in the mapping that starts here",
+                     clip(all[i]->key, all[i]->key_len), all[i]->key);
   free(all);
   return rc;
 }

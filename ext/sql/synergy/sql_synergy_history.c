@@ -136,8 +136,8 @@ static int prepare(history *h, sqlite3_stmt **st, const char *fmt, ...) {
 static int check_schemas(history *h) {
   int ro = sqlite3_db_readonly(h->db, h->rec);
   if (ro < 0)
-    return sl_fail(h->err, "no schema named '%s' (ATTACH the recorder first: ATTACH 'file:home-assistant_v2.db?mode=ro' "
-                           "AS %s)", h->rec, h->rec);
+    return sl_fail(h->err, "no schema named '%s' (ATTACH the recorder first: ATTACH "
+                           "'file:home-assistant_v2.db?mode=ro' AS %s)", h->rec, h->rec);
   if (ro == 0)
     return sl_fail(h->err, "'%s' is writable: attach HA's recorder read-only (ATTACH "
                            "'file:home-assistant_v2.db?mode=ro' AS %s), so that nothing can write it", h->rec, h->rec);
@@ -177,11 +177,14 @@ static int read_entities(history *h) {
   int rc;
   if (prepare(h, &st,
               "SELECT e.entity_id,"
-              " EXISTS (SELECT 1 FROM \"%w\".synergy_capabilities c WHERE c.trigger_domain = e.domain AND c.weight > 0),"
-              " EXISTS (SELECT 1 FROM \"%w\".synergy_capabilities c WHERE c.action_domain = e.domain AND c.weight > 0),"
+              " EXISTS (SELECT 1 FROM \"%w\".synergy_capabilities c"
+              "         WHERE c.trigger_domain = e.domain AND c.weight > 0),"
+              " EXISTS (SELECT 1 FROM \"%w\".synergy_capabilities c"
+              "         WHERE c.action_domain = e.domain AND c.weight > 0),"
               " m.metadata_id"
               " FROM \"%w\".synergy_entities e JOIN \"%w\".states_meta m ON m.entity_id = e.entity_id"
-              " WHERE NOT e.disabled AND NOT e.hidden AND coalesce(e.entity_category, '') NOT IN ('config', 'diagnostic')"
+              " WHERE NOT e.disabled AND NOT e.hidden"
+              "   AND coalesce(e.entity_category, '') NOT IN ('config', 'diagnostic')"
               " ORDER BY e.entity_id",
               h->o.schema, h->o.schema, h->o.schema, h->rec))
     return SL_ERROR;

@@ -260,8 +260,8 @@ static int import_all(importer *im, int argc, sl_ha_text *docs) {
               "VALUES (?1, ?2, ?3, ?4)") ||
       prepare(im, &im->area_members,
               "INSERT INTO \"%w\".synergy_automation_members(role, entity_id, automation_id) "
-              "SELECT ?1, entity_id, ?4 FROM \"%w\".synergy_entities WHERE area_id = ?2 AND (?3 IS NULL OR domain = ?3) "
-              "ORDER BY entity_id") ||
+              "SELECT ?1, entity_id, ?4 FROM \"%w\".synergy_entities"
+              " WHERE area_id = ?2 AND (?3 IS NULL OR domain = ?3) ORDER BY entity_id") ||
       prepare(im, &im->group,
               "INSERT OR IGNORE INTO \"%w\".synergy_groups(group_entity_id, member_entity_id) VALUES (?1, ?2)") ||
       prepare(im, &im->device_by_id, "SELECT name, area_id FROM \"%w\".synergy_devices WHERE device_id = ?1"))
@@ -317,10 +317,10 @@ static int read_options(sqlite3_context *ctx, sqlite3_value *v, importer *im, in
     } else if (strcmp(o->key, "allow_recorder") == 0 && o->type == SL_JSON_BOOL) {
       *allow_recorder = o->boolean;
     } else {
-      sl_sql_errorf(ctx, FN, strcmp(o->key, "schema") == 0 ? "option schema must be a string"
-                             : strcmp(o->key, "allow_recorder") == 0 ? "option allow_recorder must be true or false"
-                                                                     : "unknown option '%s' (known: schema, allow_recorder)",
-                    o->key);
+      const char *msg = strcmp(o->key, "schema") == 0           ? "option schema must be a string"
+                        : strcmp(o->key, "allow_recorder") == 0 ? "option allow_recorder must be true or false"
+                                                                : "unknown option '%s' (known: schema, allow_recorder)";
+      sl_sql_errorf(ctx, FN, msg, o->key);
       sl_json_free(doc);
       return SL_ERROR;
     }
