@@ -18,7 +18,10 @@ MODELS  ?= $(abspath models/synthetic)
 OPT     ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wshadow -Wno-unused-parameter \
               -fvisibility=hidden -ffp-contract=off -g -pthread
-LIBS    = -lm -lpthread
+# libyaml (Debian libyaml-dev) is linked statically and its symbols kept local, so the
+# release .so still needs only libc and libm (docs/synergy.md, "Why libyaml").
+YAML_LIB = -l:libyaml.a
+LIBS    = $(YAML_LIB) -lm -lpthread
 DEFS    ?=
 BUILD   ?= build/release
 # The development build of the extension (tests, demo, benches); the release file is dist/.
@@ -44,7 +47,8 @@ all: $(BUILD)/semlite.so
 # -z nodelete: the model registry is process-wide, so the .so must outlive the
 # connections that loaded it (SQLite dlcloses an extension when its connection closes).
 $(BUILD)/semlite.so: $(call obj,$(EXT_SRC)) $(SQL_GEN)
-	$(CC) -shared $(SAN) -o $@ $^ $(LIBS) -Wl,--no-undefined -Wl,-Bsymbolic -Wl,-z,nodelete
+	$(CC) -shared $(SAN) -o $@ $^ $(LIBS) -Wl,--no-undefined -Wl,-Bsymbolic -Wl,-z,nodelete \
+	  -Wl,--exclude-libs,libyaml.a
 
 $(BUILD)/%.o: %.c $(wildcard ext/*.h ext/*/*.h ext/*/*/*.h tests/*.h)
 	@mkdir -p $(dir $@)
@@ -86,7 +90,7 @@ test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 # Valgrind over every test but those that run hundreds of forward passes (they run under
 # ASan in CI), and the two that drive sqlite-vec's own vec0.so, whose definite leaks are
 # its own (ASan's leak check covers semlite's side of them); a few minutes.
-VALGRIND_TESTS = json safetensors tokenizer kernels embed.blob embed.nulls embed.errors \
+VALGRIND_TESTS = json safetensors tokenizer kernels ha_yaml ha_history embed.blob embed.nulls embed.errors \
                  embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config \
                  quant.option_errors vec vtab_vec -vtab_vec.vec0_compat -vtab_vec.vec0_migrate \
                  -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels \

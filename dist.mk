@@ -49,9 +49,12 @@ dist: build/embed_sql
 libsemlite.a: build/embed_sql
 	$(MAKE) BUILD=build/core DEFS=-DSQLITE_CORE $(CORE_LIB)
 
+# libyaml's objects go in too, so an app links libsemlite.a alone as before.
 $(BUILD)/libsemlite.a: $(call obj,$(EXT_SRC)) $(SQL_GEN)
-	rm -f $@
-	ar rcs $@ $^
+	rm -rf $@ $(BUILD)/yaml-objects
+	mkdir -p $(BUILD)/yaml-objects
+	cd $(BUILD)/yaml-objects && ar x "$$($(CC) -print-file-name=libyaml.a)"
+	ar rcs $@ $^ $(BUILD)/yaml-objects/*.o
 
 test-dist: dist $(BUILD)/semlite.so twins
 	sh tests/dist/check_deps.sh $(DIST_SO)

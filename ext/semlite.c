@@ -88,6 +88,7 @@ static const struct {
   {"semlite_cache_clear_expired", 0, DIRECT | CACHE, sl_sql_cache_clear_expired},
   {"semlite_cache_clock", 1, DIRECT | CACHE, sl_sql_cache_clock},
   {"semlite_ha_import", -1, DIRECT, sl_sql_ha_import},
+  {"semlite_ha_history", -1, DIRECT, sl_sql_ha_history},
   {"semlite_version", 0, PURE, sl_sql_version},
   {"semlite_progress_report", 1, DIRECT, sl_sql_progress_report},
   /* Reads the CPU and the environment and starts the worker pool: not a pure function. */

@@ -119,9 +119,9 @@ static void test_import_errors(void) {
     {"{\"areas\":[],\"devices\":[{\"device_id\":\"d\",\"name\":7}],\"entities\":[]}",
      "ERROR: semlite_ha_import: devices[0].name is not a string"},
     {"[1, 2]", "ERROR: semlite_ha_import: the document is not a JSON object"},
-    {"{\"key\":\"core.config_entries\",\"data\":{}}",
-     "ERROR: semlite_ha_import: unknown registry file 'core.config_entries' (expected core.area_registry, "
-     "core.device_registry or core.entity_registry)"},
+    {"{\"key\":\"core.restore_state\",\"data\":{}}",
+     "ERROR: semlite_ha_import: unknown registry file 'core.restore_state' (expected core.area_registry, "
+     "core.device_registry, core.entity_registry or core.config_entries)"},
     {"{\"areas\":[],\"devices\":[],\"entities\":[],\"automations\":[{\"trigger_entities\":[1],\"action_entities\":[]}]}",
      "ERROR: semlite_ha_import: automations[0].trigger_entities has a non-string element"},
   };
@@ -135,8 +135,8 @@ static void test_import_errors(void) {
   }
   CHECK_QUERY(db, "SELECT semlite_ha_import(42)", NULL, NULL,
               "ERROR: semlite_ha_import: the document must be TEXT or a BLOB of JSON, got INTEGER");
-  CHECK_QUERY(db, "SELECT semlite_ha_import('{}', '{}', '{}', '{}')", NULL, NULL,
-              "ERROR: semlite_ha_import: takes at most 3 documents, got 4");
+  CHECK_QUERY(db, "SELECT semlite_ha_import('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', "
+              "'{}', '{}', '{}', '{}', '{}')", NULL, NULL, "ERROR: semlite_ha_import: takes at most 16 documents, got 17");
   /* A document over max_document_mb is refused before it is parsed. */
   t_exec(db, "UPDATE semlite_limits SET value = 1 WHERE name = 'max_document_mb'");
   CHECK_QUERY(db, "SELECT semlite_ha_import(printf('{\"x\":\"%s\"}', hex(zeroblob(600000))))", NULL, NULL,

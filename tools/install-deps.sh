@@ -2,7 +2,7 @@
 # Installs the Debian packages semlite builds, tests, fuzzes and benches with. The one list of
 # them: README's commands and .ci/run both call this script.
 set -eu
-PACKAGES="build-essential ca-certificates curl libsqlite3-dev sqlite3 libxxhash-dev gnuplot-nox python3 clang libclang-rt-14-dev"
+PACKAGES="build-essential ca-certificates curl libsqlite3-dev sqlite3 libxxhash-dev libyaml-dev gnuplot-nox python3 clang libclang-rt-14-dev"
 # The Python package test (make test-wheel): a fresh venv with pip (offline, from the
 # wheels python3-venv brings), and Debian's sqlite-utils to run it with.
 PACKAGES="$PACKAGES python3-venv sqlite-utils"

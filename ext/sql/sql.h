@@ -125,6 +125,7 @@ void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 /* semlite_vec_migrate(table): a vec0 table written by sqlite-vec's vec0.so into semlite's storage (vec/migrate.c) */
 void sl_sql_vec_migrate(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_ha_import(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void sl_sql_ha_history(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_version(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_build_info(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_progress_report(sqlite3_context *ctx, int argc, sqlite3_value **argv);  /* sql_progress.c */

@@ -12,7 +12,7 @@
 
 #include "../ops/limits.h"
 
-enum { CAP_AREAS, CAP_DEVICES, CAP_ENTITIES, CAP_AUTOMATIONS, CAP_MEMBERS };
+enum { CAP_AREAS, CAP_DEVICES, CAP_ENTITIES, CAP_AUTOMATIONS, CAP_MEMBERS, CAP_GROUPS };
 
 typedef struct reader {
   sl_ha_doc *doc;
@@ -104,15 +104,81 @@ static int add_area(reader *r, const char *id, const char *name) {
   return SL_OK;
 }
 
-static int add_member(reader *r, const char *role, const char *entity_id, const char *device_id) {
+static int push_member(reader *r, const char *role, const char *entity_id, const char *device_id,
+                       const char *area_id, const char *area_domain) {
   sl_ha_member *m = ADD_ROW(r, members, n_members, CAP_MEMBERS);
   if (!m) return out_of_memory(r);
   m->automation = r->doc->n_automations - 1;
   m->role = role;
   m->entity_id = entity_id;
   m->device_id = device_id;
+  m->area_id = area_id;
+  m->area_domain = area_domain;
   r->doc->automations[m->automation].n++;
   return SL_OK;
+}
+
+static int add_member(reader *r, const char *role, const char *entity_id, const char *device_id) {
+  return push_member(r, role, entity_id, device_id, NULL, NULL);
+}
+
+static int same(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+int sl_ha_add_automation(sl_ha_doc *doc, const char *alias, sl_err *err) {
+  reader r = {doc, err, NULL, NULL, 0, NULL};
+  sl_ha_automation *a = ADD_ROW(&r, automations, n_automations, CAP_AUTOMATIONS);
+  if (!a) return out_of_memory(&r);
+  a->alias = alias;
+  a->first = doc->n_members;
+  return SL_OK;
+}
+
+int sl_ha_add_member(sl_ha_doc *doc, const char *role, const char *entity_id, const char *device_id,
+                     const char *area_id, const char *area_domain, sl_err *err) {
+  reader r = {doc, err, NULL, NULL, 0, NULL};
+  const sl_ha_automation *a = &doc->automations[doc->n_automations - 1];
+  if (a->n >= SL_HA_MAX_AUTOMATION_MEMBERS)
+    return sl_fail(err, "has more than %d entities, devices and areas", SL_HA_MAX_AUTOMATION_MEMBERS);
+  if (doc->n_members >= SL_HA_MAX_MEMBERS)
+    return sl_fail(err, "makes more than %d automation members in all", SL_HA_MAX_MEMBERS);
+  for (size_t k = a->first; k < a->first + a->n; k++) {
+    const sl_ha_member *m = &doc->members[k];
+    if (same(m->role, role) && same(m->entity_id, entity_id) && same(m->device_id, device_id) &&
+        same(m->area_id, area_id) && same(m->area_domain, area_domain))
+      return SL_OK;
+  }
+  return push_member(&r, role, entity_id, device_id, area_id, area_domain);
+}
+
+void sl_ha_take_automations(sl_ha_doc *dst, sl_ha_doc *src) {
+  sl_free(dst->automations);
+  sl_free(dst->members);
+  dst->automations = src->automations;
+  dst->n_automations = src->n_automations;
+  dst->cap[CAP_AUTOMATIONS] = src->cap[CAP_AUTOMATIONS];
+  dst->members = src->members;
+  dst->n_members = src->n_members;
+  dst->cap[CAP_MEMBERS] = src->cap[CAP_MEMBERS];
+  src->automations = NULL;
+  src->members = NULL;
+  src->n_automations = src->n_members = src->cap[CAP_AUTOMATIONS] = src->cap[CAP_MEMBERS] = 0;
+}
+
+int sl_ha_add_group(sl_ha_doc *doc, const char *group, const char *member, sl_err *err) {
+  reader r = {doc, err, NULL, NULL, 0, NULL};
+  sl_ha_group *g;
+  if (doc->n_groups >= SL_HA_MAX_MEMBERS)
+    return sl_fail(err, "makes more than %d group members in all", SL_HA_MAX_MEMBERS);
+  if (!(g = ADD_ROW(&r, groups, n_groups, CAP_GROUPS))) return out_of_memory(&r);
+  g->group = group;
+  g->member = member;
+  doc->replaces |= SL_HA_GROUPS;
+  return SL_OK;
+}
+
+const char *sl_ha_keep(sl_ha_doc *doc, const char *s, size_t n) {
+  int fail = 0;
+  return sl_syn_keep_n(&doc->strings, s, n, &fail);
 }
 
 /* "light.kid1s_room" -> its object id with spaces, "kid1s room", when nothing names it. */
@@ -201,14 +267,33 @@ static int home_automation(reader *r, const sl_json *a, const char *where) {
   return read_members(r, a, "trigger", where) || read_members(r, a, "action", where) ? SL_ERROR : SL_OK;
 }
 
+/* groups: {group_entity_id: {name, members: [entity ids]}}. */
+static int home_groups(reader *r, const sl_json *root) {
+  const sl_json *groups = sl_json_get(root, "groups");
+  char where[160];
+  if (!groups || groups->type == SL_JSON_NULL) return SL_OK;
+  if (groups->type != SL_JSON_OBJECT) return sl_fail(r->err, "the home.groups is not an object");
+  for (const sl_json *g = groups->child; g; g = g->next) {
+    const sl_json *members;
+    snprintf(where, sizeof where, "groups.%.100s", g->key);
+    if (need_object(r, g, where) || !(members = get_array(r, g, "members", 0, where))) return SL_ERROR;
+    for (const sl_json *m = members->child; m; m = m->next) {
+      if (m->type != SL_JSON_STRING) return sl_fail(r->err, "%s.members has a non-string element", where);
+      if (sl_ha_add_group(r->doc, g->key, m->str, r->err)) return SL_ERROR;
+    }
+  }
+  return SL_OK;
+}
+
 static int read_home(reader *r, const sl_json *root) {
+  int rc = each_object(r, root, "areas", 0, "the home", home_area) ||
+                   each_object(r, root, "devices", 0, "the home", home_device) ||
+                   each_object(r, root, "entities", 0, "the home", home_entity) ||
+                   each_object(r, root, "automations", 1, "the home", home_automation) || home_groups(r, root)
+               ? SL_ERROR
+               : SL_OK;
   r->doc->replaces = SL_HA_HOME;
-  return each_object(r, root, "areas", 0, "the home", home_area) ||
-                 each_object(r, root, "devices", 0, "the home", home_device) ||
-                 each_object(r, root, "entities", 0, "the home", home_entity) ||
-                 each_object(r, root, "automations", 1, "the home", home_automation)
-             ? SL_ERROR
-             : SL_OK;
+  return rc;
 }
 
 /* ---- Home Assistant's registry files (.storage/core.*_registry) ---- */
@@ -292,17 +377,38 @@ static int read_registry(reader *r, const sl_json *data, const char *key, unsign
 
 /* ---- documents ---- */
 
-int sl_ha_parse(const char *text, size_t len, sl_json_doc **out, sl_err *err) {
-  *out = NULL;
+/* The first character that is not blank or a byte-order mark. */
+static int first_char(const char *text, size_t len) {
+  size_t i = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) i++;
+  return i < len ? (unsigned char)text[i] : -1;
+}
+
+int sl_ha_parse(const char *text, size_t len, sl_ha_text *out, sl_err *err) {
+  int c = first_char(text, len);
+  memset(out, 0, sizeof *out);
   if (sl_limit_document(len, err)) return SL_ERROR;
-  return sl_json_parse(text, len, out, err);
+  if (c == '{' || (c == '[' && sl_json_parse(text, len, &out->json, NULL) == SL_OK)) {
+    if (!out->json && sl_json_parse(text, len, &out->json, err)) return SL_ERROR;
+    out->root = sl_json_root(out->json);
+    return SL_OK;
+  }
+  if (sl_ha_yaml_parse(text, len, &out->yaml, err)) return SL_ERROR;
+  out->root = sl_ha_yaml_root(out->yaml);
+  return SL_OK;
+}
+
+void sl_ha_text_free(sl_ha_text *t) {
+  sl_json_free(t->json);
+  sl_ha_yaml_free(t->yaml);
+  memset(t, 0, sizeof *t);
 }
 
 int sl_ha_read(const sl_json *root, sl_ha_device_fn device, void *ctx, sl_ha_doc *doc, sl_err *err) {
   const sl_json *key = sl_json_get(root, "key"), *data = sl_json_get(root, "data");
   reader r = {doc, err, device, ctx, 0, NULL};
   memset(doc, 0, sizeof *doc);
-  if (root->type != SL_JSON_OBJECT) return sl_fail(err, "the document is not a JSON object");
+  if (!root || root->type != SL_JSON_OBJECT) return sl_fail(err, "the document is not a JSON object");
   if (!key) return read_home(&r, root);
   if (key->type != SL_JSON_STRING || !data || data->type != SL_JSON_OBJECT)
     return sl_fail(err, "a registry file needs a string \"key\" and an object \"data\"");
@@ -313,15 +419,31 @@ int sl_ha_read(const sl_json *root, sl_ha_device_fn device, void *ctx, sl_ha_doc
   if (strcmp(key->str, "core.entity_registry") == 0)
     return read_registry(&r, data, "entities", SL_HA_ENTITIES, key->str, ha_entity);
   return sl_fail(err, "unknown registry file '%s' (expected core.area_registry, "
-                      "core.device_registry or core.entity_registry)", key->str);
+                      "core.device_registry, core.entity_registry or core.config_entries)", key->str);
 }
 
-int sl_ha_doc_rank(const sl_json *root) {
-  const sl_json *key = sl_json_get(root, "key");
-  if (!key || key->type != SL_JSON_STRING) return 0;
-  if (strcmp(key->str, "core.area_registry") == 0) return 1;
-  if (strcmp(key->str, "core.device_registry") == 0) return 2;
-  return 3;
+/* The home format: an object with any of its arrays. */
+static int is_home(const sl_json *root) {
+  static const char *const keys[] = {"areas", "devices", "entities", "automations"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    if (sl_json_get(root, keys[i])) return 1;
+  return 0;
+}
+
+int sl_ha_doc_rank(const sl_ha_text *t) {
+  const sl_json *root = t->root, *key = sl_json_get(root, "key");
+  if (!root) return SL_HA_RANK_CONFIG; /* an empty YAML file */
+  /* HA writes an empty automations.yaml as [] and an emptied scripts.yaml as {}. */
+  if (t->json && (root->type == SL_JSON_ARRAY || root->type == SL_JSON_OBJECT) && root->n == 0)
+    return SL_HA_RANK_CONFIG;
+  if (t->json && root->type != SL_JSON_OBJECT) return 0; /* refused by sl_ha_read */
+  if (key && key->type == SL_JSON_STRING && sl_json_get(root, "data")) {
+    if (strcmp(key->str, "core.area_registry") == 0) return 1;
+    if (strcmp(key->str, "core.device_registry") == 0) return 2;
+    if (strcmp(key->str, "core.config_entries") == 0) return SL_HA_RANK_CONFIG;
+    return 3;
+  }
+  return t->json || is_home(root) ? 0 : SL_HA_RANK_CONFIG;
 }
 
 void sl_ha_doc_free(sl_ha_doc *doc) {
@@ -330,6 +452,7 @@ void sl_ha_doc_free(sl_ha_doc *doc) {
   sl_free(doc->entities);
   sl_free(doc->automations);
   sl_free(doc->members);
+  sl_free(doc->groups);
   sl_syn_strings_free(&doc->strings);
   memset(doc, 0, sizeof *doc);
 }

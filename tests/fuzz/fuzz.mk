@@ -19,7 +19,7 @@ FUZZ_OUT     := build/fuzz
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_CI_SECONDS ?= 10
-FUZZ_NAMES   := json safetensors config vocab tokenize vec preload home
+FUZZ_NAMES   := json safetensors config vocab tokenize vec preload home yaml
 FUZZ_HDRS    := $(wildcard ext/*/*.h ext/*/*/*.h)
 # file.c: the one file reader, which json.c (sl_json_parse_file) and the tokenizer
 # (sl_tokenizer_load) call.
@@ -37,15 +37,21 @@ FUZZ_SRC_vec         := tests/fuzz/fuzz_vec.c tests/fuzz/fuzz_vec_init.c ext/sql
 FUZZ_SRC_preload     := tests/fuzz/fuzz_preload.c ext/ops/preload.c ext/engine/quantize.c \
                         ext/base/status.c
 # The import reads sql/synergy.sql as compiled into the .so (build/release/gen).
+FUZZ_HA_SRC          := ext/synergy/ha_import.c ext/synergy/ha_config.c ext/synergy/ha_yaml.c ext/synergy/arena.c
 FUZZ_SRC_home        := tests/fuzz/fuzz_home.c tests/fuzz/fuzz_home_init.c ext/sql/synergy/sql_synergy_import.c \
-                        ext/synergy/ha_import.c ext/synergy/arena.c ext/ops/limits.c ext/ops/cache_l1.c \
+                        $(FUZZ_HA_SRC) ext/ops/limits.c ext/ops/cache_l1.c \
                         ext/base/pool.c ext/vector/chunk_cache.c \
                         ext/sql/sql_util.c ext/base/json.c ext/base/file.c ext/base/status.c \
                         build/release/gen/sql_scripts.c
-# Libraries a target needs besides libc.
+# HA's YAML without SQLite (ha_import.c's document limit reads ext/ops/limits.c).
+FUZZ_SRC_yaml        := tests/fuzz/fuzz_yaml.c $(FUZZ_HA_SRC) ext/ops/limits.c ext/ops/cache_l1.c ext/base/pool.c \
+                        ext/vector/chunk_cache.c ext/base/json.c ext/base/file.c ext/base/status.c
+# Libraries a target needs besides libc (libyaml statically, as the extension links it;
+# it is not instrumented, so coverage guides the fuzzer through semlite's side only).
 FUZZ_LIBS_vec        := -lsqlite3 -lm
 FUZZ_LIBS_preload    := -lm
-FUZZ_LIBS_home       := -lsqlite3 -lm -lpthread
+FUZZ_LIBS_home       := -lsqlite3 -l:libyaml.a -lm -lpthread
+FUZZ_LIBS_yaml       := -l:libyaml.a -lm -lpthread
 
 .PHONY: fuzz fuzz-build fuzz-ci
 fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)
