@@ -178,7 +178,7 @@ void sl_sql_ha_import(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sl_json_doc *docs[3] = {NULL, NULL, NULL};
   importer im = {db, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
   sl_err err;
-  int rc = SL_ERROR;
+  int rc = SL_ERROR, bare;
 
   im.err = &err;
   if (argc > 3) {
@@ -209,13 +209,16 @@ void sl_sql_ha_import(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       goto done;
     }
   }
-  if (sqlite3_exec(db, "SAVEPOINT semlite_ha_import", NULL, NULL, NULL) != SQLITE_OK) {
+  if (sl_sql_write_allowed(db, "main", &err)) {
+    sl_sql_error(ctx, FN, &err);
+    goto done;
+  }
+  if (sl_sql_block_begin(db, "semlite_ha_import", &bare) != SQLITE_OK) {
     sl_sql_errorf(ctx, FN, "%s", sqlite3_errmsg(db));
     goto done;
   }
   rc = import_all(&im, argc, docs);
-  if (rc) sqlite3_exec(db, "ROLLBACK TO semlite_ha_import", NULL, NULL, NULL);
-  sqlite3_exec(db, "RELEASE semlite_ha_import", NULL, NULL, NULL);
+  sl_sql_block_end(db, "semlite_ha_import", bare, rc == SL_OK);
   if (rc) {
     sl_sql_error(ctx, FN, &err);
   } else {
