@@ -226,7 +226,51 @@ static void test_synergy(void) {
   t_remove_db(path);
 }
 
+/* One statement embeds at most replicated_max_rows rows on a replicated database; the
+** count starts again with each statement, inside a transaction too. */
+static void test_statement_rows(void) {
+  sqlite3 *db, *local;
+  static const char refused_rows[] =
+    "ERROR: notes: one statement embeds at most 3 rows on a replicated database (VFS 'dqlite-test'): the "
+    "replicated_max_rows limit; insert in smaller statements or raise it in semlite_limits";
+  fresh_file();
+  db = open_replicated(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  CHECK_QUERY(db, "SELECT value FROM semlite_limits WHERE name = 'replicated_max_rows'", NULL, NULL, "64");
+  t_exec(db, "UPDATE semlite_limits SET value = 3 WHERE name = 'replicated_max_rows'");
+  t_exec(db, "CREATE VIRTUAL TABLE notes USING semlite_vec(body TEXT, v float[384], model=minilm, embed_from=body)");
+  CHECK_QUERY(db, "INSERT INTO notes(body) VALUES ('a'), ('b'), ('c'), ('d') RETURNING rowid", NULL, NULL,
+              refused_rows);
+  CHECK_QUERY(db, "SELECT count(*) FROM notes", NULL, NULL, "0");
+  t_exec(db, "INSERT INTO notes(body) VALUES ('a'), ('b'), ('c')");
+  t_exec(db, "INSERT INTO notes(body) VALUES ('d'), ('e'), ('f')");
+  /* A vector given is not embedded: not counted. */
+  t_exec(db, "INSERT INTO notes(body, v) VALUES ('g1', embed('minilm', 'g')), ('g2', embed('minilm', 'g')), "
+         "('g3', embed('minilm', 'g')), ('g4', embed('minilm', 'g')), ('g5', embed('minilm', 'g'))");
+  t_exec(db, "BEGIN");
+  t_exec(db, "INSERT INTO notes(body) VALUES ('h'), ('i'), ('j')");
+  t_exec(db, "INSERT INTO notes(body) VALUES ('k'), ('l'), ('m')");
+  CHECK_QUERY(db, "INSERT INTO notes(body) VALUES ('n'), ('o'), ('p'), ('q') RETURNING rowid", NULL, NULL,
+              refused_rows);
+  t_exec(db, "COMMIT");
+  CHECK_QUERY(db, "SELECT count(*) || ' ' || count(v) FROM notes", NULL, NULL, "17 17");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('notes')", NULL, NULL, "ok");
+  /* 0: no limit. A database on another VFS has none either. */
+  t_exec(db, "UPDATE semlite_limits SET value = 0 WHERE name = 'replicated_max_rows'");
+  t_exec(db, "INSERT INTO notes(body) VALUES ('r'), ('s'), ('t'), ('u')");
+  t_exec(db, "UPDATE semlite_limits SET value = 3 WHERE name = 'replicated_max_rows'");
+  local = t_open();
+  t_exec(local, "SELECT semlite_model_load('minilm', (SELECT path FROM semlite_models WHERE name = 'minilm'))");
+  t_exec(local, "CREATE VIRTUAL TABLE notes USING semlite_vec(body TEXT, v float[384], model=minilm, embed_from=body)");
+  t_exec(local, "INSERT INTO notes(body) VALUES ('a'), ('b'), ('c'), ('d')");
+  CHECK_QUERY(local, "SELECT count(v) FROM notes", NULL, NULL, "4");
+  t_exec(db, "UPDATE semlite_limits SET value = 64 WHERE name = 'replicated_max_rows'");
+  CHECK_INT(sqlite3_close(local), SQLITE_OK);
+  CHECK_INT(sqlite3_close(db), SQLITE_OK);
+  t_remove_db(path);
+}
+
 const sl_test replicated_tests[] = {
+  {"statement_rows", test_statement_rows},
   {"detection", test_detection},
   {"local_cache", test_local_cache},
   {"synergy", test_synergy},
