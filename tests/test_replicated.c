@@ -30,17 +30,10 @@ static void register_vfs(void) {
 
 /* A connection to the file at `path` on the replicated VFS, semlite loaded, the twins named. */
 static sqlite3 *open_replicated(int flags) {
-  sqlite3 *db = NULL;
-  char *err = NULL, model[1024];
+  sqlite3 *db;
+  char model[1024];
   register_vfs();
-  if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_URI, REPLICATED) != SQLITE_OK) {
-    sl_test_fail(__FILE__, __LINE__, "cannot open %s: %s", path, sqlite3_errmsg(db));
-    return db;
-  }
-  sqlite3_enable_load_extension(db, 1);
-  if (sqlite3_load_extension(db, sl_test_so_path(), NULL, &err) != SQLITE_OK)
-    sl_test_fail(__FILE__, __LINE__, "cannot load %s: %s", sl_test_so_path(), err ? err : "?");
-  sqlite3_free(err);
+  db = t_open_v2(path, flags | SQLITE_OPEN_URI, REPLICATED);
   CHECK_QUERY(db, "SELECT semlite_model_load('minilm', ?1)", t_model_path(model, sizeof model, "minilm-l6-embed"),
               NULL, "minilm");
   CHECK_QUERY(db, "SELECT semlite_model_load('ce', ?1)", t_model_path(model, sizeof model, "minilm-l6-rerank"), NULL,
@@ -48,8 +41,27 @@ static sqlite3 *open_replicated(int flags) {
   return db;
 }
 
-static void fresh_file(void) {
+/* A new replicated file with a table `log`, a connection to it, and *watcher: another
+** connection (on the default VFS) that sees its commits. */
+static sqlite3 *open_fresh(sqlite3 **watcher) {
+  sqlite3 *db;
+  char *sql;
   snprintf(path, sizeof path, "/tmp/semlite-replicated-%d.db", (int)getpid());
+  t_remove_db(path);
+  db = open_replicated(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  t_exec(db, "CREATE TABLE log(x)");
+  *watcher = t_open();
+  sql = sqlite3_mprintf("ATTACH %Q AS r", path);
+  t_exec(*watcher, sql);
+  sqlite3_free(sql);
+  return db;
+}
+
+/* Closes both (nothing may keep them open), restores the L1 and removes the file. */
+static void close_all(sqlite3 *db, sqlite3 *watcher) {
+  t_exec(watcher, "UPDATE semlite_limits SET value = 64 WHERE name = 'l1_cache_mb'");
+  CHECK_INT(sqlite3_close(db), SQLITE_OK);
+  CHECK_INT(sqlite3_close(watcher), SQLITE_OK);
   t_remove_db(path);
 }
 
@@ -69,18 +81,9 @@ static const char refused[] =
   "run it inside a write statement sent as EXEC (INSERT INTO t SELECT ...)";
 
 static void test_detection(void) {
-  sqlite3 *db, *watcher;
+  sqlite3 *watcher, *db = open_fresh(&watcher);
   char msg[1024];
-  fresh_file();
-  db = open_replicated(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   t_exec(db, "PRAGMA journal_mode = WAL");
-  t_exec(db, "CREATE TABLE log(x)");
-  watcher = t_open();
-  {
-    char *sql = sqlite3_mprintf("ATTACH %Q AS r", path);
-    t_exec(watcher, sql);
-    sqlite3_free(sql);
-  }
   /* What the detection reads: the VFS of the schema's file; a memory database has none. */
   CHECK_QUERY(db, "SELECT count(*) FROM pragma_database_list WHERE name = 'main' AND file LIKE '%semlite-replicated%'",
               NULL, NULL, "1");
@@ -131,25 +134,15 @@ static void test_detection(void) {
   t_exec(db, "INSERT INTO log SELECT semlite_cache_clear_expired()");
   t_exec(db, "INSERT INTO log SELECT semlite_cache_disable()");
   CHECK_QUERY(db, "SELECT group_concat(x) FROM log", NULL, NULL, "1,1536,0,1");
-  t_exec(db, "UPDATE semlite_limits SET value = 64 WHERE name = 'l1_cache_mb'");
-  CHECK_INT(sqlite3_close(db), SQLITE_OK);
-  CHECK_INT(sqlite3_close(watcher), SQLITE_OK);
-  t_remove_db(path);
+  close_all(db, watcher);
 }
 
 /* The per-node cache: a local database attached beside the replicated one. */
 static void test_local_cache(void) {
-  sqlite3 *db, *watcher;
+  sqlite3 *watcher, *db = open_fresh(&watcher);
   char local[300], *sql;
-  fresh_file();
   snprintf(local, sizeof local, "%s-local", path);
   t_remove_db(local);
-  db = open_replicated(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  t_exec(db, "CREATE TABLE log(x)");
-  watcher = t_open();
-  sql = sqlite3_mprintf("ATTACH %Q AS r", path);
-  t_exec(watcher, sql);
-  sqlite3_free(sql);
   /* A file on the default VFS (a URI names it), and a memory database. */
   sql = sqlite3_mprintf("ATTACH 'file:%q?vfs=unix' AS localcache", local);
   t_exec(db, sql);
@@ -166,10 +159,7 @@ static void test_local_cache(void) {
   CHECK_READ(db, watcher, "SELECT length(embed('minilm', 'in memory'))", NULL, "1536");
   CHECK_QUERY(db, "SELECT count(*) FROM mem.semlite_cache", NULL, NULL, "1");
   CHECK_QUERY(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'semlite_cache%'", NULL, NULL, "0");
-  t_exec(db, "UPDATE semlite_limits SET value = 64 WHERE name = 'l1_cache_mb'");
-  CHECK_INT(sqlite3_close(db), SQLITE_OK);
-  CHECK_INT(sqlite3_close(watcher), SQLITE_OK);
-  t_remove_db(path);
+  close_all(db, watcher);
   t_remove_db(local);
 }
 
@@ -182,15 +172,7 @@ static const char home[] =
   "\"device_class\":null,\"platform\":\"zha\"}]}";
 
 static void test_synergy(void) {
-  sqlite3 *db, *watcher;
-  char *sql;
-  fresh_file();
-  db = open_replicated(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  t_exec(db, "CREATE TABLE log(x)");
-  watcher = t_open();
-  sql = sqlite3_mprintf("ATTACH %Q AS r", path);
-  t_exec(watcher, sql);
-  sqlite3_free(sql);
+  sqlite3 *watcher, *db = open_fresh(&watcher);
   /* A failed import inside the write statement fails it, and its transaction takes every
   ** table the import had created. */
   CHECK_QUERY(db, "INSERT INTO log SELECT semlite_ha_import(?1) RETURNING x",
@@ -214,27 +196,22 @@ static void test_synergy(void) {
   t_exec(db, "INSERT INTO log SELECT count(*) FROM synergy_links");
   CHECK_QUERY(db, "SELECT (SELECT count(*) FROM synergy_descriptors) || ' ' || (SELECT count(*) FROM synergy_hop_scores)",
               NULL, NULL, "2 1");
-  t_exec(db, "UPDATE semlite_limits SET value = 64 WHERE name = 'l1_cache_mb'");
   CHECK_INT(sqlite3_close(db), SQLITE_OK);
   /* A read-only connection to it reads the stored steps and writes nothing. */
   db = open_replicated(SQLITE_OPEN_READONLY);
   CHECK_READ(db, watcher, "SELECT count(*) FROM synergy_links", NULL, "1");
   CHECK_READ(db, watcher, "SELECT semlite_cache_enable()", NULL,
              "ERROR: semlite_cache_enable: database 'main' is read-only and holds no enabled cache");
-  CHECK_INT(sqlite3_close(db), SQLITE_OK);
-  CHECK_INT(sqlite3_close(watcher), SQLITE_OK);
-  t_remove_db(path);
+  close_all(db, watcher);
 }
 
 /* One statement embeds at most replicated_max_rows rows on a replicated database; the
 ** count starts again with each statement, inside a transaction too. */
 static void test_statement_rows(void) {
-  sqlite3 *db, *local;
+  sqlite3 *watcher, *local, *db = open_fresh(&watcher);
   static const char refused_rows[] =
     "ERROR: notes: one statement embeds at most 3 rows on a replicated database (VFS 'dqlite-test'): the "
     "replicated_max_rows limit; insert in smaller statements or raise it in semlite_limits";
-  fresh_file();
-  db = open_replicated(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   CHECK_QUERY(db, "SELECT value FROM semlite_limits WHERE name = 'replicated_max_rows'", NULL, NULL, "64");
   t_exec(db, "UPDATE semlite_limits SET value = 3 WHERE name = 'replicated_max_rows'");
   t_exec(db, "CREATE VIRTUAL TABLE notes USING semlite_vec(body TEXT, v float[384], model=minilm, embed_from=body)");
@@ -265,8 +242,7 @@ static void test_statement_rows(void) {
   CHECK_QUERY(local, "SELECT count(v) FROM notes", NULL, NULL, "4");
   t_exec(db, "UPDATE semlite_limits SET value = 64 WHERE name = 'replicated_max_rows'");
   CHECK_INT(sqlite3_close(local), SQLITE_OK);
-  CHECK_INT(sqlite3_close(db), SQLITE_OK);
-  t_remove_db(path);
+  close_all(db, watcher);
 }
 
 const sl_test replicated_tests[] = {
