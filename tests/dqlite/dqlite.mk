@@ -19,6 +19,13 @@ $(DQLITE_BUILD)/client: tests/dqlite/client.c tests/dqlite/wire.c tests/dqlite/w
 	@mkdir -p $(DQLITE_BUILD)
 	$(CC) $(DQLITE_CFLAGS) -o $@ tests/dqlite/client.c tests/dqlite/wire.c
 
-# Bounded: run.sh stops every node it started on any exit; timeout stops run.sh.
+# Bounded: run.sh stops every node it started on any exit; timeout stops run.sh. Without
+# libdqlite's header the run is reported skipped, never passed.
+ifneq ($(wildcard /usr/include/dqlite.h),)
 test-dqlite: $(DQLITE_BUILD)/node $(DQLITE_BUILD)/client twins
 	SEMLITE_SHARED=$(SHARED) SEMLITE_MODELS=$(MODELS) timeout -k 5 120 sh tests/dqlite/run.sh $(DQLITE_BUILD)
+else
+test-dqlite:
+	@echo "skip dqlite (libdqlite-dev is not installed: tools/install-deps.sh installs it)"
+	@echo "0 passed, 0 failed, 1 skipped"
+endif
