@@ -13,6 +13,8 @@
 #                   local (attached, in-memory) cache filled by reads
 #   synergy         semlite_ha_import of a home from $SEMLITE_SHARED/data/homes (EXEC),
 #                   synergy_links with both models in a read
+#   reads_never_write every semlite function that touches a database, sent as a read:
+#                   no byte changes, writers refuse, the leader stays up
 #   vec_check       semlite_vec_check
 #   failover        kill -9 of the leader; a new leader answers within 10 s (timed)
 #   identical       every table and three k-NN results, byte for byte, on the new leader
@@ -203,6 +205,26 @@ x "UPDATE synergy_config SET value = 'ce' WHERE key = 'rerank_model'" >/dev/null
 check "links (QUERY)" "$(q 'SELECT count(*), count(embedding), count(rerank) > 0 FROM synergy_links')" "$(printf '25\t25\t1')"
 check "no steps written by a read" "$(q 'SELECT (SELECT count(*) FROM synergy_descriptors) + (SELECT count(*) FROM synergy_hop_scores)')" "0"
 check "leader up" "$(alive "$LEADER") $(leader_of "$LEADER")" "up $LEADER"
+end
+
+begin reads_never_write
+# Every semlite function that touches a database, sent as a read on a connection with the
+# cache enabled: nothing changes (the dump is byte-identical) and the leader stays up.
+dump >"$DIR/before_reads"
+got=$(printf '%s\n' "query SELECT semlite_cache_enable()" "query SELECT semlite_cache_clock(1)" \
+  "query SELECT length(embed('minilm', 'another text'))" "query SELECT round(rerank('ce', 'lights', 'turn on the lights'), 3) IS NOT NULL" \
+  "query SELECT count(*) FROM embed_each('minilm', '[\"one\", \"two\"]')" \
+  "query SELECT count(*) FROM rerank_each('ce', 'q', '[\"one\", \"two\"]')" \
+  "query SELECT count(*) FROM synergy_paths WHERE max_depth = 2" "query SELECT semlite_vec_check('notes')" \
+  "query SELECT count(*) FROM notes WHERE v MATCH embed('minilm', 'yet another text') AND k = 3" \
+  "query SELECT semlite_vec_migrate('notes')" "query SELECT semlite_cache_clear_expired()" \
+  "query SELECT semlite_cache_disable()" "param $HOME_JSON" "query SELECT semlite_ha_import(?)" |
+  send "$LEADER" db | sed 's/^error 1: \([a-z_]*\): .*a read statement must not write it.*/refused \1/' | tr '\n' ';')
+check "reads" "$got" "1;1;1536;1;2;2;25;ok;3;refused semlite_vec_migrate;refused semlite_cache_clear_expired;refused semlite_cache_disable;refused semlite_ha_import;"
+dump >"$DIR/after_reads"
+check "nothing changed" "$(cmp -s "$DIR/before_reads" "$DIR/after_reads" && echo same)" "same"
+check "leader up" "$(alive "$LEADER") $(leader_of "$LEADER")" "up $LEADER"
+check "write after" "$(x "INSERT INTO log VALUES ('after every read')")" "ok 4 1"
 end
 
 begin vec_check
