@@ -7,9 +7,9 @@
 ** left open): embed() with the cache enabled, a k-NN MATCH embed(), synergy_links with
 ** models; functions that must write refuse with the message; the same calls inside a
 ** write statement write; a local attached database takes the cache; a read-only
-** connection writes nothing either. tests/dqlite/ runs the same on a real cluster.
+** connection writes nothing either; one statement embeds at most replicated_max_rows rows
+** on insert. tests/dqlite/ runs the same on a real cluster (make test-dqlite).
 */
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "test.h"
