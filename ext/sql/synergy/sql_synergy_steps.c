@@ -15,9 +15,10 @@
 ** Reads and writes are statements nested in the caller's (sl_sql_nested_read/_write): a
 ** write runs in a savepoint inside a user's transaction and never ends it; a read-only
 ** database (or PRAGMA query_only), a read statement on a replicated one (nothing is
-** written), a busy lock or a table of another layout only lose the cache (a miss, an unstored value: the same rows). The one error is a transaction SQLite
-** ended under the write anyway (an I/O error, a full disk, a RAISE(ROLLBACK) trigger):
-** the run fails with it.
+** written), a busy lock or a table of another layout only lose the cache (a miss, an
+** unstored value: the same rows). The one error is a transaction SQLite ended under the
+** write anyway (an I/O error, a full disk, a RAISE(ROLLBACK) trigger): the run fails
+** with it.
 */
 #include <stdio.h>
 #include <stdlib.h>
