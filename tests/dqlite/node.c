@@ -4,9 +4,9 @@
 **   node ID ADDRESS DIR
 **
 ** libdqlite 1.11 runs every statement of its leader in this process, on connections it
-** opens itself through its "dqlite-ID" VFS; semlite is registered for each of them with
-** sqlite3_auto_extension (libsemlite.a, compiled with SQLITE_CORE), and loads the models
-** SEMLITE_PRELOAD names at the first. Node 1 bootstraps a cluster of itself when DIR is
+** opens itself through its "dqlite-N" VFS (N numbers the nodes of a process: here 1);
+** semlite is registered for each of them with sqlite3_auto_extension (libsemlite.a,
+** compiled with SQLITE_CORE), and loads the models SEMLITE_PRELOAD names at the first. Node 1 bootstraps a cluster of itself when DIR is
 ** empty; the others wait to be added (the wire protocol's ADD and ASSIGN, tests/dqlite/
 ** client.c). SIGPIPE is ignored: a peer killed mid-write must not kill this process.
 ** SIGTERM or SIGINT stops the node cleanly; "ready" on stdout once it listens. A node dies

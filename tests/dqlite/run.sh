@@ -171,7 +171,7 @@ done
 t0=$(now_ms)
 check "64 rows" "$(insert_notes 201 264)" "ok 264 64"
 echo "  64 rows (replicated_max_rows) embedded on insert in $(( $(now_ms) - t0 )) ms"
-check "65 rows" "$(insert_notes 265 329)" "error 1: notes: one statement embeds at most 64 rows on a replicated database (VFS 'dqlite-$LEADER'): the replicated_max_rows limit; insert in smaller statements or raise it in semlite_limits"
+check "65 rows" "$(insert_notes 265 329)" "error 1: notes: one statement embeds at most 64 rows on a replicated database (VFS 'dqlite-1'): the replicated_max_rows limit; insert in smaller statements or raise it in semlite_limits"
 check "rows" "$(q 'SELECT count(*), count(v) FROM notes')" "$(printf '264\t264')"
 check "delete" "$(x 'DELETE FROM notes WHERE rowid > 200')" "ok 0 64"
 check "leader kept" "$(leader_of "$LEADER")" "$LEADER"
@@ -187,8 +187,8 @@ got=$(printf '%s\n' "query SELECT semlite_cache_enable()" "query SELECT length(e
   "query SELECT count(*) FROM semlite_cache" \
   "query SELECT hits, misses, write_failures FROM semlite_cache_stats WHERE op = 'embed'" \
   "query SELECT semlite_cache_clear_expired()" | send "$LEADER" db | tr '\t\n' ' ;')
-check "reads" "$got" "1;1536;1536;7;0;1 2 2;error 1: semlite_cache_clear_expired: database 'main' is replicated (VFS 'dqlite-$LEADER') and $REFUSAL;"
-check "import in a read" "$(qp 'SELECT semlite_ha_import(?)' "$HOME_JSON")" "error 1: semlite_ha_import: database 'main' is replicated (VFS 'dqlite-$LEADER') and $REFUSAL"
+check "reads" "$got" "1;1536;1536;7;0;1 2 2;error 1: semlite_cache_clear_expired: database 'main' is replicated (VFS 'dqlite-1') and $REFUSAL;"
+check "import in a read" "$(qp 'SELECT semlite_ha_import(?)' "$HOME_JSON")" "error 1: semlite_ha_import: database 'main' is replicated (VFS 'dqlite-1') and $REFUSAL"
 got=$(printf '%s\n' "exec ATTACH ':memory:' AS localcache" "query SELECT semlite_cache_enable('localcache')" \
   "query SELECT length(embed('minilm', 'local text'))" "query SELECT count(*) FROM localcache.semlite_cache" |
   send "$LEADER" db | tr '\n' ';')
