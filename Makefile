@@ -11,6 +11,8 @@
 #   make fuzz-ci      every fuzzer FUZZ_CI_SECONDS (10 s) each, as CI does
 #   make bench-load   throughput and p95 under 1-16 concurrent connections
 #   make dist         dist/semlite.so, self-contained (dist.mk: test-dist, test-bindings, test-npm)
+#   make test-dqlite  semlite on a 3-node dqlite cluster on 127.0.0.1, failover included
+#                     (tests/dqlite/dqlite.mk; needs libdqlite-dev)
 
 CC      ?= cc
 SHARED  ?= $(abspath ../shared)
@@ -147,3 +149,4 @@ include bench/cache.mk
 include bench/synergy.mk
 include bench/kernels.mk
 include dist.mk
+include tests/dqlite/dqlite.mk

@@ -12,8 +12,8 @@
 
 extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kernels_tests[],
     gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[],
-    metrics_tests[], cache_tests[], synergy_tests[], version_tests[], stress_tests[], faults_tests[],
-    model_files_tests[], progress_tests[], identity_tests[], ha_yaml_tests[], ha_history_tests[];
+    metrics_tests[], cache_tests[], replicated_tests[], synergy_tests[], version_tests[], stress_tests[],
+    faults_tests[], model_files_tests[], progress_tests[], identity_tests[], ha_yaml_tests[], ha_history_tests[];
 
 static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"json", json_tests},
@@ -29,6 +29,7 @@ static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"vtab_vec", vtab_vec_tests},
   {"metrics", metrics_tests},
   {"cache", cache_tests},
+  {"replicated", replicated_tests},
   {"synergy", synergy_tests},
   {"ha_yaml", ha_yaml_tests},
   {"ha_history", ha_history_tests},

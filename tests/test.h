@@ -55,6 +55,8 @@ int t_write_temp(char *path, size_t cap, const void *data, size_t len);
 /* A fresh in-memory connection with semlite.so loaded through sqlite3_load_extension,
 ** as a user would. */
 sqlite3 *t_open(void);
+/* The same for a database file (sqlite3_open_v2's path, flags and VFS name, NULL: the default). */
+sqlite3 *t_open_v2(const char *path, int flags, const char *vfs);
 
 /* First column of the first row of sql (with up to two TEXT parameters), as text;
 ** "ERROR: <message>" when the statement fails; "NULL" for SQL NULL. Caller frees with

@@ -9,11 +9,11 @@
 
 #include "test.h"
 
-sqlite3 *t_open(void) {
+sqlite3 *t_open_v2(const char *path, int flags, const char *vfs) {
   sqlite3 *db = NULL;
   char *err = NULL;
-  if (sqlite3_open(":memory:", &db) != SQLITE_OK) {
-    sl_test_fail(__FILE__, __LINE__, "sqlite3_open failed");
+  if (sqlite3_open_v2(path, &db, flags, vfs) != SQLITE_OK) {
+    sl_test_fail(__FILE__, __LINE__, "cannot open %s: %s", path, sqlite3_errmsg(db));
     return db;
   }
   sqlite3_enable_load_extension(db, 1);
@@ -23,6 +23,8 @@ sqlite3 *t_open(void) {
   }
   return db;
 }
+
+sqlite3 *t_open(void) { return t_open_v2(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL); }
 
 char *t_query(sqlite3 *db, const char *sql, const char *p1, const char *p2) {
   sqlite3_stmt *st;

@@ -6,6 +6,7 @@ PACKAGES="build-essential ca-certificates curl libsqlite3-dev sqlite3 libxxhash-
 # The Python package test (make test-wheel): a fresh venv with pip (offline, from the
 # wheels python3-venv brings), and Debian's sqlite-utils to run it with.
 PACKAGES="$PACKAGES python3-venv sqlite-utils"
+PACKAGES="$PACKAGES libdqlite-dev"   # make test-dqlite: its nodes link libdqlite (docs/deployment.md)
 # npm fetches the peers the tests and benches compare against (sqlite-vec, ONNX Runtime);
 # a machine that already has node and npm keeps its own.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"

@@ -41,6 +41,9 @@ static const limit_def defs[SL_LIMIT_COUNT] = {
   [SL_LIMIT_SYNERGY_MAX_NODES] = {"synergy_max_nodes", "entities and devices a synergy run takes: "
                                   "its candidate links grow with their square (1 to 1000000; "
                                   "default 50000)", 1, 1000000, 50000},
+  [SL_LIMIT_REPLICATED_MAX_ROWS] = {"replicated_max_rows", "rows one statement may embed on insert into a "
+                                    "semlite_vec table of a replicated database (dqlite), so that it ends within "
+                                    "the election timeout; 0: no limit (0 to 1000000; default 64)", 0, 1000000, 64},
 };
 
 /* The value set plus one; 0 (every limit at start, whatever their number): not set, the

@@ -72,6 +72,28 @@ void sl_sql_errorf(sqlite3_context *ctx, const char *fn, const char *fmt, ...);
 int sl_sql_nested_write(sqlite3 *db, sqlite3_stmt *st, int *written, sl_err *err);
 int sl_sql_nested_read(sqlite3 *db, sqlite3_stmt *st, int in_txn, int *row, sl_err *err);
 
+/* May the statement now running write `schema` (docs/deployment.md, "EXEC versus QUERY")?
+** A replicated database (its file is on a VFS whose name starts "dqlite": dqlite
+** replicates only the pages a write request sent as EXEC writes) takes writes only while
+** a write statement runs on the connection (one that sqlite3_stmt_readonly says writes:
+** INSERT, UPDATE, ...); a read statement that wrote it would leave a transaction no
+** request commits or replicates. SL_OK, or SL_ERROR with the reason in err (no "fn: "
+** prefix). Read-only databases are not judged here: SQLite refuses their writes itself.
+** sl_sql_replicated says whether schema's file is replicated, *vfs its VFS's name. */
+int sl_sql_replicated(sqlite3 *db, const char *schema, const char **vfs);
+int sl_sql_write_allowed(sqlite3 *db, const char *schema, sl_err *err);
+
+/* A block of writes a function makes atomic (semlite_ha_import, semlite_vec_migrate, the
+** cache's tables): SAVEPOINT name, released or rolled back by sl_sql_block_end (ok: keep
+** the writes). Bare while a write statement runs in autocommit mode (INSERT INTO t
+** SELECT fn(...), the form a replicated database needs): SQLite opens no savepoint then,
+** and that statement's transaction is the block, rolled back whole when the function
+** fails it. sl_sql_block_begin returns SQLite's code; *bare says which it took. */
+int sl_sql_block_begin(sqlite3 *db, const char *name, int *bare);
+/* Is a write statement running on db (one sqlite3_stmt_readonly says writes, busy)? */
+int sl_sql_write_running(sqlite3 *db);
+void sl_sql_block_end(sqlite3 *db, const char *name, int bare, int ok);
+
 /* A virtual table's error: replaces (and frees) vtab->zErrMsg with "fn_prefix: message"
 ** (just the message when fn_prefix is NULL). fmt is C's printf, as sl_fail's (%zu; not
 ** SQLite's printf, whose %z frees its argument). Returns SQLITE_ERROR, or SQLITE_NOMEM

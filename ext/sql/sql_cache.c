@@ -155,6 +155,13 @@ static int schema_enabled(sqlite3 *db, const char *schema) {
   return on;
 }
 
+/* May this statement write the cache's tables? Not from a read of a replicated database
+** (sl_sql_write_allowed): the cache then serves what it holds and stores nothing there. */
+static int writable(sl_cache *c) {
+  sl_err refused;
+  return sl_sql_write_allowed(c->db, c->schema, &refused) == SL_OK;
+}
+
 /* Runs a write nested in the caller's statement; a lost write is counted, never
 ** reported, unless it ended the caller's transaction. */
 static int write_step(sl_cache *c, const char *op, sqlite3_stmt *st, sl_err *err) {
@@ -167,7 +174,7 @@ static int write_step(sl_cache *c, const char *op, sqlite3_stmt *st, sl_err *err
 /* Records a use in the L2 row (hits + 1, last_used), for the eviction policy; a
 ** read-only database just serves. */
 static int touch(sl_cache *c, const sl_cache_key *key, double t, sl_err *err) {
-  if (sqlite3_db_readonly(c->db, c->schema) == 1 || !ready(c)) return SL_OK;
+  if (sqlite3_db_readonly(c->db, c->schema) == 1 || !writable(c) || !ready(c)) return SL_OK;
   sqlite3_bind_blob(c->touch, 1, key->b, sizeof key->b, SQLITE_STATIC);
   sqlite3_bind_double(c->touch, 2, t);
   return write_step(c, NULL, c->touch, err);
@@ -210,7 +217,7 @@ static int l2_put(sl_l2 *l2, const char *op, const sl_cache_key *key, const void
   double t = now(c);
 
   *expires = -1;
-  if (!ready(c)) {
+  if (!writable(c) || !ready(c)) {
     sl_cache_count_of(&c->tally, op)->write_failures++;
     return SL_OK;
   }
@@ -266,7 +273,8 @@ static char *schema_script(const char *schema) {
 /* Atomic blocks of cache statements. Outside a transaction the block takes the write
 ** lock first (BEGIN IMMEDIATE), so that connections enabling at once queue on the busy
 ** handler instead of failing to upgrade a read; inside the user's transaction it is a
-** savepoint of it. Each returns SQLite's code (never judged by whether a message could
+** savepoint of it; inside a write statement (INSERT INTO t SELECT semlite_cache_enable(),
+** as a replicated database needs) it is that statement's transaction. Each returns SQLite's code (never judged by whether a message could
 ** be allocated, which out of memory prevents) and keeps the first failure's message in
 ** a->msg. */
 typedef struct atomic {
@@ -287,6 +295,8 @@ static int begin_atomic(atomic *a, sqlite3 *db) {
   memset(a, 0, sizeof *a);
   a->db = db;
   a->own = sqlite3_get_autocommit(db);
+  /* Bare inside a write statement in autocommit mode (sl_sql_block_begin's rule). */
+  if (a->own && sl_sql_write_running(db)) return SQLITE_OK;
   a->begun = atomic_step(a, a->own ? "BEGIN IMMEDIATE" : "SAVEPOINT semlite_cache") == SQLITE_OK;
   return a->rc;
 }
@@ -323,12 +333,20 @@ void sl_sql_cache_enable(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const char *schema = schema_arg(ctx, fn, argc, argv);
   char *sql;
   atomic a;
+  sl_err refused;
 
   if (!schema) return;
   if (sqlite3_db_readonly(c->db, schema) == 1) {
     /* A read-only copy of a cache can still serve its entries. */
     if (!schema_enabled(c->db, schema)) {
       sl_sql_errorf(ctx, fn, "database '%s' is read-only and holds no enabled cache", schema);
+      return;
+    }
+  } else if (sl_sql_write_allowed(c->db, schema, &refused)) {
+    /* So can a replicated one read by a read statement; creating one there is a write. */
+    if (!schema_enabled(c->db, schema)) {
+      sl_sql_errorf(ctx, fn, "%s; or enable the cache in a local database: ATTACH one and "
+                    "call semlite_cache_enable('<its name>')", refused.msg);
       return;
     }
   } else {
@@ -359,6 +377,7 @@ void sl_sql_cache_disable(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
   static const char fn[] = "semlite_cache_disable";
   sl_cache *c = sqlite3_user_data(ctx);
   const char *schema;
+  sl_err refused;
 
   if (argc == 0 && c->state == ON) {
     schema = c->schema;
@@ -368,6 +387,10 @@ void sl_sql_cache_disable(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
   /* Recorded in the database for every connection, where it can be written; a
   ** read-only database is only left alone by this one. */
   if (sqlite3_db_readonly(c->db, schema) != 1 && schema_enabled(c->db, schema)) {
+    if (sl_sql_write_allowed(c->db, schema, &refused)) {
+      sl_sql_error(ctx, fn, &refused);
+      return;
+    }
     char *sql = sqlite3_mprintf("UPDATE \"%w\".semlite_cache_meta SET value = 0 WHERE name = 'enabled'", schema);
     atomic a = {c->db, 0, 0, SQLITE_OK, ""};
     if (!sql) {
@@ -411,9 +434,14 @@ void sl_sql_cache_clear_expired(sqlite3_context *ctx, int argc, sqlite3_value **
   sqlite3_int64 before = 0, after = 0;
   char *sql;
   atomic a;
+  sl_err refused;
 
   if (c->state != ON) {
     sl_sql_errorf(ctx, fn, "the cache is not enabled (call semlite_cache_enable first)");
+    return;
+  }
+  if (sl_sql_write_allowed(c->db, c->schema, &refused)) {
+    sl_sql_error(ctx, fn, &refused);
     return;
   }
   if (!(sql = sqlite3_mprintf("INSERT INTO \"%w\".semlite_cache_expire(now) VALUES (%.6f)", c->schema, now(c)))) {

@@ -1,10 +1,13 @@
 /*
-** sql_util.c: argument checking and error reporting shared by the SQL surface.
+** sql_util.c: argument checking and error reporting shared by the SQL surface, and the
+** rules of writing from inside a statement: nested statements that never end the
+** caller's transaction, and which statements may write a replicated database.
 */
 #include "sql.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 void sl_sql_error(sqlite3_context *ctx, const char *fn, const sl_err *err) {
   if (err->code == SQLITE_NOMEM) {
@@ -63,6 +66,54 @@ int sl_sql_nested_read(sqlite3 *db, sqlite3_stmt *st, int in_txn, int *row, sl_e
     sqlite3_reset(st);
     return still_in_transaction(db, in_txn, xrc, msg, err);
   }
+}
+
+/* The prefix of the VFS names whose files are replicated by page (dqlite's "dqlite-N"). */
+#define REPLICATED_VFS_PREFIX "dqlite"
+
+int sl_sql_replicated(sqlite3 *db, const char *schema, const char **vfs) {
+  sqlite3_vfs *v = NULL;
+  const char *file = sqlite3_db_filename(db, schema);
+  *vfs = NULL;
+  /* An in-memory or temporary database has no file: nothing of it is replicated, though
+  ** its pager names the connection's VFS. */
+  if (!file || !*file) return 0;
+  if (sqlite3_file_control(db, schema, SQLITE_FCNTL_VFS_POINTER, &v) != SQLITE_OK || !v || !v->zName) return 0;
+  *vfs = v->zName;
+  return strncmp(v->zName, REPLICATED_VFS_PREFIX, sizeof REPLICATED_VFS_PREFIX - 1) == 0;
+}
+
+/* Is a write statement running on db (an INSERT calling embed(), a semlite_vec insert)?
+** The statements a connection is stepping are the busy ones. */
+int sl_sql_write_running(sqlite3 *db) {
+  for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+    if (sqlite3_stmt_busy(st) && !sqlite3_stmt_readonly(st)) return 1;
+  return 0;
+}
+
+int sl_sql_write_allowed(sqlite3 *db, const char *schema, sl_err *err) {
+  const char *vfs;
+  if (!sl_sql_replicated(db, schema, &vfs) || sl_sql_write_running(db)) return SL_OK;
+  return sl_fail(err,
+                 "database '%s' is replicated (VFS '%s') and a read statement must not write it: "
+                 "run it inside a write statement sent as EXEC (INSERT INTO t SELECT ...)",
+                 schema, vfs);
+}
+
+int sl_sql_block_begin(sqlite3 *db, const char *name, int *bare) {
+  char sql[96];
+  *bare = sqlite3_get_autocommit(db) && sl_sql_write_running(db);
+  if (*bare) return SQLITE_OK;
+  snprintf(sql, sizeof sql, "SAVEPOINT %s", name);
+  return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+void sl_sql_block_end(sqlite3 *db, const char *name, int bare, int ok) {
+  char sql[160];
+  if (bare) return;
+  if (ok) snprintf(sql, sizeof sql, "RELEASE %s", name);
+  else snprintf(sql, sizeof sql, "ROLLBACK TO %s; RELEASE %s", name, name);
+  sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
 void sl_sql_errorf(sqlite3_context *ctx, const char *fn, const char *fmt, ...) {

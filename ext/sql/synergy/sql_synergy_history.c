@@ -314,7 +314,7 @@ void sl_sql_ha_history(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sl_err err;
   sl_ha_pair *pairs = NULL;
   size_t n_pairs = 0;
-  int rc;
+  int rc, bare;
   memset(&h, 0, sizeof h);
   h.db = db;
   h.err = &err;
@@ -341,14 +341,17 @@ void sl_sql_ha_history(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     sqlite3_result_error_nomem(ctx);
     goto done;
   }
-  if (sqlite3_exec(db, "SAVEPOINT semlite_ha_history", NULL, NULL, NULL) != SQLITE_OK) {
+  if (sl_sql_write_allowed(db, h.o.schema, &err)) {
+    sl_sql_error(ctx, FN, &err);
+    goto done;
+  }
+  if (sl_sql_block_begin(db, "semlite_ha_history", &bare) != SQLITE_OK) {
     sl_sql_errorf(ctx, FN, "%s", sqlite3_errmsg(db));
     goto done;
   }
   rc = run(&h, &pairs, &n_pairs);
   if (rc == SL_OK) rc = write_pairs(&h, pairs, n_pairs);
-  if (rc) sqlite3_exec(db, "ROLLBACK TO semlite_ha_history", NULL, NULL, NULL);
-  sqlite3_exec(db, "RELEASE semlite_ha_history", NULL, NULL, NULL);
+  sl_sql_block_end(db, "semlite_ha_history", bare, rc == SL_OK);
   if (rc) {
     sl_sql_error(ctx, FN, &err);
   } else {

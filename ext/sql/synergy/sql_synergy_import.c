@@ -375,7 +375,7 @@ void sl_sql_ha_import(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sl_ha_text docs[MAX_DOCS];
   importer im = {db, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
   sl_err err;
-  int rc = SL_ERROR, allow_recorder = 0, is_options = 0, n_docs;
+  int rc = SL_ERROR, allow_recorder = 0, is_options = 0, n_docs, bare;
 
   im.err = &err;
   memset(docs, 0, sizeof docs);
@@ -414,13 +414,16 @@ void sl_sql_ha_import(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     }
   }
   if (check_schema(ctx, &im, allow_recorder)) goto done;
-  if (sqlite3_exec(db, "SAVEPOINT semlite_ha_import", NULL, NULL, NULL) != SQLITE_OK) {
+  if (sl_sql_write_allowed(db, im.schema, &err)) {
+    sl_sql_error(ctx, FN, &err);
+    goto done;
+  }
+  if (sl_sql_block_begin(db, "semlite_ha_import", &bare) != SQLITE_OK) {
     sl_sql_errorf(ctx, FN, "%s", sqlite3_errmsg(db));
     goto done;
   }
   rc = import_all(&im, n_docs, docs);
-  if (rc) sqlite3_exec(db, "ROLLBACK TO semlite_ha_import", NULL, NULL, NULL);
-  sqlite3_exec(db, "RELEASE semlite_ha_import", NULL, NULL, NULL);
+  sl_sql_block_end(db, "semlite_ha_import", bare, rc == SL_OK);
   if (rc) sl_sql_error(ctx, FN, &err);
   else summary(ctx, &im);
 done:

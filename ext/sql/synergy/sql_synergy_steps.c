@@ -14,10 +14,11 @@
 **
 ** Reads and writes are statements nested in the caller's (sl_sql_nested_read/_write): a
 ** write runs in a savepoint inside a user's transaction and never ends it; a read-only
-** database (or PRAGMA query_only), a busy lock or a table of another layout only lose the
-** cache (a miss, an unstored value: the same rows). The one error is a transaction SQLite
-** ended under the write anyway (an I/O error, a full disk, a RAISE(ROLLBACK) trigger):
-** the run fails with it.
+** database (or PRAGMA query_only), a read statement on a replicated one (nothing is
+** written), a busy lock or a table of another layout only lose the cache (a miss, an
+** unstored value: the same rows). The one error is a transaction SQLite ended under the
+** write anyway (an I/O error, a full disk, a RAISE(ROLLBACK) trigger): the run fails
+** with it.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,7 @@ static void name_descriptors(sl_syn_steps *base, size_t n, const sl_syn_node *no
 }
 
 void sl_synergy_steps_open(sl_synergy_steps *s, sqlite3 *db) {
+  sl_err refused;
   memset(s, 0, sizeof *s);
   s->db = db;
   s->in_txn = !sqlite3_get_autocommit(db);
@@ -148,6 +150,8 @@ void sl_synergy_steps_open(sl_synergy_steps *s, sqlite3 *db) {
                  "INSERT OR REPLACE INTO main.synergy_hop_scores(key, logit) VALUES (?1, ?2)"))
     s->base.hops = &s->hops.base;
   s->base.name_descriptors = name_descriptors;
+  /* A read of a replicated database reads the steps and writes none (sl_sql_write_allowed). */
+  if (sl_sql_write_allowed(db, "main", &refused)) s->descriptors.writable = s->hops.writable = 0;
 }
 
 /* Deletes the rows of entities and devices no longer in the home, when there are any (a

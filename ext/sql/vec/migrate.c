@@ -282,7 +282,7 @@ void sl_sql_vec_migrate(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   char *buf = NULL, *args[MG_MAX_ARGS];
   sqlite3_value *version = NULL;
   sqlite3_int64 n_rows = 0;
-  int is_null, n_args = 0, rc = SL_OK;
+  int is_null, n_args = 0, rc = SL_OK, bare;
 
   memset(&m, 0, sizeof m);
   m.db = sqlite3_context_db_handle(ctx);
@@ -292,6 +292,10 @@ void sl_sql_vec_migrate(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     return;
   }
   if (!m.name) return;
+  if (sl_sql_write_allowed(m.db, "main", &m.err)) {
+    sl_sql_error(ctx, fn, &m.err);
+    return;
+  }
   if (sqlite3_prepare_v2(m.db, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1 AND "
                                "sql LIKE 'CREATE VIRTUAL TABLE%USING vec0%'", -1, &st, NULL) != SQLITE_OK) {
     sl_sql_errorf(ctx, fn, "%s", sqlite3_errmsg(m.db));
@@ -325,12 +329,11 @@ void sl_sql_vec_migrate(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   for (int j = 1; j < m.cfg.n_vecs; j++)
     sl_chunk_layout_init(&m.xlay[j], m.cfg.vecs[j].type, m.cfg.vecs[j].dims, m.cfg.vecs[j].metric, SL_QUANT_NONE,
                          (size_t)m.cfg.chunk_size);
-  if (sqlite3_exec(m.db, "SAVEPOINT semlite_vec_migrate", NULL, NULL, NULL) != SQLITE_OK) {
+  if (sl_sql_block_begin(m.db, "semlite_vec_migrate", &bare) != SQLITE_OK) {
     rc = db_fail(&m, "savepoint");
   } else {
     rc = migrate(&m, &n_rows);
-    if (rc != SL_OK) sqlite3_exec(m.db, "ROLLBACK TO semlite_vec_migrate", NULL, NULL, NULL);
-    sqlite3_exec(m.db, "RELEASE semlite_vec_migrate", NULL, NULL, NULL);
+    sl_sql_block_end(m.db, "semlite_vec_migrate", bare, rc == SL_OK);
   }
   if (rc == SL_OK) {
     char *msg = sqlite3_mprintf("%s: %lld rows moved from sqlite-vec %s storage to semlite's", m.name,

@@ -136,6 +136,7 @@ typedef struct vv_table {
   int n_pending;
   int flushing;                /* in vv_flush: 1 cached, 2 uncached (write.c) */
   int progress;                /* embed-on-insert's semlite_progress job in this transaction (write.c) */
+  long long statement_rows;    /* rows queued for embedding since the last savepoint or commit (write.c) */
   sqlite3_int64 *dirty;        /* chunks changed in the open transaction (see above) */
   size_t n_dirty, cap_dirty;
 } vv_table;

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "../../ops/infer.h"
+#include "../../ops/limits.h"
 #include "../../ops/progress.h"
 #include "../../vector/quant.h"
 #include "config.h"
@@ -178,6 +179,7 @@ static int vv_flush_now(vv_table *t);
 void vv_progress_end(vv_table *t) {
   sl_progress_end(t->progress);
   t->progress = 0;
+  t->statement_rows = 0;
 }
 
 void vv_discard(vv_table *t) {
@@ -200,7 +202,13 @@ static int flush(vv_table *t, int cached) {
 }
 
 int vv_flush(vv_table *t) { return flush(t, 1); }
-int vv_flush_uncached(vv_table *t) { return flush(t, 0); }
+
+/* Called at each savepoint (a statement's start inside a transaction) and commit: a new
+** statement starts counting its rows (statement_rows) from 0. */
+int vv_flush_uncached(vv_table *t) {
+  t->statement_rows = 0;
+  return flush(t, 0);
+}
 
 static int vv_flush_now(vv_table *t) {
   const size_t n = (size_t)t->n_pending, dims = t->cfg.dims;
@@ -234,6 +242,19 @@ static int vv_flush_now(vv_table *t) {
   sqlite3_free(out);
   sqlite3_free(nv.qvec);
   return rc;
+}
+
+/* On a replicated database a statement embeds at most replicated_max_rows rows: the
+** leader runs it whole before it replicates, and one that outlives the election timeout
+** loses leadership and is rolled back (docs/deployment.md). */
+static int check_statement_rows(vv_table *t) {
+  long long max = sl_limit_get(SL_LIMIT_REPLICATED_MAX_ROWS);
+  const char *vfs;
+  if (max == 0 || ++t->statement_rows <= max || !sl_sql_replicated(t->db, t->schema, &vfs)) return SQLITE_OK;
+  return sl_vtab_error(&t->base, t->name,
+                       "one statement embeds at most %lld rows on a replicated database (VFS '%s'): the "
+                       "replicated_max_rows limit; insert in smaller statements or raise it in semlite_limits",
+                       max, vfs);
 }
 
 /* Queues a row's text; a full queue is embedded at once. */
@@ -345,7 +366,9 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   if ((rc = extras_read(t, cols, extras)) != SQLITE_OK) goto done;
   if (deferred) {
     /* What would make the batch fail for this row is checked now. */
-    if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_model_check(t)) != SQLITE_OK) goto done;
+    if ((rc = check_text(t, cols[cfg->embed_from])) != SQLITE_OK || (rc = vv_model_check(t)) != SQLITE_OK ||
+        (rc = check_statement_rows(t)) != SQLITE_OK)
+      goto done;
   } else if ((rc = vector_alloc(t, &nv)) != SQLITE_OK || (rc = vector_from(t, cols[cfg->vec_col], NULL, &nv)) != SQLITE_OK) {
     goto done;
   }
