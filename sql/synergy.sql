@@ -242,6 +242,7 @@ INSERT OR IGNORE INTO synergy_config VALUES
   ('rerank_top',   32),     -- links (the best by the cheap score) the cross-encoder sees
   ('min_hop',      0.35),   -- hops below this are never extended into longer paths
   ('beam',         256),    -- paths kept per depth
+  ('per_trigger',  3),      -- rows per trigger device (and depth) in synergy_links / synergy_paths
   ('depth_penalty', 0.9),   -- per hop beyond the first
   ('embed_model',  NULL),
   ('rerank_model', NULL),

@@ -271,6 +271,7 @@ static void test_cycles(void) {
   snprintf(json + n, sizeof json - (size_t)n, "]}");
   sqlite3 *db = open_home(json);
   t_exec(db, "UPDATE synergy_config SET value = 0 WHERE key = 'min_hop'");
+  t_exec(db, "UPDATE synergy_config SET value = 1000 WHERE key = 'per_trigger'");
   CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths p WHERE max_depth = 5 AND"
               " (SELECT count(DISTINCT value) FROM json_each(p.path)) <> p.depth", NULL, NULL, "0");
   /* 30 links, then beam 256 each for depths 3 (6x5x4 = 120 exist), 4 (360 exist -> 256), 5 (-> 256). */
@@ -279,6 +280,11 @@ static void test_cycles(void) {
   t_exec(db, "UPDATE synergy_config SET value = 10 WHERE key = 'beam'");
   CHECK_QUERY(db, "SELECT group_concat(n, ' ') FROM (SELECT depth, count(*) AS n FROM synergy_paths WHERE max_depth = 5"
               " GROUP BY depth ORDER BY depth)", NULL, NULL, "30 10 10 10");
+  /* At most per_trigger rows per trigger device and depth (default 3): 6 triggers x 3. */
+  t_exec(db, "DELETE FROM synergy_config WHERE key = 'per_trigger'");
+  CHECK_QUERY(db, "SELECT group_concat(n, ' ') FROM (SELECT depth, count(*) AS n FROM synergy_paths WHERE max_depth = 5"
+              " GROUP BY depth ORDER BY depth)", NULL, NULL, "18 3 3 3");
+  CHECK_QUERY(db, "SELECT max(n) FROM (SELECT count(*) AS n FROM synergy_links GROUP BY trigger_entity)", NULL, NULL, "3");
   sqlite3_close(db);
 }
 
@@ -469,8 +475,24 @@ static void test_models(void) {
   t_exec(db, "UPDATE synergy_config SET value = 'ce' WHERE key = 'rerank_model'");
   t_exec(db, "CREATE TABLE embeds(n INTEGER); INSERT INTO embeds VALUES (0);"
              "CREATE TRIGGER count_embeds AFTER INSERT ON synergy_descriptors BEGIN UPDATE embeds SET n = n + 1; END");
-  CHECK_QUERY(db, "SELECT DISTINCT signals FROM synergy_links", NULL, NULL, "capability+area+name+embedding+cross-encoder");
+  /* The twins' signals hardly vary over the pairs (random weights): they earn no weight,
+  ** and the rows and scores are those without models. */
+  CHECK_QUERY(db, "SELECT DISTINCT signals FROM synergy_links", NULL, NULL,
+              "capability+area+name+embedding(0.00)+cross-encoder(0.00)");
+  CHECK_QUERY(db, LINKS_SQL, NULL, NULL,
+              "binary_sensor.hall_motion>light.hall_light 0.941176 1; "
+              "binary_sensor.kitchen_flood>valve.water_valve 0.823529 0; "
+              "binary_sensor.kitchen_flood>light.led_strip 0.588235 0; "
+              "binary_sensor.hall_motion>light.led_strip 0.470588 0; "
+              "binary_sensor.kitchen_flood>light.hall_light 0.235294 0; "
+              "light.hall_light>light.led_strip 0.235294 0; "
+              "light.led_strip>light.hall_light 0.235294 0");
   CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE embedding BETWEEN 0 AND 1 AND rerank IS NOT NULL", NULL, NULL, "7");
+  /* A spread the twins do reach earns them their whole weight. */
+  t_exec(db, "INSERT OR REPLACE INTO synergy_config VALUES ('embedding_spread', 0.001), ('rerank_spread', 0.001)");
+  CHECK_QUERY(db, "SELECT DISTINCT signals FROM synergy_links", NULL, NULL,
+              "capability+area+name+embedding(0.15)+cross-encoder(0.20)");
+  t_exec(db, "DELETE FROM synergy_config WHERE key IN ('embedding_spread', 'rerank_spread')");
   CHECK_QUERY(db, "SELECT n FROM embeds", NULL, NULL, "5");
   CHECK_QUERY(db, "SELECT text FROM synergy_descriptors WHERE entity_id = 'binary_sensor.hall_motion'", NULL, NULL,
               "Hall motion: motion binary sensor in Hall");

@@ -44,11 +44,15 @@ static void domains_free(domain_table *d) {
 
 static int is_any(const char *s) { return s && strcmp(s, "*") == 0; }
 
-/* The rule for trigger node t acting on domain `action`, or -1: exact class beats '*',
-** then exact action domain beats '*'; among equals the first row. A weight-0 winner
-** forbids the pair. */
+/* No row names the pair, and a row of weight 0 forbids it. */
+#define NO_RULE (-1)
+#define FORBIDDEN (-2)
+
+/* The rule for trigger node t acting on domain `action`: exact class beats '*', then exact
+** action domain beats '*'; among equals the first row. A weight-0 winner forbids the pair.
+** Rows of trigger domain '*' are the fallback, not matched here. */
 static long rule_for(const sl_syn_home *h, const sl_syn_node *t, const char *action) {
-  long best = -1;
+  long best = NO_RULE;
   int best_rank = -1;
   for (size_t r = 0; r < h->n_rules; r++) {
     const sl_syn_rule *rule = &h->rules[r];
@@ -64,7 +68,31 @@ static long rule_for(const sl_syn_home *h, const sl_syn_node *t, const char *act
       best = (long)r;
     }
   }
-  return best >= 0 && h->rules[best].weight > 0 ? best : -1;
+  return best >= 0 && !(h->rules[best].weight > 0) ? FORBIDDEN : best;
+}
+
+/* The fallback row ('*', '*', '*'), or NO_RULE: the capability of a pair of a trigger
+** domain and an action domain that rows use, which no row names (graded, not a gate). */
+static long fallback_rule(const sl_syn_home *h) {
+  for (size_t r = 0; r < h->n_rules; r++) {
+    const sl_syn_rule *rule = &h->rules[r];
+    if (is_any(rule->trigger_domain) && is_any(rule->trigger_class) && is_any(rule->action_domain) &&
+        rule->weight > 0)
+      return (long)r;
+  }
+  return NO_RULE;
+}
+
+/* Whether some row of weight > 0 has domain d on its trigger side (side 0) or action side
+** (side 1), the fallback row left out. */
+static int domain_used(const sl_syn_home *h, const char *d, int side) {
+  for (size_t r = 0; r < h->n_rules; r++) {
+    const sl_syn_rule *rule = &h->rules[r];
+    if (rule->weight > 0 && !is_any(rule->trigger_domain) &&
+        strcmp(side ? rule->action_domain : rule->trigger_domain, d) == 0)
+      return 1;
+  }
+  return 0;
 }
 
 /* ---- names: words the two names share ---- */
@@ -132,8 +160,44 @@ static float dice(const word_set *a, const word_set *b) {
 
 /* ---- scoring ---- */
 
-static double cheap_weight(const sl_syn_home *h, const sl_syn_config *cfg) {
-  return cfg->w_capability + cfg->w_area + cfg->w_name + (h->vecs ? cfg->w_embedding : 0);
+/* The cosine of two descriptor embeddings, clamped to [0, 1]. */
+static float cosine(const sl_syn_home *h, size_t t, size_t a) {
+  const float *x = h->vecs + t * h->dim, *y = h->vecs + a * h->dim;
+  float dot = 0;
+  for (size_t k = 0; k < h->dim; k++) dot += x[k] * y[k];
+  return dot > 0 ? (dot < 1 ? dot : 1) : 0;
+}
+
+/* The recorder's signal of (t, a), 0 when it has no row for them. */
+static float history_of(const sl_syn_home *h, uint32_t t, uint32_t a) {
+  size_t lo = 0, hi = h->n_history;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    const sl_syn_history *x = &h->history[mid];
+    if (x->t == t && x->a == a) return x->value;
+    if (x->t < t || (x->t == t && x->a < a)) lo = mid + 1;
+    else hi = mid;
+  }
+  return 0;
+}
+
+/* Mean and standard deviation of values (n of them, their sum and sum of squares). */
+static void moments(double n, double sum, double sum2, double *mean, double *sd) {
+  double var;
+  *mean = n > 0 ? sum / n : 0;
+  var = n > 1 ? sum2 / n - *mean * *mean : 0;
+  *sd = var > 0 ? sqrt(var) : 0;
+}
+
+/* A model signal's weight w, scaled by how much it separates the pairs it scores: its
+** standard deviation sd over them against `spread`, w x clamp(2 sd / spread - 1, 0, 1):
+** nothing at half the spread or less, all of w from the spread on. A model that gives
+** every pair about the same value (a random or off-domain one) so cannot reorder what
+** capability, area and names decide. */
+static double scaled_weight(double w, double sd, double spread) {
+  double f = spread > 0 ? 2 * sd / spread - 1 : 1;
+  if (!(w > 0) || !(f > 0)) return 0;
+  return f < 1 ? w * f : w;
 }
 
 /* Better link first: higher score, then lower action node (then trigger) index. */
@@ -141,51 +205,101 @@ static int better(float s1, uint32_t a1, float s2, uint32_t a2) {
   return s1 > s2 || (s1 == s2 && a1 < a2);
 }
 
+/* The rule of each (trigger t, action domain) into rules[]: a row, the fallback when the
+** two domains are ones rows use but no row names them, or NO_RULE / FORBIDDEN. Whether
+** any is usable. */
+static int rules_of_trigger(const sl_syn_home *h, const domain_table *dom, const unsigned char *acts, long fb,
+                            const sl_syn_node *tn, long *rules) {
+  int any = 0, triggers = fb >= 0 && domain_used(h, tn->domain, 0);
+  for (size_t d = 0; d < dom->n; d++) {
+    rules[d] = rule_for(h, tn, dom->names[d]);
+    if (rules[d] == NO_RULE && triggers && acts[d]) rules[d] = fb;
+    any |= rules[d] >= 0;
+  }
+  return any;
+}
+
+/* Whether a may act for t under rule r: a rule, two nodes of two devices, and a is no
+** remote (a device that only sends device triggers). */
+static int may_act(const sl_syn_node *tn, const sl_syn_node *an, long r) {
+  if (r < 0 || tn == an || strncmp(an->id, "device:", 7) == 0) return 0;
+  return !(tn->device_id && an->device_id && strcmp(tn->device_id, an->device_id) == 0);
+}
+
+/* Asked every million pair scores or so: nonzero (err set) when the caller interrupts. */
+static int check_interrupt(const sl_syn_home *h, size_t *work, sl_err *err) {
+  if ((*work += h->n * (1 + h->dim / 16)) < (1u << 20)) return 0;
+  *work = 0;
+  if (h->interrupted && h->interrupted(h->interrupt_ctx)) return sl_fail_code(err, SL_SYN_INTERRUPTED, "interrupted");
+  return 0;
+}
+
+/* The embedding's weight for this home (scaled_weight over every pair the rules allow). */
+static int embedding_weight(const sl_syn_home *h, const sl_syn_config *cfg, const domain_table *dom,
+                            const unsigned char *acts, long fb, long *rules, double *w, sl_err *err) {
+  double n = 0, sum = 0, sum2 = 0;
+  size_t work = 0;
+  *w = 0;
+  if (!h->vecs || !(cfg->w_embedding > 0)) return SL_OK;
+  for (size_t t = 0; t < h->n; t++) {
+    if (check_interrupt(h, &work, err)) return SL_ERROR;
+    if (!rules_of_trigger(h, dom, acts, fb, &h->nodes[t], rules)) continue;
+    for (size_t a = 0; a < h->n; a++) {
+      float e;
+      if (!may_act(&h->nodes[t], &h->nodes[a], rules[dom->of_node[a]])) continue;
+      e = cosine(h, t, a);
+      n++, sum += e, sum2 += (double)e * e;
+    }
+  }
+  {
+    double mean, sd;
+    moments(n, sum, sum2, &mean, &sd);
+    *w = scaled_weight(cfg->w_embedding, sd, cfg->embedding_spread);
+  }
+  return SL_OK;
+}
+
 int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_graph *g,
                        sl_err *err) {
   domain_table dom = {0};
   long *rules = NULL;          /* per (domain of the trigger's action) */
+  unsigned char *acts = NULL;  /* per domain: some row acts on it */
   word_set *words = NULL;
   sl_syn_link *top = NULL;
-  double wsum = cheap_weight(h, cfg);
+  long fb = fallback_rule(h);
+  double wsum, w_hist = h->has_history ? cfg->w_history : 0;
   int rc = SL_ERROR;
 
   memset(g, 0, sizeof *g);
   g->n = h->n;
-  g->cheap_weight = wsum;
   g->first = calloc(h->n + 1, sizeof *g->first);
   if (!g->first || domains_build(h, &dom, err)) goto done;
   rules = malloc((dom.n ? dom.n : 1) * sizeof *rules);
+  acts = malloc(dom.n ? dom.n : 1);
   words = malloc((h->n ? h->n : 1) * sizeof *words);
   top = malloc((cfg->candidates ? cfg->candidates : 1) * sizeof *top);
   g->links = malloc((h->n * cfg->candidates + 1) * sizeof *g->links);
-  if (!rules || !words || !top || !g->links) {
+  if (!rules || !acts || !words || !top || !g->links) {
     sl_oom(err);
     goto done;
   }
+  for (size_t d = 0; d < dom.n; d++) acts[d] = (unsigned char)domain_used(h, dom.names[d], 1);
   for (size_t i = 0; i < h->n; i++) name_words(h->nodes[i].name, &words[i]);
+  if (embedding_weight(h, cfg, &dom, acts, fb, rules, &g->w_embedding, err)) goto done;
+  wsum = cfg->w_capability + cfg->w_area + cfg->w_name + g->w_embedding + w_hist;
+  g->cheap_weight = wsum;
 
   for (size_t t = 0, work = 0; t < h->n; t++) {
     const sl_syn_node *tn = &h->nodes[t];
     size_t kept = 0;
-    int any = 0;
-    /* About a million pairs between questions: milliseconds, so an interrupt is heard. */
-    if ((work += h->n * (1 + h->dim / 16)) >= (1u << 20)) {
-      work = 0;
-      if (h->interrupted && h->interrupted(h->interrupt_ctx)) {
-        sl_fail_code(err, SL_SYN_INTERRUPTED, "interrupted");
-        goto done;
-      }
-    }
+    if (check_interrupt(h, &work, err)) goto done;
     g->first[t] = g->n_links;
-    for (size_t d = 0; d < dom.n; d++) any |= (rules[d] = rule_for(h, tn, dom.names[d])) >= 0;
-    if (!any) continue;
+    if (!rules_of_trigger(h, &dom, acts, fb, tn, rules)) continue;
     for (size_t a = 0; a < h->n; a++) {
       const sl_syn_node *an = &h->nodes[a];
       long r = rules[dom.of_node[a]];
       sl_syn_link l;
-      if (r < 0 || a == t) continue;
-      if (tn->device_id && an->device_id && strcmp(tn->device_id, an->device_id) == 0) continue;
+      if (!may_act(tn, an, r)) continue;
       l.t = (uint32_t)t;
       l.a = (uint32_t)a;
       l.rule = (uint32_t)r;
@@ -193,15 +307,11 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
       l.area = tn->area_id && an->area_id ? (strcmp(tn->area_id, an->area_id) == 0 ? 1.0f : 0.0f)
                                            : (float)cfg->area_unknown;
       l.name = dice(&words[t], &words[a]);
-      l.embedding = 0;
-      if (h->vecs) {
-        const float *x = h->vecs + t * h->dim, *y = h->vecs + a * h->dim;
-        float dot = 0;
-        for (size_t k = 0; k < h->dim; k++) dot += x[k] * y[k];
-        l.embedding = dot > 0 ? (dot < 1 ? dot : 1) : 0;
-      }
+      l.embedding = h->vecs ? cosine(h, t, a) : 0;
+      l.history = h->has_history ? history_of(h, l.t, l.a) : 0;
       l.cheap = wsum > 0 ? (float)((cfg->w_capability * l.capability + cfg->w_area * l.area +
-                                    cfg->w_name * l.name + (h->vecs ? cfg->w_embedding * l.embedding : 0)) / wsum)
+                                    cfg->w_name * l.name + g->w_embedding * l.embedding + w_hist * l.history) /
+                                   wsum)
                          : l.capability;
       l.score = l.cheap;
       l.rerank = NAN;
@@ -223,6 +333,7 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
 done:
   domains_free(&dom);
   free(rules);
+  free(acts);
   free(words);
   free(top);
   if (rc) sl_syn_graph_free(g);
@@ -256,14 +367,23 @@ static int by_score(const void *x, const void *y) {
 }
 
 void sl_syn_links_finish(sl_syn_graph *g, const sl_syn_config *cfg) {
-  /* cheap is already normalised to [0, 1]; the cross-encoder's sigmoid joins it with
-  ** weight w_rerank against the cheap signals' total weight (weights are >= 0). */
-  double wc = g->cheap_weight;
+  /* The cross-encoder's logits, standardised over the links it scored (a logit's scale
+  ** says little across models), then squashed: x' = sigmoid((x - mean) / sd). They join
+  ** the cheap score (already in [0, 1]) with w_rerank scaled by the logits' spread,
+  ** against the cheap signals' total weight (weights are >= 0). */
+  double wc = g->cheap_weight, n = 0, sum = 0, sum2 = 0, mean, sd;
+  for (size_t i = 0; i < g->n_links; i++) {
+    double x = g->links[i].rerank;
+    if (isnan(x)) continue;
+    n++, sum += x, sum2 += x * x;
+  }
+  moments(n, sum, sum2, &mean, &sd);
+  g->w_rerank = scaled_weight(cfg->w_rerank, sd, cfg->rerank_spread);
   for (size_t i = 0; i < g->n_links; i++) {
     sl_syn_link *l = &g->links[i];
-    if (isnan(l->rerank) || cfg->w_rerank <= 0) continue;
-    double sig = 1.0 / (1.0 + exp(-(double)l->rerank));
-    l->score = (float)((wc * l->cheap + cfg->w_rerank * sig) / (wc + cfg->w_rerank));
+    if (isnan(l->rerank) || !(g->w_rerank > 0)) continue;
+    double sig = 1.0 / (1.0 + exp(-((double)l->rerank - mean) / sd));
+    l->score = (float)((wc * l->cheap + g->w_rerank * sig) / (wc + g->w_rerank));
   }
   for (size_t t = 0; t < g->n; t++)
     qsort(g->links + g->first[t], g->first[t + 1] - g->first[t], sizeof *g->links, by_score);

@@ -23,7 +23,21 @@
 typedef struct sl_syn_node {
   const char *id, *domain, *name;
   const char *device_class, *unit, *area_id, *area_name, *device_id, *device_name;
+  const char *group_id;       /* a group helper (synergy_groups) it is a member of, or NULL */
+  int area_inferred;          /* area_id came from the names (sl_syn_infer_areas) */
 } sl_syn_node;
+
+/* An area of the home (synergy_areas). */
+typedef struct sl_syn_area {
+  const char *id, *name;
+} sl_syn_area;
+
+/* What the recorder says of a (trigger, action) pair of nodes (synergy_history), as a
+** signal in [0, 1]. Sorted by (t, a). */
+typedef struct sl_syn_history {
+  uint32_t t, a;
+  float value;
+} sl_syn_history;
 
 /* A row of synergy_capabilities. trigger_class and action_domain may be "*". */
 typedef struct sl_syn_rule {
@@ -33,9 +47,12 @@ typedef struct sl_syn_rule {
 
 /* synergy_config, already checked (weights >= 0, counts >= 1). */
 typedef struct sl_syn_config {
-  double w_capability, w_area, w_name, w_embedding, w_rerank;
+  double w_capability, w_area, w_name, w_embedding, w_rerank, w_history;
   double area_unknown, min_hop, depth_penalty;
+  double embedding_spread;    /* the cosines' spread that earns the embedding its weight */
+  double rerank_spread;       /* the logits' spread that earns the cross-encoder its weight */
   size_t candidates, rerank_top, beam;
+  size_t per_trigger;         /* rows per trigger unit and depth (rank.c) */
 } sl_syn_config;
 
 /* The home: nodes sorted by id (ties in scores resolve by this order), the rules, and
@@ -47,6 +64,10 @@ typedef struct sl_syn_home {
   size_t n_rules;
   const float *vecs;
   size_t dim;
+  /* The recorder's signal per pair (NULL, 0 when the home has no history rows). */
+  const sl_syn_history *history;
+  size_t n_history;
+  int has_history;
   /* Asked every few milliseconds of the quadratic work: nonzero stops it with an
   ** error (the SQL layer answers sqlite3_interrupt). NULL: never stops. */
   int (*interrupted)(void *ctx);
@@ -61,7 +82,7 @@ typedef struct sl_syn_home {
 typedef struct sl_syn_link {
   uint32_t t, a;
   uint32_t rule;              /* index in home->rules */
-  float capability, area, name, embedding, rerank;
+  float capability, area, name, embedding, rerank, history;
   float cheap;                /* the score before the cross-encoder */
   float score;                /* the hop score, cheap or blended with the cross-encoder */
   int automated;              /* set by the caller: an existing automation covers it */
@@ -75,6 +96,7 @@ typedef struct sl_syn_graph {
   size_t *first;              /* n + 1 offsets */
   size_t n;
   double cheap_weight;        /* total weight of the cheap signals in use */
+  double w_embedding, w_rerank; /* the model signals' weights as scaled (sl_syn_links_scale) */
 } sl_syn_graph;
 
 /* ---- texts (descriptor.c); malloc'd, NULL when out of memory ---- */
@@ -122,6 +144,32 @@ int sl_syn_search(const sl_syn_home *home, const sl_syn_graph *g, const sl_syn_c
 
 /* score of a path from its hop scores: geometric mean times depth_penalty^(hops - 1). */
 double sl_syn_path_score(const float *hops, int n_hops, double depth_penalty);
+
+/* ---- areas (areas.c) ---- */
+
+/* Gives each node without an area the area named in its name, else in its device's name
+** (whole words, the longest area name), and marks it area_inferred. */
+void sl_syn_infer_areas(sl_syn_node *nodes, size_t n, const sl_syn_area *areas, size_t n_areas);
+
+/* ---- rows (rank.c) ---- */
+
+/* The rows a user reads: rows[i] best first, and its alternatives (the other paths of the
+** same unit sequence, best first) alts[alt_first[i] .. alt_first[i + 1]). */
+typedef struct sl_syn_rows {
+  sl_syn_path *rows;
+  size_t n;
+  size_t *alt_first;          /* n + 1 offsets */
+  sl_syn_path *alts;
+  size_t n_alts;
+} sl_syn_rows;
+
+/* Of paths sorted best first (sl_syn_search's order): one row per sequence of units (a
+** unit: a node's device, else the node; a member of a group that is a node: the group's
+** unit), the rest of that sequence its alternatives, at most cfg->per_trigger rows per
+** trigger unit and depth. Free *out with sl_syn_rows_free. */
+int sl_syn_rank(const sl_syn_home *home, const sl_syn_config *cfg, const sl_syn_path *paths, size_t n,
+                sl_syn_rows *out, sl_err *err);
+void sl_syn_rows_free(sl_syn_rows *rows);
 
 /* ---- memory (arena.c) ---- */
 
