@@ -44,15 +44,11 @@ static void domains_free(domain_table *d) {
 
 static int is_any(const char *s) { return s && strcmp(s, "*") == 0; }
 
-/* No row names the pair, and a row of weight 0 forbids it. */
-#define NO_RULE (-1)
-#define FORBIDDEN (-2)
-
-/* The rule for trigger node t acting on domain `action`: exact class beats '*', then exact
-** action domain beats '*'; among equals the first row. A weight-0 winner forbids the pair.
-** Rows of trigger domain '*' are the fallback, not matched here. */
+/* The rule for trigger node t acting on domain `action`, or -1: exact class beats '*',
+** then exact action domain beats '*'; among equals the first row. A weight-0 winner
+** forbids the pair. */
 static long rule_for(const sl_syn_home *h, const sl_syn_node *t, const char *action) {
-  long best = NO_RULE;
+  long best = -1;
   int best_rank = -1;
   for (size_t r = 0; r < h->n_rules; r++) {
     const sl_syn_rule *rule = &h->rules[r];
@@ -68,31 +64,7 @@ static long rule_for(const sl_syn_home *h, const sl_syn_node *t, const char *act
       best = (long)r;
     }
   }
-  return best >= 0 && !(h->rules[best].weight > 0) ? FORBIDDEN : best;
-}
-
-/* The fallback row ('*', '*', '*'), or NO_RULE: the capability of a pair of a trigger
-** domain and an action domain that rows use, which no row names (graded, not a gate). */
-static long fallback_rule(const sl_syn_home *h) {
-  for (size_t r = 0; r < h->n_rules; r++) {
-    const sl_syn_rule *rule = &h->rules[r];
-    if (is_any(rule->trigger_domain) && is_any(rule->trigger_class) && is_any(rule->action_domain) &&
-        rule->weight > 0)
-      return (long)r;
-  }
-  return NO_RULE;
-}
-
-/* Whether some row of weight > 0 has domain d on its trigger side (side 0) or action side
-** (side 1), the fallback row left out. */
-static int domain_used(const sl_syn_home *h, const char *d, int side) {
-  for (size_t r = 0; r < h->n_rules; r++) {
-    const sl_syn_rule *rule = &h->rules[r];
-    if (rule->weight > 0 && !is_any(rule->trigger_domain) &&
-        strcmp(side ? rule->action_domain : rule->trigger_domain, d) == 0)
-      return 1;
-  }
-  return 0;
+  return best >= 0 && h->rules[best].weight > 0 ? best : -1;
 }
 
 /* ---- names: words the two names share ---- */
@@ -115,30 +87,43 @@ static int cmp_u32(const void *a, const void *b) {
 }
 
 /* Lower-cased words of 3+ bytes (letters, digits and any non-ASCII byte, so accented
-** words stay whole), hashed, sorted, unique, stop words left out. */
+** words stay whole) and acronyms of two capitals, hashed, sorted, unique, stop words left
+** out. */
 #define MAX_WORDS 24
 typedef struct word_set {
   uint32_t h[MAX_WORDS];
   int n;
 } word_set;
 
-static void name_words(const char *name, word_set *w) {
-  const unsigned char *s = (const unsigned char *)name;
-  unsigned char buf[64];
-  w->n = 0;
-  while (*s && w->n < MAX_WORDS) {
+size_t sl_syn_name_word(const char **name, char *buf, size_t cap) {
+  const unsigned char *s = (const unsigned char *)*name;
+  while (*s) {
     size_t len = 0;
+    int upper = 1, stop = 0;
     while (*s && !(*s >= 0x80 || (*s >= '0' && *s <= '9') || ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z'))) s++;
     while (*s >= 0x80 || (*s >= '0' && *s <= '9') || ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z')) {
-      if (len < sizeof buf - 1) buf[len++] = *s < 0x80 ? (unsigned char)(*s | (*s >= 'A' ? 0x20 : 0)) : *s;
+      upper &= *s >= 'A' && *s <= 'Z';
+      if (len + 1 < cap) buf[len++] = (char)(*s < 0x80 ? (unsigned char)(*s | (*s >= 'A' ? 0x20 : 0)) : *s);
       s++;
     }
-    if (len < 3) continue;
     buf[len] = 0;
-    int stop = 0;
-    for (const char *const *sw = stop_words; *sw && !stop; sw++) stop = strcmp((const char *)buf, *sw) == 0;
-    if (!stop) w->h[w->n++] = fnv1a(buf, len);
+    /* Two capitals are an acronym that names a thing ("TV", "AC"), not a short word. */
+    if (len < 3 && !(len == 2 && upper)) continue;
+    for (const char *const *sw = stop_words; *sw && !stop; sw++) stop = strcmp(buf, *sw) == 0;
+    if (stop) continue;
+    *name = (const char *)s;
+    return len;
   }
+  *name = (const char *)s;
+  return 0;
+}
+
+static void name_words(const char *name, word_set *w) {
+  char buf[64];
+  size_t len;
+  w->n = 0;
+  while (w->n < MAX_WORDS && (len = sl_syn_name_word(&name, buf, sizeof buf)) > 0)
+    w->h[w->n++] = fnv1a((const unsigned char *)buf, len);
   qsort(w->h, (size_t)w->n, sizeof w->h[0], cmp_u32);
   int u = 0;
   for (int i = 0; i < w->n; i++)
@@ -205,17 +190,10 @@ static int better(float s1, uint32_t a1, float s2, uint32_t a2) {
   return s1 > s2 || (s1 == s2 && a1 < a2);
 }
 
-/* The rule of each (trigger t, action domain) into rules[]: a row, the fallback when the
-** two domains are ones rows use but no row names them, or NO_RULE / FORBIDDEN. Whether
-** any is usable. */
-static int rules_of_trigger(const sl_syn_home *h, const domain_table *dom, const unsigned char *acts, long fb,
-                            const sl_syn_node *tn, long *rules) {
-  int any = 0, triggers = fb >= 0 && domain_used(h, tn->domain, 0);
-  for (size_t d = 0; d < dom->n; d++) {
-    rules[d] = rule_for(h, tn, dom->names[d]);
-    if (rules[d] == NO_RULE && triggers && acts[d]) rules[d] = fb;
-    any |= rules[d] >= 0;
-  }
+/* The rule of each (trigger t, action domain) into rules[] (-1: none); whether any. */
+static int rules_of_trigger(const sl_syn_home *h, const domain_table *dom, const sl_syn_node *tn, long *rules) {
+  int any = 0;
+  for (size_t d = 0; d < dom->n; d++) any |= (rules[d] = rule_for(h, tn, dom->names[d])) >= 0;
   return any;
 }
 
@@ -235,15 +213,15 @@ static int check_interrupt(const sl_syn_home *h, size_t *work, sl_err *err) {
 }
 
 /* The embedding's weight for this home (scaled_weight over every pair the rules allow). */
-static int embedding_weight(const sl_syn_home *h, const sl_syn_config *cfg, const domain_table *dom,
-                            const unsigned char *acts, long fb, long *rules, double *w, sl_err *err) {
+static int embedding_weight(const sl_syn_home *h, const sl_syn_config *cfg, const domain_table *dom, long *rules,
+                            double *w, sl_err *err) {
   double n = 0, sum = 0, sum2 = 0;
   size_t work = 0;
   *w = 0;
   if (!h->vecs || !(cfg->w_embedding > 0)) return SL_OK;
   for (size_t t = 0; t < h->n; t++) {
     if (check_interrupt(h, &work, err)) return SL_ERROR;
-    if (!rules_of_trigger(h, dom, acts, fb, &h->nodes[t], rules)) continue;
+    if (!rules_of_trigger(h, dom, &h->nodes[t], rules)) continue;
     for (size_t a = 0; a < h->n; a++) {
       float e;
       if (!may_act(&h->nodes[t], &h->nodes[a], rules[dom->of_node[a]])) continue;
@@ -263,10 +241,8 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
                        sl_err *err) {
   domain_table dom = {0};
   long *rules = NULL;          /* per (domain of the trigger's action) */
-  unsigned char *acts = NULL;  /* per domain: some row acts on it */
   word_set *words = NULL;
   sl_syn_link *top = NULL;
-  long fb = fallback_rule(h);
   double wsum, w_hist = h->has_history ? cfg->w_history : 0;
   int rc = SL_ERROR;
 
@@ -275,17 +251,15 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
   g->first = calloc(h->n + 1, sizeof *g->first);
   if (!g->first || domains_build(h, &dom, err)) goto done;
   rules = malloc((dom.n ? dom.n : 1) * sizeof *rules);
-  acts = malloc(dom.n ? dom.n : 1);
   words = malloc((h->n ? h->n : 1) * sizeof *words);
   top = malloc((cfg->candidates ? cfg->candidates : 1) * sizeof *top);
   g->links = malloc((h->n * cfg->candidates + 1) * sizeof *g->links);
-  if (!rules || !acts || !words || !top || !g->links) {
+  if (!rules || !words || !top || !g->links) {
     sl_oom(err);
     goto done;
   }
-  for (size_t d = 0; d < dom.n; d++) acts[d] = (unsigned char)domain_used(h, dom.names[d], 1);
   for (size_t i = 0; i < h->n; i++) name_words(h->nodes[i].name, &words[i]);
-  if (embedding_weight(h, cfg, &dom, acts, fb, rules, &g->w_embedding, err)) goto done;
+  if (embedding_weight(h, cfg, &dom, rules, &g->w_embedding, err)) goto done;
   wsum = cfg->w_capability + cfg->w_area + cfg->w_name + g->w_embedding + w_hist;
   g->cheap_weight = wsum;
 
@@ -294,7 +268,7 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
     size_t kept = 0;
     if (check_interrupt(h, &work, err)) goto done;
     g->first[t] = g->n_links;
-    if (!rules_of_trigger(h, &dom, acts, fb, tn, rules)) continue;
+    if (!rules_of_trigger(h, &dom, tn, rules)) continue;
     for (size_t a = 0; a < h->n; a++) {
       const sl_syn_node *an = &h->nodes[a];
       long r = rules[dom.of_node[a]];
@@ -333,7 +307,6 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
 done:
   domains_free(&dom);
   free(rules);
-  free(acts);
   free(words);
   free(top);
   if (rc) sl_syn_graph_free(g);

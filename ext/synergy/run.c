@@ -44,7 +44,7 @@ static const struct { const char *key; int is_count; size_t off; double fallback
   {"candidates", 1, offsetof(sl_syn_config, candidates), -1},
   {"rerank_top", 1, offsetof(sl_syn_config, rerank_top), -1},
   {"beam", 1, offsetof(sl_syn_config, beam), -1},
-  {"per_trigger", 1, offsetof(sl_syn_config, per_trigger), 3},
+  {"per_trigger", 1, offsetof(sl_syn_config, per_trigger), 5},
   {"w_history", 0, offsetof(sl_syn_config, w_history), 0.2},
   {"embedding_spread", 0, offsetof(sl_syn_config, embedding_spread), 0.1},
   {"rerank_spread", 0, offsetof(sl_syn_config, rerank_spread), 1.0},

@@ -107,7 +107,19 @@ char *sl_syn_descriptor(const sl_syn_node *node);
 ** "When Hall motion detects motion, turn on Hall light (light) in Hall". */
 char *sl_syn_statement(const sl_syn_node *t, const sl_syn_node *a, const sl_syn_rule *rule);
 
+/* ---- explanations (explain.c); malloc'd, NULL when out of memory ---- */
+
+/* name without a word repeated right after itself: "Garage Light Light" -> "Garage Light". */
+char *sl_syn_display_name(const char *name);
+/* A hop in words for a home owner: what happens, both ends' areas, why (no model numbers). */
+char *sl_syn_explain(const sl_syn_home *home, const sl_syn_link *link);
+
 /* ---- links (links.c) ---- */
+
+/* The next word of *name that the name signal compares (lower-cased ASCII, 3+ bytes or
+** an acronym of two capitals, no stop word such as "light" or "sensor"), into buf (cap
+** bytes, truncated); its length, 0 at the end. *name moves past it. */
+size_t sl_syn_name_word(const char **name, char *buf, size_t cap);
 
 /* Scores every (trigger, action) pair the rules allow (capability weight > 0, two
 ** different devices) with the cheap signals and keeps the `candidates` best per trigger.
@@ -170,6 +182,13 @@ typedef struct sl_syn_rows {
 int sl_syn_rank(const sl_syn_home *home, const sl_syn_config *cfg, const sl_syn_path *paths, size_t n,
                 sl_syn_rows *out, sl_err *err);
 void sl_syn_rows_free(sl_syn_rows *rows);
+
+/* ---- YAML (yaml.c) ---- */
+
+/* The path's hops as Home Assistant automations to paste into automations.yaml: a YAML
+** list, one automation per hop, every value double-quoted. malloc'd, NULL when out of
+** memory. */
+char *sl_syn_yaml(const sl_syn_home *home, const sl_syn_graph *g, const sl_syn_path *path);
 
 /* ---- memory (arena.c) ---- */
 

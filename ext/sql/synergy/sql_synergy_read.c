@@ -50,7 +50,7 @@ static int config_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {
 /* The queries below name each table of the synergy schema as {s}.table; with_schema
 ** gives them the schema the caller names. */
 
-/* Live entities of domains some rule (but the fallback) can use, and remotes: battery
+/* Live entities of domains some rule can use, and remotes: battery
 ** devices with no live entity but diagnostics, whose presses reach HA only as device
 ** triggers. A group helper with no class or area of its own takes its members' (the most
 ** common class; the area when they share one), and a member names its group. Sorted by id.
@@ -61,8 +61,8 @@ static const char nodes_sql[] =
   "  LEFT JOIN {s}.synergy_devices d ON d.device_id = e.device_id"
   "  WHERE e.disabled = 0 AND e.hidden = 0 AND coalesce(d.disabled, 0) = 0"
   "    AND coalesce(e.entity_category, '') NOT IN ('config', 'diagnostic')),"
-  " used AS (SELECT trigger_domain AS domain FROM {s}.synergy_capabilities WHERE weight > 0 AND trigger_domain <> '*'"
-  "  UNION SELECT action_domain FROM {s}.synergy_capabilities WHERE weight > 0 AND trigger_domain <> '*'),"
+  " used AS (SELECT trigger_domain AS domain FROM {s}.synergy_capabilities WHERE weight > 0"
+  "  UNION SELECT action_domain FROM {s}.synergy_capabilities WHERE weight > 0),"
   " nodes AS (SELECT e.entity_id, e.domain, e.name,"
   "   coalesce(e.device_class, (SELECT m.device_class FROM grp JOIN {s}.synergy_entities m"
   "     ON m.entity_id = grp.member WHERE grp.g = e.entity_id AND m.device_class IS NOT NULL"

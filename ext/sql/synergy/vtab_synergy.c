@@ -150,19 +150,8 @@ static int syn_close(sqlite3_vtab_cursor *cur) {
   return SQLITE_OK;
 }
 
-/* "When A detects motion, turn on B (light) in Hall [capability 1.00, area 1.00, ...]". */
-static char *hop_text(const sl_syn_run *run, const sl_syn_link *l) {
-  char *statement = sl_syn_statement(&run->nodes[l->t], &run->nodes[l->a], &run->rules[l->rule]), *s = NULL;
-  char emb[32] = "", ce[32] = "";
-  if (run->home.vecs) snprintf(emb, sizeof emb, ", embedding %.2f", l->embedding);
-  if (l->rerank == l->rerank) snprintf(ce, sizeof ce, ", cross-encoder %.2f", l->rerank);
-  if (statement &&
-      asprintf(&s, "%s [capability %.2f, area %.2f, name %.2f%s%s]%s", statement, l->capability, l->area,
-               l->name, emb, ce, l->automated ? " (already automated)" : "") < 0)
-    s = NULL;
-  free(statement);
-  return s;
-}
+/* A hop in words (explain.c). */
+static char *hop_text(const sl_syn_run *run, const sl_syn_link *l) { return sl_syn_explain(&run->home, l); }
 
 static char *path_text(const sl_syn_run *run, const sl_syn_path *p) {
   char *out = NULL;
@@ -183,9 +172,8 @@ static char *path_text(const sl_syn_run *run, const sl_syn_path *p) {
     }
     out = grown;
     if (h > 0) {
-      memcpy(out + len, "; then ", 7);
+      memcpy(out + len, " Then: ", 7);
       len += 7;
-      if (hop[0] == 'W') hop[0] = 'w';   /* "; then when B ..." */
     }
     memcpy(out + len, hop, n + 1);
     len += n;
@@ -334,6 +322,16 @@ static void result_alternatives(sqlite3_context *ctx, const syn_cursor *c, int l
   result_json(ctx, s);
 }
 
+/* The row's hops as HA automations (yaml.c). */
+static void result_yaml(sqlite3_context *ctx, const sl_syn_run *run, const sl_syn_path *p) {
+  char *y = sl_syn_yaml(&run->home, &run->graph, p);
+  if (!y) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, y, -1, free);
+}
+
 static int syn_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   syn_cursor *c = (syn_cursor *)cur;
   const syn_kind *kind = ((syn_vtab *)cur->pVtab)->kind;
@@ -369,7 +367,7 @@ static int syn_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
       case L_AUTOMATED: sqlite3_result_int(ctx, l->automated); break;
       case L_STATEMENT: sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT); break;
       case L_ALTERNATIVES: result_alternatives(ctx, c, 1); break;
-      case L_YAML: sqlite3_result_null(ctx); break;
+      case L_YAML: result_yaml(ctx, run, p); break;
       default: sqlite3_result_text(ctx, run->signals, -1, SQLITE_TRANSIENT); break;
     }
   } else {
@@ -382,7 +380,7 @@ static int syn_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
       case P_AUTOMATED: sqlite3_result_int(ctx, p->automated); break;
       case P_EXPLANATION: sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT); break;
       case P_ALTERNATIVES: result_alternatives(ctx, c, 0); break;
-      case P_YAML: sqlite3_result_null(ctx); break;
+      case P_YAML: result_yaml(ctx, run, p); break;
       default: sqlite3_result_text(ctx, run->signals, -1, SQLITE_TRANSIENT); break;
     }
   }
