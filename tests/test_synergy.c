@@ -679,12 +679,134 @@ static void test_real_home(void) {
   sqlite3_close(db);
 }
 
+
+/* Rows as a user reads them (docs/synergy.md, "Rows"): a multisensor's two entities and a
+** group helper with its members are one row per device pair, the rest its alternatives;
+** a group never drives its own member; a device whose area is NULL gets the area in its
+** name, said in the explanation; names lose a repeated word; the yaml column; the
+** recorder's history; an attached schema; a database without the newer tables and rows. */
+static const char rows_home[] =
+  "{\"areas\":[{\"area_id\":\"hall\",\"name\":\"Hall\"},{\"area_id\":\"kitchen\",\"name\":\"Kitchen\"}],"
+  "\"devices\":[{\"device_id\":\"d1\",\"name\":\"Hall sensor\",\"area_id\":\"hall\"},"
+  "{\"device_id\":\"d2\",\"name\":\"Hall ceiling\",\"area_id\":\"hall\"},"
+  "{\"device_id\":\"d3\",\"name\":\"Kitchen spots\",\"area_id\":null},"
+  "{\"device_id\":\"d4\",\"name\":\"Kitchen remote\",\"area_id\":\"kitchen\"}],"
+  "\"entities\":["
+  "{\"entity_id\":\"binary_sensor.hall_motion\",\"domain\":\"binary_sensor\",\"name\":\"Hall motion\","
+  " \"area_id\":\"hall\",\"device_class\":\"motion\",\"device_id\":\"d1\"},"
+  "{\"entity_id\":\"binary_sensor.hall_occupancy\",\"domain\":\"binary_sensor\",\"name\":\"Hall occupancy\","
+  " \"area_id\":\"hall\",\"device_class\":\"occupancy\",\"device_id\":\"d1\"},"
+  "{\"entity_id\":\"light.hall_ceiling\",\"domain\":\"light\",\"name\":\"Hall ceiling Light Light\","
+  " \"area_id\":\"hall\",\"device_id\":\"d2\"},"
+  "{\"entity_id\":\"light.kitchen_spots\",\"domain\":\"light\",\"name\":\"Kitchen spots\",\"area_id\":null,"
+  " \"device_id\":\"d3\"},"
+  "{\"entity_id\":\"sensor.kitchen_remote_battery\",\"domain\":\"sensor\",\"name\":\"Kitchen remote battery\","
+  " \"area_id\":\"kitchen\",\"device_class\":\"battery\",\"device_id\":\"d4\"},"
+  "{\"entity_id\":\"light.all_lights\",\"domain\":\"light\",\"name\":\"All lights\",\"area_id\":null}]}";
+
+#define ROWS_SQL(where) \
+  "SELECT group_concat(trigger_entity || '>' || action_entity || ' ' || printf('%.6f', score), '; ') FROM synergy_links" where
+
+static void test_rows(void) {
+  sqlite3 *db = open_home(rows_home);
+  t_exec(db, "INSERT INTO synergy_groups VALUES ('light.all_lights', 'light.hall_ceiling'),"
+             " ('light.all_lights', 'light.kitchen_spots')");
+  /* The remote -> spots: rule 1.0, Kitchen read from "Kitchen spots", names share
+  ** "kitchen" of 2 + 2 words, Dice 0.5: (0.40 + 0.30 + 0.075) / 0.85 = 0.911765.
+  ** motion -> ceiling: rule 0.8, same area, Dice 0.5: 0.695 / 0.85 = 0.817647. */
+  CHECK_QUERY(db, ROWS_SQL(""), NULL, NULL,
+              "device:d4>light.kitchen_spots 0.911765; binary_sensor.hall_motion>light.hall_ceiling 0.817647");
+  CHECK_QUERY(db, "SELECT alternatives FROM synergy_links WHERE trigger_entity = 'binary_sensor.hall_motion'", NULL, NULL,
+              "[{\"trigger_entity\":\"binary_sensor.hall_occupancy\",\"action_entity\":\"light.hall_ceiling\",\"score\":0.8176},"
+              "{\"trigger_entity\":\"binary_sensor.hall_motion\",\"action_entity\":\"light.all_lights\",\"score\":0.4647},"
+              "{\"trigger_entity\":\"binary_sensor.hall_occupancy\",\"action_entity\":\"light.all_lights\",\"score\":0.4647},"
+              "{\"trigger_entity\":\"binary_sensor.hall_motion\",\"action_entity\":\"light.kitchen_spots\",\"score\":0.3765},"
+              "{\"trigger_entity\":\"binary_sensor.hall_occupancy\",\"action_entity\":\"light.kitchen_spots\",\"score\":0.3765}]");
+  CHECK_QUERY(db, "SELECT group_concat(statement, ' | ') FROM synergy_links", NULL, NULL,
+              "When Kitchen remote is pressed, toggle Kitchen spots. Both are in the Kitchen (read from the names); a"
+              " remote usually drives a light; their names share \"kitchen\". | When Hall motion detects motion, turn on"
+              " Hall ceiling Light. Both are in the Hall; a motion sensor usually drives a light; their names share"
+              " \"hall\".");
+  CHECK_QUERY(db, "SELECT yaml FROM synergy_links WHERE trigger_entity = 'binary_sensor.hall_motion'", NULL, NULL,
+              "- alias: \"When Hall motion detects motion, turn on Hall ceiling Light\"\n"
+              "  triggers:\n"
+              "    - trigger: \"state\"\n"
+              "      entity_id: \"binary_sensor.hall_motion\"\n"
+              "      to: \"on\"\n"
+              "  actions:\n"
+              "    - action: \"light.turn_on\"\n"
+              "      target:\n"
+              "        entity_id: \"light.hall_ceiling\"\n"
+              "  mode: \"single\"\n");
+  CHECK_QUERY(db, "SELECT yaml FROM synergy_links LIMIT 1", NULL, NULL,
+              "- alias: \"When Kitchen remote is pressed, toggle Kitchen spots\"\n"
+              "  triggers:\n"
+              "    - trigger: \"device\"\n"
+              "      device_id: \"d4\"\n"
+              "      # domain, type, subtype: the button, as HA's automation editor lists them for this device\n"
+              "  actions:\n"
+              "    - action: \"light.toggle\"\n"
+              "      target:\n"
+              "        entity_id: \"light.kitchen_spots\"\n"
+              "  mode: \"single\"\n");
+  /* A name that needs quoting stays one valid scalar. */
+  t_exec(db, "UPDATE synergy_entities SET name = 'Hall \"big\" \\ ceiling: #1' WHERE entity_id = 'light.hall_ceiling'");
+  CHECK_QUERY(db, "SELECT substr(yaml, 1, instr(yaml, char(10))) FROM synergy_links WHERE trigger_entity LIKE 'binary%'",
+              NULL, NULL, "- alias: \"When Hall motion detects motion, turn on Hall \\\"big\\\" \\\\ ceiling: #1\"\n");
+  t_exec(db, "UPDATE synergy_entities SET name = 'Hall ceiling' WHERE entity_id = 'light.hall_ceiling'");
+  /* History: 1 - 1/4 = 0.75 (support 20 >= 10); w_history 0.20 joins the weights (1.05):
+  ** (0.695 + 0.20 x 0.75) / 1.05 = 0.804762; other pairs have 0. Without rows: NULL. */
+  CHECK_QUERY(db, "SELECT count(history) FROM synergy_links", NULL, NULL, "0");
+  t_exec(db, "INSERT INTO synergy_history VALUES ('binary_sensor.hall_motion', 'light.hall_ceiling', 4.0, 20)");
+  CHECK_QUERY(db, "SELECT group_concat(printf('%.6f %.2f ', score, history) || signals, '; ') FROM synergy_links", NULL, NULL,
+              "0.804762 0.75 capability+area+name+history; 0.738095 0.00 capability+area+name+history");
+  CHECK_QUERY(db, "SELECT statement FROM synergy_links LIMIT 1", NULL, NULL,
+              "When Hall motion detects motion, turn on Hall ceiling. Both are in the Hall; a motion sensor usually drives a"
+              " light; their names share \"hall\"; the recorder saw them change together.");
+  /* An automation on the group covers its members. */
+  t_exec(db, "INSERT INTO synergy_automations VALUES (1, 'g');"
+             "INSERT INTO synergy_automation_members VALUES (1, 'trigger', 'binary_sensor.hall_motion', NULL),"
+             " (1, 'action', 'light.all_lights', NULL)");
+  CHECK_QUERY(db, "SELECT group_concat(automated, ' ') FROM synergy_links", NULL, NULL, "1 0");
+  /* The tables in an attached schema the user names. */
+  t_exec(db, "ATTACH ':memory:' AS home");
+  t_exec(db, "CREATE TABLE home.synergy_entities AS SELECT * FROM main.synergy_entities;"
+             "CREATE TABLE home.synergy_devices AS SELECT * FROM main.synergy_devices;"
+             "CREATE TABLE home.synergy_areas AS SELECT * FROM main.synergy_areas;"
+             "CREATE TABLE home.synergy_capabilities AS SELECT * FROM main.synergy_capabilities;"
+             "CREATE TABLE home.synergy_config AS SELECT * FROM main.synergy_config;"
+             "CREATE TABLE home.synergy_automations AS SELECT * FROM main.synergy_automations WHERE 0;"
+             "CREATE TABLE home.synergy_automation_members AS SELECT * FROM main.synergy_automation_members WHERE 0;"
+             "CREATE TABLE home.synergy_descriptors AS SELECT * FROM main.synergy_descriptors;"
+             "CREATE TABLE home.synergy_hop_scores AS SELECT * FROM main.synergy_hop_scores");
+  t_exec(db, "DELETE FROM main.synergy_entities");
+  /* No synergy_groups, no synergy_history, no per_trigger row there (an older version's
+  ** database): no group, NULL history, the default cap. */
+  t_exec(db, "DELETE FROM home.synergy_config WHERE key = 'per_trigger'");
+  CHECK_QUERY(db, ROWS_SQL(" WHERE schema = 'home'"), NULL, NULL,
+              "device:d4>light.kitchen_spots 0.911765; binary_sensor.hall_motion>light.hall_ceiling 0.817647; "
+              "device:d4>light.all_lights 0.558824; device:d4>light.hall_ceiling 0.470588; "
+              "binary_sensor.hall_motion>light.all_lights 0.464706; binary_sensor.hall_motion>light.kitchen_spots 0.376471; "
+              "light.all_lights>light.hall_ceiling 0.323529; light.all_lights>light.kitchen_spots 0.323529; "
+              "light.hall_ceiling>light.all_lights 0.323529; light.kitchen_spots>light.all_lights 0.323529; "
+              "light.hall_ceiling>light.kitchen_spots 0.235294; light.kitchen_spots>light.hall_ceiling 0.235294");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE schema = 'home' AND history IS NOT NULL", NULL, NULL, "0");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE schema = 'home' AND max_depth = 2", NULL, NULL, "12");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links", NULL, NULL, "0");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE schema = 'nope'", NULL, NULL,
+              "ERROR: synergy_links: schema must name an attached database, got 'nope'");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_paths WHERE schema = 'temp'", NULL, NULL,
+              "ERROR: synergy_paths: no synergy tables in 'temp' (create them with semlite_ha_import)");
+  sqlite3_close(db);
+}
+
 const sl_test synergy_tests[] = {
   {"import", test_import},
   {"import_errors", test_import_errors},
   {"ha_storage", test_ha_storage},
   {"links_exact", test_links_exact},
   {"paths_exact", test_paths_exact},
+  {"rows", test_rows},
   {"cycles", test_cycles},
   {"empty", test_empty},
   {"depth_limits", test_depth_limits},

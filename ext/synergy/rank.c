@@ -3,7 +3,8 @@
 ** (docs/synergy.md, "Rows"): of paths already sorted best first, one row per sequence of
 ** units (a unit is a node's device, else the node; a member of a group helper that is a
 ** node counts as that group's unit), the others of the same sequence kept as that row's
-** alternatives, and at most cfg->per_trigger rows per trigger unit and depth. The order
+** alternatives, and at most cfg->per_trigger rows per trigger unit and depth; a path that
+** comes back to a unit (a group and its own member) is no row. The order
 ** stays the search's. Cost O(P) for P paths (one hash probe each), memory O(P).
 */
 #include <stdlib.h>
@@ -101,7 +102,16 @@ int sl_syn_rank(const sl_syn_home *h, const sl_syn_config *cfg, const sl_syn_pat
     uint32_t u[SL_SYN_MAX_DEPTH];
     const sl_syn_path *q = &paths[p];
     size_t s;
-    for (int i = 0; i < q->depth; i++) u[i] = unit[q->node[i]];
+    int repeats = 0;
+    for (int i = 0; i < q->depth; i++) {
+      u[i] = unit[q->node[i]];
+      for (int j = 0; j < i; j++) repeats |= u[j] == u[i];
+    }
+    /* A group and its member are one unit: no row drives a group from itself. */
+    if (repeats) {
+      row_of[p] = (size_t)-1;
+      continue;
+    }
     for (s = key_hash(u, q->depth) & (cap - 1); slot[s] != (size_t)-1; s = (s + 1) & (cap - 1)) {
       const sl_syn_path *o = &paths[slot[s]];
       int same = o->depth == q->depth;

@@ -214,7 +214,8 @@ static int syn_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, in
       max_depth = (int)d;
     } else if (strcmp(kind->arg_names[k], "schema") == 0) {
       schema = (const char *)sqlite3_value_text(c->args[k]);
-      if (sqlite3_value_type(val) != SQLITE_TEXT || !schema || !sqlite3_db_filename(v->db, schema))
+      if (sqlite3_value_type(val) != SQLITE_TEXT || !schema ||
+          (!sqlite3_db_filename(v->db, schema) && sqlite3_stricmp(schema, "temp") != 0))
         return sl_vtab_error(cur->pVtab, kind->fn, "schema must name an attached database, got '%s'",
                              schema ? schema : "");
     } else {
