@@ -212,14 +212,16 @@ static int check_interrupt(const sl_syn_home *h, size_t *work, sl_err *err) {
   return 0;
 }
 
-/* The embedding's weight for this home (scaled_weight over every pair the rules allow). */
+/* The embedding's weight for this home: scaled_weight over the pairs the rules allow of
+** at most 64 triggers (every n/64-th node), so that it costs a bounded share of the
+** pair scores. */
 static int embedding_weight(const sl_syn_home *h, const sl_syn_config *cfg, const domain_table *dom, long *rules,
                             double *w, sl_err *err) {
   double n = 0, sum = 0, sum2 = 0;
   size_t work = 0;
   *w = 0;
   if (!h->vecs || !(cfg->w_embedding > 0)) return SL_OK;
-  for (size_t t = 0; t < h->n; t++) {
+  for (size_t t = 0, step = h->n > 64 ? h->n / 64 : 1; t < h->n; t += step) {
     if (check_interrupt(h, &work, err)) return SL_ERROR;
     if (!rules_of_trigger(h, dom, &h->nodes[t], rules)) continue;
     for (size_t a = 0; a < h->n; a++) {
