@@ -63,6 +63,12 @@ static const char home_json[] =
 #define LINKS_SQL \
   "SELECT group_concat(trigger_entity || '>' || action_entity || ' ' || printf('%.6f', score) || ' ' || automated, '; ')" \
   " FROM synergy_links"
+/* The links of home_json without models, as the comment above computes them. */
+#define HAND_LINKS \
+  "binary_sensor.hall_motion>light.hall_light 0.847059 1; binary_sensor.kitchen_flood>valve.water_valve 0.823529 0; " \
+  "binary_sensor.kitchen_flood>light.led_strip 0.588235 0; binary_sensor.hall_motion>light.led_strip 0.376471 0; " \
+  "binary_sensor.kitchen_flood>light.hall_light 0.235294 0; light.hall_light>light.led_strip 0.235294 0; " \
+  "light.led_strip>light.hall_light 0.235294 0"
 #define PATHS_SQL(where) \
   "SELECT group_concat(path || ' ' || printf('%.6f', score), '; ') FROM synergy_paths WHERE " where
 
@@ -201,14 +207,7 @@ static void test_ha_storage(void) {
 
 static void test_links_exact(void) {
   sqlite3 *db = open_home(home_json);
-  CHECK_QUERY(db, LINKS_SQL, NULL, NULL,
-              "binary_sensor.hall_motion>light.hall_light 0.847059 1; "
-              "binary_sensor.kitchen_flood>valve.water_valve 0.823529 0; "
-              "binary_sensor.kitchen_flood>light.led_strip 0.588235 0; "
-              "binary_sensor.hall_motion>light.led_strip 0.376471 0; "
-              "binary_sensor.kitchen_flood>light.hall_light 0.235294 0; "
-              "light.hall_light>light.led_strip 0.235294 0; "
-              "light.led_strip>light.hall_light 0.235294 0");
+  CHECK_QUERY(db, LINKS_SQL, NULL, NULL, HAND_LINKS);
   CHECK_QUERY(db, "SELECT printf('%.4f %.4f %.4f', capability, area, name) || ' ' || quote(embedding) || ' ' || quote(rerank)"
               " || ' ' || signals || ' | ' || statement FROM synergy_links LIMIT 1", NULL, NULL,
               "0.8000 1.0000 0.6667 NULL NULL capability+area+name | When Hall motion detects motion, turn on Hall light."
@@ -485,14 +484,7 @@ static void test_models(void) {
   ** and the rows and scores are those without models. */
   CHECK_QUERY(db, "SELECT DISTINCT signals FROM synergy_links", NULL, NULL,
               "capability+area+name+embedding(0.00)+cross-encoder(0.00)");
-  CHECK_QUERY(db, LINKS_SQL, NULL, NULL,
-              "binary_sensor.hall_motion>light.hall_light 0.847059 1; "
-              "binary_sensor.kitchen_flood>valve.water_valve 0.823529 0; "
-              "binary_sensor.kitchen_flood>light.led_strip 0.588235 0; "
-              "binary_sensor.hall_motion>light.led_strip 0.376471 0; "
-              "binary_sensor.kitchen_flood>light.hall_light 0.235294 0; "
-              "light.hall_light>light.led_strip 0.235294 0; "
-              "light.led_strip>light.hall_light 0.235294 0");
+  CHECK_QUERY(db, LINKS_SQL, NULL, NULL, HAND_LINKS);
   CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE embedding BETWEEN 0 AND 1 AND rerank IS NOT NULL", NULL, NULL, "7");
   /* A spread the twins do reach earns them their whole weight. */
   t_exec(db, "INSERT OR REPLACE INTO synergy_config VALUES ('embedding_spread', 0.001), ('rerank_spread', 0.001)");

@@ -10,59 +10,11 @@
 ** read from the names (areas.c) says so.
 */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "synergy.h"
-
-/* A growing string; `failed` once out of memory. */
-typedef struct text {
-  char *s;
-  size_t n, cap;
-  int failed;
-} text;
-
-static void add(text *t, const char *fmt, ...)
-#if defined(__GNUC__)
-  __attribute__((format(printf, 2, 3)))
-#endif
-  ;
-static void add(text *t, const char *fmt, ...) {
-  va_list ap;
-  int need;
-  if (t->failed) return;
-  va_start(ap, fmt);
-  need = vsnprintf(t->s ? t->s + t->n : NULL, t->s ? t->cap - t->n : 0, fmt, ap);
-  va_end(ap);
-  if (need < 0) {
-    t->failed = 1;
-    return;
-  }
-  if (!t->s || t->n + (size_t)need + 1 > t->cap) {
-    size_t cap = (t->n + (size_t)need + 1) * 2;
-    char *g = realloc(t->s, cap);
-    if (!g) {
-      t->failed = 1;
-      return;
-    }
-    t->s = g;
-    t->cap = cap;
-    va_start(ap, fmt);
-    vsnprintf(t->s + t->n, t->cap - t->n, fmt, ap);
-    va_end(ap);
-  }
-  t->n += (size_t)need;
-}
-
-static char *finish(text *t) {
-  if (t->failed) {
-    free(t->s);
-    return NULL;
-  }
-  return t->s ? t->s : strdup("");
-}
 
 char *sl_syn_display_name(const char *name) {
   size_t n = strlen(name), o = 0, prev = 0, prev_len = 0;
@@ -122,19 +74,19 @@ static const char *the(const char *area) {
 }
 
 /* The areas of both ends. */
-static void add_areas(text *t, const char *tn, const sl_syn_node *a_t, const char *an, const sl_syn_node *a_a) {
+static void add_areas(sl_syn_text *t, const char *tn, const sl_syn_node *a_t, const char *an, const sl_syn_node *a_a) {
   const char *read = a_t->area_inferred || a_a->area_inferred ? " (read from the names)" : "";
   if (a_t->area_name && a_a->area_name && a_t->area_id && a_a->area_id && strcmp(a_t->area_id, a_a->area_id) == 0)
-    add(t, "Both are in %s%s%s", the(a_t->area_name), a_t->area_name, read);
+    sl_syn_text_add(t, "Both are in %s%s%s", the(a_t->area_name), a_t->area_name, read);
   else if (a_t->area_name && a_a->area_name)
-    add(t, "%s is in %s%s, %s in %s%s%s", tn, the(a_t->area_name), a_t->area_name, an, the(a_a->area_name),
+    sl_syn_text_add(t, "%s is in %s%s, %s in %s%s%s", tn, the(a_t->area_name), a_t->area_name, an, the(a_a->area_name),
         a_a->area_name, read);
   else if (a_t->area_name || a_a->area_name)
-    add(t, "%s is in %s%s%s; %s has no area", a_t->area_name ? tn : an,
+    sl_syn_text_add(t, "%s is in %s%s%s; %s has no area", a_t->area_name ? tn : an,
         the(a_t->area_name ? a_t->area_name : a_a->area_name), a_t->area_name ? a_t->area_name : a_a->area_name,
         read, a_t->area_name ? an : tn);
   else
-    add(t, "Neither has an area");
+    sl_syn_text_add(t, "Neither has an area");
 }
 
 /* Whether name has word (as sl_syn_name_word gives them). */
@@ -146,14 +98,14 @@ static int has_word(const char *name, const char *word) {
 }
 
 /* The words both names share (as the name signal compares them), each once, up to three. */
-static void add_shared_words(text *t, const char *x, const char *y) {
+static void add_shared_words(sl_syn_text *t, const char *x, const char *y) {
   char seen[3][64], w[64];
   int shown = 0;
   while (shown < 3 && sl_syn_name_word(&x, w, sizeof w) > 0) {
     int again = 0;
     for (int i = 0; i < shown; i++) again |= strcmp(seen[i], w) == 0;
     if (again || !has_word(y, w)) continue;
-    add(t, shown ? ", \"%s\"" : "; their names share \"%s\"", w);
+    sl_syn_text_add(t, shown ? ", \"%s\"" : "; their names share \"%s\"", w);
     memcpy(seen[shown++], w, sizeof w);
   }
 }
@@ -163,7 +115,7 @@ char *sl_syn_explain(const sl_syn_home *h, const sl_syn_link *l) {
   const sl_syn_rule *rule = &h->rules[l->rule];
   char *tname = sl_syn_display_name(tn->name), *aname = sl_syn_display_name(an->name);
   char tk[96], ak[64];
-  text t = {0};
+  sl_syn_text t = {0};
   if (!tname || !aname) {
     free(tname);
     free(aname);
@@ -171,14 +123,14 @@ char *sl_syn_explain(const sl_syn_home *h, const sl_syn_link *l) {
   }
   trigger_noun(tk, sizeof tk, tn);
   action_noun(ak, sizeof ak, an);
-  add(&t, "When %s %s, %s %s. ", tname, rule->phrase, rule->verb, aname);
+  sl_syn_text_add(&t, "When %s %s, %s %s. ", tname, rule->phrase, rule->verb, aname);
   add_areas(&t, tname, tn, aname, an);
-  add(&t, "; %s %s %s %s %s", article(tk), tk,
+  sl_syn_text_add(&t, "; %s %s %s %s %s", article(tk), tk,
       rule->weight >= 0.8 ? "usually drives" : rule->weight >= 0.5 ? "often drives" : "can drive", article(ak), ak);
   add_shared_words(&t, tn->name, an->name);
-  if (h->has_history && l->history > 0) add(&t, "; the recorder saw them change together");
-  add(&t, ".%s", l->automated ? " Already automated." : "");
+  if (h->has_history && l->history > 0) sl_syn_text_add(&t, "; the recorder saw them change together");
+  sl_syn_text_add(&t, ".%s", l->automated ? " Already automated." : "");
   free(tname);
   free(aname);
-  return finish(&t);
+  return sl_syn_text_finish(&t);
 }

@@ -12,8 +12,7 @@
 
 #include "synergy.h"
 
-/* The node of id, or -1 (nodes are sorted by id). */
-static long node_of(const sl_syn_home *h, const char *id) {
+long sl_syn_node_index(const sl_syn_home *h, const char *id) {
   size_t lo = 0, hi = h->n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
@@ -42,7 +41,7 @@ static int units_build(const sl_syn_home *h, uint32_t *of_node, uint32_t *n_unit
   }
   for (size_t i = 0; i < h->n; i++) {
     const sl_syn_node *nd = &h->nodes[i];
-    long g = nd->group_id ? node_of(h, nd->group_id) : -1;
+    long g = nd->group_id ? sl_syn_node_index(h, nd->group_id) : -1;
     if (g >= 0) nd = &h->nodes[g];
     unit[i] = nd->device_id ? nd->device_id : nd->id;
     order[i] = (uint32_t)i;

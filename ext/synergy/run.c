@@ -157,18 +157,6 @@ sl_syn_history_row *sl_syn_run_history(sl_syn_run *run, sl_err *err) {
 
 /* ---- the recorder's signal ---- */
 
-static long node_index(const sl_syn_run *run, const char *id) {
-  size_t lo = 0, hi = run->home.n;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    int c = strcmp(run->nodes[mid].id, id);
-    if (c == 0) return (long)mid;
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return -1;
-}
-
 static int by_pair(const void *x, const void *y) {
   const sl_syn_history *a = x, *b = y;
   if (a->t != b->t) return a->t < b->t ? -1 : 1;
@@ -184,7 +172,7 @@ static int history_build(sl_syn_run *run, sl_err *err) {
   if (!(run->history = malloc(run->n_hist_rows * sizeof *run->history))) return sl_oom(err);
   for (size_t i = 0; i < run->n_hist_rows; i++) {
     const sl_syn_history_row *r = &run->hist_rows[i];
-    long t = node_index(run, r->trigger_entity), a = node_index(run, r->action_entity);
+    long t = sl_syn_node_index(&run->home, r->trigger_entity), a = sl_syn_node_index(&run->home, r->action_entity);
     if (t < 0 || a < 0 || !(r->lift > 1)) continue;
     run->history[n].t = (uint32_t)t;
     run->history[n].a = (uint32_t)a;

@@ -179,6 +179,9 @@ typedef struct sl_syn_rows {
 ** unit: a node's device, else the node; a member of a group that is a node: the group's
 ** unit), the rest of that sequence its alternatives, at most cfg->per_trigger rows per
 ** trigger unit and depth. Free *out with sl_syn_rows_free. */
+/* The index of the node of id, or -1 (nodes are sorted by id). */
+long sl_syn_node_index(const sl_syn_home *home, const char *id);
+
 int sl_syn_rank(const sl_syn_home *home, const sl_syn_config *cfg, const sl_syn_path *paths, size_t n,
                 sl_syn_rows *out, sl_err *err);
 void sl_syn_rows_free(sl_syn_rows *rows);
@@ -204,6 +207,22 @@ typedef struct sl_syn_strings {
 const char *sl_syn_keep(sl_syn_strings *k, const char *s, int *fail);
 const char *sl_syn_keep_n(sl_syn_strings *k, const char *s, size_t len, int *fail);
 void sl_syn_strings_free(sl_syn_strings *k);
+
+/* A growing string; `failed` once out of memory (every later add is then a no-op). */
+typedef struct sl_syn_text {
+  char *s;
+  size_t n, cap;
+  int failed;
+} sl_syn_text;
+
+void sl_syn_text_put(sl_syn_text *t, const char *s, size_t len);
+void sl_syn_text_add(sl_syn_text *t, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+/* The string (malloc'd, "" when nothing was added), or NULL when out of memory. */
+char *sl_syn_text_finish(sl_syn_text *t);
 
 /* Room for one more item in an array of n items of size bytes (*cap allocated): the
 ** array, grown when full, or NULL when out of memory (items is then left as it was). */

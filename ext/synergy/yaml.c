@@ -9,64 +9,40 @@
 ** and a remote (a device that only sends device triggers) gets a device trigger whose
 ** button the user picks in HA's editor.
 */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "synergy.h"
 
-typedef struct out {
-  char *s;
-  size_t n, cap;
-  int failed;
-} out;
-
-static void put(out *o, const char *s, size_t len) {
-  if (o->failed) return;
-  if (o->n + len + 1 > o->cap) {
-    size_t cap = (o->n + len + 1) * 2;
-    char *g = realloc(o->s, cap);
-    if (!g) {
-      o->failed = 1;
-      return;
-    }
-    o->s = g;
-    o->cap = cap;
-  }
-  memcpy(o->s + o->n, s, len);
-  o->n += len;
-  o->s[o->n] = 0;
-}
-
-static void puts_(out *o, const char *s) { put(o, s, strlen(s)); }
+static void puts_(sl_syn_text *o, const char *s) { sl_syn_text_put(o, s, strlen(s)); }
 
 /* s as a YAML double-quoted scalar: '"' and '\' escaped, control bytes as \xNN; UTF-8
 ** passes as it is. */
-static void quoted(out *o, const char *s) {
+static void quoted(sl_syn_text *o, const char *s) {
   char esc[8];
-  put(o, "\"", 1);
+  sl_syn_text_put(o, "\"", 1);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     if (*p == '"' || *p == '\\') {
       esc[0] = '\\', esc[1] = (char)*p;
-      put(o, esc, 2);
+      sl_syn_text_put(o, esc, 2);
     } else if (*p < 0x20 || *p == 0x7f) {
       snprintf(esc, sizeof esc, "\\x%02x", *p);
-      put(o, esc, 4);
+      sl_syn_text_put(o, esc, 4);
     } else {
-      put(o, (const char *)p, 1);
+      sl_syn_text_put(o, (const char *)p, 1);
     }
   }
-  put(o, "\"", 1);
+  sl_syn_text_put(o, "\"", 1);
 }
 
 /* key: "value"\n at the indent. */
-static void field(out *o, const char *indent, const char *key, const char *value) {
+static void field(sl_syn_text *o, const char *indent, const char *key, const char *value) {
   puts_(o, indent);
   puts_(o, key);
   puts_(o, ": ");
   quoted(o, value);
-  put(o, "\n", 1);
+  sl_syn_text_put(o, "\n", 1);
 }
 
 /* The state a state trigger of node n waits for, or NULL for any change. */
@@ -100,7 +76,7 @@ static void service(char *buf, size_t cap, const char *domain, const char *verb)
 }
 
 /* One automation: t drives a under rule. */
-static void automation(out *o, const sl_syn_node *t, const sl_syn_node *a, const sl_syn_rule *rule) {
+static void automation(sl_syn_text *o, const sl_syn_node *t, const sl_syn_node *a, const sl_syn_rule *rule) {
   char *tname = sl_syn_display_name(t->name), *aname = sl_syn_display_name(a->name), *alias = NULL, svc[128];
   const char *to = trigger_to(t);
   if (!tname || !aname || asprintf(&alias, "When %s %s, %s %s", tname, rule->phrase, rule->verb, aname) < 0) {
@@ -131,14 +107,10 @@ static void automation(out *o, const sl_syn_node *t, const sl_syn_node *a, const
 }
 
 char *sl_syn_yaml(const sl_syn_home *h, const sl_syn_graph *g, const sl_syn_path *p) {
-  out o = {0};
+  sl_syn_text o = {0};
   for (int i = 0; i + 1 < p->depth; i++) {
     const sl_syn_link *l = &g->links[p->link[i]];
     automation(&o, &h->nodes[l->t], &h->nodes[l->a], &h->rules[l->rule]);
   }
-  if (o.failed) {
-    free(o.s);
-    return NULL;
-  }
-  return o.s ? o.s : strdup("");
+  return sl_syn_text_finish(&o);
 }
