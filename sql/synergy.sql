@@ -72,6 +72,9 @@ CREATE TABLE IF NOT EXISTS synergy_history(
 -- (NULL included), action_domain '*' any domain. The most specific matching row wins:
 -- exact class before '*', then exact action domain before '*'; weight 0 forbids.
 -- phrase: how the trigger's change reads ("detects motion"); verb: what is done.
+-- A button or remote exists to drive what is near it, so it weighs 1.0 on lights and
+-- switches; a motion or occupancy sensor also serves alarms, presence and statistics, so
+-- 0.8 (measured with bench/synergy_quality over every home: docs/synergy.md, Quality).
 CREATE TABLE IF NOT EXISTS synergy_capabilities(
   trigger_domain TEXT NOT NULL,
   trigger_class  TEXT NOT NULL DEFAULT '*',
@@ -83,7 +86,7 @@ CREATE TABLE IF NOT EXISTS synergy_capabilities(
 );
 
 INSERT OR IGNORE INTO synergy_capabilities VALUES
-  ('binary_sensor', 'motion',    'light',        1.0, 'detects motion', 'turn on'),
+  ('binary_sensor', 'motion',    'light',        0.8, 'detects motion', 'turn on'),
   ('binary_sensor', 'motion',    'switch',       0.7, 'detects motion', 'turn on'),
   ('binary_sensor', 'motion',    'scene',        0.6, 'detects motion', 'activate'),
   ('binary_sensor', 'motion',    'script',       0.5, 'detects motion', 'run'),
@@ -91,11 +94,11 @@ INSERT OR IGNORE INTO synergy_capabilities VALUES
   ('binary_sensor', 'motion',    'climate',      0.4, 'detects motion', 'adjust'),
   ('binary_sensor', 'motion',    'media_player', 0.3, 'detects motion', 'turn on'),
   ('binary_sensor', 'motion',    'siren',        0.3, 'detects motion', 'sound'),
-  ('binary_sensor', 'occupancy', 'light',        1.0, 'detects occupancy', 'turn on'),
+  ('binary_sensor', 'occupancy', 'light',        0.8, 'detects occupancy', 'turn on'),
   ('binary_sensor', 'occupancy', 'climate',      0.7, 'detects occupancy', 'adjust'),
   ('binary_sensor', 'occupancy', 'switch',       0.6, 'detects occupancy', 'turn on'),
   ('binary_sensor', 'occupancy', 'fan',          0.5, 'detects occupancy', 'turn on'),
-  ('binary_sensor', 'presence',  'light',        0.9, 'detects presence', 'turn on'),
+  ('binary_sensor', 'presence',  'light',        0.8, 'detects presence', 'turn on'),
   ('binary_sensor', 'presence',  'climate',      0.7, 'detects presence', 'adjust'),
   ('binary_sensor', 'presence',  'switch',       0.6, 'detects presence', 'turn on'),
   ('binary_sensor', 'door',      'light',        0.8, 'opens', 'turn on'),
@@ -172,16 +175,16 @@ INSERT OR IGNORE INTO synergy_capabilities VALUES
   ('sensor', 'voltage',          '*',            0.0, 'changes', 'notify'),
   ('sensor', 'distance',         '*',            0.0, 'changes', 'notify'),
   ('sensor', 'monetary',         '*',            0.0, 'changes', 'notify'),
-  ('remote', '*',                'light',        0.9, 'is pressed', 'toggle'),
-  ('remote', '*',                'switch',       0.9, 'is pressed', 'toggle'),
+  ('remote', '*',                'light',        1.0, 'is pressed', 'toggle'),
+  ('remote', '*',                'switch',       1.0, 'is pressed', 'toggle'),
   ('remote', '*',                'scene',        0.8, 'is pressed', 'activate'),
   ('remote', '*',                'script',       0.8, 'is pressed', 'run'),
   ('remote', '*',                'cover',        0.7, 'is pressed', 'move'),
   ('remote', '*',                'media_player', 0.7, 'is pressed', 'control'),
   ('remote', '*',                'fan',          0.6, 'is pressed', 'toggle'),
   ('remote', '*',                'climate',      0.5, 'is pressed', 'adjust'),
-  ('event', '*',                 'light',        0.9, 'fires', 'toggle'),
-  ('event', '*',                 'switch',       0.9, 'fires', 'toggle'),
+  ('event', '*',                 'light',        1.0, 'fires', 'toggle'),
+  ('event', '*',                 'switch',       1.0, 'fires', 'toggle'),
   ('event', '*',                 'scene',        0.8, 'fires', 'activate'),
   ('event', '*',                 'script',       0.8, 'fires', 'run'),
   ('event', '*',                 'cover',        0.7, 'fires', 'move'),
@@ -223,7 +226,25 @@ INSERT OR IGNORE INTO synergy_capabilities VALUES
   ('device_tracker', '*',        'light',        0.3, 'arrives or leaves', 'switch'),
   ('device_tracker', '*',        'climate',      0.4, 'arrives or leaves', 'adjust'),
   ('device_tracker', '*',        'lock',         0.4, 'arrives or leaves', 'lock'),
-  ('device_tracker', '*',        'alarm_control_panel', 0.4, 'arrives or leaves', 'arm');
+  ('device_tracker', '*',        'alarm_control_panel', 0.4, 'arrives or leaves', 'arm'),
+  -- Graded fallbacks for plausible pairs the rows above leave out (issue 15): what a
+  -- binary sensor of no class or of a class above drives less often, and `remote` (an IR
+  -- or hub remote entity: remote.send_command, remote.turn_on) as an action.
+  ('binary_sensor', '*',         'climate',      0.3, 'changes', 'adjust'),
+  ('binary_sensor', '*',         'media_player', 0.3, 'changes', 'control'),
+  ('binary_sensor', '*',         'fan',          0.3, 'changes', 'switch'),
+  ('binary_sensor', '*',         'remote',       0.3, 'changes', 'control'),
+  ('binary_sensor', 'occupancy', 'media_player', 0.5, 'detects occupancy', 'turn on'),
+  ('binary_sensor', 'presence',  'media_player', 0.4, 'detects presence', 'turn on'),
+  ('binary_sensor', 'window',    'remote',       0.5, 'opens', 'turn off'),
+  ('binary_sensor', 'door',      'media_player', 0.3, 'opens', 'announce on'),
+  ('sensor', 'temperature',      'remote',       0.6, 'reports the temperature', 'control'),
+  ('event', '*',                 'fan',          0.6, 'fires', 'toggle'),
+  ('event', '*',                 'media_player', 0.6, 'fires', 'control'),
+  ('event', '*',                 'climate',      0.4, 'fires', 'adjust'),
+  ('light', '*',                 'fan',          0.4, 'is switched', 'follow with'),
+  ('media_player', '*',          'remote',       0.5, 'starts playing', 'control'),
+  ('remote', '*',                'remote',       0.5, 'is pressed', 'control');
 
 -- Weights and knobs, one row each (docs/synergy.md has the formula). Models by name;
 -- NULL: the first loaded model of the kind, as embed(text) and rerank(q, d) choose.
@@ -242,6 +263,7 @@ INSERT OR IGNORE INTO synergy_config VALUES
   ('rerank_top',   32),     -- links (the best by the cheap score) the cross-encoder sees
   ('min_hop',      0.35),   -- hops below this are never extended into longer paths
   ('beam',         256),    -- paths kept per depth
+  ('per_trigger',  5),      -- rows per trigger device (and depth) in synergy_links / synergy_paths
   ('depth_penalty', 0.9),   -- per hop beyond the first
   ('embed_model',  NULL),
   ('rerank_model', NULL),

@@ -7,9 +7,9 @@
 #
 # The models are the real all-MiniLM-L6-v2 and ms-marco-MiniLM-L-6-v2 when models/ holds
 # them (`sh models/fetch.sh` downloads and checks them); otherwise the SYNTHETIC TWINS
-# (models/README.md): the real architecture and cost with random weights, so their two
-# signals are noise and the ranking rests on the capability rules, areas and names
-# (docs/synergy.md says how much each one carries).
+# (models/README.md): the real architecture and cost with random weights; their two
+# signals hardly vary over the pairs, so they earn no weight and the ranking rests on the
+# capability rules, areas and names (docs/synergy.md, "A model signal earns its weight").
 #
 #   sh tools/demo.sh [home.json]     default: giom-fr-large (208 devices, 1,745 entities)
 set -eu
@@ -26,7 +26,7 @@ if sh models/fetch.sh --check >/dev/null 2>&1; then
 else
   embed=models/synthetic/minilm-l6-embed rerank=models/synthetic/minilm-l6-rerank
   echo "demo: models: the SYNTHETIC TWINS (the real ones are not in models/; sh models/fetch.sh gets them)."
-  echo "      Random weights: their embedding and cross-encoder signals add noise, not meaning."
+  echo "      Random weights: their signals do not separate pairs, so they earn no weight (see signals)."
 fi
 echo "demo: home $home"
 echo
@@ -48,7 +48,7 @@ CREATE TEMP VIEW label(id, name) AS
 .print Top 15 new suggestions (chains of 2 to 3 devices no automation of the home covers):
 .timer on
 CREATE TEMP TABLE top AS
-  SELECT score, depth, path, explanation FROM synergy_paths
+  SELECT score, depth, path, explanation, yaml, signals FROM synergy_paths
    WHERE max_depth = 3 AND min_score = 0.4 AND automated = 0 ORDER BY score DESC LIMIT 15;
 .timer off
 SELECT printf('%.3f', score) AS score,
@@ -64,10 +64,12 @@ SELECT printf('%.3f', score) AS score,
   FROM synergy_paths p WHERE max_depth = 3 AND depth = 3 AND automated = 0 ORDER BY score DESC LIMIT 5;
 
 .print
-.print Why the best one (the hop statements and their signals):
+.print Why the best one, in words, the signals that scored it, and the automation to paste into automations.yaml:
 .mode list
 .headers off
 SELECT explanation FROM top ORDER BY score DESC LIMIT 1;
+SELECT 'signals: ' || signals FROM top ORDER BY score DESC LIMIT 1;
+SELECT yaml FROM top ORDER BY score DESC LIMIT 1;
 .mode box
 .headers on
 

@@ -1,7 +1,9 @@
 /*
-** arena.c: the memory helpers synergy's readers share (synergy.h): strings kept for the
-** rows that point at them, and growing arrays of rows.
+** arena.c: the memory helpers synergy's readers and writers share (synergy.h): strings
+** kept for the rows that point at them, growing arrays of rows, growing strings.
 */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,4 +42,49 @@ void *sl_syn_grow(void *items, size_t n, size_t *cap, size_t size) {
   if (want > (size_t)-1 / size || !(grown = sl_realloc(items, want * size))) return NULL;
   *cap = want;
   return grown;
+}
+
+/* Room for len more bytes and a NUL; 0 when out of memory (t->failed set). */
+static int text_room(sl_syn_text *t, size_t len) {
+  size_t cap;
+  char *g;
+  if (t->failed) return 0;
+  if (t->s && t->n + len + 1 <= t->cap) return 1;
+  cap = (t->n + len + 1) * 2;
+  if (!(g = sl_realloc(t->s, cap))) return t->failed = 1, 0;
+  t->s = g;
+  t->cap = cap;
+  return 1;
+}
+
+void sl_syn_text_put(sl_syn_text *t, const char *s, size_t len) {
+  if (!text_room(t, len)) return;
+  memcpy(t->s + t->n, s, len);
+  t->n += len;
+  t->s[t->n] = 0;
+}
+
+void sl_syn_text_add(sl_syn_text *t, const char *fmt, ...) {
+  va_list ap;
+  int need;
+  va_start(ap, fmt);
+  need = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (need < 0) {
+    t->failed = 1;
+    return;
+  }
+  if (!text_room(t, (size_t)need)) return;
+  va_start(ap, fmt);
+  vsnprintf(t->s + t->n, t->cap - t->n, fmt, ap);
+  va_end(ap);
+  t->n += (size_t)need;
+}
+
+char *sl_syn_text_finish(sl_syn_text *t) {
+  if (t->failed) {
+    sl_free(t->s);
+    return NULL;
+  }
+  return t->s ? t->s : sl_strdup("");
 }

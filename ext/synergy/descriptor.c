@@ -13,21 +13,6 @@
 #include "../base/alloc.h"
 #include "synergy.h"
 
-/* printf into a new string (sl_free it), NULL when out of memory. */
-static char *text_printf(const char *fmt, ...)
-#if defined(__GNUC__)
-  __attribute__((format(printf, 1, 2)))
-#endif
-  ;
-static char *text_printf(const char *fmt, ...) {
-  va_list ap;
-  char *s;
-  va_start(ap, fmt);
-  s = sl_vmprintf(fmt, ap);
-  va_end(ap);
-  return s;
-}
-
 /* "binary_sensor" reads as "binary sensor". */
 static void words(char *dst, size_t cap, const char *id) {
   size_t i = 0;
@@ -44,7 +29,7 @@ char *sl_syn_descriptor(const sl_syn_node *node) {
   /* The device name adds words only when the entity's own name does not start with it. */
   if (node->device_name && strncmp(node->name, node->device_name, strlen(node->device_name)) != 0)
     snprintf(device, sizeof device, " (device %s)", node->device_name);
-  return text_printf("%s: %s%s%s%s%s%s", node->name, klass, *klass ? " " : "", domain, unit,
+  return sl_mprintf("%s: %s%s%s%s%s%s", node->name, klass, *klass ? " " : "", domain, unit,
                      area, device);
 }
 
@@ -52,7 +37,7 @@ char *sl_syn_statement(const sl_syn_node *t, const sl_syn_node *a, const sl_syn_
   char domain[64];
   words(domain, sizeof domain, a->domain);
   if (a->area_name && *a->area_name)
-    return text_printf("When %s %s, %s %s (%s) in %s", t->name, rule->phrase, rule->verb, a->name, domain,
+    return sl_mprintf("When %s %s, %s %s (%s) in %s", t->name, rule->phrase, rule->verb, a->name, domain,
                        a->area_name);
-  return text_printf("When %s %s, %s %s (%s)", t->name, rule->phrase, rule->verb, a->name, domain);
+  return sl_mprintf("When %s %s, %s %s (%s)", t->name, rule->phrase, rule->verb, a->name, domain);
 }

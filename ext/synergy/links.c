@@ -88,30 +88,43 @@ static int cmp_u32(const void *a, const void *b) {
 }
 
 /* Lower-cased words of 3+ bytes (letters, digits and any non-ASCII byte, so accented
-** words stay whole), hashed, sorted, unique, stop words left out. */
+** words stay whole) and acronyms of two capitals, hashed, sorted, unique, stop words left
+** out. */
 #define MAX_WORDS 24
 typedef struct word_set {
   uint32_t h[MAX_WORDS];
   int n;
 } word_set;
 
-static void name_words(const char *name, word_set *w) {
-  const unsigned char *s = (const unsigned char *)name;
-  unsigned char buf[64];
-  w->n = 0;
-  while (*s && w->n < MAX_WORDS) {
+size_t sl_syn_name_word(const char **name, char *buf, size_t cap) {
+  const unsigned char *s = (const unsigned char *)*name;
+  while (*s) {
     size_t len = 0;
+    int upper = 1, stop = 0;
     while (*s && !(*s >= 0x80 || (*s >= '0' && *s <= '9') || ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z'))) s++;
     while (*s >= 0x80 || (*s >= '0' && *s <= '9') || ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z')) {
-      if (len < sizeof buf - 1) buf[len++] = *s < 0x80 ? (unsigned char)(*s | (*s >= 'A' ? 0x20 : 0)) : *s;
+      upper &= *s >= 'A' && *s <= 'Z';
+      if (len + 1 < cap) buf[len++] = (char)(*s < 0x80 ? (unsigned char)(*s | (*s >= 'A' ? 0x20 : 0)) : *s);
       s++;
     }
-    if (len < 3) continue;
     buf[len] = 0;
-    int stop = 0;
-    for (const char *const *sw = stop_words; *sw && !stop; sw++) stop = strcmp((const char *)buf, *sw) == 0;
-    if (!stop) w->h[w->n++] = fnv1a(buf, len);
+    /* Two capitals are an acronym that names a thing ("TV", "AC"), not a short word. */
+    if (len < 3 && !(len == 2 && upper)) continue;
+    for (const char *const *sw = stop_words; *sw && !stop; sw++) stop = strcmp(buf, *sw) == 0;
+    if (stop) continue;
+    *name = (const char *)s;
+    return len;
   }
+  *name = (const char *)s;
+  return 0;
+}
+
+static void name_words(const char *name, word_set *w) {
+  char buf[64];
+  size_t len;
+  w->n = 0;
+  while (w->n < MAX_WORDS && (len = sl_syn_name_word(&name, buf, sizeof buf)) > 0)
+    w->h[w->n++] = fnv1a((const unsigned char *)buf, len);
   qsort(w->h, (size_t)w->n, sizeof w->h[0], cmp_u32);
   int u = 0;
   for (int i = 0; i < w->n; i++)
@@ -133,13 +146,98 @@ static float dice(const word_set *a, const word_set *b) {
 
 /* ---- scoring ---- */
 
-static double cheap_weight(const sl_syn_home *h, const sl_syn_config *cfg) {
-  return cfg->w_capability + cfg->w_area + cfg->w_name + (h->vecs ? cfg->w_embedding : 0);
+/* The cosine of two descriptor embeddings, clamped to [0, 1]. */
+static float cosine(const sl_syn_home *h, size_t t, size_t a) {
+  const float *x = h->vecs + t * h->dim, *y = h->vecs + a * h->dim;
+  float dot = 0;
+  for (size_t k = 0; k < h->dim; k++) dot += x[k] * y[k];
+  return dot > 0 ? (dot < 1 ? dot : 1) : 0;
+}
+
+/* The recorder's signal of (t, a), 0 when it has no row for them. */
+static float history_of(const sl_syn_home *h, uint32_t t, uint32_t a) {
+  size_t lo = 0, hi = h->n_history;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    const sl_syn_history *x = &h->history[mid];
+    if (x->t == t && x->a == a) return x->value;
+    if (x->t < t || (x->t == t && x->a < a)) lo = mid + 1;
+    else hi = mid;
+  }
+  return 0;
+}
+
+/* Mean and standard deviation of values (n of them, their sum and sum of squares). */
+static void moments(double n, double sum, double sum2, double *mean, double *sd) {
+  double var;
+  *mean = n > 0 ? sum / n : 0;
+  var = n > 1 ? sum2 / n - *mean * *mean : 0;
+  *sd = var > 0 ? sqrt(var) : 0;
+}
+
+/* A model signal's weight w, scaled by how much it separates the pairs it scores: its
+** standard deviation sd over them against `spread`, w x clamp(2 sd / spread - 1, 0, 1):
+** nothing at half the spread or less, all of w from the spread on. A model that gives
+** every pair about the same value (a random or off-domain one) so cannot reorder what
+** capability, area and names decide. */
+static double scaled_weight(double w, double sd, double spread) {
+  double f = spread > 0 ? 2 * sd / spread - 1 : 1;
+  if (!(w > 0) || !(f > 0)) return 0;
+  return f < 1 ? w * f : w;
 }
 
 /* Better link first: higher score, then lower action node (then trigger) index. */
 static int better(float s1, uint32_t a1, float s2, uint32_t a2) {
   return s1 > s2 || (s1 == s2 && a1 < a2);
+}
+
+/* The rule of each (trigger t, action domain) into rules[] (-1: none); whether any. */
+static int rules_of_trigger(const sl_syn_home *h, const domain_table *dom, const sl_syn_node *tn, long *rules) {
+  int any = 0;
+  for (size_t d = 0; d < dom->n; d++) any |= (rules[d] = rule_for(h, tn, dom->names[d])) >= 0;
+  return any;
+}
+
+/* Whether a may act for t under rule r: a rule, two nodes of two devices, and a is no
+** remote (a device that only sends device triggers). */
+static int may_act(const sl_syn_node *tn, const sl_syn_node *an, long r) {
+  if (r < 0 || tn == an || strncmp(an->id, "device:", 7) == 0) return 0;
+  return !(tn->device_id && an->device_id && strcmp(tn->device_id, an->device_id) == 0);
+}
+
+/* Asked every million pair scores or so: nonzero (err set) when the caller interrupts. */
+static int check_interrupt(const sl_syn_home *h, size_t *work, sl_err *err) {
+  if ((*work += h->n * (1 + h->dim / 16)) < (1u << 20)) return 0;
+  *work = 0;
+  if (h->interrupted && h->interrupted(h->interrupt_ctx)) return sl_fail_code(err, SL_SYN_INTERRUPTED, "interrupted");
+  return 0;
+}
+
+/* The embedding's weight for this home: scaled_weight over the pairs the rules allow of
+** at most 64 triggers (every n/64-th node), so that it costs a bounded share of the
+** pair scores. */
+static int embedding_weight(const sl_syn_home *h, const sl_syn_config *cfg, const domain_table *dom, long *rules,
+                            double *w, sl_err *err) {
+  double n = 0, sum = 0, sum2 = 0;
+  size_t work = 0;
+  *w = 0;
+  if (!h->vecs || !(cfg->w_embedding > 0)) return SL_OK;
+  for (size_t t = 0, step = h->n > 64 ? h->n / 64 : 1; t < h->n; t += step) {
+    if (check_interrupt(h, &work, err)) return SL_ERROR;
+    if (!rules_of_trigger(h, dom, &h->nodes[t], rules)) continue;
+    for (size_t a = 0; a < h->n; a++) {
+      float e;
+      if (!may_act(&h->nodes[t], &h->nodes[a], rules[dom->of_node[a]])) continue;
+      e = cosine(h, t, a);
+      n++, sum += e, sum2 += (double)e * e;
+    }
+  }
+  {
+    double mean, sd;
+    moments(n, sum, sum2, &mean, &sd);
+    *w = scaled_weight(cfg->w_embedding, sd, cfg->embedding_spread);
+  }
+  return SL_OK;
 }
 
 int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_graph *g,
@@ -148,12 +246,11 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
   long *rules = NULL;          /* per (domain of the trigger's action) */
   word_set *words = NULL;
   sl_syn_link *top = NULL;
-  double wsum = cheap_weight(h, cfg);
+  double wsum, w_hist = h->has_history ? cfg->w_history : 0;
   int rc = SL_ERROR;
 
   memset(g, 0, sizeof *g);
   g->n = h->n;
-  g->cheap_weight = wsum;
   g->first = sl_calloc(h->n + 1, sizeof *g->first);
   if (!g->first || domains_build(h, &dom, err)) goto done;
   rules = sl_malloc((dom.n ? dom.n : 1) * sizeof *rules);
@@ -165,28 +262,21 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
     goto done;
   }
   for (size_t i = 0; i < h->n; i++) name_words(h->nodes[i].name, &words[i]);
+  if (embedding_weight(h, cfg, &dom, rules, &g->w_embedding, err)) goto done;
+  wsum = cfg->w_capability + cfg->w_area + cfg->w_name + g->w_embedding + w_hist;
+  g->cheap_weight = wsum;
 
   for (size_t t = 0, work = 0; t < h->n; t++) {
     const sl_syn_node *tn = &h->nodes[t];
     size_t kept = 0;
-    int any = 0;
-    /* About a million pairs between questions: milliseconds, so an interrupt is heard. */
-    if ((work += h->n * (1 + h->dim / 16)) >= (1u << 20)) {
-      work = 0;
-      if (h->interrupted && h->interrupted(h->interrupt_ctx)) {
-        sl_fail_code(err, SL_SYN_INTERRUPTED, "interrupted");
-        goto done;
-      }
-    }
+    if (check_interrupt(h, &work, err)) goto done;
     g->first[t] = g->n_links;
-    for (size_t d = 0; d < dom.n; d++) any |= (rules[d] = rule_for(h, tn, dom.names[d])) >= 0;
-    if (!any) continue;
+    if (!rules_of_trigger(h, &dom, tn, rules)) continue;
     for (size_t a = 0; a < h->n; a++) {
       const sl_syn_node *an = &h->nodes[a];
       long r = rules[dom.of_node[a]];
       sl_syn_link l;
-      if (r < 0 || a == t) continue;
-      if (tn->device_id && an->device_id && strcmp(tn->device_id, an->device_id) == 0) continue;
+      if (!may_act(tn, an, r)) continue;
       l.t = (uint32_t)t;
       l.a = (uint32_t)a;
       l.rule = (uint32_t)r;
@@ -194,15 +284,11 @@ int sl_syn_links_build(const sl_syn_home *h, const sl_syn_config *cfg, sl_syn_gr
       l.area = tn->area_id && an->area_id ? (strcmp(tn->area_id, an->area_id) == 0 ? 1.0f : 0.0f)
                                            : (float)cfg->area_unknown;
       l.name = dice(&words[t], &words[a]);
-      l.embedding = 0;
-      if (h->vecs) {
-        const float *x = h->vecs + t * h->dim, *y = h->vecs + a * h->dim;
-        float dot = 0;
-        for (size_t k = 0; k < h->dim; k++) dot += x[k] * y[k];
-        l.embedding = dot > 0 ? (dot < 1 ? dot : 1) : 0;
-      }
+      l.embedding = h->vecs ? cosine(h, t, a) : 0;
+      l.history = h->has_history ? history_of(h, l.t, l.a) : 0;
       l.cheap = wsum > 0 ? (float)((cfg->w_capability * l.capability + cfg->w_area * l.area +
-                                    cfg->w_name * l.name + (h->vecs ? cfg->w_embedding * l.embedding : 0)) / wsum)
+                                    cfg->w_name * l.name + g->w_embedding * l.embedding + w_hist * l.history) /
+                                   wsum)
                          : l.capability;
       l.score = l.cheap;
       l.rerank = NAN;
@@ -257,14 +343,23 @@ static int by_score(const void *x, const void *y) {
 }
 
 void sl_syn_links_finish(sl_syn_graph *g, const sl_syn_config *cfg) {
-  /* cheap is already normalised to [0, 1]; the cross-encoder's sigmoid joins it with
-  ** weight w_rerank against the cheap signals' total weight (weights are >= 0). */
-  double wc = g->cheap_weight;
+  /* The cross-encoder's logits, standardised over the links it scored (a logit's scale
+  ** says little across models), then squashed: x' = sigmoid((x - mean) / sd). They join
+  ** the cheap score (already in [0, 1]) with w_rerank scaled by the logits' spread,
+  ** against the cheap signals' total weight (weights are >= 0). */
+  double wc = g->cheap_weight, n = 0, sum = 0, sum2 = 0, mean, sd;
+  for (size_t i = 0; i < g->n_links; i++) {
+    double x = g->links[i].rerank;
+    if (isnan(x)) continue;
+    n++, sum += x, sum2 += x * x;
+  }
+  moments(n, sum, sum2, &mean, &sd);
+  g->w_rerank = scaled_weight(cfg->w_rerank, sd, cfg->rerank_spread);
   for (size_t i = 0; i < g->n_links; i++) {
     sl_syn_link *l = &g->links[i];
-    if (isnan(l->rerank) || cfg->w_rerank <= 0) continue;
-    double sig = 1.0 / (1.0 + exp(-(double)l->rerank));
-    l->score = (float)((wc * l->cheap + cfg->w_rerank * sig) / (wc + cfg->w_rerank));
+    if (isnan(l->rerank) || !(g->w_rerank > 0)) continue;
+    double sig = 1.0 / (1.0 + exp(-((double)l->rerank - mean) / sd));
+    l->score = (float)((wc * l->cheap + g->w_rerank * sig) / (wc + g->w_rerank));
   }
   for (size_t t = 0; t < g->n; t++)
     qsort(g->links + g->first[t], g->first[t + 1] - g->first[t], sizeof *g->links, by_score);

@@ -31,18 +31,24 @@ static const char rerank_query[] = "a useful smart home automation";
 
 /* ---- config ---- */
 
-static const struct { const char *key; int is_count; size_t off; } knobs[] = {
-  {"w_capability", 0, offsetof(sl_syn_config, w_capability)},
-  {"w_area", 0, offsetof(sl_syn_config, w_area)},
-  {"w_name", 0, offsetof(sl_syn_config, w_name)},
-  {"w_embedding", 0, offsetof(sl_syn_config, w_embedding)},
-  {"w_rerank", 0, offsetof(sl_syn_config, w_rerank)},
-  {"area_unknown", 0, offsetof(sl_syn_config, area_unknown)},
-  {"min_hop", 0, offsetof(sl_syn_config, min_hop)},
-  {"depth_penalty", 0, offsetof(sl_syn_config, depth_penalty)},
-  {"candidates", 1, offsetof(sl_syn_config, candidates)},
-  {"rerank_top", 1, offsetof(sl_syn_config, rerank_top)},
-  {"beam", 1, offsetof(sl_syn_config, beam)},
+/* Knobs with a default (`fallback` >= 0) may be missing: a database created by an older
+** version has no row for them, and gets the default of sql/synergy.sql. */
+static const struct { const char *key; int is_count; size_t off; double fallback; } knobs[] = {
+  {"w_capability", 0, offsetof(sl_syn_config, w_capability), -1},
+  {"w_area", 0, offsetof(sl_syn_config, w_area), -1},
+  {"w_name", 0, offsetof(sl_syn_config, w_name), -1},
+  {"w_embedding", 0, offsetof(sl_syn_config, w_embedding), -1},
+  {"w_rerank", 0, offsetof(sl_syn_config, w_rerank), -1},
+  {"area_unknown", 0, offsetof(sl_syn_config, area_unknown), -1},
+  {"min_hop", 0, offsetof(sl_syn_config, min_hop), -1},
+  {"depth_penalty", 0, offsetof(sl_syn_config, depth_penalty), -1},
+  {"candidates", 1, offsetof(sl_syn_config, candidates), -1},
+  {"rerank_top", 1, offsetof(sl_syn_config, rerank_top), -1},
+  {"beam", 1, offsetof(sl_syn_config, beam), -1},
+  {"per_trigger", 1, offsetof(sl_syn_config, per_trigger), 5},
+  {"w_history", 0, offsetof(sl_syn_config, w_history), 0.2},
+  {"embedding_spread", 0, offsetof(sl_syn_config, embedding_spread), 0.1},
+  {"rerank_spread", 0, offsetof(sl_syn_config, rerank_spread), 1.0},
 };
 #define N_KNOBS (sizeof knobs / sizeof knobs[0])
 
@@ -58,7 +64,8 @@ static int set_knob(sl_syn_run *run, size_t k, const char *key, const sl_syn_val
     return SL_OK;
   }
   if (!numeric || !(v->d >= 0) || (strcmp(key, "depth_penalty") == 0 && !(v->d > 0 && v->d <= 1)) ||
-      ((strcmp(key, "min_hop") == 0 || strcmp(key, "area_unknown") == 0) && v->d > 1))
+      ((strcmp(key, "min_hop") == 0 || strcmp(key, "area_unknown") == 0) &&
+       v->d > 1))
     return sl_fail(err, "synergy_config '%s' must be a number %s", key,
                    strcmp(key, "depth_penalty") == 0 ? "in (0, 1]" : strncmp(key, "w_", 2) == 0 ? ">= 0" : "in [0, 1]");
   *(double *)((char *)&run->cfg + knobs[k].off) = v->d;
@@ -85,8 +92,12 @@ int sl_syn_run_config(sl_syn_run *run, const char *key, const sl_syn_value *v, s
 }
 
 int sl_syn_run_config_end(sl_syn_run *run, sl_err *err) {
-  for (size_t k = 0; k < N_KNOBS; k++)
-    if (!(run->seen & (1u << k))) return sl_fail(err, "synergy_config has no '%s'", knobs[k].key);
+  for (size_t k = 0; k < N_KNOBS; k++) {
+    if (run->seen & (1u << k)) continue;
+    if (knobs[k].fallback < 0) return sl_fail(err, "synergy_config has no '%s'", knobs[k].key);
+    if (knobs[k].is_count) *(size_t *)((char *)&run->cfg + knobs[k].off) = (size_t)knobs[k].fallback;
+    else *(double *)((char *)&run->cfg + knobs[k].off) = knobs[k].fallback;
+  }
   return SL_OK;
 }
 
@@ -129,6 +140,49 @@ sl_syn_pair *sl_syn_run_pair(sl_syn_run *run, sl_err *err) {
   sl_syn_pair *p = append(run->pairs, &run->n_pairs, &run->cap_pairs, sizeof *p, &g, err);
   run->pairs = g;
   return p;
+}
+
+sl_syn_area *sl_syn_run_area(sl_syn_run *run, sl_err *err) {
+  void *g = run->areas;
+  sl_syn_area *a = append(run->areas, &run->n_areas, &run->cap_areas, sizeof *a, &g, err);
+  run->areas = g;
+  return a;
+}
+
+sl_syn_history_row *sl_syn_run_history(sl_syn_run *run, sl_err *err) {
+  void *g = run->hist_rows;
+  sl_syn_history_row *h = append(run->hist_rows, &run->n_hist_rows, &run->cap_hist, sizeof *h, &g, err);
+  run->hist_rows = g;
+  return h;
+}
+
+/* ---- the recorder's signal ---- */
+
+static int by_pair(const void *x, const void *y) {
+  const sl_syn_history *a = x, *b = y;
+  if (a->t != b->t) return a->t < b->t ? -1 : 1;
+  return a->a < b->a ? -1 : a->a > b->a;
+}
+
+/* The history rows of two nodes as signals in [0, 1], sorted by pair: (1 - 1/lift) for a
+** lift above chance, times min(1, support / 10) so that a handful of changes counts less. */
+static int history_build(sl_syn_run *run, sl_err *err) {
+  size_t n = 0;
+  run->home.has_history = run->has_history;
+  if (!run->n_hist_rows) return SL_OK;
+  if (!(run->history = sl_malloc(run->n_hist_rows * sizeof *run->history))) return sl_oom(err);
+  for (size_t i = 0; i < run->n_hist_rows; i++) {
+    const sl_syn_history_row *r = &run->hist_rows[i];
+    long t = sl_syn_node_index(&run->home, r->trigger_entity), a = sl_syn_node_index(&run->home, r->action_entity);
+    if (t < 0 || a < 0 || !(r->lift > 1)) continue;
+    run->history[n].t = (uint32_t)t;
+    run->history[n].a = (uint32_t)a;
+    run->history[n++].value = (float)((1 - 1 / r->lift) * (r->support >= 10 ? 1 : (double)r->support / 10));
+  }
+  qsort(run->history, n, sizeof *run->history, by_pair);
+  run->home.history = run->history;
+  run->home.n_history = n;
+  return SL_OK;
 }
 
 /* ---- the model steps ---- */
@@ -272,6 +326,8 @@ int sl_syn_run_score(sl_syn_run *run, sl_syn_steps *steps, sl_err *err) {
   if (run->home.n > (unsigned long long)most)
     return sl_fail(err, "the home has %zu entities and devices, over the synergy_max_nodes limit of %lld "
                    "(semlite_limits)", run->home.n, most);
+  sl_syn_infer_areas(run->nodes, run->home.n, run->areas, run->n_areas);
+  if (history_build(run, err)) return SL_ERROR;
   /* The model the config names, else the first loaded of the kind, else none. */
   if ((run->use_embedding && run->cfg.w_embedding > 0 &&
        sl_op_pin_optional(run->embed_model, SL_KIND_EMBED, &em, err)) ||
@@ -282,8 +338,14 @@ int sl_syn_run_score(sl_syn_run *run, sl_syn_steps *steps, sl_err *err) {
   if (rm && timed(SL_OP_SYNERGY_RERANK, rerank_links, run, steps, rm, err)) goto done;
   sl_syn_links_finish(&run->graph, &run->cfg);
   mark_automated(run);
-  snprintf(run->signals, sizeof run->signals, "capability+area+name%s%s", em ? "+embedding" : "",
-           rm ? "+cross-encoder" : "");
+  /* The model signals with the weight they earned in this home (links.c). */
+  {
+    char e[48] = "", r[48] = "";
+    if (em) snprintf(e, sizeof e, "+embedding(%.2f)", run->graph.w_embedding);
+    if (rm) snprintf(r, sizeof r, "+cross-encoder(%.2f)", run->graph.w_rerank);
+    snprintf(run->signals, sizeof run->signals, "capability+area+name%s%s%s", e, r,
+             run->home.has_history ? "+history" : "");
+  }
   rc = SL_OK;
 done:
   sl_op_release(em);
@@ -297,6 +359,9 @@ void sl_syn_run_free(sl_syn_run *run) {
   sl_free(run->nodes);
   sl_free(run->rules);
   sl_free(run->pairs);
+  sl_free(run->areas);
+  sl_free(run->hist_rows);
+  sl_free(run->history);
   sl_free(run->vecs);
   sl_free(run->embed_model);
   sl_free(run->rerank_model);

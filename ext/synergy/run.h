@@ -56,6 +56,13 @@ struct sl_syn_steps {
                            const sl_cache_key *keys);
 };
 
+/* A row of synergy_history as read: the signal of a pair of entity ids. */
+typedef struct sl_syn_history_row {
+  const char *trigger_entity, *action_entity;
+  double lift;
+  long long support;
+} sl_syn_history_row;
+
 typedef struct sl_syn_run {
   /* The home: nodes and rules (sl_syn_run_node, sl_syn_run_rule) and, after
   ** sl_syn_run_score, the descriptor embeddings (home.vecs, unit length). */
@@ -64,6 +71,12 @@ typedef struct sl_syn_run {
   sl_syn_rule *rules;
   sl_syn_pair *pairs;
   size_t n_pairs;
+  sl_syn_area *areas;
+  size_t n_areas;
+  sl_syn_history_row *hist_rows;
+  size_t n_hist_rows;
+  int has_history;                    /* synergy_history exists and has rows */
+  sl_syn_history *history;            /* hist_rows of two nodes, as the links read them */
   /* synergy_config (sl_syn_run_config) */
   sl_syn_config cfg;
   char *embed_model, *rerank_model;   /* NULL: the first loaded model of the kind */
@@ -75,7 +88,7 @@ typedef struct sl_syn_run {
   char signals[160];
   /* private */
   unsigned seen;                      /* knobs the config gave */
-  size_t cap_nodes, cap_rules, cap_pairs;
+  size_t cap_nodes, cap_rules, cap_pairs, cap_areas, cap_hist;
   sl_syn_strings strings;
 } sl_syn_run;
 
@@ -93,6 +106,8 @@ int sl_syn_run_config_end(sl_syn_run *run, sl_err *err);
 sl_syn_node *sl_syn_run_node(sl_syn_run *run, sl_err *err);
 sl_syn_rule *sl_syn_run_rule(sl_syn_run *run, sl_err *err);
 sl_syn_pair *sl_syn_run_pair(sl_syn_run *run, sl_err *err);
+sl_syn_area *sl_syn_run_area(sl_syn_run *run, sl_err *err);
+sl_syn_history_row *sl_syn_run_history(sl_syn_run *run, sl_err *err);
 /* A copy of s owned by the run (see sl_syn_keep). */
 const char *sl_syn_run_keep(sl_syn_run *run, const char *s, int *fail);
 

@@ -1,7 +1,9 @@
 /*
-** sql_synergy_read.c: the synergy tables of 'main' read into a run (ext/synergy/run.h):
+** sql_synergy_read.c: the synergy tables of a schema ('main' unless named) read into a run (ext/synergy/run.h):
 ** synergy_config row by row, the nodes (which entities and remote devices can take part,
-** as one query), the capability rules and the member pairs of existing automations;
+** as one query), the capability rules, the member pairs of existing automations (groups
+** expanded), the areas and the recorder's history rows (synergy_groups and
+** synergy_history may be missing in a database an older version made);
 ** then the run scored with the step caches of sql_synergy_steps.c.
 */
 #include <string.h>
@@ -45,31 +47,94 @@ static int config_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {
 
 /* ---- the home ---- */
 
-/* Live entities of domains some rule can use, and remotes: battery devices with no live
-** entity but diagnostics, whose presses reach HA only as device triggers. Sorted by id. */
+/* The queries below name each table of the synergy schema as {s}.table; with_schema
+** gives them the schema the caller names. */
+
+/* Live entities of domains some rule can use, and remotes: battery
+** devices with no live entity but diagnostics, whose presses reach HA only as device
+** triggers. A group helper with no class or area of its own takes its members' (the most
+** common class; the area when they share one), and a member names its group. Sorted by id.
+** grp is synergy_groups, or empty in a database made before it. */
 static const char nodes_sql[] =
-  "WITH live AS (SELECT e.* FROM main.synergy_entities e"
-  "  LEFT JOIN main.synergy_devices d ON d.device_id = e.device_id"
+  "WITH grp AS (%s),"
+  " live AS (SELECT e.* FROM {s}.synergy_entities e"
+  "  LEFT JOIN {s}.synergy_devices d ON d.device_id = e.device_id"
   "  WHERE e.disabled = 0 AND e.hidden = 0 AND coalesce(d.disabled, 0) = 0"
   "    AND coalesce(e.entity_category, '') NOT IN ('config', 'diagnostic')),"
-  " used AS (SELECT trigger_domain AS domain FROM main.synergy_capabilities WHERE weight > 0"
-  "  UNION SELECT action_domain FROM main.synergy_capabilities WHERE weight > 0)"
-  "SELECT e.entity_id, e.domain, e.name, e.device_class, e.unit, e.area_id, a.name, e.device_id, d.name"
-  "  FROM live e LEFT JOIN main.synergy_areas a ON a.area_id = e.area_id"
-  "  LEFT JOIN main.synergy_devices d ON d.device_id = e.device_id"
-  "  WHERE e.domain IN used OR EXISTS (SELECT 1 FROM used WHERE domain = '*')"
+  " used AS (SELECT trigger_domain AS domain FROM {s}.synergy_capabilities WHERE weight > 0"
+  "  UNION SELECT action_domain FROM {s}.synergy_capabilities WHERE weight > 0),"
+  " nodes AS (SELECT e.entity_id, e.domain, e.name,"
+  "   coalesce(e.device_class, (SELECT m.device_class FROM grp JOIN {s}.synergy_entities m"
+  "     ON m.entity_id = grp.member WHERE grp.g = e.entity_id AND m.device_class IS NOT NULL"
+  "     GROUP BY m.device_class ORDER BY count(*) DESC, m.device_class LIMIT 1)) AS device_class,"
+  "   e.unit,"
+  "   coalesce(e.area_id, (SELECT CASE WHEN count(DISTINCT m.area_id) = 1 AND count(*) = count(m.area_id)"
+  "     THEN max(m.area_id) END FROM grp JOIN {s}.synergy_entities m ON m.entity_id = grp.member"
+  "     WHERE grp.g = e.entity_id)) AS area_id, e.device_id"
+  "  FROM live e WHERE e.domain IN used OR EXISTS (SELECT 1 FROM used WHERE domain = '*'))"
+  "SELECT n.entity_id, n.domain, n.name, n.device_class, n.unit, n.area_id, a.name, n.device_id, d.name,"
+  "       (SELECT min(grp.g) FROM grp JOIN live x ON x.entity_id = grp.g WHERE grp.member = n.entity_id)"
+  "  FROM nodes n LEFT JOIN {s}.synergy_areas a ON a.area_id = n.area_id"
+  "  LEFT JOIN {s}.synergy_devices d ON d.device_id = n.device_id"
   " UNION ALL "
   "SELECT 'device:' || d.device_id, 'remote', d.name, 'device_trigger', NULL, d.area_id, a.name,"
-  "       d.device_id, d.name"
-  "  FROM main.synergy_devices d LEFT JOIN main.synergy_areas a ON a.area_id = d.area_id"
+  "       d.device_id, d.name, NULL"
+  "  FROM {s}.synergy_devices d LEFT JOIN {s}.synergy_areas a ON a.area_id = d.area_id"
   "  WHERE d.disabled = 0"
-  "    AND EXISTS (SELECT 1 FROM main.synergy_entities b WHERE b.device_id = d.device_id"
+  "    AND EXISTS (SELECT 1 FROM {s}.synergy_entities b WHERE b.device_id = d.device_id"
   "                AND b.domain = 'sensor' AND b.device_class = 'battery')"
   "    AND NOT EXISTS (SELECT 1 FROM live x WHERE x.device_id = d.device_id"
   "                AND (x.domain NOT IN ('sensor', 'button', 'update', 'select', 'number')"
   "                     OR (x.domain = 'sensor' AND x.device_class IS NOT NULL"
   "                         AND x.device_class NOT IN ('battery', 'signal_strength', 'voltage'))))"
   " ORDER BY 1";
+
+static const char groups_sql[] = "SELECT group_entity_id AS g, member_entity_id AS member FROM {s}.synergy_groups";
+static const char no_groups_sql[] = "SELECT NULL AS g, NULL AS member WHERE 0";
+
+static const char rules_sql[] =
+  "SELECT trigger_domain, trigger_class, action_domain, phrase, verb, weight"
+  " FROM {s}.synergy_capabilities ORDER BY trigger_domain, trigger_class, action_domain";
+
+/* The member pairs of existing automations; a group among them stands for its members too. */
+static const char pairs_sql[] =
+  "WITH grp AS (%s),"
+  " m AS (SELECT automation_id, role, entity_id, device_id FROM {s}.synergy_automation_members"
+  "  UNION SELECT am.automation_id, am.role, grp.member, NULL FROM {s}.synergy_automation_members am"
+  "   JOIN grp ON grp.g = am.entity_id)"
+  "SELECT t.entity_id, t.device_id, a.entity_id, a.device_id"
+  " FROM m t JOIN m a ON a.automation_id = t.automation_id AND a.role = 'action'"
+  " WHERE t.role = 'trigger'";
+
+static const char areas_sql[] = "SELECT area_id, name FROM {s}.synergy_areas ORDER BY area_id";
+static const char history_sql[] = "SELECT trigger_entity, action_entity, lift, support FROM {s}.synergy_history";
+
+/* The template with every {s} the schema's quoted name, and a %s (when given) sub;
+** sqlite3_free it. NULL when out of memory. */
+static char *with_schema(const char *tmpl, const char *schema, const char *sub) {
+  char *q = sqlite3_mprintf("\"%w\"", schema), *out = NULL;
+  sqlite3_str *s = sqlite3_str_new(NULL);
+  if (q) {
+    for (const char *p = tmpl; *p; p++) {
+      if (strncmp(p, "{s}", 3) == 0) {
+        sqlite3_str_appendall(s, q);
+        p += 2;
+      } else if (sub && p[0] == '%' && p[1] == 's') {
+        sqlite3_str_appendall(s, sub);
+        p++;
+      } else {
+        sqlite3_str_appendchar(s, 1, *p);
+      }
+    }
+  }
+  out = sqlite3_str_finish(s);
+  sqlite3_free(q);
+  if (!q) {
+    sqlite3_free(out);
+    out = NULL;
+  }
+  return out;
+}
 
 /* Columns 0 .. n-1 of st (text or NULL), kept by the run, into *out[0 .. n-1]. */
 static int keep_columns(sl_syn_run *run, sqlite3_stmt *st, const char **const *out, size_t n, sl_err *err) {
@@ -83,7 +148,7 @@ static int node_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {
   if (!n) return SL_ERROR;
   {
     const char **const cols[] = {&n->id, &n->domain, &n->name, &n->device_class, &n->unit, &n->area_id,
-                                 &n->area_name, &n->device_id, &n->device_name};
+                                 &n->area_name, &n->device_id, &n->device_name, &n->group_id};
     return keep_columns(run, st, cols, sizeof cols / sizeof cols[0], err);
   }
 }
@@ -108,6 +173,27 @@ static int pair_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {
   }
 }
 
+static int area_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {
+  sl_syn_area *a = sl_syn_run_area(run, err);
+  if (!a) return SL_ERROR;
+  {
+    const char **const cols[] = {&a->id, &a->name};
+    return keep_columns(run, st, cols, 2, err);
+  }
+}
+
+static int history_row(sl_syn_run *run, sqlite3_stmt *st, sl_err *err) {
+  sl_syn_history_row *h = sl_syn_run_history(run, err);
+  if (!h) return SL_ERROR;
+  h->lift = sqlite3_column_double(st, 2);
+  h->support = sqlite3_column_int64(st, 3);
+  run->has_history = 1;
+  {
+    const char **const cols[] = {&h->trigger_entity, &h->action_entity};
+    return keep_columns(run, st, cols, 2, err);
+  }
+}
+
 /* ---- the run ---- */
 
 /* Whether sqlite3_interrupt was called on db: a nested statement then refuses to run.
@@ -121,30 +207,43 @@ static int interrupted(void *ctx) {
   return rc == SQLITE_INTERRUPT;
 }
 
-int sl_synergy_run_prepare(sqlite3 *db, sl_syn_run *run, sl_err *err) {
+static int has_table(sqlite3 *db, const char *schema, const char *table) {
+  return sqlite3_table_column_metadata(db, schema, table, NULL, NULL, NULL, NULL, NULL, NULL) == SQLITE_OK;
+}
+
+/* each_row over a query of the synergy schema (with_schema's template and sub). */
+static int each_query(sqlite3 *db, const char *schema, const char *tmpl, const char *sub,
+                      int (*fn)(sl_syn_run *, sqlite3_stmt *, sl_err *), sl_syn_run *run, sl_err *err) {
+  char *sql = with_schema(tmpl, schema, sub);
+  int rc;
+  if (!sql) return sl_oom(err);
+  rc = each_row(db, sql, fn, run, err);
+  sqlite3_free(sql);
+  return rc;
+}
+
+int sl_synergy_run_prepare(sqlite3 *db, const char *schema, sl_syn_run *run, sl_err *err) {
   sl_synergy_steps steps;
   sl_err closing;
+  char *grp = NULL;
   int failed;
   sl_syn_run_init(run);
   run->home.interrupted = interrupted;
   run->home.interrupt_ctx = db;
-  if (sqlite3_table_column_metadata(db, "main", "synergy_entities", NULL, NULL, NULL, NULL, NULL, NULL) != SQLITE_OK ||
-      sqlite3_table_column_metadata(db, "main", "synergy_hop_scores", NULL, NULL, NULL, NULL, NULL, NULL) != SQLITE_OK)
-    return sl_fail(err, "no synergy tables in 'main' (create them with semlite_ha_import)");
-  sl_synergy_steps_open(&steps, db);
-  failed = each_row(db, "SELECT key, value FROM main.synergy_config", config_row, run, err) ||
-           sl_syn_run_config_end(run, err) || each_row(db, nodes_sql, node_row, run, err) ||
-           each_row(db,
-                    "SELECT trigger_domain, trigger_class, action_domain, phrase, verb, weight"
-                    " FROM main.synergy_capabilities ORDER BY trigger_domain, trigger_class, action_domain",
-                    rule_row, run, err) ||
-           each_row(db,
-                    "SELECT t.entity_id, t.device_id, a.entity_id, a.device_id"
-                    " FROM main.synergy_automation_members t JOIN main.synergy_automation_members a"
-                    "   ON a.automation_id = t.automation_id AND a.role = 'action'"
-                    " WHERE t.role = 'trigger'",
-                    pair_row, run, err) ||
+  if (!has_table(db, schema, "synergy_entities") || !has_table(db, schema, "synergy_hop_scores"))
+    return sl_fail(err, "no synergy tables in '%s' (create them with semlite_ha_import)", schema);
+  if (!(grp = with_schema(has_table(db, schema, "synergy_groups") ? groups_sql : no_groups_sql, schema, NULL)))
+    return sl_oom(err);
+  sl_synergy_steps_open(&steps, db, schema);
+  failed = each_query(db, schema, "SELECT key, value FROM {s}.synergy_config", NULL, config_row, run, err) ||
+           sl_syn_run_config_end(run, err) || each_query(db, schema, nodes_sql, grp, node_row, run, err) ||
+           each_query(db, schema, rules_sql, NULL, rule_row, run, err) ||
+           each_query(db, schema, pairs_sql, grp, pair_row, run, err) ||
+           each_query(db, schema, areas_sql, NULL, area_row, run, err) ||
+           (has_table(db, schema, "synergy_history") &&
+            each_query(db, schema, history_sql, NULL, history_row, run, err)) ||
            sl_syn_run_score(run, &steps.base, err);
+  sqlite3_free(grp);
   if (sl_synergy_steps_close(&steps, !failed, &closing) && !failed) {
     *err = closing;
     failed = 1;

@@ -1,6 +1,6 @@
 /*
 ** sql_synergy_steps.c: the stores of a synergy run's two model steps (sl_l2, ext/ops/cache.h)
-** over synergy's own step tables in 'main', both keyed by the 16-byte content address the
+** over synergy's own step tables in the run's schema, both keyed by the 16-byte content address the
 ** cache protocol gives a result (the model's identity, the op, the inputs):
 **
 **   synergy_descriptors(key, entity_id, text, embedding)   a descriptor's embedding, one
@@ -136,42 +136,57 @@ static void name_descriptors(sl_syn_steps *base, size_t n, const sl_syn_node *no
   s->written = sl_calloc(n, 1);        /* without it, a shared text's rows are written twice */
 }
 
-void sl_synergy_steps_open(sl_synergy_steps *s, sqlite3 *db) {
+/* store_open with the statements' {s} the quoted schema. */
+static int store_open_in(sl_synergy_steps *s, synergy_store *st, const char *op, const char *schema,
+                         const char *get, const char *put) {
+  char *g = sqlite3_mprintf(get, schema), *p = sqlite3_mprintf(put, schema);
+  int ok = g && p && store_open(s, st, op, g, p);
+  sqlite3_free(g);
+  sqlite3_free(p);
+  return ok;
+}
+
+void sl_synergy_steps_open(sl_synergy_steps *s, sqlite3 *db, const char *schema) {
   sl_err refused;
   memset(s, 0, sizeof *s);
   s->db = db;
   s->in_txn = !sqlite3_get_autocommit(db);
-  if (store_open(s, &s->descriptors, SL_SYN_OP_EMBED,
-                 "SELECT embedding FROM main.synergy_descriptors WHERE key = ?1 LIMIT 1",
-                 "INSERT OR REPLACE INTO main.synergy_descriptors(key, entity_id, text, embedding)"
-                 " VALUES (?1, ?2, ?3, ?4)"))
+  if (store_open_in(s, &s->descriptors, SL_SYN_OP_EMBED, schema,
+                    "SELECT embedding FROM \"%w\".synergy_descriptors WHERE key = ?1 LIMIT 1",
+                    "INSERT OR REPLACE INTO \"%w\".synergy_descriptors(key, entity_id, text, embedding)"
+                    " VALUES (?1, ?2, ?3, ?4)"))
     s->base.descriptors = &s->descriptors.base;
-  if (store_open(s, &s->hops, SL_SYN_OP_RERANK, "SELECT logit FROM main.synergy_hop_scores WHERE key = ?1",
-                 "INSERT OR REPLACE INTO main.synergy_hop_scores(key, logit) VALUES (?1, ?2)"))
+  if (store_open_in(s, &s->hops, SL_SYN_OP_RERANK, schema,
+                    "SELECT logit FROM \"%w\".synergy_hop_scores WHERE key = ?1",
+                    "INSERT OR REPLACE INTO \"%w\".synergy_hop_scores(key, logit) VALUES (?1, ?2)"))
     s->base.hops = &s->hops.base;
   s->base.name_descriptors = name_descriptors;
+  /* The rows of entities and devices no longer in the home. */
+  s->gone_sql = sqlite3_mprintf(" FROM \"%w\".synergy_descriptors WHERE entity_id NOT IN"
+                                " (SELECT entity_id FROM \"%w\".synergy_entities UNION ALL"
+                                "  SELECT 'device:' || device_id FROM \"%w\".synergy_devices)",
+                                schema, schema, schema);
   /* A read of a replicated database reads the steps and writes none (sl_sql_write_allowed). */
-  if (sl_sql_write_allowed(db, "main", &refused)) s->descriptors.writable = s->hops.writable = 0;
+  if (sl_sql_write_allowed(db, schema, &refused)) s->descriptors.writable = s->hops.writable = 0;
 }
 
 /* Deletes the rows of entities and devices no longer in the home, when there are any (a
 ** warm run writes nothing). */
-static const char gone_rows[] =
-  " FROM main.synergy_descriptors WHERE entity_id NOT IN"
-  " (SELECT entity_id FROM main.synergy_entities UNION ALL SELECT 'device:' || device_id FROM main.synergy_devices)";
-
 static int delete_gone(sl_synergy_steps *s, sl_err *err) {
   sqlite3_stmt *any = NULL, *del = NULL;
-  char sql[512];
+  char *sql;
   int row = 0, rc = SL_OK;
-  snprintf(sql, sizeof sql, "SELECT 1%s LIMIT 1", gone_rows);
+  if (!s->gone_sql) return sl_oom(err);
+  if (!(sql = sqlite3_mprintf("SELECT 1%s LIMIT 1", s->gone_sql))) return sl_oom(err);
   if (sqlite3_prepare_v2(s->db, sql, -1, &any, NULL) == SQLITE_OK)
     rc = sl_sql_nested_read(s->db, any, s->in_txn, &row, err);
   sqlite3_finalize(any);
-  snprintf(sql, sizeof sql, "DELETE%s", gone_rows);
+  sqlite3_free(sql);
+  if (!(sql = sqlite3_mprintf("DELETE%s", s->gone_sql))) return sl_oom(err);
   if (rc == SL_OK && row && sqlite3_prepare_v2(s->db, sql, -1, &del, NULL) == SQLITE_OK)
     rc = store_write(&s->descriptors, del, err);
   sqlite3_finalize(del);
+  sqlite3_free(sql);
   return rc;
 }
 
@@ -183,6 +198,7 @@ int sl_synergy_steps_close(sl_synergy_steps *s, int ok, sl_err *err) {
   sqlite3_finalize(s->hops.get);
   sqlite3_finalize(s->hops.put);
   sl_free(s->written);
+  sqlite3_free(s->gone_sql);
   memset(s, 0, sizeof *s);
   return rc;
 }

@@ -20,7 +20,7 @@
 #include "../../ops/metrics.h"
 #include "sql_synergy.h"
 
-enum { MAX_ARGS = 2 };
+enum { MAX_ARGS = 3 };
 
 typedef struct syn_kind {
   const char *fn;
@@ -30,22 +30,23 @@ typedef struct syn_kind {
   const char *arg_names[MAX_ARGS];
 } syn_kind;
 
-enum { L_TRIGGER, L_ACTION, L_SCORE, L_CAPABILITY, L_AREA, L_NAME, L_EMBEDDING, L_RERANK,
-       L_AUTOMATED, L_STATEMENT, L_SIGNALS, L_MIN_SCORE };
+enum { L_TRIGGER, L_ACTION, L_SCORE, L_CAPABILITY, L_AREA, L_NAME, L_EMBEDDING, L_RERANK, L_HISTORY,
+       L_AUTOMATED, L_STATEMENT, L_SIGNALS, L_ALTERNATIVES, L_YAML, L_MIN_SCORE };
 enum { P_PATH, P_DEPTH, P_SCORE, P_TRIGGER, P_ACTIONS, P_AUTOMATED, P_EXPLANATION, P_SIGNALS,
-       P_MAX_DEPTH, P_MIN_SCORE };
+       P_ALTERNATIVES, P_YAML, P_MAX_DEPTH };
 
 static const syn_kind links_kind = {
   "synergy_links",
   "CREATE TABLE x(trigger_entity TEXT, action_entity TEXT, score REAL, capability REAL, area REAL,"
-  " name REAL, embedding REAL, rerank REAL, automated INTEGER, statement TEXT, signals TEXT,"
-  " min_score HIDDEN)",
-  L_MIN_SCORE, 1, {"min_score"}};
+  " name REAL, embedding REAL, rerank REAL, history REAL, automated INTEGER, statement TEXT, signals TEXT,"
+  " alternatives TEXT, yaml TEXT, min_score HIDDEN, schema HIDDEN)",
+  L_MIN_SCORE, 2, {"min_score", "schema"}};
 static const syn_kind paths_kind = {
   "synergy_paths",
   "CREATE TABLE x(path TEXT, depth INTEGER, score REAL, trigger_entity TEXT, actions TEXT,"
-  " automated INTEGER, explanation TEXT, signals TEXT, max_depth HIDDEN, min_score HIDDEN)",
-  P_MAX_DEPTH, 2, {"max_depth", "min_score"}};
+  " automated INTEGER, explanation TEXT, signals TEXT, alternatives TEXT, yaml TEXT, max_depth HIDDEN,"
+  " min_score HIDDEN, schema HIDDEN)",
+  P_MAX_DEPTH, 3, {"max_depth", "min_score", "schema"}};
 
 #define DEFAULT_MAX_DEPTH 3
 
@@ -55,19 +56,14 @@ typedef struct syn_vtab {
   const syn_kind *kind;
 } syn_vtab;
 
-/* One output row: a link or a path, with its texts. */
-typedef struct syn_row {
-  size_t link;                 /* synergy_links */
-  sl_syn_path path;            /* synergy_paths */
-  char *text;                  /* statement or explanation */
-} syn_row;
-
+/* The rows (sl_syn_rank: a link is a path of depth 2) above min_score, with their texts. */
 typedef struct syn_cursor {
   sqlite3_vtab_cursor base;
   sl_syn_run run;
   int have_run;
   sqlite3_value *args[MAX_ARGS];
-  syn_row *rows;
+  sl_syn_rows ranked;
+  char **text;                 /* per row: statement or explanation */
   size_t n, i;
 } syn_cursor;
 
@@ -102,7 +98,7 @@ static int syn_disconnect(sqlite3_vtab *vtab) {
 /* Each argument an equality on its hidden column; idxNum says which were given. */
 static int syn_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   const syn_kind *kind = ((syn_vtab *)vtab)->kind;
-  int at[MAX_ARGS] = {-1, -1};
+  int at[MAX_ARGS] = {-1, -1, -1};
   unsigned given = 0, unusable = 0;
   for (int i = 0; i < info->nConstraint; i++) {
     const struct sqlite3_index_constraint *c = &info->aConstraint[i];
@@ -136,9 +132,10 @@ static int syn_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
 }
 
 static void syn_reset(syn_cursor *c) {
-  for (size_t i = 0; i < c->n; i++) sl_free(c->rows[i].text);
-  sl_free(c->rows);
-  c->rows = NULL;
+  for (size_t i = 0; c->text && i < c->n; i++) sl_free(c->text[i]);
+  sl_free(c->text);
+  c->text = NULL;
+  sl_syn_rows_free(&c->ranked);
   c->n = c->i = 0;
   for (int a = 0; a < MAX_ARGS; a++) {
     sqlite3_value_free(c->args[a]);
@@ -154,18 +151,8 @@ static int syn_close(sqlite3_vtab_cursor *cur) {
   return SQLITE_OK;
 }
 
-/* "When A detects motion, turn on B (light) in Hall [capability 1.00, area 1.00, ...]". */
-static char *hop_text(const sl_syn_run *run, const sl_syn_link *l) {
-  char *statement = sl_syn_statement(&run->nodes[l->t], &run->nodes[l->a], &run->rules[l->rule]), *s = NULL;
-  char emb[32] = "", ce[32] = "";
-  if (run->home.vecs) snprintf(emb, sizeof emb, ", embedding %.2f", l->embedding);
-  if (l->rerank == l->rerank) snprintf(ce, sizeof ce, ", cross-encoder %.2f", l->rerank);
-  if (statement)
-    s = sl_mprintf("%s [capability %.2f, area %.2f, name %.2f%s%s]%s", statement, l->capability, l->area,
-                   l->name, emb, ce, l->automated ? " (already automated)" : "");
-  sl_free(statement);
-  return s;
-}
+/* A hop in words (explain.c). */
+static char *hop_text(const sl_syn_run *run, const sl_syn_link *l) { return sl_syn_explain(&run->home, l); }
 
 static char *path_text(const sl_syn_run *run, const sl_syn_path *p) {
   char *out = NULL;
@@ -186,9 +173,8 @@ static char *path_text(const sl_syn_run *run, const sl_syn_path *p) {
     }
     out = grown;
     if (h > 0) {
-      memcpy(out + len, "; then ", 7);
+      memcpy(out + len, " Then: ", 7);
       len += 7;
-      if (hop[0] == 'W') hop[0] = 'w';   /* "; then when B ..." */
     }
     memcpy(out + len, hop, n + 1);
     len += n;
@@ -210,6 +196,7 @@ static int syn_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, in
   syn_vtab *v = (syn_vtab *)cur->pVtab;
   const syn_kind *kind = v->kind;
   double min_score = 0;
+  const char *schema = "main";
   int max_depth = DEFAULT_MAX_DEPTH, a = 0;
   sl_err err;
 
@@ -226,6 +213,12 @@ static int syn_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, in
         return sl_vtab_error(cur->pVtab, kind->fn, "max_depth must be an integer from %d to %d", SL_SYN_MIN_DEPTH,
                              SL_SYN_MAX_DEPTH);
       max_depth = (int)d;
+    } else if (strcmp(kind->arg_names[k], "schema") == 0) {
+      schema = (const char *)sqlite3_value_text(c->args[k]);
+      if (sqlite3_value_type(val) != SQLITE_TEXT || !schema ||
+          (!sqlite3_db_filename(v->db, schema) && sqlite3_stricmp(schema, "temp") != 0))
+        return sl_vtab_error(cur->pVtab, kind->fn, "schema must name an attached database, got '%s'",
+                             schema ? schema : "");
     } else {
       int t = sqlite3_value_type(val);
       min_score = sqlite3_value_double(val);
@@ -236,47 +229,25 @@ static int syn_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, in
 
   /* A failure's code (out of memory, a transaction SQLite ended under a cache write) is
   ** the scan's (docs/security.md). */
-  if (sl_synergy_run_prepare(v->db, &c->run, &err)) return sl_vtab_fail(cur->pVtab, kind->fn, &err);
+  if (sl_synergy_run_prepare(v->db, schema, &c->run, &err)) return sl_vtab_fail(cur->pVtab, kind->fn, &err);
   c->have_run = 1;
-
-  if (kind == &links_kind) {
-    const sl_syn_graph *g = &c->run.graph;
-    sl_syn_path *order;
-    size_t n_order;
-    /* The links in the search's total order: depth-2 paths are exactly the links. */
-    if (timed_search(c, 2, &order, &n_order, &err)) return sl_vtab_fail(cur->pVtab, kind->fn, &err);
-    c->rows = sl_calloc(n_order ? n_order : 1, sizeof *c->rows);
-    if (!c->rows) {
-      sl_free(order);
-      return SQLITE_NOMEM;
-    }
-    for (size_t i = 0; i < n_order; i++) {
-      if (order[i].score < min_score) break;
-      c->rows[c->n].link = order[i].link[0];
-      if (!(c->rows[c->n++].text = hop_text(&c->run, &g->links[order[i].link[0]]))) {
-        sl_free(order);
-        return SQLITE_NOMEM;
-      }
-    }
-    sl_free(order);
-  } else {
+  {
     sl_syn_path *paths;
     size_t n_paths;
-    if (timed_search(c, max_depth, &paths, &n_paths, &err)) return sl_vtab_fail(cur->pVtab, kind->fn, &err);
-    c->rows = sl_calloc(n_paths ? n_paths : 1, sizeof *c->rows);
-    if (!c->rows) {
-      sl_free(paths);
-      return SQLITE_NOMEM;
-    }
-    for (size_t i = 0; i < n_paths; i++) {
-      if (paths[i].score < min_score) break;   /* sorted by score */
-      c->rows[c->n].path = paths[i];
-      if (!(c->rows[c->n++].text = path_text(&c->run, &paths[i]))) {
-        sl_free(paths);
-        return SQLITE_NOMEM;
-      }
-    }
+    int rc;
+    /* The links in the search's total order: depth-2 paths are exactly the links. */
+    if (timed_search(c, kind == &links_kind ? 2 : max_depth, &paths, &n_paths, &err))
+      return sl_vtab_fail(cur->pVtab, kind->fn, &err);
+    rc = sl_syn_rank(&c->run.home, &c->run.cfg, paths, n_paths, &c->ranked, &err);
     sl_free(paths);
+    if (rc) return sl_vtab_fail(cur->pVtab, kind->fn, &err);
+  }
+  if (!(c->text = sl_calloc(c->ranked.n ? c->ranked.n : 1, sizeof *c->text))) return SQLITE_NOMEM;
+  for (size_t i = 0; i < c->ranked.n; i++) {
+    const sl_syn_path *p = &c->ranked.rows[i];
+    if (p->score < min_score) break;   /* sorted by score */
+    c->text[c->n++] = kind == &links_kind ? hop_text(&c->run, &c->run.graph.links[p->link[0]]) : path_text(&c->run, p);
+    if (!c->text[c->n - 1]) return SQLITE_NOMEM;
   }
   return SQLITE_OK;
 }
@@ -291,23 +262,30 @@ static int syn_eof(sqlite3_vtab_cursor *cur) {
   return c->i >= c->n;
 }
 
-/* JSON array of node ids [from, to). */
-static void result_ids(sqlite3_context *ctx, const sl_syn_run *run, const sl_syn_path *p, int from) {
-  sqlite3_str *s = sqlite3_str_new(NULL);
+/* A JSON string. Ids are registry ids (ASCII letters, digits, '_', '.', ':'), but quote
+** safely anyway. */
+static void json_str(sqlite3_str *s, const char *id) {
+  sqlite3_str_appendchar(s, 1, '"');
+  for (const char *q = id; *q; q++) {
+    if (*q == '"' || *q == '\\') sqlite3_str_appendchar(s, 1, '\\');
+    if ((unsigned char)*q < 0x20) sqlite3_str_appendf(s, "\\u%04x", *q);
+    else sqlite3_str_appendchar(s, 1, *q);
+  }
+  sqlite3_str_appendchar(s, 1, '"');
+}
+
+/* JSON array of the node ids [from, depth) of p. */
+static void json_ids(sqlite3_str *s, const sl_syn_run *run, const sl_syn_path *p, int from) {
   sqlite3_str_appendchar(s, 1, '[');
   for (int i = from; i < p->depth; i++) {
-    /* Ids are registry ids (ASCII letters, digits, '_', '.', ':'), but quote safely anyway. */
-    const char *id = run->nodes[p->node[i]].id;
     if (i > from) sqlite3_str_appendchar(s, 1, ',');
-    sqlite3_str_appendchar(s, 1, '"');
-    for (const char *q = id; *q; q++) {
-      if (*q == '"' || *q == '\\') sqlite3_str_appendchar(s, 1, '\\');
-      if ((unsigned char)*q < 0x20) sqlite3_str_appendf(s, "\\u%04x", *q);
-      else sqlite3_str_appendchar(s, 1, *q);
-    }
-    sqlite3_str_appendchar(s, 1, '"');
+    json_str(s, run->nodes[p->node[i]].id);
   }
   sqlite3_str_appendchar(s, 1, ']');
+}
+
+/* The JSON text built in s as the column's value. */
+static void result_json(sqlite3_context *ctx, sqlite3_str *s) {
   if (sqlite3_str_errcode(s)) {
     sqlite3_free(sqlite3_str_finish(s));
     sqlite3_result_error_nomem(ctx);
@@ -317,10 +295,50 @@ static void result_ids(sqlite3_context *ctx, const sl_syn_run *run, const sl_syn
   sqlite3_result_subtype(ctx, SL_SUBTYPE_JSON);
 }
 
+static void result_ids(sqlite3_context *ctx, const sl_syn_run *run, const sl_syn_path *p, int from) {
+  sqlite3_str *s = sqlite3_str_new(NULL);
+  json_ids(s, run, p, from);
+  result_json(ctx, s);
+}
+
+/* The other entity pairs (links) or paths of row r's devices, best first:
+** [{"trigger_entity":..,"action_entity":..,"score":..}] / [{"path":[..],"score":..}]. */
+static void result_alternatives(sqlite3_context *ctx, const syn_cursor *c, int links) {
+  sqlite3_str *s = sqlite3_str_new(NULL);
+  sqlite3_str_appendchar(s, 1, '[');
+  for (size_t k = c->ranked.alt_first[c->i]; k < c->ranked.alt_first[c->i + 1]; k++) {
+    const sl_syn_path *p = &c->ranked.alts[k];
+    if (k > c->ranked.alt_first[c->i]) sqlite3_str_appendchar(s, 1, ',');
+    if (links) {
+      sqlite3_str_appendall(s, "{\"trigger_entity\":");
+      json_str(s, c->run.nodes[p->node[0]].id);
+      sqlite3_str_appendall(s, ",\"action_entity\":");
+      json_str(s, c->run.nodes[p->node[1]].id);
+    } else {
+      sqlite3_str_appendall(s, "{\"path\":");
+      json_ids(s, &c->run, p, 0);
+    }
+    sqlite3_str_appendf(s, ",\"score\":%.4f}", p->score);
+  }
+  sqlite3_str_appendchar(s, 1, ']');
+  result_json(ctx, s);
+}
+
+/* The row's hops as HA automations (yaml.c). */
+static void result_yaml(sqlite3_context *ctx, const sl_syn_run *run, const sl_syn_path *p) {
+  char *y = sl_syn_yaml(&run->home, &run->graph, p);
+  if (!y) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, y, -1, sl_free);
+}
+
 static int syn_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   syn_cursor *c = (syn_cursor *)cur;
   const syn_kind *kind = ((syn_vtab *)cur->pVtab)->kind;
-  const syn_row *r = &c->rows[c->i];
+  const sl_syn_path *p = &c->ranked.rows[c->i];
+  const char *text = c->text[c->i];
   const sl_syn_run *run = &c->run;
 
   if (col >= kind->first_arg) {
@@ -328,7 +346,7 @@ static int syn_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
     return SQLITE_OK;
   }
   if (kind == &links_kind) {
-    const sl_syn_link *l = &run->graph.links[r->link];
+    const sl_syn_link *l = &run->graph.links[p->link[0]];
     switch (col) {
       case L_TRIGGER: sqlite3_result_text(ctx, run->nodes[l->t].id, -1, SQLITE_TRANSIENT); break;
       case L_ACTION: sqlite3_result_text(ctx, run->nodes[l->a].id, -1, SQLITE_TRANSIENT); break;
@@ -344,12 +362,17 @@ static int syn_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
         if (l->rerank == l->rerank) sqlite3_result_double(ctx, l->rerank);
         else sqlite3_result_null(ctx);
         break;
+      case L_HISTORY:
+        if (run->home.has_history) sqlite3_result_double(ctx, l->history);
+        else sqlite3_result_null(ctx);
+        break;
       case L_AUTOMATED: sqlite3_result_int(ctx, l->automated); break;
-      case L_STATEMENT: sqlite3_result_text(ctx, r->text, -1, SQLITE_TRANSIENT); break;
+      case L_STATEMENT: sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT); break;
+      case L_ALTERNATIVES: result_alternatives(ctx, c, 1); break;
+      case L_YAML: result_yaml(ctx, run, p); break;
       default: sqlite3_result_text(ctx, run->signals, -1, SQLITE_TRANSIENT); break;
     }
   } else {
-    const sl_syn_path *p = &r->path;
     switch (col) {
       case P_PATH: result_ids(ctx, run, p, 0); break;
       case P_DEPTH: sqlite3_result_int(ctx, p->depth); break;
@@ -357,7 +380,9 @@ static int syn_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
       case P_TRIGGER: sqlite3_result_text(ctx, run->nodes[p->node[0]].id, -1, SQLITE_TRANSIENT); break;
       case P_ACTIONS: result_ids(ctx, run, p, 1); break;
       case P_AUTOMATED: sqlite3_result_int(ctx, p->automated); break;
-      case P_EXPLANATION: sqlite3_result_text(ctx, r->text, -1, SQLITE_TRANSIENT); break;
+      case P_EXPLANATION: sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT); break;
+      case P_ALTERNATIVES: result_alternatives(ctx, c, 0); break;
+      case P_YAML: result_yaml(ctx, run, p); break;
       default: sqlite3_result_text(ctx, run->signals, -1, SQLITE_TRANSIENT); break;
     }
   }
