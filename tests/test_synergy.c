@@ -668,6 +668,18 @@ static void test_real_home(void) {
               " WHERE p.max_depth = 4 AND (e.entity_category IS NOT NULL OR e.disabled OR e.hidden)", NULL, NULL, "0");
   CHECK_QUERY(db, "SELECT count(*) > 1000 FROM synergy_paths p, json_each(p.path) j JOIN synergy_entities e ON e.entity_id = j.value"
               " WHERE p.max_depth = 4", NULL, NULL, "1");
+  /* The yaml column parses back (libyaml, through the importer of automations.yaml): every
+  ** row's automation, all rows as one file, gives back its trigger and its action. */
+  t_exec(db, "ATTACH ':memory:' AS back");
+  t_exec(db, "CREATE TEMP TABLE l AS SELECT trigger_entity AS t, action_entity AS a, yaml FROM synergy_links");
+  CHECK_QUERY(db, "SELECT count(*) FROM l", NULL, NULL, "770");
+  CHECK_QUERY(db, "SELECT semlite_ha_import((SELECT group_concat(yaml, '') FROM l), '{\"schema\":\"back\"}')", NULL,
+              NULL, "{\"areas\":0,\"devices\":0,\"entities\":0,\"automations\":770}");
+  CHECK_QUERY(db, "SELECT count(*) FROM l WHERE EXISTS (SELECT 1 FROM back.synergy_automation_members mt"
+                  " JOIN back.synergy_automation_members ma ON ma.automation_id = mt.automation_id AND ma.role = 'action'"
+                  " WHERE mt.role = 'trigger' AND coalesce(mt.entity_id, 'device:' || mt.device_id) = l.t"
+                  " AND ma.entity_id = l.a)", NULL, NULL, "770");
+  CHECK_QUERY(db, "SELECT count(*) FROM back.synergy_automation_members", NULL, NULL, "1540");
   sqlite3_close(db);
 }
 
