@@ -13,6 +13,8 @@ actions; the old and the 2024.10 spellings alternating). Then:
   (automation, role, entity or device) rows, or the script fails.
 
     /usr/bin/python3 bench/ha_import.py [--home giom-fr-large] [--runs 20] [--so build/release/semlite.so]
+
+With --write-only it only writes the files (tools/demo.sh imports them as a user would).
 """
 import argparse
 import json
@@ -107,6 +109,7 @@ def main():
     ap.add_argument("--shared", default=os.environ.get("SHARED", "../shared"))
     ap.add_argument("--so", default="build/release/semlite.so")
     ap.add_argument("--out", default="build/bench-ha", help="where the generated HA files go")
+    ap.add_argument("--write-only", action="store_true", help="write the HA files and stop (tools/demo.sh)")
     args = ap.parse_args()
     with open(os.path.join(args.shared, "data", "homes", args.home + ".json"), encoding="utf-8") as f:
         text = f.read()
@@ -120,6 +123,8 @@ def main():
             f.write(body)
     with open(os.path.join(args.out, "automations.yaml"), "w", encoding="utf-8") as f:
         f.write(autos)
+    if args.write_only:
+        return 0
 
     so = os.path.abspath(args.so)
     times = []

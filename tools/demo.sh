@@ -1,7 +1,9 @@
 #!/bin/sh
 # The README's demo (`make demo`): automation suggestions for a real smart home, in the
 # sqlite3 shell with build/release/semlite.so loaded. Imports a published Home Assistant home from
-# ../shared/data/homes (SOURCES.md), loads the embedding model and the cross-encoder,
+# ../shared/data/homes (SOURCES.md) as HA keeps it: its .storage registries and an
+# automations.yaml holding its real automations (../shared keeps both as one JSON file, so
+# bench/ha_import.py --write-only writes them back out), loads the embedding model and the cross-encoder,
 # and prints the best chains of devices that no automation of the home links yet; then
 # embeds every entity name into a semlite_vec table, with progress lines on stderr.
 #
@@ -11,14 +13,17 @@
 # signals hardly vary over the pairs, so they earn no weight and the ranking rests on the
 # capability rules, areas and names (docs/synergy.md, "A model signal earns its weight").
 #
-#   sh tools/demo.sh [home.json]     default: giom-fr-large (208 devices, 1,745 entities)
+#   sh tools/demo.sh [home]     default: giom-fr-large (208 devices, 1,745 entities, 85 automations)
 set -eu
 cd "$(dirname "$0")/.."
 
-home=${1:-${SHARED:-../shared}/data/homes/giom-fr-large.json}
-[ -f "$home" ] || { echo "demo: no home file at $home (the shared fixtures live in ../shared)"; exit 1; }
+shared=${SHARED:-../shared}
+home=${1:-giom-fr-large}
+[ -f "$shared/data/homes/$home.json" ] || { echo "demo: no home $home in $shared/data/homes (the shared fixtures live in ../shared)"; exit 1; }
 command -v sqlite3 >/dev/null || { echo "demo: needs the sqlite3 shell (apt-get install sqlite3)"; exit 1; }
 make -s twins build/release/semlite.so
+ha=build/demo-ha
+python3 bench/ha_import.py --write-only --home "$home" --shared "$shared" --out "$ha"
 
 if sh models/fetch.sh --check >/dev/null 2>&1; then
   embed=models/all-MiniLM-L6-v2 rerank=models/ms-marco-MiniLM-L-6-v2
@@ -28,14 +33,15 @@ else
   echo "demo: models: the SYNTHETIC TWINS (the real ones are not in models/; sh models/fetch.sh gets them)."
   echo "      Random weights: their signals do not separate pairs, so they earn no weight (see signals)."
 fi
-echo "demo: home $home"
+echo "demo: home $home: $ha/.storage/core.{area,device,entity}_registry and $ha/automations.yaml"
 echo
 sqlite3 :memory: <<SQL
 .load ./build/release/semlite
 .headers on
 .mode box
 .timer off
-SELECT semlite_ha_import(readfile('$home')) AS imported;
+SELECT semlite_ha_import(readfile('$ha/.storage/core.area_registry'), readfile('$ha/.storage/core.device_registry'),
+                         readfile('$ha/.storage/core.entity_registry'), readfile('$ha/automations.yaml')) AS imported;
 SELECT semlite_model_load('minilm', '$embed') AS embedding_model,
        semlite_model_load('ms-marco', '$rerank') AS cross_encoder;
 
