@@ -62,6 +62,8 @@ sqlite3 *t_open_v2(const char *path, int flags, const char *vfs);
 ** "ERROR: <message>" when the statement fails; "NULL" for SQL NULL. Caller frees with
 ** sqlite3_free. */
 char *t_query(sqlite3 *db, const char *sql, const char *p1, const char *p2);
+/* A whole file, NUL-terminated (free()), or NULL with a failure recorded. */
+char *t_read_file(const char *path);
 
 /* Runs one statement; CHECK-fails (and returns non-zero) when it errors. */
 int t_exec(sqlite3 *db, const char *sql);

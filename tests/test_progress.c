@@ -157,43 +157,88 @@ static void test_embed_on_insert(void) {
 }
 
 /* semlite_progress_report prints to stderr: captured through a temporary file. */
+/* stderr into a temporary file while a test runs statements that report. */
+typedef struct capture {
+  char path[40];
+  int fd, saved;
+} capture;
+
+static void capture_begin(capture *c) {
+  snprintf(c->path, sizeof c->path, "/tmp/semlite_progress_XXXXXX");
+  c->fd = mkstemp(c->path);
+  c->saved = dup(2);
+  CHECK(c->fd >= 0 && c->saved >= 0);
+  fflush(stderr);
+  dup2(c->fd, 2);
+}
+
+/* Puts stderr back and reads what was written into buf. */
+static void capture_end(capture *c, char *buf, size_t cap) {
+  ssize_t n;
+  fflush(stderr);
+  dup2(c->saved, 2);
+  close(c->saved);
+  lseek(c->fd, 0, SEEK_SET);
+  n = read(c->fd, buf, cap - 1);
+  buf[n > 0 ? n : 0] = 0;
+  close(c->fd);
+  unlink(c->path);
+}
+
+/* The last line of the captured text (which must end in a newline). */
+static const char *last_line(const char *buf) {
+  const char *last = buf;
+  size_t len = strlen(buf);
+  CHECK(len > 0 && buf[len - 1] == '\n');
+  for (const char *p = buf; len && p < buf + len - 1; p++)
+    if (*p == '\n') last = p + 1;
+  return last;
+}
+
 static void test_report(void) {
   sqlite3 *db = open_pair();
-  char path[] = "/tmp/semlite_progress_XXXXXX", buf[4096] = "", *json = texts_json(40);
-  int fd = mkstemp(path), saved = dup(2);
-  ssize_t n;
-  CHECK(fd >= 0 && saved >= 0);
+  char buf[4096] = "", *json = texts_json(40);
+  const char *last;
+  capture c;
   CHECK_QUERY(db, "SELECT semlite_progress_report(-1)", NULL, NULL,
               "ERROR: semlite_progress_report: the interval must be >= 0 (0 turns reporting off)");
   CHECK_QUERY(db, "SELECT semlite_progress_report('x')", NULL, NULL,
               "ERROR: semlite_progress_report: the interval must be an INTEGER of milliseconds, got TEXT");
-  fflush(stderr);
-  dup2(fd, 2);
+  capture_begin(&c);
   CHECK_QUERY(db, "SELECT semlite_progress_report(0)", NULL, NULL, "0");
   CHECK_QUERY(db, "SELECT count(*) FROM embed_each('minilm', ?1)", json, NULL, "40");
   CHECK_QUERY(db, "SELECT semlite_progress_report(1)", NULL, NULL, "1");
   CHECK_QUERY(db, "SELECT count(*) FROM embed_each('minilm', ?1)", json, NULL, "40");
   CHECK_QUERY(db, "SELECT semlite_progress_report(0)", NULL, NULL, "0");
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  lseek(fd, 0, SEEK_SET);
-  n = read(fd, buf, sizeof buf - 1);
-  buf[n > 0 ? n : 0] = 0;
-  close(fd);
-  unlink(path);
+  capture_end(&c, buf, sizeof buf);
   /* Lines only while reporting was on; the last says done. */
   CHECK_MSG(strncmp(buf, "semlite: embed_each minilm: ", 28) == 0, "stderr: %s", buf);
-  {
-    const char *last = buf, *p;
-    size_t len = strlen(buf);
-    CHECK(len > 0 && buf[len - 1] == '\n');
-    for (p = buf; len && p < buf + len - 1; p++)
-      if (*p == '\n') last = p + 1;
-    CHECK_MSG(strncmp(last, "semlite: embed_each minilm: 40/40 (", 35) == 0 && strstr(last, "/s) done\n"),
-              "last line: %s", last);
-  }
+  last = last_line(buf);
+  CHECK_MSG(strncmp(last, "semlite: embed_each minilm: 40/40 (", 35) == 0 && strstr(last, "/s) done\n"),
+            "last line: %s", last);
   sqlite3_free(json);
+  close_pair(db);
+}
+
+/* A synergy run is a job too: "synergy" on its schema, the descriptors then the hops the
+** cross-encoder scores (salamandar: 33 nodes embedded, then 25 hops reranked). */
+static void test_synergy(void) {
+  sqlite3 *db = open_pair();
+  char path[1024], model[1024], buf[4096] = "", *home;
+  capture c;
+  snprintf(path, sizeof path, "%s/data/homes/salamandar-fr-small.json", sl_test_shared_dir());
+  home = t_read_file(path);
+  CHECK_QUERY(db, "SELECT semlite_model_load('ms-marco', ?1)", t_model_path(model, sizeof model, "minilm-l6-rerank"),
+              NULL, "ms-marco");
+  CHECK_QUERY(db, "SELECT json_extract(semlite_ha_import(?1), '$.entities')", home, NULL, "38");
+  capture_begin(&c);
+  CHECK_QUERY(db, "SELECT semlite_progress_report(1)", NULL, NULL, "1");
+  CHECK_QUERY(db, "SELECT count(*) FROM synergy_links WHERE min_score = 1", NULL, NULL, "0");
+  CHECK_QUERY(db, "SELECT semlite_progress_report(0)", NULL, NULL, "0");
+  capture_end(&c, buf, sizeof buf);
+  CHECK_MSG(strncmp(last_line(buf), "semlite: synergy main: 58/58 (", 30) == 0 && strstr(last_line(buf), "/s) done\n"),
+            "stderr: %s", buf);
+  free(home);
   close_pair(db);
 }
 
@@ -243,6 +288,7 @@ const sl_test progress_tests[] = {
   {"embed_each", test_embed_each},
   {"embed_on_insert", test_embed_on_insert},
   {"report", test_report},
+  {"synergy", test_synergy},
   {"threads", test_threads},
   {NULL, NULL},
 };

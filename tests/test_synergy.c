@@ -642,24 +642,12 @@ static void test_hostile_trigger(void) {
 static void test_real_home(void) {
   char path[1024];
   sqlite3 *db = t_open();
+  char *home;
   snprintf(path, sizeof path, "%s/data/homes/giom-fr-large.json", sl_test_shared_dir());
-  {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    CHECK(f != NULL);
-    if (!f) return;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    CHECK(fread(buf, 1, (size_t)n, f) == (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", buf, NULL,
-                "{\"areas\":17,\"devices\":208,\"entities\":1745,\"automations\":85}");
-    free(buf);
-  }
+  home = t_read_file(path);
+  CHECK_QUERY(db, "SELECT semlite_ha_import(?1)", home, NULL,
+              "{\"areas\":17,\"devices\":208,\"entities\":1745,\"automations\":85}");
+  free(home);
   no_models(db);
   CHECK_QUERY(db, "SELECT path || ' ' || automated FROM synergy_paths WHERE max_depth = 4 LIMIT 1", NULL, NULL,
               "[\"device:40e2c9d25a557a13b74303960127118d\",\"light.kid1s_light_bulb\"] 1");

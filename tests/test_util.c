@@ -76,6 +76,21 @@ int t_each_line(const char *path, void (*fn)(const char *line, size_t len, void 
   return count;
 }
 
+char *t_read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  long n;
+  CHECK_MSG(f != NULL, "cannot open %s", path);
+  if (!f) return NULL;
+  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+      (buf = malloc((size_t)n + 1)) != NULL) {
+    CHECK(fread(buf, 1, (size_t)n, f) == (size_t)n);
+    buf[n] = 0;
+  }
+  fclose(f);
+  return buf;
+}
+
 const char *t_model_path(char *buf, size_t cap, const char *name) {
   snprintf(buf, cap, "%s/%s", sl_test_models_dir(), name);
   return buf;

@@ -23,6 +23,7 @@
 #include "../ops/infer.h"
 #include "../ops/limits.h"
 #include "../ops/metrics.h"
+#include "../ops/progress.h"
 
 /* What every hop statement is scored against: one query for all of them, so the picked
 ** links go through the cross-encoder in packed batches (a few forward passes in all)
@@ -187,16 +188,25 @@ static int history_build(sl_syn_run *run, sl_err *err) {
 
 /* ---- the model steps ---- */
 
+/* Texts per sl_op_run_list call: the run's progress moves between them (a call packs its
+** texts into passes of its own, so slices this size cost no extra passes worth counting). */
+#define PROGRESS_SLICE 256
+
 /* The results of n texts (with query, of the pairs (query, texts[i])) through the cache
-** protocol: sl_op_run_list over the store l2, its forward passes counted as `metric`. */
-static int run_texts(sl_l2 *l2, const char *op, sl_op metric, sl_model *m, const char *query, size_t n,
-                     char *const *texts, float *out, sl_err *err) {
-  size_t *lens = sl_malloc((n ? n : 1) * sizeof *lens);
-  int rc;
+** protocol: sl_op_run_list over the store l2, its forward passes counted as `metric`; each
+** slice done is added to the run's progress. */
+static int run_texts(sl_syn_run *run, sl_l2 *l2, const char *op, sl_op metric, sl_model *m, const char *query,
+                     size_t n, char *const *texts, float *out, sl_err *err) {
+  size_t *lens = sl_malloc((n ? n : 1) * sizeof *lens), width = sl_op_width(m);
+  int rc = SL_OK;
   if (!lens) return sl_oom(err);
   for (size_t i = 0; i < n; i++) lens[i] = strlen(texts[i]);
-  rc = sl_op_run_list(l2, op, metric, m, query, query ? strlen(query) : 0, n, (const char *const *)texts, lens,
-                      out, err);
+  for (size_t at = 0; at < n && rc == SL_OK; at += PROGRESS_SLICE) {
+    size_t k = n - at < PROGRESS_SLICE ? n - at : PROGRESS_SLICE;
+    rc = sl_op_run_list(l2, op, metric, m, query, query ? strlen(query) : 0, k, (const char *const *)texts + at,
+                        lens + at, out + at * width, err);
+    if (rc == SL_OK) sl_progress_add(run->progress, (int64_t)k, 0);
+  }
   sl_free(lens);
   return rc;
 }
@@ -241,7 +251,7 @@ static int embed_descriptors(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, 
       goto done;
     }
   if (name_descriptors(steps, m, n, run->nodes, texts, &keys, err) ||
-      run_texts(steps->descriptors, SL_SYN_OP_EMBED, SL_OP_EMBED_EACH, m, NULL, n, texts, run->vecs, err))
+      run_texts(run, steps->descriptors, SL_SYN_OP_EMBED, SL_OP_EMBED_EACH, m, NULL, n, texts, run->vecs, err))
     goto done;
   for (size_t i = 0; i < n; i++) sl_kernels_normalize(sl_kernels_get(), run->vecs + i * dim, dim);
   run->home.vecs = run->vecs;
@@ -278,7 +288,9 @@ static int rerank_links(sl_syn_run *run, sl_syn_steps *steps, sl_model *m, sl_er
       goto done;
     }
   }
-  if (run_texts(steps->hops, SL_SYN_OP_RERANK, SL_OP_RERANK_EACH, m, rerank_query, k, texts, scores, err)) goto done;
+  sl_progress_add(run->progress, 0, (int64_t)k);
+  if (run_texts(run, steps->hops, SL_SYN_OP_RERANK, SL_OP_RERANK_EACH, m, rerank_query, k, texts, scores, err))
+    goto done;
   for (size_t i = 0; i < k; i++) g->links[idx[i]].rerank = scores[i];
   rc = SL_OK;
 done:
@@ -333,6 +345,9 @@ int sl_syn_run_score(sl_syn_run *run, sl_syn_steps *steps, sl_err *err) {
        sl_op_pin_optional(run->embed_model, SL_KIND_EMBED, &em, err)) ||
       (run->use_rerank && run->cfg.w_rerank > 0 && sl_op_pin_optional(run->rerank_model, SL_KIND_RERANK, &rm, err)))
     goto done;
+  /* In semlite_progress: the descriptors to embed, then the hops to rerank once picked. */
+  run->progress = sl_progress_begin("synergy", run->progress_target[0] ? run->progress_target : "main",
+                                    em ? (int64_t)run->home.n : 0);
   if (em && timed(SL_OP_SYNERGY_EMBED, embed_descriptors, run, steps, em, err)) goto done;
   if (sl_syn_links_build(&run->home, &run->cfg, &run->graph, err)) goto done;
   if (rm && timed(SL_OP_SYNERGY_RERANK, rerank_links, run, steps, rm, err)) goto done;
@@ -348,6 +363,8 @@ int sl_syn_run_score(sl_syn_run *run, sl_syn_steps *steps, sl_err *err) {
   }
   rc = SL_OK;
 done:
+  sl_progress_end(run->progress);
+  run->progress = 0;
   sl_op_release(em);
   sl_op_release(rm);
   return rc;

@@ -86,7 +86,11 @@ typedef struct sl_syn_run {
   sl_syn_graph graph;
   float *vecs;
   char signals[160];
+  /* What semlite_progress shows the run as: "synergy" on this target (the schema); the
+  ** caller may set it before sl_syn_run_score. */
+  char progress_target[64];
   /* private */
+  int progress;                       /* the job's handle (ops/progress.h), 0: none */
   unsigned seen;                      /* knobs the config gave */
   size_t cap_nodes, cap_rules, cap_pairs, cap_areas, cap_hist;
   sl_syn_strings strings;

@@ -6,6 +6,7 @@
 ** synergy_history may be missing in a database an older version made);
 ** then the run scored with the step caches of sql_synergy_steps.c.
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "sql_synergy.h"
@@ -228,6 +229,7 @@ int sl_synergy_run_prepare(sqlite3 *db, const char *schema, sl_syn_run *run, sl_
   char *grp = NULL;
   int failed;
   sl_syn_run_init(run);
+  snprintf(run->progress_target, sizeof run->progress_target, "%s", schema);
   run->home.interrupted = interrupted;
   run->home.interrupt_ctx = db;
   if (!has_table(db, schema, "synergy_entities") || !has_table(db, schema, "synergy_hop_scores"))
