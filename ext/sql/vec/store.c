@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "index_hnsw.h"
 #include "store.h"
 
 int vv_db_error(vv_table *t, int rc) {
@@ -489,5 +490,5 @@ int vv_shadow_create(sqlite3 *db, const vv_config *cfg, const char *schema, cons
   }
   sqlite3_finalize(st);
   if (rc != SQLITE_OK) return sl_fail(err, "cannot create the shadow tables: %s", sqlite3_errmsg(db));
-  return SL_OK;
+  return cfg->hnsw ? vv_hnsw_create(db, cfg, schema, name, err) : SL_OK;
 }
