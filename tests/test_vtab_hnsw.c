@@ -3,8 +3,8 @@
 ** semlite.so: recall@10 against the exact search of an unindexed twin table on seeded
 ** clustered data, deleted rows never returned, ROLLBACK and ROLLBACK TO restoring the
 ** graph, reopening a file database, upserts and updates, filters (graph and exact
-** paths), the knob command, the CREATE option messages, and semlite_vec_check finding
-** a damaged links BLOB.
+** paths), the knob command, the CREATE option messages, semlite_vec_check finding
+** a damaged links BLOB, the process-wide cache, and a writer killed mid-transaction.
 */
 #include <math.h>
 #include <stdint.h>
@@ -22,12 +22,7 @@ static uint64_t rng_state;
 
 static void rng_seed(uint64_t s) { rng_state = s * 0x9E3779B97F4A7C15ull + 1; }
 
-static uint64_t rng_next(void) {  /* splitmix64 */
-  uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+static uint64_t rng_next(void) { return t_splitmix(&rng_state); }
 
 static double rng_unit(void) { return ((rng_next() >> 11) + 0.5) / 9007199254740992.0; }
 
@@ -48,21 +43,6 @@ static void make_point(float *v) {
 }
 
 /* ---- SQL helpers ---- */
-
-static sqlite3 *open_path(const char *path) {
-  sqlite3 *db = NULL;
-  char *err = NULL;
-  if (sqlite3_open(path, &db) != SQLITE_OK) {
-    sl_test_fail(__FILE__, __LINE__, "cannot open %s", path);
-    return db;
-  }
-  sqlite3_enable_load_extension(db, 1);
-  if (sqlite3_load_extension(db, sl_test_so_path(), NULL, &err) != SQLITE_OK) {
-    sl_test_fail(__FILE__, __LINE__, "cannot load %s: %s", sl_test_so_path(), err ? err : "?");
-    sqlite3_free(err);
-  }
-  return db;
-}
 
 /* Inserts rows first..first+n-1 (cat = rowid % 10) into every table named in tables
 ** (comma-separated, at most 2), with points from the current rng state. */
@@ -137,7 +117,7 @@ static double recall(sqlite3 *db, const char *table, const char *twin, int n, ui
 
 /* A table t and its exact twin x with the same n clustered rows. */
 static sqlite3 *build(const char *path, int n) {
-  sqlite3 *db = path ? open_path(path) : t_open();
+  sqlite3 *db = path ? t_open_path(path) : t_open();
   t_exec(db, CREATE_T);
   t_exec(db, CREATE_X);
   make_centers(17);
@@ -260,14 +240,14 @@ static void test_reopen(void) {
   t_exec(db, "INSERT INTO t(t) VALUES ('ef_search=120')");
   before = snapshot(db, "t");
   sqlite3_close(db);
-  db = open_path(path);
+  db = t_open_path(path);
   after = snapshot(db, "t");
   CHECK_STR(after, before);
   CHECK_QUERY(db, "SELECT value FROM t_hnsw_info WHERE key = 'ef_search'", NULL, NULL, "120");
   CHECK_OK(db);
   /* a second connection sees the first one's commits */
   {
-    sqlite3 *db2 = open_path(path);
+    sqlite3 *db2 = t_open_path(path);
     char *s2 = snapshot(db2, "t");
     CHECK_STR(s2, before);
     sqlite3_free(s2);
@@ -312,6 +292,16 @@ static void test_filters(void) {
   printf("  filtered recall@10: 50%% of rows (graph) %.3f, 6.7%% of rows (exact) %.3f\n", loose, selective);
   CHECK_MSG(loose >= 0.95, "loose filter recall %.3f", loose);
   CHECK_MSG(selective == 1.0, "selective filter (exact scan) recall %.3f", selective);
+  /* the switch forced either way: the graph under a selective filter still finds most,
+  ** the exact scan under a loose one finds all */
+  t_exec(db, "INSERT INTO t(t) VALUES ('filter_exact_pct=0')");
+  selective = recall(db, "t", "x", 40, 10, "AND cat = 7 AND cat IS NOT NULL");
+  t_exec(db, "INSERT INTO t(t) VALUES ('filter_exact_pct=100')");
+  loose = recall(db, "t", "x", 40, 9, "AND cat IN (1, 2, 3, 4, 5)");
+  printf("  forced: 10%% of rows through the graph %.3f, 50%% of rows exact %.3f\n", selective, loose);
+  CHECK_MSG(selective >= 0.9, "selective filter through the graph: recall %.3f", selective);
+  CHECK_MSG(loose == 1.0, "loose filter scanned exactly: recall %.3f", loose);
+  t_exec(db, "INSERT INTO t(t) VALUES ('filter_exact_pct=10')");
   /* every row returned passes the filter, and k rows come back */
   CHECK_QUERY(db, "SELECT count(*) || ':' || sum(cat IN (1, 2, 3, 4, 5)) FROM t WHERE e MATCH (SELECT e FROM x WHERE "
                   "rowid = 9) AND k = 25 AND cat IN (1, 2, 3, 4, 5)", NULL, NULL, "25:25");
@@ -337,7 +327,10 @@ static void test_knob(void) {
   CHECK_QUERY(db, "INSERT INTO t(t) VALUES ('ef_search=abc')", NULL, NULL,
               "ERROR: t: hnsw option ef_search must be an integer from 1 to 10000, got 'abc'");
   CHECK_QUERY(db, "INSERT INTO t(t) VALUES ('compute-centroids')", NULL, NULL,
-              "ERROR: t: unknown command 'compute-centroids' (ef_search=N, hnsw-rebuild, hnsw-purge)");
+              "ERROR: t: unknown command 'compute-centroids' (ef_search=N, filter_exact_pct=N, hnsw-rebuild, "
+              "hnsw-purge)");
+  CHECK_QUERY(db, "INSERT INTO t(t) VALUES ('filter_exact_pct=101')", NULL, NULL,
+              "ERROR: t: hnsw option filter_exact_pct must be an integer from 0 to 100, got '101'");
   CHECK_QUERY(db, "INSERT INTO t(t) VALUES (42)", NULL, NULL, "ERROR: t: a command must be TEXT, got INTEGER");
   /* rebuild and purge keep the table whole */
   t_exec(db, "DELETE FROM t WHERE rowid <= 20");
@@ -348,6 +341,76 @@ static void test_knob(void) {
   CHECK_QUERY(db, "SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 321) AND k = 1", NULL, NULL, "321");
   CHECK_OK(db);
   sqlite3_close(db);
+}
+
+/* The process-wide cache: semlite_memory reports it; with ann_cache_mb = 0 each connection
+** keeps its own image and answers the same. */
+static void test_cache(void) {
+  sqlite3 *db = build(NULL, 800);
+  char *before = snapshot(db, "t"), *after;
+  CHECK(t_query_int(db, "SELECT bytes FROM semlite_memory WHERE kind = 'ann_cache'") > 800 * 400);
+  CHECK_QUERY(db, "SELECT detail LIKE 'semlite_vec hnsw indexes held: %, % vectors, % bytes/vector' FROM "
+                  "semlite_memory WHERE kind = 'ann_cache'", NULL, NULL, "1");
+  t_exec(db, "UPDATE semlite_limits SET value = 0 WHERE name = 'ann_cache_mb'");
+  CHECK_QUERY(db, "SELECT bytes FROM semlite_memory WHERE kind = 'ann_cache'", NULL, NULL, "0");
+  after = snapshot(db, "t");
+  CHECK_STR(after, before);
+  sqlite3_free(after);
+  t_exec(db, "DELETE FROM t WHERE rowid <= 100");
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 5) "
+                            "AND k = 30) WHERE rowid <= 100"), 0);
+  CHECK_OK(db);
+  t_exec(db, "UPDATE semlite_limits SET value = 512 WHERE name = 'ann_cache_mb'");
+  sqlite3_free(before);
+  sqlite3_close(db);
+}
+
+/* The child of test_crash: transactions of 50 inserts (from x) and 5 deletes until
+** killed, one byte down the pipe per commit. */
+static void crash_child(const char *path, int fd) {
+  sqlite3 *db = t_open_path(path);
+  for (long long base = t_query_int(db, "SELECT ifnull(max(rowid), 0) FROM t");; base += 50) {
+    char sql[300];
+    t_exec(db, "BEGIN");
+    snprintf(sql, sizeof sql, "INSERT INTO t(rowid, e, cat) SELECT rowid + %lld, e, cat FROM x WHERE rowid <= 50", base);
+    t_exec(db, sql);
+    snprintf(sql, sizeof sql, "DELETE FROM t WHERE rowid > %lld AND rowid %% 10 = 3", base);
+    t_exec(db, sql);
+    t_exec(db, "COMMIT");
+    if (write(fd, "c", 1) != 1) _exit(1);
+  }
+}
+
+/* A writer killed (SIGKILL) anywhere: the index is whole after every reopen. */
+static void test_crash(void) {
+  char path[256];
+  const char *dir = getenv("TMPDIR");
+  sqlite3 *db;
+  snprintf(path, sizeof path, "%s/semlite-hnsw-crash-%d.db", dir && *dir ? dir : "/tmp", (int)getpid());
+  t_remove_db(path);
+  db = t_open_path(path);
+  CHECK_QUERY(db, "PRAGMA journal_mode = WAL", NULL, NULL, "wal");
+  sqlite3_close(db);
+  sqlite3_close(build(path, 100));
+  for (int round = 0; round < 3; round++) {
+    char buf[300];
+    int killed;
+    long long commits = t_kill_writer(path, crash_child, 3, 20 + 30 * round, &killed);
+    CHECK_MSG(killed && commits >= 3, "round %d: %lld commits, killed %d", round, commits, killed);
+    db = t_open_path(path);
+    CHECK_QUERY(db, "PRAGMA integrity_check", NULL, NULL, "ok");
+    CHECK_OK(db);
+    {
+      long long max = t_query_int(db, "SELECT max(rowid) FROM t");
+      /* (rows 50, 150, ... share x's row 50: ties come by rowid) */
+      snprintf(buf, sizeof buf, "SELECT count(*) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM t WHERE "
+                                "rowid = %lld) AND k = 300) WHERE rowid = %lld", max, max);
+      CHECK_MSG(max % 50 == 0, "round %d: max rowid %lld is not a whole transaction", round, max);
+      CHECK_INT(t_query_int(db, buf), 1);
+    }
+    sqlite3_close(db);
+  }
+  t_remove_db(path);
 }
 
 static void test_create_errors(void) {
@@ -433,6 +496,8 @@ const sl_test vtab_hnsw_tests[] = {
   {"upsert_update", test_upsert_update},
   {"filters", test_filters},
   {"knob", test_knob},
+  {"cache", test_cache},
+  {"crash", test_crash},
   {"create_errors", test_create_errors},
   {"check", test_check},
   {NULL, NULL},

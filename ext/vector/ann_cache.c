@@ -14,7 +14,7 @@ typedef struct entry {
   char *name;
   unsigned char version[SL_ANN_VERSION_BYTES];
   void *obj;
-  size_t bytes;
+  size_t bytes, items;
   sl_ann_free_fn free_fn;
   int pins, linked;
   struct entry *next;        /* the list while linked; the orphans while not */
@@ -126,7 +126,7 @@ static int make_room(size_t bytes) {
 }
 
 int sl_ann_cache_put(const char *name, const unsigned char version[SL_ANN_VERSION_BYTES], void *obj,
-                     size_t bytes, sl_ann_free_fn free_fn) {
+                     size_t bytes, size_t items, sl_ann_free_fn free_fn) {
   entry *e, *old, *prev = NULL;
   int ok = 0;
   pthread_mutex_lock(&cache.mu);
@@ -136,6 +136,7 @@ int sl_ann_cache_put(const char *name, const unsigned char version[SL_ANN_VERSIO
       memcpy(e->version, version, SL_ANN_VERSION_BYTES);
       e->obj = obj;
       e->bytes = bytes;
+      e->items = items;
       e->free_fn = free_fn;
       e->pins = 1;
       e->linked = 1;
@@ -171,4 +172,12 @@ size_t sl_ann_cache_bytes(void) {
   n = cache.held;
   pthread_mutex_unlock(&cache.mu);
   return n;
+}
+
+void sl_ann_cache_usage(size_t *bytes, size_t *entries, size_t *items) {
+  pthread_mutex_lock(&cache.mu);
+  *bytes = cache.held;
+  *entries = *items = 0;
+  for (entry *e = cache.head; e; e = e->next) ++*entries, *items += e->items;
+  pthread_mutex_unlock(&cache.mu);
 }

@@ -31,17 +31,18 @@ void sl_ann_cache_release(void *obj);
 /* Takes the object cached under (name, version) out of the cache, when nobody pins it:
 ** it is the caller's again (to change, then put back or free). NULL otherwise. */
 void *sl_ann_cache_take(const char *name, const unsigned char version[SL_ANN_VERSION_BYTES]);
-/* Publishes obj (bytes big, freed by free_fn) under (name, version), replacing what the
-** name held. 1: the cache owns it and the caller holds one pin; 0: it did not fit (or
-** memory is short) and it is still the caller's. */
+/* Publishes obj (bytes big, indexing `items` vectors, freed by free_fn) under (name,
+** version), replacing what the name held. 1: the cache owns it and the caller holds one
+** pin; 0: it did not fit (or memory is short) and it is still the caller's. */
 int sl_ann_cache_put(const char *name, const unsigned char version[SL_ANN_VERSION_BYTES], void *obj,
-                     size_t bytes, sl_ann_free_fn free_fn);
+                     size_t bytes, size_t items, sl_ann_free_fn free_fn);
 /* Drops the unpinned entry held under name, whatever its version (DROP TABLE). */
 void sl_ann_cache_forget(const char *name);
 
 /* Sets the bound in bytes (0 turns the cache off and empties it). */
 void sl_ann_cache_set_limit(size_t bytes);
-/* Bytes held now. */
+/* Bytes held now, and the entries and vectors they index (semlite_memory). */
 size_t sl_ann_cache_bytes(void);
+void sl_ann_cache_usage(size_t *bytes, size_t *entries, size_t *items);
 
 #endif

@@ -21,6 +21,7 @@ typedef struct vv_graph {
   sl_hnsw_top top;
   sl_chunk_layout code_lay;    /* a one-slot int8 layout: a node's code is qvec then params */
   size_t code_bytes;
+  sl_distance_fn dot;          /* the int8 dot kernel (cosine from it and the stored norms) */
   uint32_t cap;                /* node ids are below cap */
   uint32_t n_nodes, n_dead;    /* nodes held (tombstones included), tombstones */
   int8_t *level;               /* -1: a free id */

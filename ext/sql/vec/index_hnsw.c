@@ -20,7 +20,8 @@ typedef struct vv_hnsw {
   unsigned char version[SL_ANN_VERSION_BYTES];  /* of g */
   int writing;                 /* g was changed in this transaction and is not in the cache */
   int txn_wrote;               /* the index changed in this transaction (not published yet) */
-  int ef_search;
+  int failed;                  /* a change failed half way: the image no longer matches the rows */
+  int ef_search, filter_pct;
   sl_hnsw_scratch sc;
   uint8_t *allow;              /* per node: may be returned (filtered search) */
   size_t cap_allow;
@@ -65,7 +66,8 @@ static int info_put_int(vv_table *t, const char *key, sqlite3_int64 v) {
 static int read_state(vv_table *t, unsigned char version[SL_ANN_VERSION_BYTES]) {
   vv_hnsw *h = t->hnsw;
   int rc = prep(t, &h->info_get,
-                "SELECT key, value FROM \"%w\".\"%w_hnsw_info\" WHERE key IN ('version', 'ef_search')"), have = 0;
+                "SELECT key, value FROM \"%w\".\"%w_hnsw_info\" WHERE key IN ('version', 'ef_search', "
+                "'filter_exact_pct')"), have = 0;
   if (rc != SQLITE_OK) return rc;
   while ((rc = sqlite3_step(h->info_get)) == SQLITE_ROW) {
     const char *k = (const char *)sqlite3_column_text(h->info_get, 0);
@@ -75,12 +77,15 @@ static int read_state(vv_table *t, unsigned char version[SL_ANN_VERSION_BYTES]) 
       have = 1;
     } else if (!strcmp(k, "ef_search")) {
       h->ef_search = sqlite3_column_int(h->info_get, 1);
+    } else if (!strcmp(k, "filter_exact_pct")) {
+      h->filter_pct = sqlite3_column_int(h->info_get, 1);
     }
   }
   sqlite3_reset(h->info_get);
   if (rc != SQLITE_DONE) return vv_db_error(t, rc);
   if (!have) return sl_vtab_error(&t->base, t->name, "%s_hnsw_info lacks its 8-byte version (run semlite_vec_check)", t->name);
   if (h->ef_search < 1 || h->ef_search > SL_HNSW_MAX_EF) h->ef_search = SL_HNSW_DEFAULT_EF_SEARCH;
+  if (h->filter_pct < 0 || h->filter_pct > 100) h->filter_pct = VV_HNSW_FILTER_EXACT_PCT;
   return SQLITE_OK;
 }
 
@@ -229,6 +234,7 @@ int vv_hnsw_open(vv_table *t) {
                          t->cfg.hnsw_ef_construction);
   if (!(h = calloc(1, sizeof *h))) return SQLITE_NOMEM;
   h->ef_search = t->cfg.hnsw_ef_search;
+  h->filter_pct = VV_HNSW_FILTER_EXACT_PCT;
   t->hnsw = h;
   return SQLITE_OK;
 }
@@ -241,7 +247,10 @@ static void drop_image(vv_hnsw *h) {
 
 void vv_hnsw_close(vv_table *t) {
   vv_hnsw *h = t->hnsw;
+  const char *file = sqlite3_db_filename(t->db, t->schema);
   if (!h) return;
+  /* an in-memory database's image can never be used again */
+  if (!file || !*file) vv_hnsw_forget(t);
   drop_image(h);
   finalize_all(h);
   sl_hnsw_scratch_free(&h->sc);
@@ -259,6 +268,8 @@ static char *cache_name(vv_table *t) {
 }
 
 static void graph_free_fn(void *g) { vv_graph_free(g); }
+
+static char *cache_name(vv_table *t);
 
 void vv_hnsw_forget(vv_table *t) {
   char *name;
@@ -339,7 +350,7 @@ static int graph_for_read(vv_table *t, vv_graph **out, int *pinned) {
     sqlite3_free(name);
     return rc;
   }
-  if (!h->txn_wrote && sl_ann_cache_put(name, version, g, vv_graph_bytes(g), graph_free_fn)) {
+  if (!h->txn_wrote && sl_ann_cache_put(name, version, g, vv_graph_bytes(g), g->n_nodes, graph_free_fn)) {
     *pinned = 1;
   } else {
     h->g = g;  /* kept by the connection: the cache is off, full, or the data uncommitted */
@@ -377,6 +388,9 @@ int vv_hnsw_flush(vv_table *t) {
   unsigned char *buf, version[SL_ANN_VERSION_BYTES];
   sqlite3_stmt *st;
   int rc = SQLITE_OK;
+  if (h && h->failed)
+    return sl_vtab_error(&t->base, t->name, "hnsw index: a change in this transaction failed half way (out of memory); "
+                         "roll it back");
   if (!g || !h->writing || (!g->n_dirty && !g->top_dirty)) return SQLITE_OK;
   if (!(buf = malloc(vv_graph_links_max(g)))) return SQLITE_NOMEM;
   if (g->top_dirty == 2) {  /* lost track of what changed: write every node */
@@ -414,7 +428,7 @@ void vv_hnsw_commit(vv_table *t) {
   char *name;
   if (!h) return;
   if (h->writing && h->g && !h->g->n_dirty && !h->g->top_dirty && (name = cache_name(t))) {
-    if (sl_ann_cache_put(name, h->version, h->g, vv_graph_bytes(h->g), graph_free_fn)) {
+    if (sl_ann_cache_put(name, h->version, h->g, vv_graph_bytes(h->g), h->g->n_nodes, graph_free_fn)) {
       sl_ann_cache_release(h->g);
       h->g = NULL;
     }
@@ -429,12 +443,16 @@ void vv_hnsw_rollback(vv_table *t, int end_of_transaction) {
   vv_hnsw *h = t->hnsw;
   if (!h) return;
   if (h->writing || h->txn_wrote) drop_image(h);
+  h->failed = 0;  /* the shadow tables are the truth again */
   if (end_of_transaction) h->txn_wrote = 0;
 }
 
 /* ---- row changes ---- */
 
+/* A change of the image failed after it began: the transaction may not commit it (see
+** vv_hnsw_flush) and must roll back. */
 static int engine_error(vv_table *t, const sl_err *err) {
+  t->hnsw->failed = 1;
   return sl_vtab_error(&t->base, t->name, "hnsw index: %s", err->msg);
 }
 
@@ -541,14 +559,20 @@ int vv_hnsw_command(vv_table *t, const char *cmd) {
   int rc;
   if (!h) return sl_vtab_error(&t->base, t->name, "unknown command '%s': %s has no index (declare "
                                "'indexed by hnsw(...)')", cmd, t->name);
-  if (sqlite3_strnicmp(cmd, "ef_search=", 10) == 0) {
+  static const struct { const char *key; long lo, hi; } knobs[] = {
+    {"ef_search", 1, SL_HNSW_MAX_EF}, {"filter_exact_pct", 0, 100}};
+  for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++) {
+    size_t n = strlen(knobs[i].key);
     char *end;
-    long v = strtol(cmd + 10, &end, 10);
-    if (!cmd[10] || *end || v < 1 || v > SL_HNSW_MAX_EF)
-      return sl_vtab_error(&t->base, t->name, "hnsw option ef_search must be an integer from 1 to %d, got '%s'",
-                           SL_HNSW_MAX_EF, cmd + 10);
-    if ((rc = info_put_int(t, "ef_search", v)) != SQLITE_OK) return rc;
-    h->ef_search = (int)v;
+    long v;
+    if (sqlite3_strnicmp(cmd, knobs[i].key, (int)n) != 0 || cmd[n] != '=') continue;
+    v = strtol(cmd + n + 1, &end, 10);
+    if (!cmd[n + 1] || *end || v < knobs[i].lo || v > knobs[i].hi)
+      return sl_vtab_error(&t->base, t->name, "hnsw option %s must be an integer from %ld to %ld, got '%s'",
+                           knobs[i].key, knobs[i].lo, knobs[i].hi, cmd + n + 1);
+    if ((rc = info_put_int(t, knobs[i].key, v)) != SQLITE_OK) return rc;
+    if (i == 0) h->ef_search = (int)v;
+    else h->filter_pct = (int)v;
     return SQLITE_OK;
   }
   if (sqlite3_stricmp(cmd, "hnsw-rebuild") == 0) return rebuild(t);
@@ -559,18 +583,19 @@ int vv_hnsw_command(vv_table *t, const char *cmd) {
     g->top_dirty |= 1;
     return SQLITE_OK;
   }
-  return sl_vtab_error(&t->base, t->name, "unknown command '%s' (ef_search=N, hnsw-rebuild, hnsw-purge)", cmd);
+  return sl_vtab_error(&t->base, t->name, "unknown command '%s' (ef_search=N, filter_exact_pct=N, hnsw-rebuild, "
+                       "hnsw-purge)", cmd);
 }
 
 /* ---- searching ---- */
 
 static int accept_allowed(void *arg, uint32_t node) { return ((const uint8_t *)arg)[node]; }
 
-int vv_hnsw_count(vv_table *t, size_t *n) {
+int vv_hnsw_filter_exact(vv_table *t, size_t n_allowed, int *exact) {
   vv_graph *g;
   int pinned, rc = graph_for_read(t, &g, &pinned);
   if (rc != SQLITE_OK) return rc;
-  *n = g->n_nodes - g->n_dead;
+  *exact = n_allowed * 100 < (size_t)(g->n_nodes - g->n_dead) * (size_t)t->hnsw->filter_pct;
   if (pinned) sl_ann_cache_release(g);
   return SQLITE_OK;
 }
@@ -605,7 +630,7 @@ int vv_hnsw_candidates(vv_table *t, const float *q, size_t k, const sl_chunk_pos
   sl_quantize(&g->code_lay, q, h->qcode);
   vv_graph_store(g, &s);
   if (sl_hnsw_search(&s, &h->sc, h->qcode, ef, allowed ? accept_allowed : NULL, h->allow, h->cand, &n, &err)) {
-    rc = engine_error(t, &err);
+    rc = sl_vtab_error(&t->base, t->name, "hnsw index: %s", err.msg);
     goto done;
   }
   if (n && !(*hits = sqlite3_malloc64(n * sizeof **hits))) {

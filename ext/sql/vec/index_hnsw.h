@@ -28,8 +28,12 @@
 
 /* Below this share of the indexed rows, a filtered query scans the rows the filter lets
 ** through exactly; above it, it searches the graph and skips the other rows there
-** (docs/vector-search.md; bench/ann measures it). In percent. */
+** (docs/vector-search.md; bench/ann --filters measures it). In percent; a table changes
+** it with the command 'filter_exact_pct=N' (0: always the graph, 100: always exact). */
 #define VV_HNSW_FILTER_EXACT_PCT 10
+/* Of the graph's ef candidates, the k * VV_HNSW_RESCORE best by their int8 estimates are
+** rescored on their float vectors (bench/ann measures the recall this keeps). */
+#define VV_HNSW_RESCORE 3
 /* Tombstones are purged when they are this share of the nodes, in percent. */
 #define VV_HNSW_PURGE_PCT 12
 
@@ -53,7 +57,8 @@ void vv_hnsw_rollback(vv_table *t, int end_of_transaction);
 /* The table was renamed or dropped: forget the image and its cache entry. */
 void vv_hnsw_forget(vv_table *t);
 
-/* `INSERT INTO t(t) VALUES ('...')`: ef_search=N, hnsw-rebuild, hnsw-purge. */
+/* `INSERT INTO t(t) VALUES ('...')`: ef_search=N, filter_exact_pct=N, hnsw-rebuild,
+** hnsw-purge. */
 int vv_hnsw_command(vv_table *t, const char *cmd);
 
 /* The candidates of a k-NN query: the max(ef_search, k) nearest live rows by their int8
@@ -61,8 +66,9 @@ int vv_hnsw_command(vv_table *t, const char *cmd);
 ** the only rows that may be returned (sorted by rowid or not). */
 int vv_hnsw_candidates(vv_table *t, const float *q, size_t k, const sl_chunk_pos *allowed, size_t n_allowed,
                        sl_knn_hit **hits, size_t *n_hits);
-/* Rows the index holds (live nodes), for the filter decision. */
-int vv_hnsw_count(vv_table *t, size_t *n);
+/* Whether a filter that lets n_allowed rows through is answered by an exact scan of them
+** (see VV_HNSW_FILTER_EXACT_PCT). */
+int vv_hnsw_filter_exact(vv_table *t, size_t n_allowed, int *exact);
 
 /* The image of a table's index read from its shadow tables (semlite_vec_check too):
 ** dims and metric of the first vector column. */

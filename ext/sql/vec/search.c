@@ -395,6 +395,8 @@ static int graph_candidates(search *s, const sl_chunk_pos *pos, size_t n_pos, in
   sl_err err;
   int rc = vv_hnsw_candidates(s->t, s->q->q, s->q->k, filtered ? pos : NULL, n_pos, &cand, &n);
   if (rc != SQLITE_OK) return rc;
+  /* the best by their int8 estimates are rescored: the rest (up to ef) only steered */
+  if (n > s->q->k * VV_HNSW_RESCORE) n = s->q->k * VV_HNSW_RESCORE;
   sl_topk_free(&s->top);
   if (sl_topk_init(&s->top, n, &err)) rc = sl_vtab_error(&s->t->base, s->t->name, "%s", err.msg);
   for (size_t i = 0; rc == SQLITE_OK && i < n; i++) sl_topk_push(&s->top, &cand[i]);
@@ -404,14 +406,10 @@ static int graph_candidates(search *s, const sl_chunk_pos *pos, size_t n_pos, in
 
 /* Whether a filtered query on an indexed column scans its rows exactly (see the top). */
 static int filter_exact(search *s, size_t n_pos, int *exact) {
-  size_t n_live = 0;
-  int rc;
   *exact = 1;
   for (int i = 0; i < s->q->n_filters; i++)
     if (s->q->filters[i].col == -1) return SQLITE_OK;
-  if ((rc = vv_hnsw_count(s->t, &n_live)) != SQLITE_OK) return rc;
-  *exact = n_pos * 100 < n_live * (size_t)VV_HNSW_FILTER_EXACT_PCT;
-  return SQLITE_OK;
+  return vv_hnsw_filter_exact(s->t, n_pos, exact);
 }
 
 int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits) {
@@ -441,7 +439,7 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   s.data_bytes = s.quant ? lay->qvectors_bytes : lay->vectors_bytes;
   s.scan = sl_chunk_cache_scan();
   s.dist = sqlite3_malloc64(lay->cap * sizeof *s.dist);
-  s.buf = sqlite3_malloc64(s.data_bytes + lay->rowids_bytes + lay->validity_bytes);
+  s.buf = sqlite3_malloc64(graph && !q->n_filters ? 1 : s.data_bytes + lay->rowids_bytes + lay->validity_bytes);
   if (s.quant && (qq = sqlite3_malloc64(lay->qvec_bytes + lay->qparam_bytes))) {
     sl_quantize(lay, q->q, qq);
     s.query = qq;
