@@ -254,6 +254,13 @@ static void test_reopen(void) {
     t_exec(db, "DELETE FROM t WHERE rowid <= 500");
     CHECK_INT(t_query_int(db2, "SELECT count(*) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 2) "
                                "AND k = 20) WHERE rowid <= 500"), 0);
+    /* a new vector in the other connection: new chunk and index versions, seen at once
+    ** (the chunk versions this connection remembered are dropped with the data version) */
+    CHECK_QUERY(db2, "SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 900) AND k = 1", NULL, NULL,
+                "900");
+    t_exec(db, "UPDATE t SET e = (SELECT e FROM x WHERE rowid = 900) WHERE rowid = 600");
+    CHECK_QUERY(db2, "SELECT group_concat(rowid) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = "
+                     "900) AND k = 2)", NULL, NULL, "600,900");
     sqlite3_close(db2);
   }
   sqlite3_free(before);

@@ -127,7 +127,7 @@ static float *make_set(const char *set, long n, int nq, long seed) {
 /* ---------------------------------------------------------------- results */
 
 typedef struct result {
-  char set[16], engine[16];
+  char set[16], engine[24];
   int ef;                        /* 0: exact */
   double qps, p50, recall, build_s, bytes_per_vec, other;
   double cpu_qps, build_cpu_s;   /* per CPU-second of the process (see the top) */

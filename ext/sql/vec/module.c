@@ -45,6 +45,8 @@ static void table_free(vv_table *t) {
   vv_hnsw_close(t);
   sqlite3_free(t->pending);
   sqlite3_free(t->dirty);
+  sqlite3_free(t->vmemo);
+  sqlite3_free(t->vmemo_known);
   vv_stmts_finalize(t);
   vv_config_free(&t->cfg);
   sqlite3_free(t->schema);

@@ -286,16 +286,47 @@ static int read_run(search *s, size_t first, size_t last) {
 
 /* The chunk's cache entry (pinned) if the cache holds it, or (fill) can take it; else
 ** NULL. */
+/* Chunk ids up to this are remembered in t->vmemo (vec.h). */
+#define VMEMO_MAX_CHUNKS 65536
+
+/* The remembered version of a chunk, or NULL (then remember it with memo_put). */
+static const unsigned char *memo_get(vv_table *t, sqlite3_int64 chunk) {
+  unsigned int data = 0;
+  if (sqlite3_file_control(t->db, t->schema, SQLITE_FCNTL_DATA_VERSION, &data) != SQLITE_OK) return NULL;
+  if (data != t->vmemo_data && t->vmemo_known) memset(t->vmemo_known, 0, t->n_vmemo);
+  t->vmemo_data = data;
+  if (chunk < 0 || (size_t)chunk >= t->n_vmemo || !t->vmemo_known[chunk] || vv_chunk_dirty(t, chunk)) return NULL;
+  return t->vmemo + (size_t)chunk * VV_VERSION_BYTES;
+}
+
+static void memo_put(vv_table *t, sqlite3_int64 chunk, const void *version, int bytes) {
+  if (chunk < 0 || chunk >= VMEMO_MAX_CHUNKS || bytes != VV_VERSION_BYTES || vv_chunk_dirty(t, chunk)) return;
+  if ((size_t)chunk >= t->n_vmemo) {
+    size_t n = (size_t)chunk + 256;
+    unsigned char *v = sqlite3_realloc64(t->vmemo, n * VV_VERSION_BYTES), *k;
+    if (v) t->vmemo = v;
+    if (!v || !(k = sqlite3_realloc64(t->vmemo_known, n))) return;  /* only a cache */
+    memset(k + t->n_vmemo, 0, n - t->n_vmemo);
+    t->vmemo_known = k;
+    t->n_vmemo = n;
+  }
+  memcpy(t->vmemo + (size_t)chunk * VV_VERSION_BYTES, version, VV_VERSION_BYTES);
+  t->vmemo_known[chunk] = 1;
+}
+
 static int cached_version(search *s, sqlite3_int64 chunk, int fill, sl_cached_chunk **entry) {
+  const unsigned char *known = memo_get(s->t, chunk);
   sqlite3_stmt *st;
   int rc;
   *entry = NULL;
+  if (known) return cached_chunk(s, chunk, known, VV_VERSION_BYTES, fill, entry);
   if ((rc = vv_stmt(s->t, VV_CHUNK_VERSION, &st)) != SQLITE_OK) return rc;
   sqlite3_bind_int64(st, 1, chunk);
   rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
+  if (rc == SQLITE_ROW) {
+    memo_put(s->t, chunk, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0));
     rc = cached_chunk(s, chunk, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), fill, entry);
-  else
+  } else
     rc = vv_db_error(s->t, rc == SQLITE_DONE ? SQLITE_CORRUPT_VTAB : rc);
   sqlite3_reset(st);
   return rc;

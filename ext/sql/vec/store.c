@@ -241,7 +241,10 @@ static int mark_dirty(vv_table *t, sqlite3_int64 chunk_id) {
   return SQLITE_OK;
 }
 
-void vv_chunks_clean(vv_table *t) { t->n_dirty = 0; }
+void vv_chunks_clean(vv_table *t) {
+  t->n_dirty = 0;
+  if (t->vmemo_known) memset(t->vmemo_known, 0, t->n_vmemo);
+}
 
 int vv_chunk_write(vv_table *t, const char *col, sqlite3_int64 chunk, const void *data, size_t n,
                    size_t offset) {

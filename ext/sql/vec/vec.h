@@ -147,6 +147,13 @@ typedef struct vv_table {
   sqlite3_int64 *dirty;        /* chunks changed in the open transaction (see above) */
   size_t n_dirty, cap_dirty;
   struct vv_hnsw *hnsw;        /* the index's state (index_hnsw.h), or NULL */
+  /* Chunk versions already read (search.c), valid while the database's data version
+  ** (SQLITE_FCNTL_DATA_VERSION: any commit, this connection's too) is vmemo_data; never
+  ** of a dirty chunk; forgotten when a transaction ends or rolls back (vv_chunks_clean). */
+  unsigned char *vmemo;        /* VV_VERSION_BYTES per chunk id below n_vmemo */
+  unsigned char *vmemo_known;
+  size_t n_vmemo;
+  unsigned int vmemo_data;
 } vv_table;
 
 #endif
