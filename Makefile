@@ -144,6 +144,7 @@ include tests/vec0.mk
 include bench/bench.mk
 include bench/infer.mk
 include bench/knn.mk
+include bench/ann.mk
 include bench/load.mk
 include bench/cache.mk
 include bench/synergy.mk

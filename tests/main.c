@@ -11,7 +11,7 @@
 #include "test.h"
 
 extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kernels_tests[],
-    gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[],
+    gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[], vtab_hnsw_tests[],
     metrics_tests[], cache_tests[], replicated_tests[], synergy_tests[], version_tests[], stress_tests[],
     faults_tests[], model_files_tests[], progress_tests[], identity_tests[], ha_yaml_tests[], ha_history_tests[];
 
@@ -27,6 +27,7 @@ static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"rerank", rerank_tests},
   {"vec", vec_tests},
   {"vtab_vec", vtab_vec_tests},
+  {"vtab_hnsw", vtab_hnsw_tests},
   {"metrics", metrics_tests},
   {"cache", cache_tests},
   {"replicated", replicated_tests},

@@ -10,6 +10,7 @@
 #ifndef SEMLITE_TEST_H
 #define SEMLITE_TEST_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +58,15 @@ int t_write_temp(char *path, size_t cap, const void *data, size_t len);
 sqlite3 *t_open(void);
 /* The same for a database file (sqlite3_open_v2's path, flags and VFS name, NULL: the default). */
 sqlite3 *t_open_v2(const char *path, int flags, const char *vfs);
+/* The same on a database file. */
+sqlite3 *t_open_path(const char *path);
+/* Forks child(path, fd), a writer that sends one byte down fd per committed transaction
+** and never returns, lets it commit `commits` transactions, waits delay_ms more and kills
+** it (SIGKILL). Returns the commits it reported; *killed: SIGKILL ended it. */
+long long t_kill_writer(const char *path, void (*child)(const char *path, int fd), int commits, int delay_ms,
+                        int *killed);
+/* splitmix64: the next seeded number (tests that draw data use it). */
+uint64_t t_splitmix(uint64_t *state);
 
 /* First column of the first row of sql (with up to two TEXT parameters), as text;
 ** "ERROR: <message>" when the statement fails; "NULL" for SQL NULL. Caller frees with

@@ -195,7 +195,7 @@ static void test_limits_table(void) {
   default_limits(db);
   CHECK_QUERY(db, "SELECT group_concat(name, ',') FROM pragma_table_info('semlite_limits')", NULL, NULL,
               "name,value,description");
-  snprintf(expect, sizeof expect, "threads=%ld max_batch=512 max_tokens=1024 memory_budget_mb=256 l1_cache_mb=64 vec_cache_mb=256 max_document_mb=64 synergy_max_nodes=50000 replicated_max_rows=64",
+  snprintf(expect, sizeof expect, "threads=%ld max_batch=512 max_tokens=1024 memory_budget_mb=256 l1_cache_mb=64 vec_cache_mb=256 ann_cache_mb=512 max_document_mb=64 synergy_max_nodes=50000 replicated_max_rows=64",
            sysconf(_SC_NPROCESSORS_ONLN));
   CHECK_QUERY(db, "SELECT group_concat(name || '=' || value, ' ') FROM semlite_limits", NULL, NULL, expect);
   CHECK_QUERY(db, "SELECT description FROM semlite_limits WHERE name = 'memory_budget_mb'", NULL, NULL,
@@ -219,7 +219,7 @@ static void test_limits_table(void) {
       {"UPDATE semlite_limits SET name = 'x' WHERE name = 'threads'", "only the value column can be changed"},
       {"UPDATE semlite_limits SET description = 'x' WHERE name = 'threads'", "only the value column can be changed"},
       {"INSERT INTO semlite_limits VALUES ('x', 1, 'y')",
-       "rows cannot be inserted; the limits are threads, max_batch, max_tokens, memory_budget_mb, l1_cache_mb, vec_cache_mb, max_document_mb, synergy_max_nodes and replicated_max_rows"},
+       "rows cannot be inserted; the limits are threads, max_batch, max_tokens, memory_budget_mb, l1_cache_mb, vec_cache_mb, ann_cache_mb, max_document_mb, synergy_max_nodes and replicated_max_rows"},
       {"DELETE FROM semlite_limits WHERE name = 'threads'", "rows cannot be deleted; set a limit's value instead"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -230,14 +230,14 @@ static void test_limits_table(void) {
   }
   /* A refused UPDATE leaves every value as it was. */
   CHECK_QUERY(db, "SELECT group_concat(value, ' ') FROM semlite_limits WHERE name <> 'threads'", NULL, NULL,
-              "512 1024 64 64 256 64 50000 64");
+              "512 1024 64 64 256 512 64 50000 64");
   /* The C API's own message for an unknown name (the table has no such row to update). */
   {
     sl_err err;
     sl_limit id;
     CHECK(sl_limit_find("max_batch", &id, &err) == SL_OK && id == SL_LIMIT_MAX_BATCH);
     CHECK(sl_limit_find("batch", &id, &err) == SL_ERROR);
-    CHECK_STR(err.msg, "no limit named 'batch' (known: threads, max_batch, max_tokens, memory_budget_mb, l1_cache_mb, vec_cache_mb, max_document_mb, synergy_max_nodes, replicated_max_rows)");
+    CHECK_STR(err.msg, "no limit named 'batch' (known: threads, max_batch, max_tokens, memory_budget_mb, l1_cache_mb, vec_cache_mb, ann_cache_mb, max_document_mb, synergy_max_nodes, replicated_max_rows)");
   }
   default_limits(db);
   sqlite3_close(db);
@@ -369,7 +369,7 @@ static void test_memory_table(void) {
               "model = 'mem_q' AND kind = 'weights_copies') > 0", NULL, NULL, "1");
 
   CHECK_QUERY(db, "SELECT group_concat(kind, ',') FROM semlite_memory WHERE model IS NULL", NULL, NULL,
-              "scratch_peak,l1_cache,vec_cache,rss,peak_rss");
+              "scratch_peak,l1_cache,vec_cache,ann_cache,rss,peak_rss");
   /* the two caches follow their limits: emptied at 0, filled by use */
   set_limit(db, "l1_cache_mb", 0);
   set_limit(db, "vec_cache_mb", 0);
@@ -480,7 +480,7 @@ static void test_limits_defaults(void) {
   if (!fgets(out, sizeof out, p)) out[0] = 0;
   pclose(p);
   out[strcspn(out, "\n")] = 0;
-  CHECK_STR(out, "max_batch=512 max_tokens=1024 memory_budget_mb=256 l1_cache_mb=64 vec_cache_mb=256 max_document_mb=64 synergy_max_nodes=50000 replicated_max_rows=64");
+  CHECK_STR(out, "max_batch=512 max_tokens=1024 memory_budget_mb=256 l1_cache_mb=64 vec_cache_mb=256 ann_cache_mb=512 max_document_mb=64 synergy_max_nodes=50000 replicated_max_rows=64");
 }
 
 /* A document argument over max_document_mb is refused with the limit's name, before it

@@ -2,12 +2,53 @@
 ** test_util.c: helpers shared by the test suites (see test.h).
 */
 #include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
+
+long long t_kill_writer(const char *path, void (*child)(const char *path, int fd), int commits, int delay_ms,
+                        int *killed) {
+  int fds[2], status = 0;
+  long long done = 0;
+  char buf[256];
+  struct timespec delay = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+  pid_t pid;
+  *killed = 0;
+  if (pipe(fds) != 0) return 0;
+  fflush(stdout);
+  if ((pid = fork()) == 0) {
+    close(fds[0]);
+    child(path, fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  /* let it commit a few transactions, then kill it wherever it is */
+  while (done < commits) {
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    done += n;
+  }
+  nanosleep(&delay, NULL);
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) done += n;
+  close(fds[0]);
+  *killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  return done;
+}
+
+uint64_t t_splitmix(uint64_t *state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
 
 sqlite3 *t_open_v2(const char *path, int flags, const char *vfs) {
   sqlite3 *db = NULL;
@@ -24,7 +65,9 @@ sqlite3 *t_open_v2(const char *path, int flags, const char *vfs) {
   return db;
 }
 
-sqlite3 *t_open(void) { return t_open_v2(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL); }
+sqlite3 *t_open_path(const char *path) { return t_open_v2(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL); }
+
+sqlite3 *t_open(void) { return t_open_path(":memory:"); }
 
 char *t_query(sqlite3 *db, const char *sql, const char *p1, const char *p2) {
   sqlite3_stmt *st;

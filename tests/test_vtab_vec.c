@@ -22,30 +22,9 @@ static uint64_t rng_state;
 
 static void rng_seed(uint64_t s) { rng_state = s * 0x9E3779B97F4A7C15ull + 1; }
 
-static uint64_t rng_next(void) {  /* splitmix64 */
-  uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+static uint64_t rng_next(void) { return t_splitmix(&rng_state); }
 
 static float rng_float(void) { return (float)((rng_next() >> 40) / (double)(1 << 24)) * 2.0f - 1.0f; }
-
-/* A file database with semlite loaded (t_open gives in-memory ones). */
-static sqlite3 *open_path(const char *path) {
-  sqlite3 *db = NULL;
-  char *err = NULL;
-  if (sqlite3_open(path, &db) != SQLITE_OK) {
-    sl_test_fail(__FILE__, __LINE__, "cannot open %s", path);
-    return db;
-  }
-  sqlite3_enable_load_extension(db, 1);
-  if (sqlite3_load_extension(db, sl_test_so_path(), NULL, &err) != SQLITE_OK) {
-    sl_test_fail(__FILE__, __LINE__, "cannot load %s: %s", sl_test_so_path(), err ? err : "?");
-    sqlite3_free(err);
-  }
-  return db;
-}
 
 static void temp_db_path(char *path, size_t cap, const char *tag) {
   const char *dir = getenv("TMPDIR");
@@ -486,7 +465,7 @@ static void test_create_errors(void) {
     /* sqlite-vec's rescore spelling is read under both names */
     {"a float[8] indexed by rescore(quantizer=pq)", "ERROR: v: unknown rescore quantizer 'pq' (int8, bit)"},
     {"a float[8] indexed by rescore(oversample=2)", "ERROR: v: rescore(...) needs quantizer=int8 or quantizer=bit"},
-    {"a float[8] indexed by hnsw(m=8)", "ERROR: v: unknown index 'hnsw(m=8)' (rescore(quantizer=int8|bit, oversample=N))"},
+    {"a float[8] indexed by diskann(r=8)", "ERROR: v: unknown index 'diskann(r=8)' (rescore(quantizer=int8|bit, oversample=N), hnsw(m=N, ef_construction=N, ef_search=N))"},
     {"a float[8], b text indexed by rescore(quantizer=bit)",
      "ERROR: v: 'indexed by' belongs to a vector column: 'embedding float[384] indexed by rescore(...)'"},
   };
@@ -695,7 +674,7 @@ static void test_check_and_shadow(void) {
   sqlite3 *db;
   temp_db_path(path, sizeof path, "check");
   t_remove_db(path);
-  db = open_path(path);
+  db = t_open_path(path);
   t_exec(db, "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[4], tag text, +note text, chunk_size=8, "
              "quantizer=int8)");
   t_exec(db, "INSERT INTO t(rowid, embedding, tag, note) SELECT value, json_array(value, 1, 2, 3), 'x', 'n' "
@@ -753,13 +732,13 @@ static void test_check_and_shadow(void) {
   sqlite3_close(db);
 
   /* Reopened: the table connects from its shadow tables and answers the same. */
-  db = open_path(path);
+  db = t_open_path(path);
   CHECK_QUERY(db, "SELECT rowid || note FROM t WHERE embedding MATCH '[5,1,2,3]' AND k = 1", NULL, NULL, "5n");
   CHECK_OK(db);
   /* A layout that disagrees with the declaration is refused at connect. */
   t_exec(db, "UPDATE t_info SET value = 16 WHERE key = 'chunk_size'");
   sqlite3_close(db);
-  db = open_path(path);
+  db = t_open_path(path);
   CHECK_QUERY(db, "SELECT count(*) FROM t", NULL, NULL,
               "ERROR: t: shadow table t_info has chunk_size=16 but the declaration means chunk_size=8");
   sqlite3_close(db);
@@ -1052,41 +1031,19 @@ static void test_crash(void) {
   long long committed = 0;
   temp_db_path(path, sizeof path, "crash");
   t_remove_db(path);
-  db = open_path(path);
+  db = t_open_path(path);
   CHECK_QUERY(db, "PRAGMA journal_mode = WAL", NULL, NULL, "wal");
   t_exec(db, "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[32], tag text, chunk_size=64, quantizer=int8)");
   sqlite3_close(db);
   for (int round = 0; round < 4; round++) {
-    int fds[2], status;
-    pid_t pid;
     char buf[256];
-    long long commits = 0;
-    struct timespec delay = {0, (30 + 25 * round) * 1000000L};
-    CHECK(pipe(fds) == 0);
-    fflush(stdout);
-    pid = fork();
-    if (pid == 0) {
-      close(fds[0]);
-      crash_child(path, fds[1]);
-      _exit(0);
-    }
-    close(fds[1]);
-    /* Let it commit a few transactions, then kill it wherever it is. */
-    while (commits < 3) {
-      ssize_t n = read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      commits += n;
-    }
-    nanosleep(&delay, NULL);
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) commits += n;
-    close(fds[0]);
-    CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "round %d: child ended with status %d", round, status);
+    int killed;
+    long long commits = t_kill_writer(path, crash_child, 3, 30 + 25 * round, &killed);
+    CHECK_MSG(killed, "round %d: the child was not killed", round);
     CHECK_MSG(commits >= 3, "round %d: the child committed only %lld transactions", round, commits);
     committed += commits;
 
-    db = open_path(path);
+    db = t_open_path(path);
     CHECK_QUERY(db, "PRAGMA integrity_check", NULL, NULL, "ok");
     CHECK_OK(db);
     /* Whole transactions only: every committed one, none half done. 50 inserts and
@@ -1117,7 +1074,7 @@ static void test_chunk_cache(void) {
   char path[512];
   temp_db_path(path, sizeof path, "cache");
   t_remove_db(path);
-  sqlite3 *a = open_path(path), *b = open_path(path);
+  sqlite3 *a = t_open_path(path), *b = t_open_path(path);
   const char *nearest = "SELECT rowid FROM t WHERE embedding MATCH '[1,0,0,0]' AND k = 1";
   t_exec(a, "PRAGMA journal_mode = WAL");
   t_exec(a, "CREATE VIRTUAL TABLE t USING semlite_vec(embedding float[4], chunk_size=8)");
@@ -1583,7 +1540,7 @@ static void test_vec0_migrate(void) {
   if (__lsan_enable) __lsan_enable();
   sqlite3_close(db);
   /* opened with semlite */
-  db = open_path(path);
+  db = t_open_path(path);
   CHECK_QUERY(db, "SELECT count(*) FROM v", NULL, NULL,
               "ERROR: v: written by sqlite-vec's vec0.so, whose storage semlite does not read: run SELECT "
               "semlite_vec_migrate('v') once to convert it in place");

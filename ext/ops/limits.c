@@ -12,6 +12,7 @@
 
 #include "../base/pool.h"
 #include "cache_l1.h"
+#include "../vector/ann_cache.h"
 #include "../vector/chunk_cache.h"
 
 typedef struct limit_def {
@@ -35,6 +36,9 @@ static const limit_def defs[SL_LIMIT_COUNT] = {
   [SL_LIMIT_VEC_CACHE_MB] = {"vec_cache_mb", "memory semlite_vec may keep chunks of vectors in for "
                              "k-NN scans, in MB; 0 turns it off (0 to 1048576; default 256)", 0, 1048576,
                              SL_CHUNK_CACHE_DEFAULT >> 20},
+  [SL_LIMIT_ANN_CACHE_MB] = {"ann_cache_mb", "memory semlite_vec may keep HNSW indexes (graph and int8 "
+                             "codes) in, in MB, shared by every connection; 0 turns it off (0 to 1048576; "
+                             "default 512)", 0, 1048576, SL_ANN_CACHE_DEFAULT >> 20},
   [SL_LIMIT_MAX_DOCUMENT_MB] = {"max_document_mb", "size of a document argument (the JSON of "
                                 "semlite_ha_import, embed_each, rerank_each and model options) in MB "
                                 "(1 to 4096; default 64)", 1, 4096, 64},
@@ -71,6 +75,7 @@ int sl_limit_set(sl_limit id, long long value, sl_err *err) {
   if (id == SL_LIMIT_THREADS) sl_pool_set_threads((int)value);
   if (id == SL_LIMIT_L1_CACHE_MB) sl_l1_set_capacity((size_t)value << 20);
   if (id == SL_LIMIT_VEC_CACHE_MB) sl_chunk_cache_set_limit((size_t)value << 20);
+  if (id == SL_LIMIT_ANN_CACHE_MB) sl_ann_cache_set_limit((size_t)value << 20);
   return SL_OK;
 }
 

@@ -9,6 +9,7 @@
 **                     split, a single text that cannot fit is refused
 **   l1_cache_mb       size of the in-memory inference cache (read by the cache)
 **   vec_cache_mb      memory semlite_vec may keep chunks in (read by the chunk cache)
+**   ann_cache_mb      memory semlite_vec may keep HNSW graphs and codes in (the ANN cache)
 **   max_document_mb   size of a document argument (JSON, YAML) a call accepts
 **   synergy_max_nodes entities and devices a synergy run takes (its links are quadratic)
 **
@@ -29,6 +30,7 @@ typedef enum sl_limit {
   SL_LIMIT_MEMORY_BUDGET_MB,
   SL_LIMIT_L1_CACHE_MB,
   SL_LIMIT_VEC_CACHE_MB,
+  SL_LIMIT_ANN_CACHE_MB,
   SL_LIMIT_MAX_DOCUMENT_MB,
   SL_LIMIT_SYNERGY_MAX_NODES,
   SL_LIMIT_REPLICATED_MAX_ROWS,

@@ -18,6 +18,7 @@
 
 #include "../base/alloc.h"
 #include "../ops/cache_l1.h"
+#include "../vector/ann_cache.h"
 #include "../vector/chunk_cache.h"
 #include "../ops/limits.h"
 #include "../ops/memory.h"
@@ -110,9 +111,9 @@ static int memory_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
   sl_model_info *models;
   size_t n_models, k = 0;
   memory_row *r;
-  size_t rss, peak_rss, l1_entries, l1_bytes;
+  size_t rss, peak_rss, l1_entries, l1_bytes, ann_bytes, ann_entries, ann_items;
   if (sl_op_model_list(&models, &n_models, err)) return SL_ERROR;
-  if (!(r = sl_malloc((3 * n_models + 5) * sizeof *r))) {
+  if (!(r = sl_malloc((3 * n_models + 6) * sizeof *r))) {  /* the models, then 6 process rows */
     sl_free(models);
     return sl_oom(err);
   }
@@ -140,6 +141,10 @@ static int memory_snapshot(void *aux, void **rows, size_t *n, sl_err *err) {
            "in-memory inference cache, %zu entries", l1_entries);
   snprintf(add_row(r, &k, "", "vec_cache", sl_chunk_cache_bytes())->detail, sizeof r->detail,
            "semlite_vec chunks held for k-NN scans");
+  sl_ann_cache_usage(&ann_bytes, &ann_entries, &ann_items);
+  snprintf(add_row(r, &k, "", "ann_cache", ann_bytes)->detail, sizeof r->detail,
+           "semlite_vec hnsw indexes held: %zu, %zu vectors, %.0f bytes/vector", ann_entries, ann_items,
+           ann_items ? (double)ann_bytes / (double)ann_items : 0.0);
   sl_memory_rss(&rss, &peak_rss);
   snprintf(add_row(r, &k, "", "rss", rss)->detail, sizeof r->detail,
            "resident set size of the process now");

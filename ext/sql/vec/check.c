@@ -11,6 +11,10 @@
 **     row that points back at that chunk and slot, and each T_rowids row at a valid slot
 **   - the quantized copy of each row matches its float vector
 **   - T_aux has exactly the rows of T_rowids
+**   - the HNSW index, if any (index_hnsw.h): it loads (sizes, levels, no link to a missing
+**     node, a valid entry point), every row has exactly one live node and no node
+**     names a missing row, no node links to itself or twice to one node, and most
+**     level-0 links are returned (links are made both ways; pruning drops a few)
 */
 #include <math.h>
 #include <stdarg.h>
@@ -20,6 +24,7 @@
 
 #include "../../vector/quant.h"
 #include "config.h"
+#include "index_hnsw.h"
 
 #define VV_CHECK_MAX 100
 
@@ -241,6 +246,56 @@ static void check_aux(checker *c) {
   done_with(c, st);
 }
 
+/* Below this share of level-0 links returned, the graph is reported (percent). */
+#define VV_CHECK_RECIPROCAL_PCT 50
+
+static int has_link(const vv_graph *g, uint32_t from, uint32_t to) {
+  const uint32_t *ln = g->l0 + (size_t)from * (1 + 2 * (size_t)g->p.m);
+  for (uint32_t i = 1; i <= ln[0]; i++)
+    if (ln[i] == to) return 1;
+  return 0;
+}
+
+static void check_hnsw(checker *c) {
+  sqlite3_stmt *st = query(c, "SELECT count(*) FROM sqlite_schema WHERE name = '%q_hnsw_nodes'");
+  size_t links = 0, back = 0, rows = 0;
+  vv_graph *g = NULL;
+  sl_err err;
+  int have;
+  if (!st) return;
+  have = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+  done_with(c, st);
+  if (!have) return;
+  if (vv_hnsw_load(c->db, "main", c->name, c->lay.dims, c->lay.metric, &g, &err)) {
+    problem(c, "hnsw index: %s", err.msg);
+    return;
+  }
+  if ((st = query(c, "SELECT rowid FROM \"%w_rowids\""))) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      sqlite3_int64 rowid = sqlite3_column_int64(st, 0);
+      rows++;
+      if (vv_graph_find(g, rowid) == SL_HNSW_NONE) problem(c, "hnsw index: row %lld has no node", (long long)rowid);
+    }
+    done_with(c, st);
+  }
+  if (g->n_nodes - g->n_dead != rows)
+    problem(c, "hnsw index: %u live nodes for %zu rows", g->n_nodes - g->n_dead, rows);
+  for (uint32_t id = 0; id < g->cap; id++) {
+    for (int l = 0; l <= g->level[id]; l++) {
+      const uint32_t *ln = l ? g->upper[id] + (size_t)(l - 1) * (1 + (size_t)g->p.m) : g->l0 + (size_t)id * (1 + 2 * (size_t)g->p.m);
+      for (uint32_t i = 1; i <= ln[0]; i++) {
+        if (ln[i] == id) problem(c, "hnsw index: node %u links to itself on level %d", id, l);
+        for (uint32_t j = 1; j < i; j++)
+          if (ln[j] == ln[i]) problem(c, "hnsw index: node %u links twice to node %u on level %d", id, ln[i], l);
+        if (l == 0) links++, back += (size_t)has_link(g, ln[i], id);
+      }
+    }
+  }
+  if (links && back * 100 < links * VV_CHECK_RECIPROCAL_PCT)
+    problem(c, "hnsw index: only %zu of %zu level-0 links are returned", back, links);
+  vv_graph_free(g);
+}
+
 void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char fn[] = "semlite_vec_check";
   checker c;
@@ -280,6 +335,7 @@ void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   if (read_info(&c) == SL_OK && check_chunks(&c, &slots, &n_slots) == SL_OK) {
     check_rowids(&c, slots, n_slots);
     check_aux(&c);
+    check_hnsw(&c);
   }
   sqlite3_free(slots);
   if (c.error) {

@@ -18,6 +18,9 @@
 ** spellings are read too:
 **   name float[N] indexed by rescore(quantizer=int8|bit[, oversample=N])
 **   name integer|text partition key        a metadata column T_rowids indexes
+** and, in either dialect, an approximate graph index on the first vector column (float,
+** l2/cosine/dot; index_hnsw.h):
+**   name float[N] indexed by hnsw([m=16][, ef_construction=200][, ef_search=64])
 ** Each option may be given once.
 */
 #include <ctype.h>
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../vector/hnsw.h"
 #include "config.h"
 
 /* ---- names ---- */
@@ -191,10 +195,10 @@ static int add_column(vv_config *cfg, const char *name, vv_kind kind, vv_type ty
   if (reserved_name(name)) return sl_fail(err, "'%s' is a reserved column name", name);
   if (column_index(cfg, name) >= 0) return sl_fail(err, "duplicate column '%s'", name);
   cols = sqlite3_realloc64(cfg->cols, (cfg->n_cols + 1) * sizeof *cols);
-  if (!cols) return sl_fail(err, "out of memory");
+  if (!cols) return sl_oom(err);
   cfg->cols = cols;
   cols[cfg->n_cols].name = sqlite3_mprintf("%s", name);
-  if (!cols[cfg->n_cols].name) return sl_fail(err, "out of memory");
+  if (!cols[cfg->n_cols].name) return sl_oom(err);
   cols[cfg->n_cols].kind = kind;
   cols[cfg->n_cols].type = type;
   cols[cfg->n_cols].slot = kind == VV_META ? cfg->n_meta++ : kind == VV_AUX ? cfg->n_aux++ : 0;
@@ -303,10 +307,10 @@ static int parse_option(vv_config *cfg, const char *key, const char *value, char
   }
   if (sqlite3_stricmp(key, "model") == 0) {
     sqlite3_free(cfg->model);
-    if (!(cfg->model = sqlite3_mprintf("%s", value))) return sl_fail(err, "out of memory");
+    if (!(cfg->model = sqlite3_mprintf("%s", value))) return sl_oom(err);
   } else if (sqlite3_stricmp(key, "embed_from") == 0) {
     sqlite3_free(*embed_from);
-    if (!(*embed_from = sqlite3_mprintf("%s", value))) return sl_fail(err, "out of memory");
+    if (!(*embed_from = sqlite3_mprintf("%s", value))) return sl_oom(err);
   } else if (sqlite3_stricmp(key, "chunk_size") == 0) {
     if (!parse_int(value, 8, VV_MAX_CHUNK, &v) || v % 8)
       return sl_fail(err, "chunk_size must be a multiple of 8 from 8 to %d, got '%s'", VV_MAX_CHUNK, value);
@@ -327,13 +331,60 @@ static int parse_option(vv_config *cfg, const char *key, const char *value, char
   return SL_OK;
 }
 
-/* sqlite-vec's `indexed by rescore(quantizer=int8|bit[, oversample=N])` after a vector
-** column: found in arg outside quotes, parsed into cfg, and cut off (*cut: where it
-** starts, or NULL when arg has none). */
+/* One option of `indexed by rescore(...)`. */
+static int rescore_option(vv_config *cfg, const char *key, const char *value, int *have_oversample, unsigned *seen,
+                          sl_err *err) {
+  long v;
+  if (sqlite3_stricmp(key, "quantizer") == 0) {
+    if (*seen & 8u) return sl_fail(err, "quantizer is given twice");
+    *seen |= 8u;
+    if (sqlite3_stricmp(value, "bit") == 0 || sqlite3_stricmp(value, "binary") == 0) cfg->quant = SL_QUANT_BINARY;
+    else if (sqlite3_stricmp(value, "int8") == 0) cfg->quant = SL_QUANT_INT8;
+    else return sl_fail(err, "unknown rescore quantizer '%s' (int8, bit)", value);
+  } else if (sqlite3_stricmp(key, "oversample") == 0) {
+    if (*seen & 16u) return sl_fail(err, "oversample is given twice");
+    *seen |= 16u;
+    if (!parse_int(value, 1, VV_MAX_OVERSAMPLE, &v))
+      return sl_fail(err, "oversample must be an integer from 1 to %d, got '%s'", VV_MAX_OVERSAMPLE, value);
+    cfg->oversample = (int)v;
+    *have_oversample = 1;
+  } else {
+    return sl_fail(err, "unknown rescore option '%s' (quantizer, oversample)", key);
+  }
+  return SL_OK;
+}
+
+/* One option of `indexed by hnsw(...)` on column col. */
+static int hnsw_option(vv_config *cfg, const char *col, const char *key, const char *value, unsigned *seen,
+                       sl_err *err) {
+  static const struct { const char *name; long lo, hi; } opts[] = {
+    {"m", 2, SL_HNSW_MAX_M}, {"ef_construction", 1, SL_HNSW_MAX_EF}, {"ef_search", 1, SL_HNSW_MAX_EF}};
+  long v;
+  for (unsigned j = 0; j < sizeof opts / sizeof opts[0]; j++) {
+    if (sqlite3_stricmp(key, opts[j].name) != 0) continue;
+    if (*seen & (64u << j)) return sl_fail(err, "column %s: hnsw option %s is given twice", col, opts[j].name);
+    *seen |= 64u << j;
+    if (!parse_int(value, opts[j].lo, opts[j].hi, &v))
+      return sl_fail(err, "column %s: hnsw option %s must be an integer from %ld to %ld, got '%s'", col, opts[j].name,
+                     opts[j].lo, opts[j].hi, value);
+    if (j == 0) cfg->hnsw_m = (int)v;
+    else if (j == 1) cfg->hnsw_ef_construction = (int)v;
+    else cfg->hnsw_ef_search = (int)v;
+    return SL_OK;
+  }
+  return sl_fail(err, "column %s: unknown hnsw option '%s' (m, ef_construction, ef_search)", col, key);
+}
+
+/* `indexed by rescore(quantizer=int8|bit[, oversample=N])` (sqlite-vec's) or `indexed by
+** hnsw([m=N][, ef_construction=N][, ef_search=N])` after a vector column: found in arg
+** outside quotes, parsed into cfg, and cut off (*cut: where it starts, or NULL when arg
+** has none). */
 static int index_clause(const char *arg, const char **cut, vv_config *cfg, int *have_oversample, unsigned *seen,
                         sl_err *err) {
   const char *p = arg, *q;
-  char quote = 0;
+  char quote = 0, col[64];
+  int hnsw;
+  size_t n;
   *cut = NULL;
   for (; *p; p++) {
     if (quote) { if (*p == quote) quote = 0; continue; }
@@ -344,52 +395,48 @@ static int index_clause(const char *arg, const char **cut, vv_config *cfg, int *
   }
   if (!*p) return SL_OK;
   *cut = p;
+  for (q = arg; isspace((unsigned char)*q); q++) {}
+  n = strcspn(q, " \t\n\r");
+  snprintf(col, sizeof col, "%.*s", (int)(n < sizeof col ? n : sizeof col - 1), q);
   for (q = p + 7; isspace((unsigned char)*q); q++) {}
   if (sqlite3_strnicmp(q, "by", 2) != 0 || !isspace((unsigned char)q[2]))
-    return sl_fail(err, "expected 'indexed by rescore(...)' in '%s'", arg);
+    return sl_fail(err, "expected 'indexed by rescore(...)' or 'indexed by hnsw(...)' in '%s'", arg);
   for (q += 2; isspace((unsigned char)*q); q++) {}
-  if (sqlite3_strnicmp(q, "rescore", 7) != 0)
-    return sl_fail(err, "unknown index '%s' (rescore(quantizer=int8|bit, oversample=N))", q);
-  for (q += 7; isspace((unsigned char)*q); q++) {}
-  if (*q != '(') return sl_fail(err, "expected '(' after 'indexed by rescore' in '%s'", arg);
+  if (sqlite3_strnicmp(q, "rescore", 7) == 0) hnsw = 0, q += 7;
+  else if (sqlite3_strnicmp(q, "hnsw", 4) == 0) hnsw = 1, q += 4;
+  else
+    return sl_fail(err, "unknown index '%s' (rescore(quantizer=int8|bit, oversample=N), hnsw(m=N, ef_construction=N, "
+                   "ef_search=N))", q);
+  while (isspace((unsigned char)*q)) q++;
+  if (*q != '(') return sl_fail(err, "expected '(' after 'indexed by %s' in '%s'", hnsw ? "hnsw" : "rescore", arg);
+  if (hnsw) {
+    if (cfg->hnsw) return sl_fail(err, "indexed by hnsw(...) is given twice");
+    cfg->hnsw = 1;
+  }
   q++;
   for (;;) {
     char key[32], value[32];
-    size_t n;
-    long v;
+    int rc;
     while (isspace((unsigned char)*q)) q++;
     if (*q == ')') break;
     n = strcspn(q, "= \t\n\r,)");
-    if (n == 0 || n >= sizeof key) return sl_fail(err, "expected option=value in rescore(...) of '%s'", arg);
+    if (n == 0 || n >= sizeof key) return sl_fail(err, "expected option=value in %s(...) of '%s'", hnsw ? "hnsw" : "rescore", arg);
     memcpy(key, q, n), key[n] = 0, q += n;
     while (isspace((unsigned char)*q)) q++;
-    if (*q++ != '=') return sl_fail(err, "expected option=value in rescore(...) of '%s'", arg);
+    if (*q++ != '=') return sl_fail(err, "expected option=value in %s(...) of '%s'", hnsw ? "hnsw" : "rescore", arg);
     while (isspace((unsigned char)*q)) q++;
     n = strcspn(q, " \t\n\r,)");
-    if (n == 0 || n >= sizeof value) return sl_fail(err, "expected option=value in rescore(...) of '%s'", arg);
+    if (n == 0 || n >= sizeof value) return sl_fail(err, "expected option=value in %s(...) of '%s'", hnsw ? "hnsw" : "rescore", arg);
     memcpy(value, q, n), value[n] = 0, q += n;
-    if (sqlite3_stricmp(key, "quantizer") == 0) {
-      if (*seen & 8u) return sl_fail(err, "quantizer is given twice");
-      *seen |= 8u;
-      if (sqlite3_stricmp(value, "bit") == 0 || sqlite3_stricmp(value, "binary") == 0) cfg->quant = SL_QUANT_BINARY;
-      else if (sqlite3_stricmp(value, "int8") == 0) cfg->quant = SL_QUANT_INT8;
-      else return sl_fail(err, "unknown rescore quantizer '%s' (int8, bit)", value);
-    } else if (sqlite3_stricmp(key, "oversample") == 0) {
-      if (*seen & 16u) return sl_fail(err, "oversample is given twice");
-      *seen |= 16u;
-      if (!parse_int(value, 1, VV_MAX_OVERSAMPLE, &v))
-        return sl_fail(err, "oversample must be an integer from 1 to %d, got '%s'", VV_MAX_OVERSAMPLE, value);
-      cfg->oversample = (int)v;
-      *have_oversample = 1;
-    } else {
-      return sl_fail(err, "unknown rescore option '%s' (quantizer, oversample)", key);
-    }
+    rc = hnsw ? hnsw_option(cfg, col, key, value, seen, err) : rescore_option(cfg, key, value, have_oversample, seen, err);
+    if (rc) return rc;
     while (isspace((unsigned char)*q)) q++;
     if (*q == ',') q++;
-    else if (*q != ')') return sl_fail(err, "expected ',' or ')' in rescore(...) of '%s'", arg);
+    else if (*q != ')') return sl_fail(err, "expected ',' or ')' in %s(...) of '%s'", hnsw ? "hnsw" : "rescore", arg);
   }
   for (q++; isspace((unsigned char)*q); q++) {}
-  if (*q) return sl_fail(err, "unexpected '%s' after rescore(...)", q);
+  if (*q) return sl_fail(err, "unexpected '%s' after %s(...)", q, hnsw ? "hnsw" : "rescore");
+  if (hnsw) return SL_OK;
   if (!(*seen & 8u)) return sl_fail(err, "rescore(...) needs quantizer=int8 or quantizer=bit");
   if (!*have_oversample) cfg->oversample = VV_RESCORE_OVERSAMPLE;
   return SL_OK;
@@ -398,14 +445,14 @@ static int index_clause(const char *arg, const char **cut, vv_config *cfg, int *
 /* vec0's first column: `rowid`, unless an integer primary key was declared. */
 static int add_rowid_column(vv_config *cfg, sl_err *err) {
   vv_column *cols = sqlite3_realloc64(cfg->cols, (cfg->n_cols + 1) * sizeof *cols);
-  if (!cols) return sl_fail(err, "out of memory");
+  if (!cols) return sl_oom(err);
   cfg->cols = cols;
   memmove(cols + 1, cols, (size_t)cfg->n_cols * sizeof *cols);
   memset(&cols[0], 0, sizeof cols[0]);
   cfg->n_cols++;
   if (cfg->vec_col >= 0) cfg->vec_col++;
   for (int j = 1; j < cfg->n_vecs; j++) cfg->vecs[j].col++;
-  if (!(cols[0].name = sqlite3_mprintf("rowid"))) return sl_fail(err, "out of memory");
+  if (!(cols[0].name = sqlite3_mprintf("rowid"))) return sl_oom(err);
   cols[0].kind = VV_KEY;
   cols[0].type = VV_INTEGER;
   cfg->key_col = 0;
@@ -423,21 +470,25 @@ int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg,
   cfg->vec0 = vec0;
   cfg->chunk_size = VV_DEFAULT_CHUNK;
   cfg->oversample = VV_DEFAULT_OVERSAMPLE;
-  if (!t) return sl_fail(err, "out of memory");
+  cfg->hnsw_m = SL_HNSW_DEFAULT_M;
+  cfg->hnsw_ef_construction = SL_HNSW_DEFAULT_EF_CONSTRUCTION;
+  cfg->hnsw_ef_search = SL_HNSW_DEFAULT_EF_SEARCH;
+  if (!t) return sl_oom(err);
   for (int a = 0; a < argc && rc == SL_OK; a++) {
     const char *cut = NULL;
     char *arg = NULL;
     rc = index_clause(argv[a], &cut, cfg, &have_oversample, &seen, err);
     if (rc == SL_OK && cut && !(arg = sqlite3_mprintf("%.*s", (int)(cut - argv[a]), argv[a])))
-      rc = sl_fail(err, "out of memory");
+      rc = sl_oom(err);
     if (rc == SL_OK) rc = lex(arg ? arg : argv[a], t, err);
     sqlite3_free(arg);
     if (rc) break;
     if (t->n == 0) rc = sl_fail(err, "empty argument");
     else if (cut && (t->n < 2 || is_eq(t, 1) || !strchr(t->text[1], '[')))
-      rc = sl_fail(err, "'indexed by' belongs to a vector column: 'embedding float[384] indexed by rescore(...)'");
+      rc = sl_fail(err, "'indexed by' belongs to a vector column: 'embedding float[384] indexed by %s(...)'",
+                   cfg->hnsw ? "hnsw" : "rescore");
     else if (cut && cfg->n_vecs > 0)
-      rc = sl_fail(err, "'indexed by rescore(...)' applies to the first vector column only");
+      rc = sl_fail(err, "'indexed by %s(...)' applies to the first vector column only", cfg->hnsw ? "hnsw" : "rescore");
     else if (is_eq(t, 1)) {
       if (t->n != 3) rc = sl_fail(err, "expected option=value, got '%s'", argv[a]);
       else rc = parse_option(cfg, t->text[0], t->text[2], &embed_from, &have_oversample, &seen, err);
@@ -451,6 +502,10 @@ int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg,
   if (rc == SL_OK && vec0 && cfg->key_col < 0 && cfg->text_key < 0) rc = add_rowid_column(cfg, err);
   if (rc == SL_OK)
     rc = sl_knn_check_config(cfg->type, cfg->dims, cfg->metric, cfg->quant, err);
+  if (rc == SL_OK && cfg->hnsw && (cfg->type != SL_VEC_F32 || cfg->metric == SL_METRIC_L1))
+    rc = sl_fail(err, "column %s: indexed by hnsw(...) needs a float vector column with distance_metric l2, cosine "
+                 "or dot, not %s with %s", cfg->cols[cfg->vec_col].name, sl_knn_type_name(cfg->type),
+                 sl_knn_metric_name(cfg->metric));
   if (rc == SL_OK && have_oversample && cfg->quant == SL_QUANT_NONE)
     rc = sl_fail(err, "oversample needs a quantizer (quantizer=int8 or quantizer=binary)");
   if (rc == SL_OK && (cfg->model != NULL) != (embed_from != NULL))
@@ -473,7 +528,7 @@ int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg,
 
 /* ---- SQL text ---- */
 
-char *vv_config_declaration(const vv_config *cfg) {
+char *vv_config_declaration(const vv_config *cfg, const char *name) {
   sqlite3_str *s = sqlite3_str_new(NULL);
   sqlite3_str_appendall(s, "CREATE TABLE x(");
   for (int i = 0; i < cfg->n_cols; i++) {
@@ -482,7 +537,9 @@ char *vv_config_declaration(const vv_config *cfg) {
                                                                       : meta_type_sql(c->type);
     sqlite3_str_appendf(s, "\"%w\"%s%s, ", c->name, *type ? " " : "", type);
   }
-  sqlite3_str_appendall(s, "distance HIDDEN REAL, k HIDDEN INTEGER)");
+  sqlite3_str_appendall(s, "distance HIDDEN REAL, k HIDDEN INTEGER");
+  if (cfg->hnsw && name && column_index(cfg, name) < 0) sqlite3_str_appendf(s, ", \"%w\" HIDDEN", name);
+  sqlite3_str_appendall(s, ")");
   return sqlite3_str_finish(s);
 }
 

@@ -12,8 +12,10 @@
 ** module name vec0 (sqlite-vec's dialect, vec.h). On error cfg is freed. */
 int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg, sl_err *err);
 void vv_config_free(vv_config *cfg);
-/* "CREATE TABLE x(...)" for sqlite3_declare_vtab; sqlite3_free it. */
-char *vv_config_declaration(const vv_config *cfg);
+/* "CREATE TABLE x(...)" for sqlite3_declare_vtab; sqlite3_free it. name: the table's,
+** the hidden command column's, which an indexed table has (left out when a column has
+** that name already). */
+char *vv_config_declaration(const vv_config *cfg, const char *name);
 /* The shadow tables' CREATE statements, one string, sqlite3_free it. */
 char *vv_config_shadow_sql(const vv_config *cfg, const char *schema, const char *name);
 /* The layout facts T_info records (key, value as text), checked again at every

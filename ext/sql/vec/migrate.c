@@ -39,7 +39,7 @@ static int split_args(const char *sql, char **buf, char *argv[], int *argc, sl_e
   size_t len;
   if (!p) return sl_fail(err, "cannot read the table's declaration");
   len = strlen(++p);
-  if (!(out = *buf = sqlite3_malloc64(len + 1))) return sl_fail(err, "out of memory");
+  if (!(out = *buf = sqlite3_malloc64(len + 1))) return sl_oom(err);
   argv[n++] = out;
   for (; *p; p++) {
     if (quote) {

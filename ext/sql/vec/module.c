@@ -32,17 +32,21 @@
 #include "store.h"
 #include "write.h"
 #include "identity.h"
+#include "index_hnsw.h"
 
 /* ---- create, connect, destroy ---- */
 
-static const char *const shadow_names[] = {"info", "chunks", "rowids", "aux"};
+static const char *const shadow_names[] = {"info", "chunks", "rowids", "aux", "hnsw_info", "hnsw_nodes"};
 
 static void table_free(vv_table *t) {
   if (!t) return;
   vv_discard(t);
   vv_progress_end(t);
+  vv_hnsw_close(t);
   sqlite3_free(t->pending);
   sqlite3_free(t->dirty);
+  sqlite3_free(t->vmemo);
+  sqlite3_free(t->vmemo_known);
   vv_stmts_finalize(t);
   vv_config_free(&t->cfg);
   sqlite3_free(t->schema);
@@ -164,7 +168,7 @@ static int vv_init(sqlite3 *db, sl_cache *cache, int argc, const char *const *ar
   if (create) rc = check_chunk_bytes(t);
   if (rc == SQLITE_OK && create && t->cfg.model) rc = vv_model_check(t);
   if (rc == SQLITE_OK) {
-    sql = vv_config_declaration(&t->cfg);
+    sql = vv_config_declaration(&t->cfg, t->name);
     rc = sql ? sqlite3_declare_vtab(db, sql) : SQLITE_NOMEM;
     sqlite3_free(sql);
     if (rc != SQLITE_OK && rc != SQLITE_NOMEM)
@@ -172,6 +176,7 @@ static int vv_init(sqlite3 *db, sl_cache *cache, int argc, const char *const *ar
   }
   if (rc == SQLITE_OK) rc = create ? create_shadow(t) : check_info(t);
   if (rc == SQLITE_OK && create && t->cfg.model) rc = vv_identity_record(t);
+  if (rc == SQLITE_OK) rc = vv_hnsw_open(t);
   if (rc != SQLITE_OK) {
     *errmsg = t->base.zErrMsg ? sqlite3_mprintf("%s", t->base.zErrMsg) : NULL;
     table_free(t);
@@ -213,6 +218,7 @@ static int vv_destroy(sqlite3_vtab *vtab) {
   vv_table *t = (vv_table *)vtab;
   int rc = SQLITE_OK;
   vv_stmts_finalize(t);
+  vv_hnsw_forget(t);
   for (size_t i = 0; i < sizeof shadow_names / sizeof shadow_names[0] && rc == SQLITE_OK; i++) {
     char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_%s\"", t->schema, t->name, shadow_names[i]);
     rc = sql ? sqlite3_exec(t->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
@@ -227,10 +233,12 @@ static int vv_rename(sqlite3_vtab *vtab, const char *new_name) {
   vv_table *t = (vv_table *)vtab;
   int rc = vv_flush(t);
   char *name;
+  if (rc == SQLITE_OK) rc = vv_hnsw_flush(t);
   if (rc != SQLITE_OK) return rc;
   vv_stmts_finalize(t);
+  vv_hnsw_forget(t);
   for (size_t i = 0; i < sizeof shadow_names / sizeof shadow_names[0] && rc == SQLITE_OK; i++) {
-    if (i == 3 && t->cfg.n_aux == 0) continue;
+    if ((i == 3 && t->cfg.n_aux == 0) || (i >= 4 && !t->cfg.hnsw)) continue;
     char *sql = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_%s\" RENAME TO \"%w_%s\"", t->schema, t->name,
                                 shadow_names[i], new_name, shadow_names[i]);
     rc = sql ? sqlite3_exec(t->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
@@ -248,8 +256,17 @@ static int vv_rename(sqlite3_vtab *vtab, const char *new_name) {
 ** only thing held in memory is the queue of rows waiting for embedding (vv_flush). */
 
 static int vv_begin(sqlite3_vtab *vtab) { return SQLITE_OK; }
-static int vv_sync(sqlite3_vtab *vtab) { return vv_flush_uncached((vv_table *)vtab); }
-static int vv_savepoint(sqlite3_vtab *vtab, int n) { return vv_flush_uncached((vv_table *)vtab); }
+
+/* Rows waiting for embedding, then the index's changed nodes (index_hnsw.h): written
+** before SQLite commits, and before a savepoint or statement journal starts, so that
+** rolling back to it never needs what was only in memory. */
+static int write_out(vv_table *t) {
+  int rc = vv_flush_uncached(t);
+  return rc == SQLITE_OK ? vv_hnsw_flush(t) : rc;
+}
+
+static int vv_sync(sqlite3_vtab *vtab) { return write_out((vv_table *)vtab); }
+static int vv_savepoint(sqlite3_vtab *vtab, int n) { return write_out((vv_table *)vtab); }
 static int vv_release(sqlite3_vtab *vtab, int n) { return SQLITE_OK; }
 
 /* The queue only holds rows inserted since the last savepoint (vv_savepoint flushed
@@ -257,6 +274,7 @@ static int vv_release(sqlite3_vtab *vtab, int n) { return SQLITE_OK; }
 static int vv_rollback_to(sqlite3_vtab *vtab, int n) {
   vv_discard((vv_table *)vtab);
   vv_chunks_clean((vv_table *)vtab);
+  vv_hnsw_rollback((vv_table *)vtab, 0);
   return SQLITE_OK;
 }
 
@@ -265,6 +283,16 @@ static int vv_end(sqlite3_vtab *vtab) {
   vv_progress_end((vv_table *)vtab);
   vv_chunks_clean((vv_table *)vtab);
   return SQLITE_OK;
+}
+
+static int vv_commit(sqlite3_vtab *vtab) {
+  vv_hnsw_commit((vv_table *)vtab);
+  return vv_end(vtab);
+}
+
+static int vv_rollback(sqlite3_vtab *vtab) {
+  vv_hnsw_rollback((vv_table *)vtab, 1);
+  return vv_end(vtab);
 }
 
 static int vv_shadow_name(const char *suffix) {
@@ -766,7 +794,7 @@ static int vv_xcolumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   .iVersion = 3, .xBestIndex = vv_best_index, .xDisconnect = vv_disconnect, .xDestroy = vv_destroy, \
   .xOpen = vv_open, .xClose = vv_close, .xFilter = vv_xfilter, .xNext = vv_next, .xEof = vv_eof, \
   .xColumn = vv_xcolumn, .xRowid = vv_rowid, .xUpdate = vv_update, .xBegin = vv_begin, .xSync = vv_sync, \
-  .xCommit = vv_end, .xRollback = vv_end, .xRename = vv_rename, .xSavepoint = vv_savepoint, \
+  .xCommit = vv_commit, .xRollback = vv_rollback, .xRename = vv_rename, .xSavepoint = vv_savepoint, \
   .xRelease = vv_release, .xRollbackTo = vv_rollback_to, .xShadowName = vv_shadow_name
 
 sqlite3_module sl_vec0_module = {.xCreate = vv_create0, .xConnect = vv_connect0, VV_MODULE_METHODS};
@@ -788,8 +816,8 @@ sqlite3_module sl_vec_module = {
   .xUpdate = vv_update,
   .xBegin = vv_begin,
   .xSync = vv_sync,
-  .xCommit = vv_end,
-  .xRollback = vv_end,
+  .xCommit = vv_commit,
+  .xRollback = vv_rollback,
   .xRename = vv_rename,
   .xSavepoint = vv_savepoint,
   .xRelease = vv_release,

@@ -15,6 +15,12 @@
 **               chunk the cache holds is scored in place.
 **   quantizer   the pass above scores the quantized copy and keeps k * oversample
 **               candidates; their float32 vectors are then read and scored exactly.
+**   hnsw        (the first vector column `indexed by hnsw(...)`, index_hnsw.h) the graph
+**               gives max(ef_search, k) candidates by their int8 codes, rescored exactly
+**               as above. With filters: the filter query runs first; when it lets
+**               through under VV_HNSW_FILTER_EXACT_PCT of the indexed rows (or filters
+**               on rowid) those rows are scanned exactly, else the graph search skips
+**               the others.
 ** distance constraints apply to exact distances only.
 */
 #include <math.h>
@@ -26,6 +32,7 @@
 #include "../../vector/chunk_cache.h"
 #include "../../vector/quant.h"
 #include "../../vector/score.h"
+#include "index_hnsw.h"
 #include "search.h"
 
 /* ---- the search ---- */
@@ -35,6 +42,7 @@ typedef struct search {
   const vv_query *q;
   const void *query;           /* what the first pass scores: q->q or its quantized form */
   int quant;                   /* the first pass scores the quantized copy */
+  int graph;                   /* candidates come from the hnsw index; s->column is "vectors" */
   sl_topk top;
   float *dist;                 /* lay.cap distances */
   unsigned char *buf;          /* one chunk as load_chunk lays it out, or partially */
@@ -276,17 +284,49 @@ static int read_run(search *s, size_t first, size_t last) {
 ** less than another BLOB read call. */
 #define RUN_GAP 8
 
-/* The chunk's cache entry if the cache holds it (pinned), else NULL. */
-static int cached_only(search *s, sqlite3_int64 chunk, sl_cached_chunk **entry) {
+/* The chunk's cache entry (pinned) if the cache holds it, or (fill) can take it; else
+** NULL. */
+/* Chunk ids up to this are remembered in t->vmemo (vec.h). */
+#define VMEMO_MAX_CHUNKS 65536
+
+/* The remembered version of a chunk, or NULL (then remember it with memo_put). */
+static const unsigned char *memo_get(vv_table *t, sqlite3_int64 chunk) {
+  unsigned int data = 0;
+  if (sqlite3_file_control(t->db, t->schema, SQLITE_FCNTL_DATA_VERSION, &data) != SQLITE_OK) return NULL;
+  if (data != t->vmemo_data && t->vmemo_known) memset(t->vmemo_known, 0, t->n_vmemo);
+  t->vmemo_data = data;
+  if (chunk < 0 || (size_t)chunk >= t->n_vmemo || !t->vmemo_known[chunk] || vv_chunk_dirty(t, chunk)) return NULL;
+  return t->vmemo + (size_t)chunk * VV_VERSION_BYTES;
+}
+
+static void memo_put(vv_table *t, sqlite3_int64 chunk, const void *version, int bytes) {
+  if (chunk < 0 || chunk >= VMEMO_MAX_CHUNKS || bytes != VV_VERSION_BYTES || vv_chunk_dirty(t, chunk)) return;
+  if ((size_t)chunk >= t->n_vmemo) {
+    size_t n = (size_t)chunk + 256;
+    unsigned char *v = sqlite3_realloc64(t->vmemo, n * VV_VERSION_BYTES), *k;
+    if (v) t->vmemo = v;
+    if (!v || !(k = sqlite3_realloc64(t->vmemo_known, n))) return;  /* only a cache */
+    memset(k + t->n_vmemo, 0, n - t->n_vmemo);
+    t->vmemo_known = k;
+    t->n_vmemo = n;
+  }
+  memcpy(t->vmemo + (size_t)chunk * VV_VERSION_BYTES, version, VV_VERSION_BYTES);
+  t->vmemo_known[chunk] = 1;
+}
+
+static int cached_version(search *s, sqlite3_int64 chunk, int fill, sl_cached_chunk **entry) {
+  const unsigned char *known = memo_get(s->t, chunk);
   sqlite3_stmt *st;
   int rc;
   *entry = NULL;
+  if (known) return cached_chunk(s, chunk, known, VV_VERSION_BYTES, fill, entry);
   if ((rc = vv_stmt(s->t, VV_CHUNK_VERSION, &st)) != SQLITE_OK) return rc;
   sqlite3_bind_int64(st, 1, chunk);
   rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    rc = cached_chunk(s, chunk, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), 0, entry);
-  else
+  if (rc == SQLITE_ROW) {
+    memo_put(s->t, chunk, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0));
+    rc = cached_chunk(s, chunk, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), fill, entry);
+  } else
     rc = vv_db_error(s->t, rc == SQLITE_DONE ? SQLITE_CORRUPT_VTAB : rc);
   sqlite3_reset(st);
   return rc;
@@ -306,7 +346,7 @@ static int scan_positions(search *s, const sl_chunk_pos *pos, size_t n) {
     last = (size_t)pos[b - 1].slot;
     if (a == 0 || pos[a - 1].chunk_id != chunk) {
       sl_chunk_cache_release(entry);
-      if ((rc = cached_only(s, chunk, &entry)) == SQLITE_OK && !entry)
+      if ((rc = cached_version(s, chunk, 0, &entry)) == SQLITE_OK && !entry)
         rc = vv_blob_seek(t, &s->blob, s->column, chunk, 0);
     }
     if (entry) base = sl_chunk_data(entry);
@@ -321,11 +361,15 @@ static int scan_positions(search *s, const sl_chunk_pos *pos, size_t n) {
   return rc;
 }
 
-/* Scores the candidates of the quantized pass exactly; keeps the best k in *final. */
+/* Scores the candidates of the quantized pass (or of the graph) exactly; keeps the best k
+** in *final. The graph's candidates are spread over many chunks: their vectors are read
+** through the chunk cache (filling it), where one BLOB read into a large chunk would
+** first walk its overflow pages. */
 static int rescore(search *s, sl_topk *final) {
   vv_table *t = s->t;
   const sl_chunk_layout *lay = s->lay;
   sl_knn_hit *cand = s->top.h;
+  sl_cached_chunk *entry = NULL;
   int rc = SQLITE_OK;
   sl_err err;
   sl_chunk_pos *pos = sqlite3_malloc64((s->top.n + 1) * sizeof *pos);
@@ -344,15 +388,22 @@ static int rescore(search *s, sl_topk *final) {
   sqlite3_blob_close(s->blob);
   s->blob = NULL;
   for (size_t i = 0; i < s->top.n && rc == SQLITE_OK; i++) {
+    const void *v = vec;
     float d;
-    if (i == 0 || pos[i - 1].chunk_id != pos[i].chunk_id)
-      if ((rc = vv_blob_seek(t, &s->blob, "vectors", pos[i].chunk_id, 0)) != SQLITE_OK) break;
-    rc = sqlite3_blob_read(s->blob, vec, (int)lay->vec_bytes, (int)((size_t)pos[i].slot * lay->vec_bytes));
-    if (rc != SQLITE_OK) {
+    if (i == 0 || pos[i - 1].chunk_id != pos[i].chunk_id) {
+      sl_chunk_cache_release(entry);
+      entry = NULL;
+      if (s->graph && (rc = cached_version(s, pos[i].chunk_id, 1, &entry)) != SQLITE_OK) break;
+      if (!entry && (rc = vv_blob_seek(t, &s->blob, "vectors", pos[i].chunk_id, 0)) != SQLITE_OK) break;
+    }
+    if (entry) {
+      v = sl_chunk_data(entry) + (size_t)pos[i].slot * lay->vec_bytes;
+    } else if ((rc = sqlite3_blob_read(s->blob, vec, (int)lay->vec_bytes,
+                                       (int)((size_t)pos[i].slot * lay->vec_bytes))) != SQLITE_OK) {
       rc = vv_db_error(t, rc);
       break;
     }
-    if (sl_knn_distances(lay, s->q->q, vec, 0, 1, &d, &err)) {
+    if (sl_knn_distances(lay, s->q->q, v, 0, 1, &d, &err)) {
       rc = sl_vtab_fail(&t->base, t->name, &err);
       break;
     }
@@ -362,9 +413,34 @@ static int rescore(search *s, sl_topk *final) {
       sl_topk_push(final, &hit);
     }
   }
+  sl_chunk_cache_release(entry);
   sqlite3_free(pos);
   sqlite3_free(vec);
   return rc;
+}
+
+/* The graph's candidates (only rows among pos when filtered), as s->top for rescore(). */
+static int graph_candidates(search *s, const sl_chunk_pos *pos, size_t n_pos, int filtered) {
+  sl_knn_hit *cand = NULL;
+  size_t n = 0;
+  sl_err err;
+  int rc = vv_hnsw_candidates(s->t, s->q->q, s->q->k, filtered ? pos : NULL, n_pos, &cand, &n);
+  if (rc != SQLITE_OK) return rc;
+  /* the best by their int8 estimates are rescored: the rest (up to ef) only steered */
+  if (n > s->q->k * VV_HNSW_RESCORE) n = s->q->k * VV_HNSW_RESCORE;
+  sl_topk_free(&s->top);
+  if (sl_topk_init(&s->top, n, &err)) rc = sl_vtab_fail(&s->t->base, s->t->name, &err);
+  for (size_t i = 0; rc == SQLITE_OK && i < n; i++) sl_topk_push(&s->top, &cand[i]);
+  sqlite3_free(cand);
+  return rc;
+}
+
+/* Whether a filtered query on an indexed column scans its rows exactly (see the top). */
+static int filter_exact(search *s, size_t n_pos, int *exact) {
+  *exact = 1;
+  for (int i = 0; i < s->q->n_filters; i++)
+    if (s->q->filters[i].col == -1) return SQLITE_OK;
+  return vv_hnsw_filter_exact(s->t, n_pos, exact);
 }
 
 int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits) {
@@ -376,7 +452,7 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   sl_chunk_pos *pos = NULL;
   size_t n_pos = 0, want;
   sl_err err;
-  int rc = SQLITE_OK;
+  int rc = SQLITE_OK, graph = t->hnsw && q->vec == 0, exact = 1;
   uint64_t t0 = sl_metrics_now();
 
   *hits = NULL;
@@ -387,14 +463,14 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   s.q = q;
   s.query = q->q;
   s.lay = lay;
-  s.quant = lay->quant != SL_QUANT_NONE;
+  s.quant = lay->quant != SL_QUANT_NONE && !graph;
   want = s.quant ? q->k * (size_t)t->cfg.oversample : q->k;
   snprintf(s.column_buf, sizeof s.column_buf, "vectors%d", q->vec);
   s.column = s.quant ? "qvectors" : q->vec ? s.column_buf : "vectors";
   s.data_bytes = s.quant ? lay->qvectors_bytes : lay->vectors_bytes;
   s.scan = sl_chunk_cache_scan();
   s.dist = sqlite3_malloc64(lay->cap * sizeof *s.dist);
-  s.buf = sqlite3_malloc64(s.data_bytes + lay->rowids_bytes + lay->validity_bytes);
+  s.buf = sqlite3_malloc64(graph && !q->n_filters ? 1 : s.data_bytes + lay->rowids_bytes + lay->validity_bytes);
   if (s.quant && (qq = sqlite3_malloc64(lay->qvec_bytes + lay->qparam_bytes))) {
     sl_quantize(lay, q->q, qq);
     s.query = qq;
@@ -403,11 +479,15 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   else if (sl_topk_init(&s.top, want, &err)) rc = sl_vtab_fail(&t->base, t->name, &err);
   s.top.by_slot = t->cfg.vec0;  /* vec0 tables order ties as sqlite-vec does */
 
-  if (rc == SQLITE_OK) {
+  if (rc == SQLITE_OK && graph) {
+    if (q->n_filters && (rc = filtered_positions(&s, &pos, &n_pos)) == SQLITE_OK) rc = filter_exact(&s, n_pos, &exact);
+    if (rc == SQLITE_OK && (!q->n_filters || !exact)) s.graph = 1, rc = graph_candidates(&s, pos, n_pos, q->n_filters > 0);
+    else if (rc == SQLITE_OK) graph = 0, rc = scan_positions(&s, pos, n_pos);
+  } else if (rc == SQLITE_OK) {
     if (q->n_filters == 0) rc = scan_all(&s);
     else if ((rc = filtered_positions(&s, &pos, &n_pos)) == SQLITE_OK) rc = scan_positions(&s, pos, n_pos);
   }
-  if (rc == SQLITE_OK && s.quant) {
+  if (rc == SQLITE_OK && (s.quant || graph)) {
     if (sl_topk_init(&final, q->k, &err)) rc = sl_vtab_fail(&t->base, t->name, &err);
     else final.by_slot = t->cfg.vec0, rc = rescore(&s, &final);
     result = &final;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "index_hnsw.h"
 #include "store.h"
 
 int vv_db_error(vv_table *t, int rc) {
@@ -240,7 +241,10 @@ static int mark_dirty(vv_table *t, sqlite3_int64 chunk_id) {
   return SQLITE_OK;
 }
 
-void vv_chunks_clean(vv_table *t) { t->n_dirty = 0; }
+void vv_chunks_clean(vv_table *t) {
+  t->n_dirty = 0;
+  if (t->vmemo_known) memset(t->vmemo_known, 0, t->n_vmemo);
+}
 
 int vv_chunk_write(vv_table *t, const char *col, sqlite3_int64 chunk, const void *data, size_t n,
                    size_t offset) {
@@ -489,5 +493,5 @@ int vv_shadow_create(sqlite3 *db, const vv_config *cfg, const char *schema, cons
   }
   sqlite3_finalize(st);
   if (rc != SQLITE_OK) return sl_fail(err, "cannot create the shadow tables: %s", sqlite3_errmsg(db));
-  return SL_OK;
+  return cfg->hnsw ? vv_hnsw_create(db, cfg, schema, name, err) : SL_OK;
 }

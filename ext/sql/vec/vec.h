@@ -13,6 +13,8 @@
 **   search.c   search.h  the k-NN search run in xFilter
 **   check.c              semlite_vec_check() (declared in ../sql.h)
 **   migrate.c            semlite_vec_migrate(): vec0.so's storage into this one (../sql.h)
+**   index_hnsw.c index_hnsw.h  `indexed by hnsw(...)`: its shadow tables, transactions, search
+**   index_graph.c index_graph.h the in-memory image of that graph (a node store of vector/hnsw.h)
 **   store.c    store.h   the shadow tables: statements, chunk BLOBs, slots, rows
 **   config.c   config.h  CREATE arguments, the SQL they declare, metadata checks
 **
@@ -26,6 +28,7 @@
 **               (vector/chunk_cache.h); vectors1.. hold the other vector columns
 **   S.T_rowids  rowid INTEGER PRIMARY KEY, chunk_id, chunk_offset, m0..mN (metadata)
 **   S.T_aux     rowid INTEGER PRIMARY KEY, a0..aN (auxiliary columns; only if any)
+**   S.T_hnsw_info, S.T_hnsw_nodes   the HNSW index (only if declared; index_hnsw.h)
 ** Metadata lives beside the row's position so one SQL query over T_rowids evaluates the
 ** pushed-down filters with SQLite's own comparison, affinity and collation rules.
 **
@@ -98,10 +101,15 @@ typedef struct vv_config {
   int vec0;                    /* made with the module name vec0: sqlite-vec's dialect */
   int key_col;                 /* vec0: index of the VV_KEY column (0), else -1 */
   int text_key;                /* vec0: index of the `text primary key` column, else -1 */
+  int hnsw;                    /* `indexed by hnsw(...)` on the first vector column */
+  int hnsw_m, hnsw_ef_construction, hnsw_ef_search;
 } vv_config;
 
 #define VV_COL_DISTANCE(cfg) ((cfg)->n_cols)
 #define VV_COL_K(cfg) ((cfg)->n_cols + 1)
+/* The hidden column named after the table that takes commands, as in sqlite-vec:
+** INSERT INTO t(t) VALUES ('ef_search=64'); declared by indexed tables only. */
+#define VV_COL_CMD(cfg) ((cfg)->n_cols + 2)
 
 /* Cached statements of a table, prepared on first use (store.h, vv_stmt). The VV_ROW_*
 ** and VV_AUX_* groups are in the same order. */
@@ -115,7 +123,7 @@ enum {
 
 /* An inserted row whose vector waits for its text to be embedded (write.c). */
 typedef struct vv_pending {
-  sqlite3_int64 chunk;
+  sqlite3_int64 rowid, chunk;
   size_t slot;
   char *text;                  /* sqlite3_malloc'd copy */
   size_t len;
@@ -139,6 +147,14 @@ typedef struct vv_table {
   long long statement_rows;    /* rows queued for embedding since the last savepoint or commit (write.c) */
   sqlite3_int64 *dirty;        /* chunks changed in the open transaction (see above) */
   size_t n_dirty, cap_dirty;
+  struct vv_hnsw *hnsw;        /* the index's state (index_hnsw.h), or NULL */
+  /* Chunk versions already read (search.c), valid while the database's data version
+  ** (SQLITE_FCNTL_DATA_VERSION: any commit, this connection's too) is vmemo_data; never
+  ** of a dirty chunk; forgotten when a transaction ends or rolls back (vv_chunks_clean). */
+  unsigned char *vmemo;        /* VV_VERSION_BYTES per chunk id below n_vmemo */
+  unsigned char *vmemo_known;
+  size_t n_vmemo;
+  unsigned int vmemo_data;
 } vv_table;
 
 #endif

@@ -29,6 +29,7 @@
 #include "../../vector/quant.h"
 #include "config.h"
 #include "identity.h"
+#include "index_hnsw.h"
 #include "store.h"
 #include "write.h"
 
@@ -232,6 +233,8 @@ static int vv_flush_now(vv_table *t) {
     nv.vec = (unsigned char *)(out + i * dims);
     if (nv.qvec) sl_quantize(&t->lay, out + i * dims, nv.qvec);
     rc = vv_chunk_write_vector(t, t->pending[i].chunk, t->pending[i].slot, nv.vec, nv.qvec);
+    if (rc == SQLITE_OK)
+      rc = vv_hnsw_insert(t, t->pending[i].rowid, t->pending[i].chunk, t->pending[i].slot, out + i * dims);
   }
   if (rc == SQLITE_OK) {
     sl_progress_add(t->progress, (int64_t)n, 0);
@@ -258,13 +261,14 @@ static int check_statement_rows(vv_table *t) {
 }
 
 /* Queues a row's text; a full queue is embedded at once. */
-static int defer(vv_table *t, sqlite3_int64 chunk, size_t slot, sqlite3_value *text) {
+static int defer(vv_table *t, sqlite3_int64 rowid, sqlite3_int64 chunk, size_t slot, sqlite3_value *text) {
   vv_pending *p;
   if (!t->pending && !(t->pending = sqlite3_malloc64(VV_EMBED_BATCH * sizeof *t->pending))) return SQLITE_NOMEM;
   p = &t->pending[t->n_pending];
   p->len = (size_t)sqlite3_value_bytes(text);
   if (!(p->text = sqlite3_malloc64(p->len + 1))) return SQLITE_NOMEM;
   memcpy(p->text, sqlite3_value_text(text), p->len + 1);
+  p->rowid = rowid;
   p->chunk = chunk;
   p->slot = slot;
   /* One semlite_progress job per transaction that embeds: done = rows embedded, total =
@@ -299,7 +303,8 @@ static int delete_row(vv_table *t, sqlite3_int64 rowid) {
   int rc = vv_row_locate(t, rowid, &chunk, &slot);
   if (rc == SQLITE_DONE) return SQLITE_OK;
   if (rc != SQLITE_OK) return rc;
-  if ((rc = vv_slot_free(t, chunk, slot)) != SQLITE_OK || (rc = vv_stmt(t, VV_ROW_DELETE, &st)) != SQLITE_OK)
+  if ((rc = vv_slot_free(t, chunk, slot)) != SQLITE_OK || (rc = vv_hnsw_delete(t, rowid)) != SQLITE_OK ||
+      (rc = vv_stmt(t, VV_ROW_DELETE, &st)) != SQLITE_OK)
     return rc;
   sqlite3_bind_int64(st, 1, rowid);
   if ((rc = vv_step_done(t, st)) != SQLITE_OK || t->cfg.n_aux == 0) return rc;
@@ -395,8 +400,9 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
   if ((deferred || (rc = vv_chunk_write_vector(t, chunk, slot, nv.vec, nv.qvec)) == SQLITE_OK) &&
       (rc = extras_write(t, chunk, slot, extras)) == SQLITE_OK &&
       (rc = vv_chunk_write_rowid(t, chunk, slot, rowid)) == SQLITE_OK &&
-      (rc = vv_slot_take(t, chunk, slot, byte)) == SQLITE_OK && deferred)
-    rc = defer(t, chunk, slot, cols[cfg->embed_from]);
+      (rc = vv_slot_take(t, chunk, slot, byte)) == SQLITE_OK)
+    rc = deferred ? defer(t, rowid, chunk, slot, cols[cfg->embed_from])
+                  : vv_hnsw_insert(t, rowid, chunk, slot, (const float *)(void *)nv.vec);
   *out = rowid;
 done:
   vector_free(&nv);
@@ -489,6 +495,14 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
   if ((rc = vv_step_done(t, st)) != SQLITE_OK) goto done;
   if (cfg->n_aux && (rc = update_aux(t, old_rowid, rowid, cols)) != SQLITE_OK) goto done;
   if (new_vec && (rc = vv_chunk_write_vector(t, chunk, slot, nv.vec, nv.qvec)) != SQLITE_OK) goto done;
+  /* the index: a new vector is a new node; a new rowid alone renames the node */
+  if (new_vec) {
+    if ((rc = vv_hnsw_delete(t, old_rowid)) != SQLITE_OK ||
+        (rc = vv_hnsw_insert(t, rowid, chunk, slot, (const float *)(void *)nv.vec)) != SQLITE_OK)
+      goto done;
+  } else if (rowid != old_rowid && (rc = vv_hnsw_rename(t, old_rowid, rowid)) != SQLITE_OK) {
+    goto done;
+  }
   if ((rc = extras_write(t, chunk, slot, extras)) != SQLITE_OK) goto done;
   if (rowid != old_rowid) rc = vv_chunk_write_rowid(t, chunk, slot, rowid);
 done:
@@ -509,6 +523,15 @@ int vv_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 
   vv_table *t = (vv_table *)vtab;
   sqlite3_int64 rowid = 0;   /* rowid_arg sets it; gcc -O2 cannot tell once SQLITE_CORE inlines more */
   int rc;
+  /* INSERT INTO t(t) VALUES ('command'), as in sqlite-vec */
+  if (t->cfg.hnsw && argc > 2 + VV_COL_CMD(&t->cfg) && sqlite3_value_type(argv[0]) == SQLITE_NULL &&
+      sqlite3_value_type(argv[2 + VV_COL_CMD(&t->cfg)]) != SQLITE_NULL) {
+    sqlite3_value *cmd = argv[2 + VV_COL_CMD(&t->cfg)];
+    if (sqlite3_value_type(cmd) != SQLITE_TEXT)
+      return sl_vtab_error(&t->base, t->name, "a command must be TEXT, got %s", sl_sql_type_name(cmd));
+    if ((rc = vv_flush(t)) != SQLITE_OK) return rc;
+    return vv_hnsw_command(t, (const char *)sqlite3_value_text(cmd));
+  }
   if (argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL)
     return insert_row(t, new_rowid(t, argv[1], argv + 2), argv + 2, out_rowid);
   /* UPDATE and DELETE read and move rows: pending vectors must be in place first. */

@@ -1,0 +1,511 @@
+/*
+** test_vtab_hnsw.c: semlite_vec's `indexed by hnsw(...)` through SQL on the real
+** semlite.so: recall@10 against the exact search of an unindexed twin table on seeded
+** clustered data, deleted rows never returned, ROLLBACK and ROLLBACK TO restoring the
+** graph, reopening a file database, upserts and updates, filters (graph and exact
+** paths), the knob command, the CREATE option messages, semlite_vec_check finding
+** a damaged links BLOB, the process-wide cache, and a writer killed mid-transaction.
+*/
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define DIMS 64
+#define CLUSTERS 16
+
+/* ---- seeded data ---- */
+
+static uint64_t rng_state;
+
+static void rng_seed(uint64_t s) { rng_state = s * 0x9E3779B97F4A7C15ull + 1; }
+
+static uint64_t rng_next(void) { return t_splitmix(&rng_state); }
+
+static double rng_unit(void) { return ((rng_next() >> 11) + 0.5) / 9007199254740992.0; }
+
+static float rng_gauss(void) { return (float)(sqrt(-2.0 * log(rng_unit())) * cos(6.283185307179586 * rng_unit())); }
+
+static float centers[CLUSTERS][DIMS];
+
+static void make_centers(uint64_t seed) {
+  rng_seed(seed);
+  for (int c = 0; c < CLUSTERS; c++)
+    for (int d = 0; d < DIMS; d++) centers[c][d] = rng_gauss();
+}
+
+/* A point of a cluster: its center plus noise (seeded by the caller's rng state). */
+static void make_point(float *v) {
+  int c = (int)(rng_next() % CLUSTERS);
+  for (int d = 0; d < DIMS; d++) v[d] = centers[c][d] + 0.45f * rng_gauss();
+}
+
+/* ---- SQL helpers ---- */
+
+/* Inserts rows first..first+n-1 (cat = rowid % 10) into every table named in tables
+** (comma-separated, at most 2), with points from the current rng state. */
+static void insert_rows(sqlite3 *db, const char *table, const char *twin, int first, int n) {
+  sqlite3_stmt *st[2] = {NULL, NULL};
+  const char *names[2] = {table, twin};
+  float v[DIMS];
+  t_exec(db, "BEGIN");
+  for (int j = 0; j < 2 && names[j]; j++) {
+    char *sql = sqlite3_mprintf("INSERT INTO \"%w\"(rowid, e, cat) VALUES (?1, ?2, ?3)", names[j]);
+    CHECK(sqlite3_prepare_v2(db, sql, -1, &st[j], NULL) == SQLITE_OK);
+    sqlite3_free(sql);
+  }
+  for (int i = 0; i < n; i++) {
+    make_point(v);
+    for (int j = 0; j < 2 && st[j]; j++) {
+      sqlite3_bind_int64(st[j], 1, first + i);
+      sqlite3_bind_blob(st[j], 2, v, sizeof v, SQLITE_TRANSIENT);
+      sqlite3_bind_int(st[j], 3, (first + i) % 10);
+      CHECK_MSG(sqlite3_step(st[j]) == SQLITE_DONE, "insert %d: %s", first + i, sqlite3_errmsg(db));
+      sqlite3_reset(st[j]);
+    }
+  }
+  for (int j = 0; j < 2; j++) sqlite3_finalize(st[j]);
+  t_exec(db, "COMMIT");
+}
+
+/* The rowids of a k-NN query on table (with `and` appended to the WHERE), into out. */
+static int knn(sqlite3 *db, const char *table, const float *q, int k, const char *and, sqlite3_int64 *out) {
+  char *sql = sqlite3_mprintf("SELECT rowid FROM \"%w\" WHERE e MATCH ?1 AND k = %d %s", table, k, and ? and : "");
+  sqlite3_stmt *st;
+  int n = 0, rc;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    sl_test_fail(__FILE__, __LINE__, "%s: %s", sql, sqlite3_errmsg(db));
+    sqlite3_free(sql);
+    return 0;
+  }
+  sqlite3_bind_blob(st, 1, q, DIMS * sizeof *q, SQLITE_STATIC);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < k) out[n++] = sqlite3_column_int64(st, 0);
+  CHECK_MSG(rc == SQLITE_DONE || rc == SQLITE_ROW, "%s: %s", sql, sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  sqlite3_free(sql);
+  return n;
+}
+
+static int overlap(const sqlite3_int64 *a, int na, const sqlite3_int64 *b, int nb) {
+  int hits = 0;
+  for (int i = 0; i < na; i++)
+    for (int j = 0; j < nb; j++)
+      if (a[i] == b[j]) { hits++; break; }
+  return hits;
+}
+
+/* recall@10 of table against twin over n seeded queries. */
+static double recall(sqlite3 *db, const char *table, const char *twin, int n, uint64_t seed, const char *and) {
+  sqlite3_int64 a[10], b[10];
+  float q[DIMS];
+  int hit = 0, total = 0;
+  rng_seed(seed);
+  for (int i = 0; i < n; i++) {
+    make_point(q);
+    int na = knn(db, table, q, 10, and, a), nb = knn(db, twin, q, 10, and, b);
+    hit += overlap(a, na, b, nb);
+    total += nb;
+  }
+  return total ? (double)hit / total : 0;
+}
+
+#define CREATE_T "CREATE VIRTUAL TABLE t USING semlite_vec(e float[64] distance_metric=cosine indexed by hnsw(m=16, ef_construction=200), cat integer)"
+#define CREATE_X "CREATE VIRTUAL TABLE x USING semlite_vec(e float[64] distance_metric=cosine, cat integer)"
+#define CHECK_OK(db) CHECK_QUERY(db, "SELECT semlite_vec_check('t')", NULL, NULL, "ok")
+
+/* A table t and its exact twin x with the same n clustered rows. */
+static sqlite3 *build(const char *path, int n) {
+  sqlite3 *db = path ? t_open_path(path) : t_open();
+  t_exec(db, CREATE_T);
+  t_exec(db, CREATE_X);
+  make_centers(17);
+  rng_seed(99);
+  insert_rows(db, "t", "x", 1, n);
+  return db;
+}
+
+/* The results of 20 seeded queries, as one string (to compare before and after). */
+static char *snapshot(sqlite3 *db, const char *table) {
+  sqlite3_str *s = sqlite3_str_new(db);
+  sqlite3_int64 r[10];
+  float q[DIMS];
+  rng_seed(4242);
+  for (int i = 0; i < 20; i++) {
+    make_point(q);
+    int n = knn(db, table, q, 10, NULL, r);
+    for (int j = 0; j < n; j++) sqlite3_str_appendf(s, "%lld ", (long long)r[j]);
+    sqlite3_str_appendall(s, "| ");
+  }
+  return sqlite3_str_finish(s);
+}
+
+/* ---- tests ---- */
+
+static void test_recall(void) {
+  sqlite3 *db = build(NULL, 5000);
+  double r = recall(db, "t", "x", 100, 7, NULL);
+  printf("  recall@10 vs exact, 5000 x 64 clustered, cosine, m=16 ef_construction=200 ef_search=64: %.3f\n", r);
+  CHECK_MSG(r >= 0.95, "recall@10 %.3f < 0.95", r);
+  CHECK_OK(db);
+  CHECK_QUERY(db, "SELECT count(*) FROM t_hnsw_nodes WHERE rowid IS NOT NULL", NULL, NULL, "5000");
+  /* the nearest row to a stored vector is itself, at distance 0 */
+  CHECK_QUERY(db, "SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 1234) AND k = 1", NULL, NULL, "1234");
+  /* LIMIT as k, and ORDER BY distance */
+  CHECK_QUERY(db, "SELECT count(*) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 5) "
+                  "ORDER BY distance LIMIT 7)", NULL, NULL, "7");
+  /* results come ordered by distance */
+  CHECK_QUERY(db, "WITH r AS (SELECT rowid, distance FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 77) AND k = 10) "
+                  "SELECT count(*) FROM r a JOIN r b ON b.rowid != a.rowid AND b.distance < a.distance AND b.rowid IN "
+                  "(SELECT rowid FROM r) WHERE a.rowid = (SELECT rowid FROM r ORDER BY distance LIMIT 1)", NULL, NULL, "0");
+  sqlite3_close(db);
+}
+
+static void test_deletes(void) {
+  sqlite3 *db = build(NULL, 2000);
+  double r;
+  t_exec(db, "DELETE FROM t WHERE rowid % 3 = 0");
+  t_exec(db, "DELETE FROM x WHERE rowid % 3 = 0");
+  CHECK_OK(db);
+  /* a purge ran (tombstones over 12% of the nodes): fewer nodes than ever inserted */
+  CHECK(t_query_int(db, "SELECT count(*) FROM t_hnsw_nodes") < 2000);
+  CHECK_QUERY(db, "SELECT count(*) FROM t_hnsw_nodes WHERE rowid IS NOT NULL", NULL, NULL, "1334");
+  r = recall(db, "t", "x", 50, 8, NULL);
+  CHECK_MSG(r >= 0.95, "recall@10 after deletes %.3f < 0.95", r);
+  /* a deleted row is never returned, even when its vector is the query */
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 4) "
+                            "AND k = 100) WHERE rowid % 3 = 0"), 0);
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 4) "
+                            "AND k = 100)"), 100);
+  /* every row deleted: an empty graph, then rows again */
+  t_exec(db, "DELETE FROM t");
+  CHECK_QUERY(db, "SELECT count(*) FROM t_hnsw_nodes", NULL, NULL, "0");
+  CHECK_QUERY(db, "SELECT count(*) FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 1) AND k = 5", NULL, NULL, "0");
+  CHECK_OK(db);
+  t_exec(db, "INSERT INTO t(rowid, e, cat) SELECT rowid, e, cat FROM x WHERE rowid < 100");
+  CHECK_QUERY(db, "SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 50) AND k = 1", NULL, NULL, "50");
+  CHECK_OK(db);
+  sqlite3_close(db);
+}
+
+static void test_rollback(void) {
+  sqlite3 *db = build(NULL, 1500);
+  char *before = snapshot(db, "t"), *after;
+  char *nodes = t_query(db, "SELECT sum(length(links)) || ':' || count(*) FROM t_hnsw_nodes", NULL, NULL);
+  t_exec(db, "BEGIN");
+  t_exec(db, "INSERT INTO t(rowid, e, cat) SELECT rowid + 10000, e, cat FROM x WHERE rowid <= 300");
+  t_exec(db, "DELETE FROM t WHERE rowid BETWEEN 100 AND 600");
+  t_exec(db, "UPDATE t SET e = (SELECT e FROM x WHERE x.rowid = t.rowid + 1) WHERE rowid BETWEEN 700 AND 760");
+  after = snapshot(db, "t");
+  CHECK(strcmp(before, after) != 0);
+  sqlite3_free(after);
+  t_exec(db, "ROLLBACK");
+  after = snapshot(db, "t");
+  CHECK_STR(after, before);
+  sqlite3_free(after);
+  CHECK_QUERY(db, "SELECT sum(length(links)) || ':' || count(*) FROM t_hnsw_nodes", NULL, NULL, nodes);
+  CHECK_OK(db);
+  /* ROLLBACK TO a savepoint keeps what came before it */
+  t_exec(db, "BEGIN");
+  t_exec(db, "INSERT INTO t(rowid, e, cat) SELECT rowid + 20000, e, cat FROM x WHERE rowid <= 10");
+  t_exec(db, "SAVEPOINT s");
+  t_exec(db, "DELETE FROM t WHERE rowid < 1000");
+  t_exec(db, "ROLLBACK TO s");
+  t_exec(db, "RELEASE s");
+  t_exec(db, "COMMIT");
+  CHECK_QUERY(db, "SELECT count(*) FROM t_hnsw_nodes WHERE rowid IS NOT NULL", NULL, NULL, "1510");
+  CHECK_QUERY(db, "SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 3) AND k = 2 AND rowid > 20000",
+              NULL, NULL, "20003");
+  CHECK_OK(db);
+  /* a failed statement (a rowid conflict half way) leaves the index as it was */
+  CHECK_QUERY(db, "INSERT INTO t(rowid, e, cat) SELECT rowid + 30000, e, cat FROM x WHERE rowid <= 10 "
+                  "UNION ALL SELECT 1, e, cat FROM x WHERE rowid = 2", NULL, NULL,
+              "ERROR: t: UNIQUE constraint failed: t.rowid (1)");
+  CHECK_QUERY(db, "SELECT count(*) FROM t_hnsw_nodes WHERE rowid IS NOT NULL", NULL, NULL, "1510");
+  CHECK_OK(db);
+  sqlite3_free(before);
+  sqlite3_free(nodes);
+  sqlite3_close(db);
+}
+
+static void test_reopen(void) {
+  char path[256];
+  const char *dir = getenv("TMPDIR");
+  sqlite3 *db;
+  char *before, *after;
+  snprintf(path, sizeof path, "%s/semlite-hnsw-%d.db", dir && *dir ? dir : "/tmp", (int)getpid());
+  t_remove_db(path);
+  db = build(path, 1000);
+  t_exec(db, "INSERT INTO t(t) VALUES ('ef_search=120')");
+  before = snapshot(db, "t");
+  sqlite3_close(db);
+  db = t_open_path(path);
+  after = snapshot(db, "t");
+  CHECK_STR(after, before);
+  CHECK_QUERY(db, "SELECT value FROM t_hnsw_info WHERE key = 'ef_search'", NULL, NULL, "120");
+  CHECK_OK(db);
+  /* a second connection sees the first one's commits */
+  {
+    sqlite3 *db2 = t_open_path(path);
+    char *s2 = snapshot(db2, "t");
+    CHECK_STR(s2, before);
+    sqlite3_free(s2);
+    t_exec(db, "DELETE FROM t WHERE rowid <= 500");
+    CHECK_INT(t_query_int(db2, "SELECT count(*) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 2) "
+                               "AND k = 20) WHERE rowid <= 500"), 0);
+    /* a new vector in the other connection: new chunk and index versions, seen at once
+    ** (the chunk versions this connection remembered are dropped with the data version) */
+    CHECK_QUERY(db2, "SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 900) AND k = 1", NULL, NULL,
+                "900");
+    t_exec(db, "UPDATE t SET e = (SELECT e FROM x WHERE rowid = 900) WHERE rowid = 600");
+    CHECK_QUERY(db2, "SELECT group_concat(rowid) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = "
+                     "900) AND k = 2)", NULL, NULL, "600,900");
+    sqlite3_close(db2);
+  }
+  sqlite3_free(before);
+  sqlite3_free(after);
+  sqlite3_close(db);
+  t_remove_db(path);
+}
+
+static void test_upsert_update(void) {
+  sqlite3 *db = build(NULL, 1000);
+  /* REPLACE gives row 10 the vector of x's row 900: its own neighbourhood now */
+  t_exec(db, "INSERT OR REPLACE INTO t(rowid, e, cat) SELECT 10, e, cat FROM x WHERE rowid = 900");
+  CHECK_QUERY(db, "SELECT group_concat(rowid) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 900) "
+                  "AND k = 2)", NULL, NULL, "10,900");
+  CHECK_QUERY(db, "SELECT distance > 0.01 FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 10) AND k = 1 AND "
+                  "rowid = 10", NULL, NULL, "1");
+  /* UPDATE of the vector */
+  t_exec(db, "UPDATE t SET e = (SELECT e FROM x WHERE rowid = 901) WHERE rowid = 11");
+  CHECK_QUERY(db, "SELECT group_concat(rowid) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 901) "
+                  "AND k = 2)", NULL, NULL, "11,901");
+  /* UPDATE of the rowid alone: the node follows */
+  t_exec(db, "UPDATE t SET rowid = 5000 WHERE rowid = 12");
+  CHECK_QUERY(db, "SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 12) AND k = 1", NULL, NULL, "5000");
+  /* UPDATE of metadata only leaves the graph alone */
+  t_exec(db, "UPDATE t SET cat = 99 WHERE rowid = 13");
+  CHECK_QUERY(db, "SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 13) AND k = 1 AND cat = 99", NULL,
+              NULL, "13");
+  CHECK_OK(db);
+  sqlite3_close(db);
+}
+
+static void test_filters(void) {
+  sqlite3 *db = build(NULL, 3000);
+  double loose = recall(db, "t", "x", 40, 9, "AND cat IN (1, 2, 3, 4, 5)");
+  double selective = recall(db, "t", "x", 40, 10, "AND cat = 7 AND rowid < 2000");
+  printf("  filtered recall@10: 50%% of rows (graph) %.3f, 6.7%% of rows (exact) %.3f\n", loose, selective);
+  CHECK_MSG(loose >= 0.95, "loose filter recall %.3f", loose);
+  CHECK_MSG(selective == 1.0, "selective filter (exact scan) recall %.3f", selective);
+  /* the switch forced either way: the graph under a selective filter still finds most,
+  ** the exact scan under a loose one finds all */
+  t_exec(db, "INSERT INTO t(t) VALUES ('filter_exact_pct=0')");
+  selective = recall(db, "t", "x", 40, 10, "AND cat = 7 AND cat IS NOT NULL");
+  t_exec(db, "INSERT INTO t(t) VALUES ('filter_exact_pct=100')");
+  loose = recall(db, "t", "x", 40, 9, "AND cat IN (1, 2, 3, 4, 5)");
+  printf("  forced: 10%% of rows through the graph %.3f, 50%% of rows exact %.3f\n", selective, loose);
+  CHECK_MSG(selective >= 0.9, "selective filter through the graph: recall %.3f", selective);
+  CHECK_MSG(loose == 1.0, "loose filter scanned exactly: recall %.3f", loose);
+  t_exec(db, "INSERT INTO t(t) VALUES ('filter_exact_pct=10')");
+  /* every row returned passes the filter, and k rows come back */
+  CHECK_QUERY(db, "SELECT count(*) || ':' || sum(cat IN (1, 2, 3, 4, 5)) FROM t WHERE e MATCH (SELECT e FROM x WHERE "
+                  "rowid = 9) AND k = 25 AND cat IN (1, 2, 3, 4, 5)", NULL, NULL, "25:25");
+  CHECK_QUERY(db, "SELECT count(*) FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 9) AND k = 25 AND cat = 4",
+              NULL, NULL, "25");
+  /* rowid IN (...): exact over those rows */
+  char *exact = t_query(db, "SELECT group_concat(rowid) FROM (SELECT rowid FROM x WHERE e MATCH (SELECT e FROM x WHERE "
+                            "rowid = 40) AND k = 3 AND rowid IN (40, 41, 2999))", NULL, NULL);
+  CHECK_QUERY(db, "SELECT group_concat(rowid) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 40) "
+                  "AND k = 3 AND rowid IN (40, 41, 2999))", NULL, NULL, exact);
+  sqlite3_free(exact);
+  sqlite3_close(db);
+}
+
+static void test_knob(void) {
+  sqlite3 *db = build(NULL, 500);
+  t_exec(db, "INSERT INTO t(t) VALUES ('ef_search=10')");
+  CHECK_QUERY(db, "SELECT value FROM t_hnsw_info WHERE key = 'ef_search'", NULL, NULL, "10");
+  /* k above ef_search: ef becomes k */
+  CHECK_QUERY(db, "SELECT count(*) FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 1) AND k = 40", NULL, NULL, "40");
+  CHECK_QUERY(db, "INSERT INTO t(t) VALUES ('ef_search=0')", NULL, NULL,
+              "ERROR: t: hnsw option ef_search must be an integer from 1 to 10000, got '0'");
+  CHECK_QUERY(db, "INSERT INTO t(t) VALUES ('ef_search=abc')", NULL, NULL,
+              "ERROR: t: hnsw option ef_search must be an integer from 1 to 10000, got 'abc'");
+  CHECK_QUERY(db, "INSERT INTO t(t) VALUES ('compute-centroids')", NULL, NULL,
+              "ERROR: t: unknown command 'compute-centroids' (ef_search=N, filter_exact_pct=N, hnsw-rebuild, "
+              "hnsw-purge)");
+  CHECK_QUERY(db, "INSERT INTO t(t) VALUES ('filter_exact_pct=101')", NULL, NULL,
+              "ERROR: t: hnsw option filter_exact_pct must be an integer from 0 to 100, got '101'");
+  CHECK_QUERY(db, "INSERT INTO t(t) VALUES (42)", NULL, NULL, "ERROR: t: a command must be TEXT, got INTEGER");
+  /* rebuild and purge keep the table whole */
+  t_exec(db, "DELETE FROM t WHERE rowid <= 20");
+  t_exec(db, "INSERT INTO t(t) VALUES ('hnsw-purge')");
+  CHECK_QUERY(db, "SELECT count(*) FROM t_hnsw_nodes", NULL, NULL, "480");
+  t_exec(db, "INSERT INTO t(t) VALUES ('hnsw-rebuild')");
+  CHECK_QUERY(db, "SELECT count(*) FROM t_hnsw_nodes", NULL, NULL, "480");
+  CHECK_QUERY(db, "SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 321) AND k = 1", NULL, NULL, "321");
+  CHECK_OK(db);
+  sqlite3_close(db);
+}
+
+/* The process-wide cache: semlite_memory reports it; with ann_cache_mb = 0 each connection
+** keeps its own image and answers the same. */
+static void test_cache(void) {
+  sqlite3 *db = build(NULL, 800);
+  char *before = snapshot(db, "t"), *after;
+  CHECK(t_query_int(db, "SELECT bytes FROM semlite_memory WHERE kind = 'ann_cache'") > 800 * 400);
+  CHECK_QUERY(db, "SELECT detail LIKE 'semlite_vec hnsw indexes held: %, % vectors, % bytes/vector' FROM "
+                  "semlite_memory WHERE kind = 'ann_cache'", NULL, NULL, "1");
+  t_exec(db, "UPDATE semlite_limits SET value = 0 WHERE name = 'ann_cache_mb'");
+  CHECK_QUERY(db, "SELECT bytes FROM semlite_memory WHERE kind = 'ann_cache'", NULL, NULL, "0");
+  after = snapshot(db, "t");
+  CHECK_STR(after, before);
+  sqlite3_free(after);
+  t_exec(db, "DELETE FROM t WHERE rowid <= 100");
+  CHECK_INT(t_query_int(db, "SELECT count(*) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 5) "
+                            "AND k = 30) WHERE rowid <= 100"), 0);
+  CHECK_OK(db);
+  t_exec(db, "UPDATE semlite_limits SET value = 512 WHERE name = 'ann_cache_mb'");
+  sqlite3_free(before);
+  sqlite3_close(db);
+}
+
+/* The child of test_crash: transactions of 50 inserts (from x) and 5 deletes until
+** killed, one byte down the pipe per commit. */
+static void crash_child(const char *path, int fd) {
+  sqlite3 *db = t_open_path(path);
+  for (long long base = t_query_int(db, "SELECT ifnull(max(rowid), 0) FROM t");; base += 50) {
+    char sql[300];
+    t_exec(db, "BEGIN");
+    snprintf(sql, sizeof sql, "INSERT INTO t(rowid, e, cat) SELECT rowid + %lld, e, cat FROM x WHERE rowid <= 50", base);
+    t_exec(db, sql);
+    snprintf(sql, sizeof sql, "DELETE FROM t WHERE rowid > %lld AND rowid %% 10 = 3", base);
+    t_exec(db, sql);
+    t_exec(db, "COMMIT");
+    if (write(fd, "c", 1) != 1) _exit(1);
+  }
+}
+
+/* A writer killed (SIGKILL) anywhere: the index is whole after every reopen. */
+static void test_crash(void) {
+  char path[256];
+  const char *dir = getenv("TMPDIR");
+  sqlite3 *db;
+  snprintf(path, sizeof path, "%s/semlite-hnsw-crash-%d.db", dir && *dir ? dir : "/tmp", (int)getpid());
+  t_remove_db(path);
+  db = t_open_path(path);
+  CHECK_QUERY(db, "PRAGMA journal_mode = WAL", NULL, NULL, "wal");
+  sqlite3_close(db);
+  sqlite3_close(build(path, 100));
+  for (int round = 0; round < 3; round++) {
+    char buf[300];
+    int killed;
+    long long commits = t_kill_writer(path, crash_child, 3, 20 + 30 * round, &killed);
+    CHECK_MSG(killed && commits >= 3, "round %d: %lld commits, killed %d", round, commits, killed);
+    db = t_open_path(path);
+    CHECK_QUERY(db, "PRAGMA integrity_check", NULL, NULL, "ok");
+    CHECK_OK(db);
+    {
+      long long max = t_query_int(db, "SELECT max(rowid) FROM t");
+      /* (rows 50, 150, ... share x's row 50: ties come by rowid) */
+      snprintf(buf, sizeof buf, "SELECT count(*) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM t WHERE "
+                                "rowid = %lld) AND k = 300) WHERE rowid = %lld", max, max);
+      CHECK_MSG(max % 50 == 0, "round %d: max rowid %lld is not a whole transaction", round, max);
+      CHECK_INT(t_query_int(db, buf), 1);
+    }
+    sqlite3_close(db);
+  }
+  t_remove_db(path);
+}
+
+static void test_create_errors(void) {
+  static const struct { const char *args, *expect; } cases[] = {
+    {"e float[8] indexed by hnsw(m=1)", "ERROR: v: column e: hnsw option m must be an integer from 2 to 128, got '1'"},
+    {"e float[8] indexed by hnsw(mm=4)", "ERROR: v: column e: unknown hnsw option 'mm' (m, ef_construction, ef_search)"},
+    {"e float[8] indexed by hnsw(m=4, m=5)", "ERROR: v: column e: hnsw option m is given twice"},
+    {"e float[8] indexed by hnsw(ef_construction=0)",
+     "ERROR: v: column e: hnsw option ef_construction must be an integer from 1 to 10000, got '0'"},
+    {"e float[8] indexed by hnsw(ef_search=x)",
+     "ERROR: v: column e: hnsw option ef_search must be an integer from 1 to 10000, got 'x'"},
+    {"e int8[8] indexed by hnsw()",
+     "ERROR: v: column e: indexed by hnsw(...) needs a float vector column with distance_metric l2, cosine or dot, "
+     "not int8 with l2"},
+    {"e float[8] distance_metric=l1 indexed by hnsw()",
+     "ERROR: v: column e: indexed by hnsw(...) needs a float vector column with distance_metric l2, cosine or dot, "
+     "not float with l1"},
+    {"a float[8], b float[8] indexed by hnsw()", "ERROR: v: 'indexed by hnsw(...)' applies to the first vector column only"},
+    {"e float[8] indexed by hnsw(m=4 ef_search=5)",
+     "ERROR: v: expected ',' or ')' in hnsw(...) of 'e float[8] indexed by hnsw(m=4 ef_search=5)'"},
+  };
+  sqlite3 *db = t_open();
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *sql = sqlite3_mprintf("CREATE VIRTUAL TABLE v USING semlite_vec(%s)", cases[i].args);
+    CHECK_QUERY(db, sql, NULL, NULL, cases[i].expect);
+    sqlite3_free(sql);
+  }
+  /* the defaults, and the vec0 spelling */
+  t_exec(db, "CREATE VIRTUAL TABLE v USING vec0(e float[8] indexed by hnsw())");
+  CHECK_QUERY(db, "SELECT group_concat(key || '=' || value) FROM (SELECT * FROM v_hnsw_info WHERE key IN ('m', "
+                  "'ef_construction', 'ef_search') ORDER BY key)", NULL, NULL, "ef_construction=200,ef_search=64,m=16");
+  t_exec(db, "INSERT INTO v(rowid, e) VALUES (1, '[1,2,3,4,5,6,7,8]'), (2, '[8,7,6,5,4,3,2,1]')");
+  CHECK_QUERY(db, "SELECT rowid FROM v WHERE e MATCH '[1,2,3,4,5,6,7,7]' AND k = 1", NULL, NULL, "1");
+  t_exec(db, "ALTER TABLE v RENAME TO w");
+  CHECK_QUERY(db, "SELECT rowid FROM w WHERE e MATCH '[8,7,6,5,4,3,2,2]' AND k = 1", NULL, NULL, "2");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('w')", NULL, NULL, "ok");
+  t_exec(db, "DROP TABLE w");
+  CHECK_QUERY(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'w%'", NULL, NULL, "0");
+  sqlite3_close(db);
+}
+
+static void test_check(void) {
+  sqlite3 *db = build(NULL, 300);
+  /* a links BLOB whose level-0 count runs past its end */
+  t_exec(db, "UPDATE t_hnsw_nodes SET links = x'ff000000' WHERE node = 5");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('t')", NULL, NULL,
+              "hnsw index: t_hnsw_nodes: node 5 has 255 links on level 0, over 32");
+  /* a link to a node that does not exist */
+  t_exec(db, "UPDATE t_hnsw_nodes SET links = x'0100000039300000' WHERE node = 5");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('t')", NULL, NULL,
+              "hnsw index: t_hnsw_nodes: node 5 links to node 12345 on level 0, which has no such node");
+  /* a node that links to itself */
+  t_exec(db, "UPDATE t_hnsw_nodes SET links = x'0100000005000000' WHERE node = 5 AND level = 0");
+  if (t_query_int(db, "SELECT level FROM t_hnsw_nodes WHERE node = 5") == 0)
+    CHECK_QUERY(db, "SELECT semlite_vec_check('t')", NULL, NULL, "hnsw index: node 5 links to itself on level 0");
+  /* a row without a live node */
+  t_exec(db, "UPDATE t_hnsw_nodes SET links = (SELECT links FROM t_hnsw_nodes WHERE node = 7) WHERE node = 5");
+  t_exec(db, "UPDATE t_hnsw_nodes SET level = (SELECT level FROM t_hnsw_nodes WHERE node = 7), rowid = NULL "
+             "WHERE node = 5");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('t')", NULL, NULL,
+              "hnsw index: row 6 has no node\nhnsw index: 299 live nodes for 300 rows");
+  /* a node of a missing node */
+  t_exec(db, "DELETE FROM t_hnsw_nodes WHERE node = 5");
+  {
+    char *report = t_query(db, "SELECT semlite_vec_check('t')", NULL, NULL);
+    CHECK_MSG(report && strstr(report, "links to node 5 on level 0, which has no such node"), "check: %s",
+              report ? report : "NULL");
+    sqlite3_free(report);
+  }
+  /* queries refuse a damaged graph rather than answer wrong */
+  t_exec(db, "UPDATE t_hnsw_nodes SET links = x'ff000000' WHERE node = 6");
+  t_exec(db, "UPDATE t_hnsw_info SET value = randomblob(8) WHERE key = 'version'");
+  CHECK_QUERY(db, "SELECT count(*) FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 1) AND k = 3", NULL, NULL,
+              "ERROR: t: t_hnsw_nodes: node 6 has 255 links on level 0, over 32 (run semlite_vec_check)");
+  sqlite3_close(db);
+}
+
+const sl_test vtab_hnsw_tests[] = {
+  {"recall", test_recall},
+  {"deletes", test_deletes},
+  {"rollback", test_rollback},
+  {"reopen", test_reopen},
+  {"upsert_update", test_upsert_update},
+  {"filters", test_filters},
+  {"knob", test_knob},
+  {"cache", test_cache},
+  {"crash", test_crash},
+  {"create_errors", test_create_errors},
+  {"check", test_check},
+  {NULL, NULL},
+};
