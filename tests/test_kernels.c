@@ -14,6 +14,7 @@
 **   sum_rows, max_rows, scale   exact (double sums in row order; max and one product
 **                 are exact)
 **   dot           |err| <= 1e-6 * sum |x*y| (float lanes)
+**   tanh          |err| <= 1.5e-7, relative <= 2.4e-7 below 0.5
 ** Beyond the tolerances, every table must give the scalar table's bits for every kernel
 ** (order.h: the same operations in the same order at every level).
 ** The SEMLITE_ISA rule is tested through sl_isa_from_env(), since the process-wide
@@ -403,6 +404,39 @@ static void test_scale_dot(void) {
   }
 }
 
+/* ---- tanh ---------------------------------------------------------------------------- */
+
+/* Against double tanh: |err| <= 1.5e-7, and <= 2 ulp relative below 0.5 (the series);
+** odd, +-0 kept, +-1 far out, NaN through. */
+static void test_tanh(void) {
+  const sl_kernels *all[3];
+  int nt = tables(all);
+  uint64_t seed = 29;
+  const size_t n = 20000;
+  float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+  for (size_t i = 0; i < n; i++)
+    x[i] = i < n / 2 ? -12.0f + 24.0f * (float)i / (float)(n / 2) : urand(&seed, -1, 1) * ldexpf(1, -(int)(i % 40));
+  for (int t = 0; t < nt; t++) {
+    memcpy(y, x, n * sizeof *y);
+    all[t]->tanh(y, n);
+    double worst_abs = 0, worst_rel = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+      double ref = tanh((double)x[i]), e = fabs(y[i] - ref);
+      if (e > worst_abs) worst_abs = e, at = i;
+      if (fabs(x[i]) < 0.5f && ref != 0 && e / fabs(ref) > worst_rel) worst_rel = e / fabs(ref);
+    }
+    CHECK_MSG(worst_abs <= 1.5e-7, "%s tanh: x=%.9g got %.9g want %.9g", all[t]->name, x[at], y[at], tanh((double)x[at]));
+    CHECK_MSG(worst_rel <= 2.4e-7, "%s tanh below 0.5: relative error %.3g", all[t]->name, worst_rel);
+    float z[6] = {0.0f, -0.0f, 30.0f, -30.0f, INFINITY, NAN};
+    all[t]->tanh(z, 6);
+    CHECK_MSG(z[0] == 0 && !signbit(z[0]) && z[1] == 0 && signbit(z[1]), "%s tanh(+-0) = %g, %g", all[t]->name, z[0], z[1]);
+    CHECK_MSG(z[2] == 1 && z[3] == -1 && z[4] == 1 && isnan(z[5]), "%s tanh(30, -30, inf, nan) = %g %g %g %g",
+              all[t]->name, z[2], z[3], z[4], z[5]);
+  }
+  free(x), free(y);
+}
+
 /* ---- the same bits at every level (order.h) ------------------------------------------- */
 
 /* sl_fmaf and sl_fma16 (the scalar table's fused product) against libm's fmaf: random
@@ -498,6 +532,7 @@ static void test_levels_exact(void) {
       SAME("scale", ref->scale(want, N, 0.37f), k->scale(got, N, 0.37f), N);
       SAME("dot", want[0] = ref->dot(in, res, N), got[0] = k->dot(in, res, N), 1);
       SAME("normalize", sl_kernels_normalize(ref, want, n), sl_kernels_normalize(k, got, n), n);
+      SAME("tanh", ref->tanh(want, N), k->tanh(got, N), N);
 #undef SAME
     }
     free(in), free(res), free(g), free(b), free(want), free(got);
@@ -540,6 +575,7 @@ const sl_test kernels_tests[] = {
   {"layernorm", test_layernorm},
   {"sum_max_rows", test_sum_max_rows},
   {"scale_dot", test_scale_dot},
+  {"tanh", test_tanh},
   {"fmaf", test_fmaf},
   {"levels_exact", test_levels_exact},
   {0, 0},

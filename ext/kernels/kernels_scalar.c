@@ -1,7 +1,7 @@
 /*
 ** kernels_scalar.c: the portable kernel table. It runs where no SIMD table fits (old x86,
 ** other architectures, or SEMLITE_ISA=scalar), and gives the same bits as the SIMD
-** tables: the same float operations in the same order, lane by lane. exp and GELU are
+** tables: the same float operations in the same order, lane by lane. exp, GELU and tanh are
 ** simd_math.h's polynomials on one lane (simd_scalar.h); sums follow order.h (16 partial
 ** sums folded in halves; LayerNorm's in double); products that the SIMD tables fuse are
 ** fmaf/fma here. The Makefile builds it with -ffp-contract=off, so what is written is
@@ -88,7 +88,11 @@ static float dot(const float *x, const float *y, size_t n) {
   return sl_order_fold(s);
 }
 
+static void tanh_(float *x, size_t n) {
+  for (size_t i = 0; i < n; i++) x[i] = vf_tanh(x[i]);
+}
+
 static const sl_kernels scalar = {
-  SL_ISA_SCALAR, "scalar", gelu, softmax_rows, add_layernorm, sum_rows, max_rows, scale, dot,
+  SL_ISA_SCALAR, "scalar", gelu, softmax_rows, add_layernorm, sum_rows, max_rows, scale, dot, tanh_,
 };
 const sl_kernels *const sl_kernels_scalar_table = &scalar;

@@ -1,6 +1,6 @@
 /*
 ** kernels_simd.h: the SIMD kernel table (GELU, softmax, LayerNorm, pooling reductions,
-** scale, dot), written once in simd.h's vocabulary and compiled per level by
+** scale, dot, tanh), written once in simd.h's vocabulary and compiled per level by
 ** kernels_avx2.c and kernels_avx512.c; the math (exp, GELU) is in simd_math.h.
 **
 ** Row tails use masked loads and stores, so no kernel has a scalar loop and results do
@@ -199,8 +199,17 @@ static float dot(const float *x, const float *y, size_t n) {
   return fold16(acc);
 }
 
+static void tanh_(float *x, size_t n) {
+  size_t i = 0;
+  for (; i + W <= n; i += W) vf_storeu(x + i, vf_tanh(vf_loadu(x + i)));
+  if (i < n) {
+    VM m = lanes(n - i);
+    vf_mask_storeu(x + i, m, vf_tanh(vf_maskz_loadu(m, x + i)));
+  }
+}
+
 static const sl_kernels simd_kernels = {
-  SL_SIMD_ISA, SL_SIMD_NAME, gelu, softmax_rows, add_layernorm, sum_rows, max_rows, scale, dot,
+  SL_SIMD_ISA, SL_SIMD_NAME, gelu, softmax_rows, add_layernorm, sum_rows, max_rows, scale, dot, tanh_,
 };
 #define KERNELS_SIMD_TABLE (&simd_kernels)
 
