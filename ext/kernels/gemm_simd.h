@@ -16,7 +16,10 @@
 ** again and are masked off at the store.
 **
 ** What each level multiplies with (the *_OP blocks below):
-** float32  one FMA per W products, at both levels.
+** float32  one FMA per W products, at both levels, in order.h's order: 16 partial sums
+**          per output, one vector on AVX-512, two on AVX2 (whose float32 blocks are
+**          therefore MR x 1: 8 accumulators), folded in halves, so that both levels and
+**          the scalar one give the same bits.
 ** int8     AVX-512: vpdpbusd (AVX512_VNNI), 4 unsigned x signed byte products into each
 **          int32 lane; the sums are of xu*wq, so 128 * wsum comes off (gemm_isa.h).
 **          AVX2: vpmaddubsw multiplies unsigned by signed bytes but saturates its pair
