@@ -13,7 +13,8 @@
 extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kernels_tests[],
     gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[], vtab_hnsw_tests[],
     metrics_tests[], cache_tests[], replicated_tests[], synergy_tests[], version_tests[], stress_tests[],
-    faults_tests[], model_files_tests[], progress_tests[], identity_tests[], ha_yaml_tests[], ha_history_tests[];
+    faults_tests[], model_files_tests[], progress_tests[], identity_tests[], ha_yaml_tests[], ha_history_tests[],
+    bitexact_tests[];
 
 static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"json", json_tests},
@@ -25,6 +26,7 @@ static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"model_files", model_files_tests},
   {"quant", quant_tests},
   {"rerank", rerank_tests},
+  {"bitexact", bitexact_tests},
   {"vec", vec_tests},
   {"vtab_vec", vtab_vec_tests},
   {"vtab_hnsw", vtab_hnsw_tests},

@@ -19,7 +19,8 @@
 **                  of float summation in any order: (K+1) 2^-24 (sum |x w| + |b|)
 **   gemm_f32       against the double sum within the bound of float summation; each row's
 **                  result bit-identical whatever M, the row's place and the column slice
-**                  (what makes embed() equal embed_each()); odd K, strides, no bias
+**                  (what makes embed() equal embed_each()); odd K, strides, no bias;
+**                  and every level bit-identical to the scalar one (order.h)
 ** Speed is measured by bench/kernels (make bench-kernels), never here.
 */
 #include <float.h>
@@ -567,6 +568,44 @@ static void test_f32_gemm(void) {
       }
 }
 
+/* order.h: every level's gemm_f32 (and the scalar one without FMA, order.h's emulation)
+** equals the scalar one bit for bit, on K around each
+** vector and block boundary, terms of mixed magnitudes (so that any other order rounds
+** differently), strides, slices, with and without bias. */
+static void test_f32_levels_exact(void) {
+  static const size_t Ms[] = {1, 2, 3, 4, 5, 9, 33};
+  static const size_t Ks[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 47, 64, 384, 1000, 1536};
+  const sl_gemm_kernels *all[3];
+  const char *names[3];
+  int nt = tables(all, names);
+  uint64_t seed = 41;
+  for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+    for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++) {
+      const size_t M = Ms[mi], K = Ks[ki], N = 23, ldx = K + 3, ldw = K + 1, ldy = N;
+      const size_t n0 = mi % 3, n1 = N - mi % 2;
+      float *x = xmalloc(M * ldx * 4), *w = xmalloc(N * ldw * 4), *bias = xmalloc(N * 4);
+      float *want = xmalloc(M * ldy * 4), *got = xmalloc(M * ldy * 4);
+      for (size_t i = 0; i < M * ldx; i++) x[i] = urand(&seed, -2, 2) * (i % 7 == 0 ? 1e3f : 1.0f);
+      for (size_t i = 0; i < N * ldw; i++) w[i] = urand(&seed, -0.5f, 0.5f) * (i % 5 == 0 ? 1e-3f : 1.0f);
+      for (size_t n = 0; n < N; n++) bias[n] = urand(&seed, -1, 1);
+      const float *b = mi % 2 ? bias : NULL;
+      memset(want, 0, M * ldy * 4);
+      all[0]->gemm_f32(x, ldx, M, w, ldw, b, n0, n1, K, want, ldy);
+      for (int t = 0; t < nt; t++) {
+        /* t = 0: the scalar table without FMA, against the one this CPU runs */
+        const sl_gemm_kernels *kt = t ? all[t] : sl_gemm_scalar_nofma();
+        memset(got, 0, M * ldy * 4);
+        kt->gemm_f32(x, ldx, M, w, ldw, b, n0, n1, K, got, ldy);
+        size_t diff = 0;
+        for (size_t i = 0; i < M * ldy; i++)
+          if (memcmp(&got[i], &want[i], sizeof got[i]) != 0) diff++;
+        CHECK_MSG(diff == 0, "%s gemm_f32 M=%zu K=%zu [%zu,%zu): %zu outputs differ from scalar's bits",
+                  t ? names[t] : "scalar without FMA", M, K, n0, n1, diff);
+      }
+      free(x), free(w), free(bias), free(want), free(got);
+    }
+}
+
 const sl_test gemm_tests[] = {
   {"levels", test_levels},
   {"quantize", test_quantize},
@@ -576,5 +615,6 @@ const sl_test gemm_tests[] = {
   {"bf16_gemm", test_bf16_gemm},
   {"bf16_end_to_end", test_bf16_end_to_end},
   {"f32_gemm", test_f32_gemm},
+  {"f32_levels_exact", test_f32_levels_exact},
   {0, 0},
 };

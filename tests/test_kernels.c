@@ -14,6 +14,9 @@
 **   sum_rows, max_rows, scale   exact (double sums in row order; max and one product
 **                 are exact)
 **   dot           |err| <= 1e-6 * sum |x*y| (float lanes)
+**   tanh          |err| <= 1.5e-7, relative <= 2.4e-7 below 0.5
+** Beyond the tolerances, every table must give the scalar table's bits for every kernel
+** (order.h: the same operations in the same order at every level).
 ** The SEMLITE_ISA rule is tested through sl_isa_from_env(), since the process-wide
 ** choice is made once; when the variable is set for the run, sl_kernels_get() is
 ** checked against it too.
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 
 #include "../ext/kernels/kernels.h"
+#include "../ext/kernels/order.h"
 #include "test.h"
 
 
@@ -400,6 +404,168 @@ static void test_scale_dot(void) {
   }
 }
 
+/* ---- tanh ---------------------------------------------------------------------------- */
+
+/* Against double tanh: |err| <= 1.5e-7, and <= 2 ulp relative below 0.5 (the series);
+** odd, +-0 kept, +-1 far out, NaN through. */
+static void test_tanh(void) {
+  const sl_kernels *all[3];
+  int nt = tables(all);
+  uint64_t seed = 29;
+  const size_t n = 20000;
+  float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+  for (size_t i = 0; i < n; i++)
+    x[i] = i < n / 2 ? -12.0f + 24.0f * (float)i / (float)(n / 2) : urand(&seed, -1, 1) * ldexpf(1, -(int)(i % 40));
+  for (int t = 0; t < nt; t++) {
+    memcpy(y, x, n * sizeof *y);
+    all[t]->tanh(y, n);
+    double worst_abs = 0, worst_rel = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+      double ref = tanh((double)x[i]), e = fabs(y[i] - ref);
+      if (e > worst_abs) worst_abs = e, at = i;
+      if (fabs(x[i]) < 0.5f && ref != 0 && e / fabs(ref) > worst_rel) worst_rel = e / fabs(ref);
+    }
+    CHECK_MSG(worst_abs <= 1.5e-7, "%s tanh: x=%.9g got %.9g want %.9g", all[t]->name, x[at], y[at], tanh((double)x[at]));
+    CHECK_MSG(worst_rel <= 2.4e-7, "%s tanh below 0.5: relative error %.3g", all[t]->name, worst_rel);
+    float z[6] = {0.0f, -0.0f, 30.0f, -30.0f, INFINITY, NAN};
+    all[t]->tanh(z, 6);
+    CHECK_MSG(z[0] == 0 && !signbit(z[0]) && z[1] == 0 && signbit(z[1]), "%s tanh(+-0) = %g, %g", all[t]->name, z[0], z[1]);
+    CHECK_MSG(z[2] == 1 && z[3] == -1 && z[4] == 1 && isnan(z[5]), "%s tanh(30, -30, inf, nan) = %g %g %g %g",
+              all[t]->name, z[2], z[3], z[4], z[5]);
+  }
+  free(x), free(y);
+}
+
+/* ---- the same bits at every level (order.h) ------------------------------------------- */
+
+/* sl_fmaf and sl_fma16 (the scalar table's fused product) against libm's fmaf: random
+** triples, cancellations, and products that sit exactly halfway between two floats with
+** a tiny addend, where rounding to double and then to float would round twice. */
+static void test_fmaf(void) {
+  uint64_t seed = 23;
+  size_t bad = 0, cases = 0;
+  float a[16], b[16], c[16], want[16];
+  for (int round = 0; round < 40000; round++) {
+    for (int l = 0; l < 16; l++) {
+      switch ((round + l) % 4) {
+      case 0: /* random */
+        a[l] = urand(&seed, -4, 4), b[l] = urand(&seed, -4, 4), c[l] = urand(&seed, -4, 4);
+        break;
+      case 1: /* cancellation */
+        a[l] = urand(&seed, -4, 4), b[l] = urand(&seed, -4, 4), c[l] = -(a[l] * b[l]);
+        break;
+      case 2: { /* p = 1 + ... + odd * 2^-24: a float tie, and an addend below a double ulp */
+        int i = (int)(rng_next(&seed) % 2048) | 1, j = (int)(rng_next(&seed) % 2048) | 1;
+        a[l] = 1.0f + (float)i * 0x1p-12f, b[l] = 1.0f + (float)j * 0x1p-12f;
+        c[l] = (rng_next(&seed) % 2 ? 1.0f : -1.0f) * ldexpf(1.0f, -60 - (int)(rng_next(&seed) % 40));
+        break;
+      }
+      default: /* tiny results, subnormals, infinities */
+        a[l] = urand(&seed, -1, 1) * 0x1p-70f, b[l] = urand(&seed, -1, 1) * 0x1p-70f,
+        c[l] = rng_next(&seed) % 8 == 0 ? INFINITY : urand(&seed, -1, 1) * 0x1p-140f;
+        break;
+      }
+      want[l] = fmaf(a[l], b[l], c[l]);
+      float got = sl_fmaf(a[l], b[l], c[l]);
+      if (memcmp(&got, &want[l], sizeof got) != 0 && !(isnan(got) && isnan(want[l]))) {
+        if (bad++ < 5)
+          sl_test_fail(__FILE__, __LINE__, "sl_fmaf(%a, %a, %a) = %a, fmaf %a", a[l], b[l], c[l], got, want[l]);
+      }
+      cases++;
+    }
+    sl_fma16(a, b, c);
+    for (int l = 0; l < 16; l++)
+      if (memcmp(&c[l], &want[l], sizeof c[l]) != 0 && !(isnan(c[l]) && isnan(want[l]))) {
+        if (bad++ < 5) sl_test_fail(__FILE__, __LINE__, "sl_fma16 lane %d = %a, fmaf %a", l, c[l], want[l]);
+      }
+  }
+  CHECK_MSG(bad == 0, "%zu of %zu fused products differ from fmaf", bad, cases);
+}
+
+/* n floats of out equal a's bits; the index of the first that is not, or n. */
+static size_t first_diff(const float *a, const float *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (memcmp(&a[i], &b[i], sizeof a[i]) != 0) return i;
+  return n;
+}
+
+/* Every kernel of every table gives the scalar table's bits: inputs of mixed magnitudes
+** (so that another summation order would round differently), every tail length, the
+** specials of the tests above. */
+static void test_levels_exact(void) {
+  static const size_t lens[] = {1, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 47, 100, 384, 1536};
+  const sl_kernels *all[3];
+  int nt = tables(all);
+  uint64_t seed = 19;
+  if (nt < 2) {
+    sl_test_skip("only the scalar table runs here");
+    return;
+  }
+  for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+    const size_t n = lens[li], rows = 3, N = rows * n;
+    float *in = malloc(N * sizeof *in), *res = malloc(N * sizeof *res), *g = malloc(n * sizeof *g),
+          *b = malloc(n * sizeof *b), *want = malloc(N * sizeof *want), *got = malloc(N * sizeof *got);
+    for (size_t i = 0; i < N; i++)
+      in[i] = urand(&seed, -6, 6) * (i % 7 == 0 ? 40.0f : 1.0f), res[i] = urand(&seed, -2, 2);
+    for (size_t i = 0; i < n; i++) g[i] = urand(&seed, 0.5f, 1.5f), b[i] = urand(&seed, -0.5f, 0.5f);
+    for (int t = 1; t < nt; t++) {
+      const sl_kernels *k = all[t], *ref = all[0];
+#define SAME(what, call_ref, call_k, count)                                                       \
+  do {                                                                                            \
+    memcpy(want, in, N * sizeof *in), memcpy(got, in, N * sizeof *in);                            \
+    call_ref;                                                                                     \
+    call_k;                                                                                       \
+    size_t at_ = first_diff(want, got, count);                                                    \
+    CHECK_MSG(at_ == (count), "%s %s n=%zu: [%zu] %.9g, scalar %.9g", k->name, what, n, at_,     \
+              at_ < (count) ? got[at_] : 0.0, at_ < (count) ? want[at_] : 0.0);                   \
+  } while (0)
+      SAME("gelu", ref->gelu(want, N), k->gelu(got, N), N);
+      SAME("softmax", ref->softmax_rows(want, rows, n, n, 0.125f), k->softmax_rows(got, rows, n, n, 0.125f), N);
+      SAME("softmax scale<0", ref->softmax_rows(want, rows, n, n, -0.5f), k->softmax_rows(got, rows, n, n, -0.5f), N);
+      SAME("layernorm", ref->add_layernorm(want, NULL, rows, n, g, b, 1e-12f),
+           k->add_layernorm(got, NULL, rows, n, g, b, 1e-12f), N);
+      SAME("add_layernorm", ref->add_layernorm(want, res, rows, n, g, b, 1e-5f),
+           k->add_layernorm(got, res, rows, n, g, b, 1e-5f), N);
+      SAME("sum_rows", ref->sum_rows(in, rows, n, want), k->sum_rows(in, rows, n, got), n);
+      SAME("max_rows", ref->max_rows(in, rows, n, want), k->max_rows(in, rows, n, got), n);
+      SAME("scale", ref->scale(want, N, 0.37f), k->scale(got, N, 0.37f), N);
+      SAME("dot", want[0] = ref->dot(in, res, N), got[0] = k->dot(in, res, N), 1);
+      SAME("normalize", sl_kernels_normalize(ref, want, n), sl_kernels_normalize(k, got, n), n);
+      SAME("tanh", ref->tanh(want, N), k->tanh(got, N), N);
+#undef SAME
+    }
+    free(in), free(res), free(g), free(b), free(want), free(got);
+  }
+  /* gelu over a dense sweep and its specials, exp through softmax over a wide range */
+  float *want = malloc(8192 * sizeof *want), *got = malloc(8192 * sizeof *got);
+  for (size_t i = 0; i < 8192; i++) want[i] = -20.0f + 40.0f * (float)i / 8192.0f + urand(&seed, 0, 1e-3f);
+  static const float special[] = {0.0f, -0.0f, 1.0f, -1.0f, 14.5f, -14.5f, 1e-30f, -1e-40f,
+                                  FLT_TRUE_MIN, FLT_MAX, -FLT_MAX, 88.0f, -88.0f, INFINITY, -INFINITY};
+  for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) want[i * 7] = special[i];
+  float *orig = malloc(8192 * sizeof *orig);
+  memcpy(orig, want, 8192 * sizeof *orig);
+  all[0]->gelu(want, 8192);
+  for (int t = 1; t < nt; t++) {
+    memcpy(got, orig, 8192 * sizeof *got);
+    all[t]->gelu(got, 8192);
+    size_t at = first_diff(want, got, 8192);
+    CHECK_MSG(at == 8192, "%s gelu sweep: x=%.9g got %.9g, scalar %.9g", all[t]->name,
+              at < 8192 ? orig[at] : 0.0, at < 8192 ? got[at] : 0.0, at < 8192 ? want[at] : 0.0);
+  }
+  for (size_t i = 0; i < 8192; i++) orig[i] = urand(&seed, -120, 100);
+  memcpy(want, orig, 8192 * sizeof *want);
+  all[0]->softmax_rows(want, 8, 1024, 1024, 1.0f);
+  for (int t = 1; t < nt; t++) {
+    memcpy(got, orig, 8192 * sizeof *got);
+    all[t]->softmax_rows(got, 8, 1024, 1024, 1.0f);
+    size_t at = first_diff(want, got, 8192);
+    CHECK_MSG(at == 8192, "%s softmax wide: [%zu] got %.9g, scalar %.9g", all[t]->name, at,
+              at < 8192 ? got[at] : 0.0, at < 8192 ? want[at] : 0.0);
+  }
+  free(want), free(got), free(orig);
+}
+
 const sl_test kernels_tests[] = {
   {"dispatch", test_dispatch},
   {"isa_env_rule", test_isa_env_rule},
@@ -409,5 +575,8 @@ const sl_test kernels_tests[] = {
   {"layernorm", test_layernorm},
   {"sum_max_rows", test_sum_max_rows},
   {"scale_dot", test_scale_dot},
+  {"tanh", test_tanh},
+  {"fmaf", test_fmaf},
+  {"levels_exact", test_levels_exact},
   {0, 0},
 };

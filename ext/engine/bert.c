@@ -533,7 +533,7 @@ int sl_bert_classify(const sl_bert *b, const sl_batch *batch, float *out, sl_err
   for (size_t seq = 0; seq < batch->n_seq; seq++)
     memcpy(s.ctx + seq * H, s.x + (batch->offsets[seq] - batch->offsets[0]) * H, H * sizeof(float));
   apply_linear(&b->pooler, s.ctx, batch->n_seq, pooled, NULL);
-  for (size_t i = 0; i < batch->n_seq * H; i++) pooled[i] = tanhf(pooled[i]);
+  sl_kernels_get()->tanh(pooled, batch->n_seq * H);   /* not libm's: the same bits everywhere */
   apply_linear(&b->classifier, pooled, batch->n_seq, out, NULL);
   sl_free(s.block);
   return SL_OK;

@@ -7,14 +7,17 @@
 **
 ** The scalar int8 product is plain integer arithmetic, so its int32 sums equal the
 ** SIMD ones whatever their order; the float epilogue is written in the same operations
-** in the same order at every level, so the outputs are equal bit for bit. The bf16 sum
-** runs in 8 interleaved float partial sums (which the compiler can keep in one vector
-** register even at this level): the order differs from the SIMD levels', the bound on
-** the rounding does not.
+** in the same order at every level, so the outputs are equal bit for bit. The float32
+** sum is order.h's, as at every level (bit-identical too). The bf16 sum runs in 8
+** interleaved float partial sums (which the compiler can keep in one vector register even
+** at this level): the order differs from the SIMD levels', the bound on the rounding
+** does not.
 */
+#include <math.h>
 #include <pthread.h>
 
 #include "gemm_isa.h"
+#include "order.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
@@ -69,23 +72,47 @@ static void gemm_i8(const uint8_t *xu, size_t ldq, const float *xs, size_t M,
   }
 }
 
-/* 8 interleaved partial sums, as gemm_bf16 below. */
-static void gemm_f32(const float *x, size_t ldx, size_t M, const float *w, size_t ldw,
-                     const float *bias, size_t n0, size_t n1, size_t K, float *y, size_t ldy) {
+/* order.h's order: 16 partial sums over k mod 16, fused, folded in halves; the SIMD
+** levels run the same operations, so every level gives the same bits. hw: the CPU's
+** FMA instruction (the compiler keeps the 16 sums in vector registers), else order.h's
+** exact emulation, about 5 times slower. */
+static inline __attribute__((always_inline)) void f32_sums(const float *x, size_t ldx, size_t M,
+                                                           const float *w, size_t ldw, const float *bias,
+                                                           size_t n0, size_t n1, size_t K, float *y,
+                                                           size_t ldy, const int hw) {
   for (size_t m = 0; m < M; m++) {
     const float *a = x + m * ldx;
     for (size_t n = n0; n < n1; n++) {
       const float *b = w + n * ldw;
-      float s[8] = {0};
+      float s[SL_ORDER_LANES] = {0};
       size_t k = 0;
-      for (; k + 8 <= K; k += 8)
-        for (int l = 0; l < 8; l++) s[l] += a[k + l] * b[k + l];
-      for (; k < K; k++) s[k % 8] += a[k] * b[k];
-      float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-      y[m * ldy + n] = t + (bias ? bias[n] : 0.0f);
+      for (; k + SL_ORDER_LANES <= K; k += SL_ORDER_LANES) {
+        if (hw)
+          for (int l = 0; l < SL_ORDER_LANES; l++) s[l] = __builtin_fmaf(a[k + l], b[k + l], s[l]);
+        else
+          sl_fma16(a + k, b + k, s);
+      }
+      for (int l = 0; k < K; k++, l++) s[l] = hw ? __builtin_fmaf(a[k], b[k], s[l]) : sl_fmaf(a[k], b[k], s[l]);
+      y[m * ldy + n] = sl_order_fold(s) + (bias ? bias[n] : 0.0f);
     }
   }
 }
+
+static void gemm_f32(const float *x, size_t ldx, size_t M, const float *w, size_t ldw,
+                     const float *bias, size_t n0, size_t n1, size_t K, float *y, size_t ldy) {
+  f32_sums(x, ldx, M, w, ldw, bias, n0, n1, K, y, ldy, 0);
+}
+
+#ifdef SL_X86
+/* The scalar level on a CPU with FMA (SEMLITE_ISA=scalar on any AVX2 machine): the same
+** bits, at the speed of the scalar code before the order was fixed. */
+__attribute__((target("fma"))) static void gemm_f32_fma(const float *x, size_t ldx, size_t M,
+                                                         const float *w, size_t ldw, const float *bias,
+                                                         size_t n0, size_t n1, size_t K, float *y,
+                                                         size_t ldy) {
+  f32_sums(x, ldx, M, w, ldw, bias, n0, n1, K, y, ldy, 1);
+}
+#endif
 
 static void to_bf16(const float *x, size_t n, uint16_t *out) {
   for (size_t i = 0; i < n; i++) out[i] = sl_bf16_round(x[i]);
@@ -144,6 +171,9 @@ static pthread_once_t levels_once = PTHREAD_ONCE_INIT;
 static void build_levels(void) {
   best = sl_cpu_best_isa();
   levels[SL_ISA_SCALAR] = scalar;
+#ifdef SL_X86
+  if (best >= SL_ISA_AVX2) levels[SL_ISA_SCALAR].gemm_f32 = gemm_f32_fma;
+#endif
   levels[SL_ISA_AVX2] = scalar;
   if (best >= SL_ISA_AVX2) sl_gemm_fill_avx2(&levels[SL_ISA_AVX2]);
   levels[SL_ISA_AVX512] = levels[SL_ISA_AVX2];
@@ -155,6 +185,8 @@ static void build_levels(void) {
   }
 #endif
 }
+
+const sl_gemm_kernels *sl_gemm_scalar_nofma(void) { return &scalar; }
 
 const sl_gemm_kernels *sl_gemm_for_isa(sl_isa isa) {
   if ((unsigned)isa > SL_ISA_AVX512) return NULL;

@@ -8,9 +8,10 @@
 ** For int8 and bf16, K is padded: rows of X and W are zero-filled up to K, a multiple
 ** of SL_GEMM_K_ALIGN. float32 takes any K and strides.
 **
-** float32: each output's sum runs in an order that depends on K and the level only,
-**   never on M, on the row's position in X or on the columns asked for, so a sequence
-**   gets bit-identical results alone or inside a batch (embed() equals embed_each()).
+** float32: each output's sum runs in an order that depends on K only (order.h: the same
+**   at every level, so scalar, AVX2 and AVX-512 give the same bits), never on M, on the
+**   row's position in X or on the columns asked for, so a sequence gets bit-identical
+**   results alone or inside a batch (embed() equals embed_each()).
 **
 ** int8 (per-output-channel symmetric weights, dynamic per-row activations):
 **   W[n][k] ~ ws[n] * wq[n][k],  wq in [-127, 127]

@@ -23,9 +23,13 @@
 **                  says it is.
 **   to_bf16        sl_bf16_round below, bit for bit at every level; vcvtneps2bf16 is not
 **                  used because it flushes denormal inputs to zero.
-**   gemm_f32,      float sums in an order of each level's choosing, fixed by K (gemm.h):
-**   gemm_bf16      levels agree to rounding, not bit for bit. vdpbf16ps treats denormal bf16 inputs and
-**                  results as zero; the other levels keep them.
+**   gemm_f32       order.h's order at every level: 16 partial sums over k mod 16, each
+**                  product fused, folded in halves, then + bias[n] (+ 0.0f without bias);
+**                  every level gives the same bits (the scalar one with the CPU's FMA
+**                  where it has one, else order.h's exact emulation).
+**   gemm_bf16      float sums in an order of each level's choosing, fixed by K (gemm.h):
+**                  levels agree to rounding, not bit for bit. vdpbf16ps treats denormal
+**                  bf16 inputs and results as zero; the other levels keep them.
 ** bias may be NULL (no bias; y is then acc * scale + 0.0f).
 */
 #ifndef SEMLITE_GEMM_ISA_H
@@ -46,6 +50,10 @@ void sl_gemm_fill_avx512(sl_gemm_kernels *t, int vnni, int bf16);
 /* The table for one level, capped at what this CPU runs, so the tests can check and time
 ** every level in one process; sl_gemm_get() is this at sl_kernels_get()->isa. */
 const sl_gemm_kernels *sl_gemm_for_isa(sl_isa isa);
+
+/* The scalar table as it runs on a CPU without FMA (order.h's emulated fused products),
+** which sl_gemm_for_isa(SL_ISA_SCALAR) does not return on a CPU with FMA; for the tests. */
+const sl_gemm_kernels *sl_gemm_scalar_nofma(void);
 
 /* The loop over blocks of the SIMD products: rows of X in chunks of about l1 bytes
 ** (elem bytes per element of K) that stay in L1 while every block of NR output columns

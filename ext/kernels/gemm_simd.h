@@ -16,7 +16,10 @@
 ** again and are masked off at the store.
 **
 ** What each level multiplies with (the *_OP blocks below):
-** float32  one FMA per W products, at both levels.
+** float32  one FMA per W products, at both levels, in order.h's order: 16 partial sums
+**          per output, one vector on AVX-512, two on AVX2 (whose float32 blocks are
+**          therefore MR x 1: 8 accumulators), folded in halves, so that both levels and
+**          the scalar one give the same bits.
 ** int8     AVX-512: vpdpbusd (AVX512_VNNI), 4 unsigned x signed byte products into each
 **          int32 lane; the sums are of xu*wq, so 128 * wsum comes off (gemm_isa.h).
 **          AVX2: vpmaddubsw multiplies unsigned by signed bytes but saturates its pair
@@ -44,6 +47,7 @@
 ** off x86.
 */
 #include "gemm_isa.h"
+#include "order.h"
 #include "simd.h"
 
 #if SL_SIMD_X86
@@ -116,9 +120,14 @@ static void to_bf16(const float *x, size_t n, uint16_t *out) {
 ** store_rows(y, ...)      row i's lanes of v to row i of y, columns [0, nr)
 ** P_X, P_W, P_PREP_X/W    a product's operands, made from each loaded vector of X and W
 ** P_OP(acc, x, w)         one step's products of a row of X and a row of W added to acc
-** P_FP, P_TARGET          float (1) or int32 (0) lanes; the extension it is compiled for */
+** P_FP, P_TARGET          float (1) or int32 (0) lanes; the extension it is compiled for
+** P_NR, P_V               columns of W per block; vectors of partial sums per output
+** P_REDUCE(acc)           reduce_block (or, float32 on AVX2, reduce_rows) for P_NR
+** P_COLS(v, nr), P_STORE  col_pattern and store_rows for P_NR */
 
-/* float32: one FMA per W products, at both levels. */
+/* float32: order.h's order, 16 partial sums per output over k mod 16, one FMA each:
+** F32_V vectors hold them (AVX-512: 1, AVX2: 2), folded in halves; reduce_block folds
+** the lanes in halves too, so every level (scalar included) gives the same bits. */
 typedef VF F32_X;
 typedef VF F32_W;
 #define F32_PREP_X vi_as_vf
@@ -126,6 +135,9 @@ typedef VF F32_W;
 #define F32_OP(acc, x, w) vf_as_vi(vf_fmadd(x, w, vi_as_vf(acc)))
 #define F32_FP 1
 #define F32_TARGET
+#define F32_V (SL_ORDER_LANES / W)
+#define I8_V 1
+#define BF16_V 1
 
 #if SL_SIMD_AVX512
 
@@ -193,6 +205,15 @@ typedef VI BF16_W;
 #define BF16_FP 1
 #define BF16_TARGET __attribute__((target("avx512bf16")))
 
+#define I8_NR NR
+#define BF16_NR NR
+#define F32_NR NR
+#define I8_REDUCE(acc) reduce_block(0, acc)
+#define BF16_REDUCE(acc) reduce_block(1, acc)
+#define F32_REDUCE(acc) reduce_block(1, acc)
+#define F32_COLS col_pattern
+#define F32_STORE store_rows
+
 #else /* AVX2 */
 
 #define NR 2
@@ -200,7 +221,8 @@ typedef VI BF16_W;
 #define BF16_NAME "avx2"
 
 /* Two rounds of horizontal adds leave rows 0-1 in g01 and rows 2-3 in g23, each with
-** its two 128-bit halves still to be added. */
+** its two 128-bit halves still to be added. (Pairs of neighbours: not order.h's fold,
+** which the integer sums do not need and bf16 does not promise.) */
 INLINE VI reduce_block(int fp, VI acc[MR][NR]) {
 #define HADD(a, b) (fp ? _mm256_castps_si256(_mm256_hadd_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b))) \
                        : _mm256_hadd_epi32(a, b))
@@ -262,6 +284,44 @@ INLINE BF16_X BF16_PREP_X(VI v) {
 #define BF16_FP 1
 #define BF16_TARGET
 
+/* float32: one column of W per block, since each output keeps two vectors of partial
+** sums (16 of MR x 2 x 2 would not leave a register for the operands); lane i of the
+** reduced vector is row i. reduce_rows folds each row's 8 lanes in halves (order.h):
+** the 128-bit halves, then the 64-bit ones, then the neighbours. */
+INLINE VI reduce_rows(VI acc[MR][1]) {
+  VF h[MR];
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; i++) h[i] = vi_as_vf(acc[i][0]);
+  VF q01 = _mm256_add_ps(_mm256_permute2f128_ps(h[0], h[1], 0x20), _mm256_permute2f128_ps(h[0], h[1], 0x31));
+  VF q23 = _mm256_add_ps(_mm256_permute2f128_ps(h[2], h[3], 0x20), _mm256_permute2f128_ps(h[2], h[3], 0x31));
+  /* 128-bit lane 0: rows 0 and 2, lane 1: rows 1 and 3, two partial sums each */
+  VF r = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(q01), _mm256_castps_pd(q23))),
+                       _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(q01), _mm256_castps_pd(q23))));
+  r = _mm256_add_ps(r, _mm256_movehdup_ps(r));
+  return vf_as_vi(_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 2, 6, 0, 4, 2, 6)));
+}
+
+INLINE VI col1(const void *v, size_t nr) {
+  (void)nr;
+  return vf_as_vi(_mm256_set1_ps(*(const float *)v));
+}
+
+INLINE void store_rows1(float *y, size_t ldy, size_t mr, size_t nr, VF v) {
+  float t[W];
+  (void)nr;
+  _mm256_storeu_ps(t, v);
+  for (size_t i = 0; i < mr; i++) y[i * ldy] = t[i];
+}
+
+#define I8_NR NR
+#define BF16_NR NR
+#define F32_NR 1
+#define I8_REDUCE(acc) reduce_block(0, acc)
+#define BF16_REDUCE(acc) reduce_block(1, acc)
+#define F32_REDUCE(acc) reduce_rows(acc)
+#define F32_COLS col1
+#define F32_STORE store_rows1
+
 #endif
 
 /* ---- the products -------------------------------------------------------------------- */
@@ -274,41 +334,62 @@ INLINE BF16_X BF16_PREP_X(VI v) {
 ** without it GCC 12 copies all of them on every step, because the reduction reads them
 ** as parts. The function is then instantiated once per row count (noinline), which keeps
 ** each loop small enough for the register allocator and hands it mr as a constant. */
-/* One step of K (LOAD reads a vector of a row; the tail's masks off the rest). */
+/* One step of K: P_V vectors of each row (LOAD reads vector v of a row; the tail's masks
+** off the rest). */
 #define DOT_STEP(P, LOAD)                                                                      \
   do {                                                                                         \
-    P##_W wv[NR];                                                                              \
-    _Pragma("GCC unroll 4") for (int j = 0; j < NR; j++)                                       \
-      wv[j] = P##_PREP_W(LOAD((const char *)w[j] + k));                                        \
-    _Pragma("GCC unroll 4") for (size_t i = 0; i < mr; i++) {                                  \
-      const P##_X xv = P##_PREP_X(LOAD(x + i * ldx + k));                                      \
-      _Pragma("GCC unroll 4") for (int j = 0; j < NR; j++) acc[i][j] = P##_OP(acc[i][j], xv, wv[j]); \
+    _Pragma("GCC unroll 2") for (int v = 0; v < P##_V; v++) {                                  \
+      const size_t kv = k + (size_t)v * SL_SIMD_BYTES;                                         \
+      P##_W wv[P##_NR];                                                                        \
+      _Pragma("GCC unroll 4") for (int j = 0; j < P##_NR; j++)                                 \
+        wv[j] = P##_PREP_W(LOAD((const char *)w[j] + kv, v));                                  \
+      _Pragma("GCC unroll 4") for (size_t i = 0; i < mr; i++) {                                \
+        const P##_X xv = P##_PREP_X(LOAD(x + i * ldx + kv, v));                                \
+        _Pragma("GCC unroll 4") for (int j = 0; j < P##_NR; j++)                               \
+          acc[i][j][v] = P##_OP(acc[i][j][v], xv, wv[j]);                                      \
+      }                                                                                        \
     }                                                                                          \
   } while (0)
-#define LOAD_FULL(p) vi_loadu(p)
-#define LOAD_TAIL(p) vi_maskz_load_i32(tail, p)
+#define LOAD_FULL(p, v) vi_loadu(p)
+#define LOAD_TAIL(p, v) vi_maskz_load_i32(tail[v], p)
 
 #define DOT_INSTANCE(name, P, mr)                                                              \
   static __attribute__((noinline)) P##_TARGET VI name##_##mr(const char *x, size_t ldx,       \
-                                                           const void *const w[NR],            \
+                                                           const void *const w[P##_NR],        \
                                                            size_t bytes) {                     \
     return name(mr, x, ldx, w, bytes);                                                         \
   }
+/* The P_V vectors of an output's partial sums are folded in halves (order.h) before the
+** reduction. */
 #define DEFINE_DOT(name, P)                                                                    \
-  INLINE P##_TARGET VI name(const size_t mr, const char *x, size_t ldx, const void *const w[NR], \
-                            size_t bytes) {                                                    \
-    VI acc[MR][NR];                                                                            \
+  INLINE P##_TARGET VI name(const size_t mr, const char *x, size_t ldx,                        \
+                            const void *const w[P##_NR], size_t bytes) {                       \
+    VI acc[MR][P##_NR][P##_V], sums[MR][P##_NR];                                               \
+    const size_t step = P##_V * SL_SIMD_BYTES;                                                 \
     size_t k = 0;                                                                              \
     _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++)                                       \
-      _Pragma("GCC unroll 4") for (int j = 0; j < NR; j++) acc[i][j] = vi_zero();              \
-    for (; k + SL_SIMD_BYTES <= bytes; k += SL_SIMD_BYTES) DOT_STEP(P, LOAD_FULL);             \
+      _Pragma("GCC unroll 4") for (int j = 0; j < P##_NR; j++)                                 \
+        _Pragma("GCC unroll 2") for (int v = 0; v < P##_V; v++) acc[i][j][v] = vi_zero();      \
+    for (; k + step <= bytes; k += step) DOT_STEP(P, LOAD_FULL);                               \
     if (k < bytes) { /* float32 only: the int8 and bf16 rows are padded */                     \
-      const VM tail = lanes((bytes - k) / 4);                                                  \
+      VM tail[P##_V];                                                                          \
+      const size_t left = (bytes - k) / 4;                                                     \
+      _Pragma("GCC unroll 2") for (int v = 0; v < P##_V; v++)                                  \
+        tail[v] = lanes(left > (size_t)v * W ? left - (size_t)v * W : 0);                      \
       DOT_STEP(P, LOAD_TAIL);                                                                  \
     }                                                                                          \
     _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++)                                       \
-      _Pragma("GCC unroll 4") for (int j = 0; j < NR; j++) __asm__("" : "+v"(acc[i][j]));      \
-    return reduce_block(P##_FP, acc);                                                          \
+      _Pragma("GCC unroll 4") for (int j = 0; j < P##_NR; j++)                                 \
+        _Pragma("GCC unroll 2") for (int v = 0; v < P##_V; v++) __asm__("" : "+v"(acc[i][j][v])); \
+    _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++)                                       \
+      _Pragma("GCC unroll 4") for (int j = 0; j < P##_NR; j++) {                               \
+        for (int h = P##_V / 2; h >= 1; h /= 2)                                                \
+          for (int v = 0; v < h; v++)                                                          \
+            acc[i][j][v] = P##_FP ? vf_as_vi(vf_add(vi_as_vf(acc[i][j][v]), vi_as_vf(acc[i][j][v + h]))) \
+                                  : vi_add_i32(acc[i][j][v], acc[i][j][v + h]);                \
+        sums[i][j] = acc[i][j][0];                                                             \
+      }                                                                                        \
+    return P##_REDUCE(sums);                                                                   \
   }                                                                                            \
   DOT_INSTANCE(name, P, 1)                                                                     \
   DOT_INSTANCE(name, P, 2)                                                                     \
@@ -327,7 +408,7 @@ DEFINE_DOT(dot_bf16, BF16)
 
 /* Rows [m, m+mr) by columns [n, n+nr): the sums, then gemm_isa.h's epilogue. */
 INLINE void block_i8(const size_t mr, const uint8_t *x, size_t ldq, const float *xs,
-                     const void *const w[NR], const float *ws, const int32_t *wsum,
+                     const void *const w[I8_NR], const float *ws, const int32_t *wsum,
                      const float *bias, size_t K, float *y, size_t ldy, size_t nr) {
   VI s = DOT(dot_i8, mr, (const char *)x, ldq, w, K);
 #if SL_SIMD_AVX512 /* vpdpbusd summed xu*wq */
@@ -350,22 +431,22 @@ static void gemm_i8(const uint8_t *xu, size_t ldq, const float *xs, size_t M, co
 #undef BLOCK_I8
 }
 
-INLINE void block_f32(const size_t mr, const float *x, size_t ldx, const void *const w[NR],
+INLINE void block_f32(const size_t mr, const float *x, size_t ldx, const void *const w[F32_NR],
                       const float *bias, size_t K, float *y, size_t ldy, size_t nr) {
   VF s = vi_as_vf(DOT(dot_f32, mr, (const char *)x, 4 * ldx, w, 4 * K));
-  VF b = bias ? vi_as_vf(col_pattern(bias, nr)) : vf_zero();
-  store_rows(y, ldy, mr, nr, vf_add(s, b));
+  VF b = bias ? vi_as_vf(F32_COLS(bias, nr)) : vf_zero();
+  F32_STORE(y, ldy, mr, nr, vf_add(s, b));
 }
 
 static void gemm_f32(const float *x, size_t ldx, size_t M, const float *wf, size_t ldw,
                      const float *bias, size_t n0, size_t n1, size_t K, float *y, size_t ldy) {
 #define BLOCK_F32(mr) \
   block_f32(mr, x + m * ldx, ldx, w, bias ? bias + n : NULL, K, y + m * ldy + n, ldy, nr)
-  SL_GEMM_FOR_BLOCKS(NR, L1_BUDGET, 4, wf, ldw, K, M, n0, n1, BLOCK_F32);
+  SL_GEMM_FOR_BLOCKS(F32_NR, L1_BUDGET, 4, wf, ldw, K, M, n0, n1, BLOCK_F32);
 #undef BLOCK_F32
 }
 
-INLINE void block_bf16(const size_t mr, const uint16_t *x, size_t ldx, const void *const w[NR],
+INLINE void block_bf16(const size_t mr, const uint16_t *x, size_t ldx, const void *const w[BF16_NR],
                        const float *bias, size_t K, float *y, size_t ldy, size_t nr) {
   VF s = vi_as_vf(DOT(dot_bf16, mr, (const char *)x, 2 * ldx, w, 2 * K));
   VF b = bias ? vi_as_vf(col_pattern(bias, nr)) : vf_zero();

@@ -38,8 +38,11 @@ typedef struct sl_kernels {
   /* x[i] *= s */
   void (*scale)(float *x, size_t n, float s);
 
-  /* sum x[i]*y[i], accumulated in float lanes then reduced */
+  /* sum x[i]*y[i], accumulated in float lanes then reduced (order.h) */
   float (*dot)(const float *x, const float *y, size_t n);
+
+  /* x[i] = tanh(x[i]) (simd_math.h's, not libm's, so that it is the same everywhere) */
+  void (*tanh)(float *x, size_t n);
 } sl_kernels;
 
 /* x /= max(|x|, 1e-12), as torch.nn.functional.normalize, on k's dot and scale. */

@@ -1,62 +1,62 @@
 /*
-** kernels_scalar.c: the portable kernel table, and the one every other table is tested
-** against. It runs where no SIMD table fits (old x86, other architectures, or
-** SEMLITE_ISA=scalar).
-**
-** It favours accuracy over speed: intermediates are double and the transcendental
-** functions are libm's double ones, so each result is within about one float rounding
-** of the exact value. The Makefile builds it with -ffp-contract=off, so what is written
-** is what is rounded.
+** kernels_scalar.c: the portable kernel table. It runs where no SIMD table fits (old x86,
+** other architectures, or SEMLITE_ISA=scalar), and gives the same bits as the SIMD
+** tables: the same float operations in the same order, lane by lane. exp, GELU and tanh are
+** simd_math.h's polynomials on one lane (simd_scalar.h); sums follow order.h (16 partial
+** sums folded in halves; LayerNorm's in double); products that the SIMD tables fuse are
+** fmaf/fma here. The Makefile builds it with -ffp-contract=off, so what is written is
+** what is rounded.
 */
 #include <math.h>
 
 #include "kernels.h"
+#include "order.h"
+#include "simd_scalar.h"
 
-static const double kSqrtHalf = 0.70710678118654752440;
-
-/* 0.5*x*(1+erf(x/sqrt 2)) written with erfc so that the negative tail does not cancel. */
 static void gelu(float *x, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    double v = x[i];
-    x[i] = (float)(0.5 * v * erfc(-v * kSqrtHalf));
-  }
+  for (size_t i = 0; i < n; i++) x[i] = vf_gelu(x[i]);
 }
 
-/* scale*x is exact in double, so the max term is exactly exp(0) = 1 and a row of equal
-** values (a fully masked row of -1e30) stays uniform. */
+/* order.h's sum of n floats. */
+static float sum16(const float *p, size_t n) {
+  float s[SL_ORDER_LANES] = {0};
+  for (size_t i = 0; i < n; i++) s[i % SL_ORDER_LANES] += p[i];
+  return sl_order_fold(s);
+}
+
+/* As kernels_simd.h: exp(scale*(x - xr)) / sum, xr the max of the row (the min when
+** scale < 0), the product's rounding carried into exp; then a multiply by 1/sum. */
 static void softmax_rows(float *x, size_t rows, size_t cols, size_t ld, float scale) {
-  const double s = scale;
   for (size_t r = 0; r < rows; r++) {
     float *p = x + r * ld;
-    double mx = -INFINITY, sum = 0;
-    for (size_t i = 0; i < cols; i++)
-      if (s * p[i] > mx) mx = s * p[i];
-    for (size_t i = 0; i < cols; i++) {
-      double e = exp(s * p[i] - mx);
-      p[i] = (float)e;
-      sum += e;
-    }
-    for (size_t i = 0; i < cols; i++) p[i] = (float)(p[i] / sum);
+    float mx = -INFINITY, mn = INFINITY;
+    for (size_t i = 0; i < cols; i++) mx = vf_max(mx, p[i]), mn = vf_min(mn, p[i]);
+    const float xr = scale < 0 ? mn : mx;
+    for (size_t i = 0; i < cols; i++) p[i] = vf_exp_mul(scale, p[i] - xr);
+    const float inv = 1.0f / sum16(p, cols);
+    for (size_t i = 0; i < cols; i++) p[i] *= inv;
   }
 }
 
-/* Two passes over x + residual in double, then one rounding per output. */
+/* x + residual in double (exact), mean and variance as order.h's sums in double, the
+** squares fused; then one rounding of the normalized value and a fused affine step. */
 static void add_layernorm(float *x, const float *residual, size_t rows, size_t dim,
                           const float *gamma, const float *beta, float eps) {
   for (size_t r = 0; r < rows; r++) {
     float *p = x + r * dim;
     const float *q = residual ? residual + r * dim : NULL;
-    double sum = 0, ss = 0;
-    for (size_t i = 0; i < dim; i++) sum += (double)p[i] + (q ? q[i] : 0.0);
-    const double mean = sum / (double)dim;
+    double s[SL_ORDER_LANES] = {0};
+    for (size_t i = 0; i < dim; i++) s[i % SL_ORDER_LANES] += q ? (double)p[i] + q[i] : (double)p[i];
+    const double mean = sl_order_fold_d(s) / (double)dim;
+    for (int l = 0; l < SL_ORDER_LANES; l++) s[l] = 0;
     for (size_t i = 0; i < dim; i++) {
-      double d = (double)p[i] + (q ? q[i] : 0.0) - mean;
-      ss += d * d;
+      double d = (q ? (double)p[i] + q[i] : (double)p[i]) - mean;
+      s[i % SL_ORDER_LANES] = fma(d, d, s[i % SL_ORDER_LANES]);
     }
-    const double inv = 1.0 / sqrt(ss / (double)dim + (double)eps);
+    const double inv = 1.0 / sqrt(sl_order_fold_d(s) / (double)dim + (double)eps);
     for (size_t i = 0; i < dim; i++) {
-      double d = (double)p[i] + (q ? q[i] : 0.0) - mean;
-      p[i] = (float)(d * inv * gamma[i] + beta[i]);
+      float y = (float)(((q ? (double)p[i] + q[i] : (double)p[i]) - mean) * inv);
+      p[i] = sl_fmaf(y, gamma[i], beta[i]);
     }
   }
 }
@@ -70,24 +70,29 @@ static void sum_rows(const float *x, size_t rows, size_t dim, float *out) {
   }
 }
 
+/* vf_max(out, x): which zero and which NaN win as in the SIMD tables. */
 static void max_rows(const float *x, size_t rows, size_t dim, float *out) {
   for (size_t d = 0; d < dim; d++) out[d] = x[d];
   for (size_t r = 1; r < rows; r++)
-    for (size_t d = 0; d < dim; d++)
-      if (x[r * dim + d] > out[d]) out[d] = x[r * dim + d];
+    for (size_t d = 0; d < dim; d++) out[d] = vf_max(out[d], x[r * dim + d]);
 }
 
 static void scale(float *x, size_t n, float s) {
   for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
+/* order.h's sum of the products, fused. */
 static float dot(const float *x, const float *y, size_t n) {
-  double s = 0;
-  for (size_t i = 0; i < n; i++) s += (double)x[i] * y[i];
-  return (float)s;
+  float s[SL_ORDER_LANES] = {0};
+  for (size_t i = 0; i < n; i++) s[i % SL_ORDER_LANES] = sl_fmaf(x[i], y[i], s[i % SL_ORDER_LANES]);
+  return sl_order_fold(s);
+}
+
+static void tanh_(float *x, size_t n) {
+  for (size_t i = 0; i < n; i++) x[i] = vf_tanh(x[i]);
 }
 
 static const sl_kernels scalar = {
-  SL_ISA_SCALAR, "scalar", gelu, softmax_rows, add_layernorm, sum_rows, max_rows, scale, dot,
+  SL_ISA_SCALAR, "scalar", gelu, softmax_rows, add_layernorm, sum_rows, max_rows, scale, dot, tanh_,
 };
 const sl_kernels *const sl_kernels_scalar_table = &scalar;

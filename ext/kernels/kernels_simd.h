@@ -1,12 +1,14 @@
 /*
 ** kernels_simd.h: the SIMD kernel table (GELU, softmax, LayerNorm, pooling reductions,
-** scale, dot), written once in simd.h's vocabulary and compiled per level by
+** scale, dot, tanh), written once in simd.h's vocabulary and compiled per level by
 ** kernels_avx2.c and kernels_avx512.c; the math (exp, GELU) is in simd_math.h.
 **
 ** Row tails use masked loads and stores, so no kernel has a scalar loop and results do
 ** not depend on where a vector boundary falls. LayerNorm and sum_rows work in double: it
 ** is cheap at these widths (once per row, against a GEMM per row) and removes every
-** question of cancellation.
+** question of cancellation. Every sum (softmax's, LayerNorm's mean and variance, dot)
+** runs in order.h's order, 16 partial sums in V16 vectors folded in halves, so that
+** AVX2, AVX-512 and the scalar table (kernels_scalar.c) give the same bits.
 **
 ** Defines KERNELS_SIMD_TABLE: the address of this level's sl_kernels, or 0 off x86.
 */
@@ -16,7 +18,35 @@
 
 #include <math.h>
 
+#include "order.h"
 #include "simd_math.h"
+
+#define V16 (SL_ORDER_LANES / W)   /* vectors of float partial sums (2 V16 of double) */
+
+/* order.h's fold of V16 vectors of partial sums, then of the lanes. */
+static inline float fold16(VF acc[V16]) {
+  for (int h = V16 / 2; h >= 1; h /= 2)
+    for (int v = 0; v < h; v++) acc[v] = vf_add(acc[v], acc[v + h]);
+  return vf_reduce_add(acc[0]);
+}
+static inline double fold16_pd(VD acc[2 * V16]) {
+  for (int h = V16; h >= 1; h /= 2)
+    for (int v = 0; v < h; v++) acc[v] = vd_add(acc[v], acc[v + h]);
+  return vd_reduce_add(acc[0]);
+}
+
+/* order.h's sum of n floats at p, and of the fused products of x and y. */
+static float sum16(const float *p, size_t n) {
+  VF acc[V16];
+  for (int v = 0; v < V16; v++) acc[v] = vf_zero();
+  for (size_t i = 0; i < n; i += SL_ORDER_LANES)
+    for (int v = 0; v < V16; v++) {
+      const size_t o = i + (size_t)v * W;
+      if (o + W <= n) acc[v] = vf_add(acc[v], vf_loadu(p + o));
+      else if (o < n) acc[v] = vf_add(acc[v], vf_maskz_loadu(lanes(n - o), p + o));
+    }
+  return fold16(acc);
+}
 
 /* x + residual for the lanes in m, exactly, as two double vectors; other lanes are 0. */
 static inline void load_sum(const float *x, const float *res, VM m, VD *lo, VD *hi) {
@@ -63,19 +93,10 @@ static void softmax_rows(float *x, size_t rows, size_t cols, size_t ld, float sc
     }
     const VF xr = vf_set1(scale < 0 ? vf_reduce_min(mn) : vf_reduce_max(mx));
 
-    VF sum = vf_zero();
-    for (i = 0; i < nv; i += W) {
-      VF e = vf_exp_mul(s, vf_sub(vf_loadu(p + i), xr));
-      vf_storeu(p + i, e);
-      sum = vf_add(sum, e);
-    }
-    if (i < cols) {
-      VF e = vf_exp_mul(s, vf_sub(vf_maskz_loadu(m, p + i), xr));
-      vf_mask_storeu(p + i, m, e);
-      sum = vf_mask_add(sum, m, e);
-    }
+    for (i = 0; i < nv; i += W) vf_storeu(p + i, vf_exp_mul(s, vf_sub(vf_loadu(p + i), xr)));
+    if (i < cols) vf_mask_storeu(p + i, m, vf_exp_mul(s, vf_sub(vf_maskz_loadu(m, p + i), xr)));
 
-    const VF inv = vf_set1(1.0f / vf_reduce_add(sum));
+    const VF inv = vf_set1(1.0f / sum16(p, cols));
     for (i = 0; i < nv; i += W) vf_storeu(p + i, vf_mul(vf_loadu(p + i), inv));
     if (i < cols) vf_mask_storeu(p + i, m, vf_mul(vf_maskz_loadu(m, p + i), inv));
   }
@@ -90,26 +111,31 @@ static void add_layernorm(float *x, const float *residual, size_t rows, size_t d
   for (size_t r = 0; r < rows; r++) {
     float *p = x + r * dim;
     const float *q = residual ? residual + r * dim : NULL;
-    VD lo, hi, acc_lo = vd_zero(), acc_hi = acc_lo;
-    for (size_t i = 0; i < dim; i += W) {
-      load_sum(p + i, q ? q + i : NULL, lanes(dim - i), &lo, &hi);
-      acc_lo = vd_add(acc_lo, lo);
-      acc_hi = vd_add(acc_hi, hi);
-    }
-    const VD mean = vd_set1(vd_reduce_add(vd_add(acc_lo, acc_hi)) / (double)dim);
+    VD lo, hi, acc[2 * V16];
+    for (int v = 0; v < 2 * V16; v++) acc[v] = vd_zero();
+    for (size_t i = 0; i < dim; i += SL_ORDER_LANES)
+      for (int v = 0; v < V16 && i + (size_t)v * W < dim; v++) {
+        const size_t o = i + (size_t)v * W;
+        load_sum(p + o, q ? q + o : NULL, lanes(dim - o), &lo, &hi);
+        acc[2 * v] = vd_add(acc[2 * v], lo);
+        acc[2 * v + 1] = vd_add(acc[2 * v + 1], hi);
+      }
+    const VD mean = vd_set1(fold16_pd(acc) / (double)dim);
 
     /* two-pass variance: no cancellation */
-    acc_lo = acc_hi = vd_zero();
-    for (size_t i = 0; i < dim; i += W) {
-      VM m = lanes(dim - i);
-      load_sum(p + i, q ? q + i : NULL, m, &lo, &hi);
-      /* lanes past the row hold 0, not the mean: mask their deviation out */
-      lo = vd_maskz_sub_lo(m, lo, mean);
-      hi = vd_maskz_sub_hi(m, hi, mean);
-      acc_lo = vd_fmadd(lo, lo, acc_lo);
-      acc_hi = vd_fmadd(hi, hi, acc_hi);
-    }
-    const double var = vd_reduce_add(vd_add(acc_lo, acc_hi)) / (double)dim;
+    for (int v = 0; v < 2 * V16; v++) acc[v] = vd_zero();
+    for (size_t i = 0; i < dim; i += SL_ORDER_LANES)
+      for (int v = 0; v < V16 && i + (size_t)v * W < dim; v++) {
+        const size_t o = i + (size_t)v * W;
+        const VM m = lanes(dim - o);
+        load_sum(p + o, q ? q + o : NULL, m, &lo, &hi);
+        /* lanes past the row hold 0, not the mean: mask their deviation out */
+        lo = vd_maskz_sub_lo(m, lo, mean);
+        hi = vd_maskz_sub_hi(m, hi, mean);
+        acc[2 * v] = vd_fmadd(lo, lo, acc[2 * v]);
+        acc[2 * v + 1] = vd_fmadd(hi, hi, acc[2 * v + 1]);
+      }
+    const double var = fold16_pd(acc) / (double)dim;
     const VD inv = vd_set1(1.0 / sqrt(var + (double)eps));
 
     for (size_t i = 0; i < dim; i += W) {
@@ -156,26 +182,34 @@ static void scale(float *x, size_t n, float s) {
   }
 }
 
-/* Four accumulators hide the FMA latency. */
+/* order.h's sum of the fused products (one chain of V16 vectors: dot serves the L2 norm
+** of one pooled vector, where FMA latency costs a few dozen cycles). */
 static float dot(const float *x, const float *y, size_t n) {
-  VF a0 = vf_zero(), a1 = a0, a2 = a0, a3 = a0;
+  VF acc[V16];
+  for (int v = 0; v < V16; v++) acc[v] = vf_zero();
+  for (size_t i = 0; i < n; i += SL_ORDER_LANES)
+    for (int v = 0; v < V16; v++) {
+      const size_t o = i + (size_t)v * W;
+      if (o + W <= n) acc[v] = vf_fmadd(vf_loadu(x + o), vf_loadu(y + o), acc[v]);
+      else if (o < n) {
+        const VM m = lanes(n - o);
+        acc[v] = vf_fmadd(vf_maskz_loadu(m, x + o), vf_maskz_loadu(m, y + o), acc[v]);
+      }
+    }
+  return fold16(acc);
+}
+
+static void tanh_(float *x, size_t n) {
   size_t i = 0;
-  for (; i + 4 * W <= n; i += 4 * W) {
-    a0 = vf_fmadd(vf_loadu(x + i), vf_loadu(y + i), a0);
-    a1 = vf_fmadd(vf_loadu(x + i + W), vf_loadu(y + i + W), a1);
-    a2 = vf_fmadd(vf_loadu(x + i + 2 * W), vf_loadu(y + i + 2 * W), a2);
-    a3 = vf_fmadd(vf_loadu(x + i + 3 * W), vf_loadu(y + i + 3 * W), a3);
-  }
-  for (; i + W <= n; i += W) a0 = vf_fmadd(vf_loadu(x + i), vf_loadu(y + i), a0);
+  for (; i + W <= n; i += W) vf_storeu(x + i, vf_tanh(vf_loadu(x + i)));
   if (i < n) {
     VM m = lanes(n - i);
-    a1 = vf_fmadd(vf_maskz_loadu(m, x + i), vf_maskz_loadu(m, y + i), a1);
+    vf_mask_storeu(x + i, m, vf_tanh(vf_maskz_loadu(m, x + i)));
   }
-  return vf_reduce_add(vf_add(vf_add(a0, a1), vf_add(a2, a3)));
 }
 
 static const sl_kernels simd_kernels = {
-  SL_SIMD_ISA, SL_SIMD_NAME, gelu, softmax_rows, add_layernorm, sum_rows, max_rows, scale, dot,
+  SL_SIMD_ISA, SL_SIMD_NAME, gelu, softmax_rows, add_layernorm, sum_rows, max_rows, scale, dot, tanh_,
 };
 #define KERNELS_SIMD_TABLE (&simd_kernels)
 

@@ -8,8 +8,8 @@
 **
 ** Each level's mapping keeps the instructions that level has always used (masked tails
 ** by maskload/maskstore on AVX2, by opmasks on AVX-512; its own horizontal reductions),
-** so every level gives the same bits as before the kernels were shared, and every kernel
-** keeps one summation order per level. What only one level has (VNNI vpdpbusd,
+** so every level gives the same bits as before the kernels were shared. Sums that reach an
+** embedding follow order.h's order, the same at every level (scalar included). What only one level has (VNNI vpdpbusd,
 ** vdpbf16ps, VPOPCNTDQ; AVX2's vpmaddubsw and nibble popcount) stays in small #if
 ** SL_SIMD_AVX512 blocks of the bodies.
 **
@@ -21,7 +21,9 @@
 **   lanes(n)               mask of the first min(n, W) lanes
 **   vf_*                   float lanes: loads, stores (vf_maskz_loadu gives 0 outside the
 **                          mask), arithmetic, vf_mask_add/max/min (lanes outside m keep a),
-**                          reductions, and simd_math.h's vocabulary (see there)
+**                          reductions, and simd_math.h's vocabulary (see there);
+**                          vf_reduce_add and vd_reduce_add fold the halves (order.h) at
+**                          both levels
 **   vd_*                   double lanes; vf_lo_pd/vf_hi_pd widen the halves of a VF,
 **                          vf_from_pd narrows two back; vd_maskz_sub_lo/hi(m, a, b) is
 **                          a - b in the lanes of that half of m, 0 elsewhere
@@ -99,7 +101,20 @@ static inline VM lanes(size_t n) { return n >= W ? (VM)0xffff : (VM)((1u << n) -
 #define vf_mask_add(a, m, b) _mm512_mask_add_ps(a, m, a, b)
 #define vf_mask_max(a, m, b) _mm512_mask_max_ps(a, m, a, b)
 #define vf_mask_min(a, m, b) _mm512_mask_min_ps(a, m, a, b)
-#define vf_reduce_add _mm512_reduce_add_ps
+/* Sums fold the halves, order.h's order, written out (what GCC's _mm512_reduce_add_ps
+** does, which no compiler promises). */
+static inline float sl_hsum512(__m512 v) {
+  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+static inline double sl_hsum512_pd(__m512d v) {
+  __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+  __m128d s = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+#define vf_reduce_add sl_hsum512
 #define vf_reduce_max _mm512_reduce_max_ps
 #define vf_reduce_min _mm512_reduce_min_ps
 #define vf_cvt_i32 _mm512_cvtepi32_ps               /* int32 -> float */
@@ -114,7 +129,7 @@ static inline VF vf_zero_nan(VF v) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_ma
 #define vd_sub _mm512_sub_pd
 #define vd_mul _mm512_mul_pd
 #define vd_fmadd _mm512_fmadd_pd
-#define vd_reduce_add _mm512_reduce_add_pd
+#define vd_reduce_add sl_hsum512_pd
 #define vf_lo_pd(v) _mm512_cvtps_pd(_mm512_castps512_ps256(v))
 #define vf_hi_pd(v) _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1))
 #define vf_from_pd(lo, hi) _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1)

@@ -1,5 +1,5 @@
 /*
-** simd_math.h: exp and GELU for the SIMD kernel table, written once for every vector
+** simd_math.h: exp, GELU and tanh for the SIMD kernel table, written once for every vector
 ** width. The approximations and their constants live only here; kernels_simd.h includes
 ** it after simd.h, which maps this vocabulary to each level's intrinsics:
 **
@@ -96,6 +96,28 @@ static inline VF vf_gelu(VF x) {
   VF phi_tail = vf_select(vf_lt(x, zero), q, vf_sub(one, q));
 
   return vf_mul(x, vf_select(vf_lt(a, one), phi_small, phi_tail));
+}
+
+/* tanh(x), for the cross-encoder's pooler. |x| < 0.5: x + x^3 P(x^2), the Taylor series
+** to x^15 (next term below 1e-8 relative); else sign(x) (1 - 2 / (exp(2|x|) + 1)), 2|x|
+** exact, clamped at 10 where the result rounds to 1. Absolute error below 1.5e-7, the
+** largest just above 0.5 where the subtraction cancels a bit; tanh(+-0) = +-0, NaN
+** stays NaN. */
+static inline VF vf_tanh(VF x) {
+  const VF zero = vf_set1(0.0f), one = vf_set1(1.0f);
+  VF a = vf_min(vf_set1(10.0f), vf_abs(x));
+  VF s = vf_mul(x, x);
+  VF p = vf_set1(-1.455834387e-03f);
+  p = vf_fmadd(p, s, vf_set1(3.592128036e-03f));
+  p = vf_fmadd(p, s, vf_set1(-8.863235530e-03f));
+  p = vf_fmadd(p, s, vf_set1(2.186948854e-02f));
+  p = vf_fmadd(p, s, vf_set1(-5.396825397e-02f));
+  p = vf_fmadd(p, s, vf_set1(1.333333333e-01f));
+  p = vf_fmadd(p, s, vf_set1(-3.333333333e-01f));
+  VF small = vf_fmadd(vf_mul(x, s), p, x);
+  VF t = vf_sub(one, vf_div(vf_set1(2.0f), vf_add(vf_exp_lo(vf_add(a, a), zero), one)));
+  VF large = vf_select(vf_lt(x, zero), vf_sub(zero, t), t);
+  return vf_select(vf_lt(a, vf_set1(1e-30f)), x, vf_select(vf_lt(a, vf_set1(0.5f)), small, large));
 }
 
 #endif
