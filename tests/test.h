@@ -72,6 +72,9 @@ uint64_t t_splitmix(uint64_t *state);
 ** "ERROR: <message>" when the statement fails; "NULL" for SQL NULL. Caller frees with
 ** sqlite3_free. */
 char *t_query(sqlite3 *db, const char *sql, const char *p1, const char *p2);
+/* Makes SQLite's allocator (so semlite's heap, ext/base/alloc.h) give blocks aligned to 8
+** and never to 16, the least SQLite promises; before anything initializes SQLite. */
+void t_allocator_align8(void);
 /* A whole file, NUL-terminated (free()), or NULL with a failure recorded. */
 char *t_read_file(const char *path);
 

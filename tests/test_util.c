@@ -7,10 +7,48 @@
 #include <sys/wait.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "test.h"
+
+/* ---- an allocator aligned to 8 and never to 16: the least SQLite promises ---- */
+
+static sqlite3_mem_methods base_mem;
+
+/* q = the first address 8 mod 16 at least 8 bytes into p; q[-1] holds q - p. */
+static void *a8_place(char *p) {
+  char *q;
+  if (!p) return NULL;
+  q = p + (((uintptr_t)p % 16 == 0) ? 8 : 16 - (uintptr_t)p % 16 + 8);
+  q[-1] = (char)(q - p);
+  return q;
+}
+static char *a8_block(void *q) { return (char *)q - ((char *)q)[-1]; }
+static void *a8_malloc(int n) { return a8_place(base_mem.xMalloc(n + 24)); }
+static void a8_free(void *q) { base_mem.xFree(a8_block(q)); }
+static void *a8_realloc(void *q, int n) {
+  char *p = a8_block(q), *p2;
+  int off = (int)((char *)q - p), size = base_mem.xSize(p) - off;
+  /* A fresh block and a copy: the realloc'd one could move the offset. */
+  if (!(p2 = base_mem.xMalloc(n + 24))) return NULL;
+  q = memcpy(a8_place(p2), q, (size_t)(size < n ? size : n));
+  base_mem.xFree(p);
+  return q;
+}
+static int a8_size(void *q) { return base_mem.xSize(a8_block(q)) - (int)((char *)q - a8_block(q)); }
+static int a8_roundup(int n) { return base_mem.xRoundup(n + 24) - 24; }
+static int a8_init(void *app) { return base_mem.xInit(app); }
+static void a8_shutdown(void *app) { base_mem.xShutdown(app); }
+
+void t_allocator_align8(void) {
+  sqlite3_mem_methods m;
+  sqlite3_config(SQLITE_CONFIG_GETMALLOC, &base_mem);
+  m = (sqlite3_mem_methods){a8_malloc, a8_free, a8_realloc, a8_size, a8_roundup, a8_init, a8_shutdown,
+                            base_mem.pAppData};
+  sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
+}
 
 long long t_kill_writer(const char *path, void (*child)(const char *path, int fd), int commits, int delay_ms,
                         int *killed) {

@@ -1,5 +1,10 @@
 /*
 ** alloc.c: the one hook for semlite's own allocations (alloc.h).
+**
+** Blocks are aligned to SL_ALIGN (16, as malloc's are for max_align_t) whatever the hook
+** gives: SQLite promises only 8. The hook's block p is kept in the 8 bytes before the
+** caller's pointer q, the first SL_ALIGN boundary at least 8 bytes into p (q - p is 8 to
+** 8 + SL_ALIGN - 1 for any hook that aligns to at least 1; 8 or 16 for SQLite's and libc's).
 */
 #include "alloc.h"
 
@@ -39,7 +44,21 @@ static const sl_allocator *use(void) {
   return &current;
 }
 
-void *sl_malloc(size_t n) { return use()->xMalloc(n ? n : 1); }
+#define SL_ALIGN 16
+#define HEADER (8 + SL_ALIGN - 1)   /* the most a block gives before q */
+
+/* Where q goes in the hook's block p. */
+static char *aligned_in(char *p) {
+  return (char *)(((uintptr_t)p + 8 + SL_ALIGN - 1) & ~(uintptr_t)(SL_ALIGN - 1));
+}
+
+void *sl_malloc(size_t n) {
+  char *p, *q;
+  if (n > SIZE_MAX - HEADER || !(p = use()->xMalloc(n + HEADER))) return NULL;
+  q = aligned_in(p);
+  memcpy(q - 8, &p, sizeof p);
+  return q;
+}
 
 void *sl_calloc(size_t count, size_t size) {
   void *p;
@@ -48,10 +67,30 @@ void *sl_calloc(size_t count, size_t size) {
   return p;
 }
 
-void *sl_realloc(void *p, size_t n) { return use()->xRealloc(p, n ? n : 1); }
+/* The hook's block behind q. */
+static char *block_of(void *q) {
+  char *p;
+  memcpy(&p, (char *)q - 8, sizeof p);
+  return p;
+}
 
-void sl_free(void *p) {
-  if (p) use()->xFree(p);
+void *sl_realloc(void *q, size_t n) {
+  char *p, *p2, *q2;
+  size_t off;
+  if (!q) return sl_malloc(n);
+  p = block_of(q);
+  off = (size_t)((char *)q - p);
+  if (n > SIZE_MAX - HEADER || !(p2 = use()->xRealloc(p, n + HEADER))) return NULL;
+  /* The hook kept the bytes at p2 + off; the aligned place may be elsewhere in p2. Every
+  ** byte moved lies inside the n + HEADER the block now has. */
+  q2 = aligned_in(p2);
+  if ((size_t)(q2 - p2) != off) memmove(q2, p2 + off, n);
+  memcpy(q2 - 8, &p2, sizeof p2);
+  return q2;
+}
+
+void sl_free(void *q) {
+  if (q) use()->xFree(block_of(q));
 }
 
 char *sl_strdup(const char *s) {
