@@ -7,7 +7,9 @@
 ** memory too, and an application's SQLITE_CONFIG_MALLOC (the OOM tests' countdown) fails
 ** semlite's allocations exactly as it fails SQLite's.
 **
-** Memory from sl_malloc is freed with sl_free, never free(), and the other way round.
+** Blocks are aligned to 16 bytes, as malloc's are, whatever the hook's alignment (SQLite
+** promises 8). Memory from sl_malloc is freed with sl_free, never free(), and the other
+** way round.
 */
 #ifndef SEMLITE_ALLOC_H
 #define SEMLITE_ALLOC_H
