@@ -202,7 +202,7 @@ check "import (EXEC)" "$(xp 'INSERT INTO log SELECT semlite_ha_import(?)' "$HOME
 check "import result" "$(q 'SELECT x FROM log WHERE rowid = 3')" '{"areas":5,"devices":9,"entities":38,"automations":1}'
 x "UPDATE synergy_config SET value = 'minilm' WHERE key = 'embed_model'" >/dev/null
 x "UPDATE synergy_config SET value = 'ce' WHERE key = 'rerank_model'" >/dev/null
-check "links (QUERY)" "$(q 'SELECT count(*), count(embedding), count(rerank) > 0 FROM synergy_links')" "$(printf '25\t25\t1')"
+check "links (QUERY)" "$(q 'SELECT count(*), count(embedding), count(rerank) > 0 FROM synergy_links')" "$(printf '12\t12\t1')"
 check "no steps written by a read" "$(q 'SELECT (SELECT count(*) FROM synergy_descriptors) + (SELECT count(*) FROM synergy_hop_scores)')" "0"
 check "leader up" "$(alive "$LEADER") $(leader_of "$LEADER")" "up $LEADER"
 end
@@ -220,7 +220,7 @@ got=$(printf '%s\n' "query SELECT semlite_cache_enable()" "query SELECT semlite_
   "query SELECT semlite_vec_migrate('notes')" "query SELECT semlite_cache_clear_expired()" \
   "query SELECT semlite_cache_disable()" "param $HOME_JSON" "query SELECT semlite_ha_import(?)" |
   send "$LEADER" db | sed 's/^error 1: \([a-z_]*\): .*a read statement must not write it.*/refused \1/' | tr '\n' ';')
-check "reads" "$got" "1;1;1536;1;2;2;25;ok;3;refused semlite_vec_migrate;refused semlite_cache_clear_expired;refused semlite_cache_disable;refused semlite_ha_import;"
+check "reads" "$got" "1;1;1536;1;2;2;12;ok;3;refused semlite_vec_migrate;refused semlite_cache_clear_expired;refused semlite_cache_disable;refused semlite_ha_import;"
 dump >"$DIR/after_reads"
 check "nothing changed" "$(cmp -s "$DIR/before_reads" "$DIR/after_reads" && echo same)" "same"
 check "leader up" "$(alive "$LEADER") $(leader_of "$LEADER")" "up $LEADER"
