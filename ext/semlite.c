@@ -122,15 +122,25 @@ static const struct {
 static pthread_once_t preload_once = PTHREAD_ONCE_INIT;
 static char preload_error[SL_ERR_MAX];
 
-static void *sqlite_malloc(size_t n) { return sqlite3_malloc64(n); }
-static void *sqlite_realloc(void *p, size_t n) { return sqlite3_realloc64(p, n); }
-static void sqlite_free(void *p) { sqlite3_free(p); }
+/* SQLite's allocator, taken from the API table once: every later load of the extension
+** stores that table's pointer again (SQLITE_EXTENSION_INIT2), and a read of it on another
+** thread at that moment would be a data race, however benign. */
+static void *(*api_malloc64)(sqlite3_uint64);
+static void *(*api_realloc64)(void *, sqlite3_uint64);
+static void (*api_free)(void *);
+
+static void *sqlite_malloc(size_t n) { return api_malloc64(n); }
+static void *sqlite_realloc(void *p, size_t n) { return api_realloc64(p, n); }
+static void sqlite_free(void *p) { api_free(p); }
 
 /* Once per process: SQLite's allocator for semlite's own memory, then the preload. */
 static void preload(void) {
   static const sl_allocator sqlite_allocator = {sqlite_malloc, sqlite_realloc, sqlite_free};
   const char *spec = getenv("SEMLITE_PRELOAD");
   sl_err err;
+  api_malloc64 = sqlite3_malloc64;
+  api_realloc64 = sqlite3_realloc64;
+  api_free = sqlite3_free;
   sl_alloc_install(&sqlite_allocator);
   if (spec && *spec && sl_preload(spec, &err)) snprintf(preload_error, sizeof preload_error, "%s", err.msg);
 }
