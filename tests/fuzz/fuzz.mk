@@ -24,28 +24,28 @@ FUZZ_HDRS    := $(wildcard ext/*/*.h ext/*/*/*.h)
 # file.c: the one file reader, which json.c (sl_json_parse_file) and the tokenizer
 # (sl_tokenizer_load) call.
 FUZZ_TOKENIZER := ext/engine/tokenizer.c ext/engine/unicode.c ext/engine/unicode_tables.c ext/base/file.c
-FUZZ_SRC_json        := tests/fuzz/fuzz_json.c ext/base/json.c ext/base/file.c ext/base/status.c
+FUZZ_SRC_json        := tests/fuzz/fuzz_json.c ext/base/json.c ext/base/file.c ext/base/status.c ext/base/alloc.c
 FUZZ_SRC_safetensors := tests/fuzz/fuzz_safetensors.c ext/engine/safetensors.c \
-                        ext/base/json.c ext/base/file.c ext/base/status.c
+                        ext/base/json.c ext/base/file.c ext/base/status.c ext/base/alloc.c
 FUZZ_SRC_config      := tests/fuzz/fuzz_config.c ext/engine/model_config.c ext/base/json.c \
-                        $(FUZZ_TOKENIZER) ext/base/status.c
-FUZZ_SRC_vocab       := tests/fuzz/fuzz_vocab.c $(FUZZ_TOKENIZER) ext/base/status.c
-FUZZ_SRC_tokenize    := tests/fuzz/fuzz_tokenize.c $(FUZZ_TOKENIZER) ext/base/status.c
+                        $(FUZZ_TOKENIZER) ext/base/status.c ext/base/alloc.c
+FUZZ_SRC_vocab       := tests/fuzz/fuzz_vocab.c $(FUZZ_TOKENIZER) ext/base/status.c ext/base/alloc.c
+FUZZ_SRC_tokenize    := tests/fuzz/fuzz_tokenize.c $(FUZZ_TOKENIZER) ext/base/status.c ext/base/alloc.c
 FUZZ_SRC_vec         := tests/fuzz/fuzz_vec.c tests/fuzz/fuzz_vec_init.c ext/sql/sql_vec.c \
                         ext/sql/sql_util.c ext/vector/layout.c ext/kernels/distance.c ext/base/json.c ext/base/file.c \
-                        ext/base/status.c
+                        ext/base/status.c ext/base/alloc.c
 FUZZ_SRC_preload     := tests/fuzz/fuzz_preload.c ext/ops/preload.c ext/engine/quantize.c \
-                        ext/base/status.c
+                        ext/base/status.c ext/base/alloc.c
 # The import reads sql/synergy.sql as compiled into the .so (build/release/gen).
 FUZZ_HA_SRC          := ext/synergy/ha_import.c ext/synergy/ha_config.c ext/synergy/ha_yaml.c ext/synergy/arena.c
 FUZZ_SRC_home        := tests/fuzz/fuzz_home.c tests/fuzz/fuzz_home_init.c ext/sql/synergy/sql_synergy_import.c \
                         $(FUZZ_HA_SRC) ext/ops/limits.c ext/ops/cache_l1.c \
-                        ext/base/pool.c ext/vector/chunk_cache.c \
-                        ext/sql/sql_util.c ext/base/json.c ext/base/file.c ext/base/status.c \
+                        ext/base/pool.c ext/vector/chunk_cache.c ext/vector/ann_cache.c \
+                        ext/sql/sql_util.c ext/base/json.c ext/base/file.c ext/base/status.c ext/base/alloc.c \
                         build/release/gen/sql_scripts.c
 # HA's YAML without SQLite (ha_import.c's document limit reads ext/ops/limits.c).
 FUZZ_SRC_yaml        := tests/fuzz/fuzz_yaml.c $(FUZZ_HA_SRC) ext/ops/limits.c ext/ops/cache_l1.c ext/base/pool.c \
-                        ext/vector/chunk_cache.c ext/base/json.c ext/base/file.c ext/base/status.c
+                        ext/vector/chunk_cache.c ext/vector/ann_cache.c ext/base/json.c ext/base/file.c ext/base/status.c ext/base/alloc.c
 # Libraries a target needs besides libc (libyaml statically, as the extension links it;
 # it is not instrumented, so coverage guides the fuzzer through semlite's side only).
 FUZZ_LIBS_vec        := -lsqlite3 -lm
