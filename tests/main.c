@@ -11,7 +11,7 @@
 #include "test.h"
 
 extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kernels_tests[],
-    gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[], vtab_hnsw_tests[],
+    gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[], vtab_hnsw_tests[], vtab_ivf_tests[],
     metrics_tests[], cache_tests[], replicated_tests[], synergy_tests[], version_tests[], stress_tests[],
     faults_tests[], model_files_tests[], progress_tests[], identity_tests[], ha_yaml_tests[], ha_history_tests[],
     bitexact_tests[];
@@ -30,6 +30,7 @@ static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"vec", vec_tests},
   {"vtab_vec", vtab_vec_tests},
   {"vtab_hnsw", vtab_hnsw_tests},
+  {"vtab_ivf", vtab_ivf_tests},
   {"metrics", metrics_tests},
   {"cache", cache_tests},
   {"replicated", replicated_tests},

@@ -465,7 +465,7 @@ static void test_create_errors(void) {
     /* sqlite-vec's rescore spelling is read under both names */
     {"a float[8] indexed by rescore(quantizer=pq)", "ERROR: v: unknown rescore quantizer 'pq' (int8, bit)"},
     {"a float[8] indexed by rescore(oversample=2)", "ERROR: v: rescore(...) needs quantizer=int8 or quantizer=bit"},
-    {"a float[8] indexed by diskann(r=8)", "ERROR: v: unknown index 'diskann(r=8)' (rescore(quantizer=int8|bit, oversample=N), hnsw(m=N, ef_construction=N, ef_search=N))"},
+    {"a float[8] indexed by diskann(r=8)", "ERROR: v: unknown index 'diskann(r=8)' (rescore(quantizer=int8|bit, oversample=N), hnsw(m=N, ef_construction=N, ef_search=N), ivf(nlist=N, nprobe=N))"},
     {"a float[8], b text indexed by rescore(quantizer=bit)",
      "ERROR: v: 'indexed by' belongs to a vector column: 'embedding float[384] indexed by rescore(...)'"},
   };

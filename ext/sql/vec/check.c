@@ -15,6 +15,8 @@
 **     node, a valid entry point), every row has exactly one live node and no node
 **     names a missing row, no node links to itself or twice to one node, and most
 **     level-0 links are returned (links are made both ways; pruning drops a few)
+**   - the IVF index, if any (index_ivf.h, vv_ivf_check): every row in exactly one list,
+**     each assigned row in the list of its nearest centroid, codes of the right size
 */
 #include <math.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@
 #include "../../vector/quant.h"
 #include "config.h"
 #include "index_hnsw.h"
+#include "index_ivf.h"
 
 #define VV_CHECK_MAX 100
 
@@ -296,6 +299,17 @@ static void check_hnsw(checker *c) {
   vv_graph_free(g);
 }
 
+static void ivf_problem(void *c, const char *msg) { problem(c, "%s", msg); }
+
+static void check_ivf(checker *c) {
+  sqlite3_stmt *st = query(c, "SELECT count(*) FROM sqlite_schema WHERE name = '%q_ivf_lists'");
+  int have;
+  if (!st) return;
+  have = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+  done_with(c, st);
+  if (have) failed(c, vv_ivf_check(c->db, c->name, c->lay.dims, c->lay.metric, ivf_problem, c));
+}
+
 void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char fn[] = "semlite_vec_check";
   checker c;
@@ -336,6 +350,7 @@ void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     check_rowids(&c, slots, n_slots);
     check_aux(&c);
     check_hnsw(&c);
+    check_ivf(&c);
   }
   sqlite3_free(slots);
   if (c.error) {

@@ -21,6 +21,8 @@
 ** and, in either dialect, an approximate graph index on the first vector column (float,
 ** l2/cosine/dot; index_hnsw.h):
 **   name float[N] indexed by hnsw([m=16][, ef_construction=200][, ef_search=64])
+** or sqlite-vec's inverted-file index (index_ivf.h; nprobe above nlist is an error):
+**   name float[N] indexed by ivf([nlist=128][, nprobe=10])
 ** Each option may be given once.
 */
 #include <ctype.h>
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #include "../../vector/hnsw.h"
+#include "../../vector/ivf.h"
 #include "config.h"
 
 /* ---- names ---- */
@@ -379,11 +382,27 @@ static int hnsw_option(vv_config *cfg, const char *col, const char *key, const c
 ** hnsw([m=N][, ef_construction=N][, ef_search=N])` after a vector column: found in arg
 ** outside quotes, parsed into cfg, and cut off (*cut: where it starts, or NULL when arg
 ** has none). */
+/* One option of `indexed by ivf(...)` (sqlite-vec's nlist and nprobe; index_ivf.h). */
+static int ivf_option(vv_config *cfg, const char *col, const char *key, const char *value, unsigned *seen, sl_err *err) {
+  long v;
+  int j = sqlite3_stricmp(key, "nlist") == 0 ? 0 : sqlite3_stricmp(key, "nprobe") == 0 ? 1 : -1;
+  if (j < 0) return sl_fail(err, "column %s: unknown ivf option '%s' (nlist, nprobe)", col, key);
+  if (*seen & (512u << j)) return sl_fail(err, "column %s: ivf option %s is given twice", col, key);
+  *seen |= 512u << j;
+  if (!parse_int(value, 1, SL_IVF_MAX_NLIST, &v))
+    return sl_fail(err, "column %s: ivf option %s must be an integer from 1 to %d, got '%s'", col, j ? "nprobe" : "nlist",
+                   SL_IVF_MAX_NLIST, value);
+  if (j == 0) cfg->ivf_nlist = (int)v;
+  else cfg->ivf_nprobe = (int)v;
+  return SL_OK;
+}
+
 static int index_clause(const char *arg, const char **cut, vv_config *cfg, int *have_oversample, unsigned *seen,
                         sl_err *err) {
   const char *p = arg, *q;
   char quote = 0, col[64];
-  int hnsw;
+  int hnsw, ivf = 0;
+  const char *iname;
   size_t n;
   *cut = NULL;
   for (; *p; p++) {
@@ -404,14 +423,16 @@ static int index_clause(const char *arg, const char **cut, vv_config *cfg, int *
   for (q += 2; isspace((unsigned char)*q); q++) {}
   if (sqlite3_strnicmp(q, "rescore", 7) == 0) hnsw = 0, q += 7;
   else if (sqlite3_strnicmp(q, "hnsw", 4) == 0) hnsw = 1, q += 4;
+  else if (sqlite3_strnicmp(q, "ivf", 3) == 0) hnsw = 0, ivf = 1, q += 3;
   else
     return sl_fail(err, "unknown index '%s' (rescore(quantizer=int8|bit, oversample=N), hnsw(m=N, ef_construction=N, "
-                   "ef_search=N))", q);
+                   "ef_search=N), ivf(nlist=N, nprobe=N))", q);
+  iname = hnsw ? "hnsw" : ivf ? "ivf" : "rescore";
   while (isspace((unsigned char)*q)) q++;
-  if (*q != '(') return sl_fail(err, "expected '(' after 'indexed by %s' in '%s'", hnsw ? "hnsw" : "rescore", arg);
-  if (hnsw) {
-    if (cfg->hnsw) return sl_fail(err, "indexed by hnsw(...) is given twice");
-    cfg->hnsw = 1;
+  if (*q != '(') return sl_fail(err, "expected '(' after 'indexed by %s' in '%s'", iname, arg);
+  if (hnsw || ivf) {
+    if (cfg->hnsw || cfg->ivf) return sl_fail(err, "a vector column takes one 'indexed by hnsw(...)' or 'ivf(...)'");
+    cfg->hnsw = hnsw, cfg->ivf = ivf;
   }
   q++;
   for (;;) {
@@ -420,23 +441,28 @@ static int index_clause(const char *arg, const char **cut, vv_config *cfg, int *
     while (isspace((unsigned char)*q)) q++;
     if (*q == ')') break;
     n = strcspn(q, "= \t\n\r,)");
-    if (n == 0 || n >= sizeof key) return sl_fail(err, "expected option=value in %s(...) of '%s'", hnsw ? "hnsw" : "rescore", arg);
+    if (n == 0 || n >= sizeof key) return sl_fail(err, "expected option=value in %s(...) of '%s'", iname, arg);
     memcpy(key, q, n), key[n] = 0, q += n;
     while (isspace((unsigned char)*q)) q++;
-    if (*q++ != '=') return sl_fail(err, "expected option=value in %s(...) of '%s'", hnsw ? "hnsw" : "rescore", arg);
+    if (*q++ != '=') return sl_fail(err, "expected option=value in %s(...) of '%s'", iname, arg);
     while (isspace((unsigned char)*q)) q++;
     n = strcspn(q, " \t\n\r,)");
-    if (n == 0 || n >= sizeof value) return sl_fail(err, "expected option=value in %s(...) of '%s'", hnsw ? "hnsw" : "rescore", arg);
+    if (n == 0 || n >= sizeof value) return sl_fail(err, "expected option=value in %s(...) of '%s'", iname, arg);
     memcpy(value, q, n), value[n] = 0, q += n;
-    rc = hnsw ? hnsw_option(cfg, col, key, value, seen, err) : rescore_option(cfg, key, value, have_oversample, seen, err);
+    rc = hnsw  ? hnsw_option(cfg, col, key, value, seen, err)
+         : ivf ? ivf_option(cfg, col, key, value, seen, err)
+               : rescore_option(cfg, key, value, have_oversample, seen, err);
     if (rc) return rc;
     while (isspace((unsigned char)*q)) q++;
     if (*q == ',') q++;
-    else if (*q != ')') return sl_fail(err, "expected ',' or ')' in %s(...) of '%s'", hnsw ? "hnsw" : "rescore", arg);
+    else if (*q != ')') return sl_fail(err, "expected ',' or ')' in %s(...) of '%s'", iname, arg);
   }
   for (q++; isspace((unsigned char)*q); q++) {}
-  if (*q) return sl_fail(err, "unexpected '%s' after %s(...)", q, hnsw ? "hnsw" : "rescore");
-  if (hnsw) return SL_OK;
+  if (*q) return sl_fail(err, "unexpected '%s' after %s(...)", q, iname);
+  if (ivf && (*seen & 1024u) && cfg->ivf_nprobe > cfg->ivf_nlist)
+    return sl_fail(err, "column %s: ivf option nprobe=%d exceeds nlist=%d", col, cfg->ivf_nprobe, cfg->ivf_nlist);
+  if (ivf && cfg->ivf_nprobe > cfg->ivf_nlist) cfg->ivf_nprobe = cfg->ivf_nlist;  /* the default, as sqlite-vec */
+  if (hnsw || ivf) return SL_OK;
   if (!(*seen & 8u)) return sl_fail(err, "rescore(...) needs quantizer=int8 or quantizer=bit");
   if (!*have_oversample) cfg->oversample = VV_RESCORE_OVERSAMPLE;
   return SL_OK;
@@ -473,6 +499,8 @@ int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg,
   cfg->hnsw_m = SL_HNSW_DEFAULT_M;
   cfg->hnsw_ef_construction = SL_HNSW_DEFAULT_EF_CONSTRUCTION;
   cfg->hnsw_ef_search = SL_HNSW_DEFAULT_EF_SEARCH;
+  cfg->ivf_nlist = SL_IVF_DEFAULT_NLIST;
+  cfg->ivf_nprobe = SL_IVF_DEFAULT_NPROBE;
   if (!t) return sl_oom(err);
   for (int a = 0; a < argc && rc == SL_OK; a++) {
     const char *cut = NULL;
@@ -486,9 +514,10 @@ int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg,
     if (t->n == 0) rc = sl_fail(err, "empty argument");
     else if (cut && (t->n < 2 || is_eq(t, 1) || !strchr(t->text[1], '[')))
       rc = sl_fail(err, "'indexed by' belongs to a vector column: 'embedding float[384] indexed by %s(...)'",
-                   cfg->hnsw ? "hnsw" : "rescore");
+                   cfg->hnsw ? "hnsw" : cfg->ivf ? "ivf" : "rescore");
     else if (cut && cfg->n_vecs > 0)
-      rc = sl_fail(err, "'indexed by %s(...)' applies to the first vector column only", cfg->hnsw ? "hnsw" : "rescore");
+      rc = sl_fail(err, "'indexed by %s(...)' applies to the first vector column only",
+                   cfg->hnsw ? "hnsw" : cfg->ivf ? "ivf" : "rescore");
     else if (is_eq(t, 1)) {
       if (t->n != 3) rc = sl_fail(err, "expected option=value, got '%s'", argv[a]);
       else rc = parse_option(cfg, t->text[0], t->text[2], &embed_from, &have_oversample, &seen, err);
@@ -502,9 +531,9 @@ int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg,
   if (rc == SL_OK && vec0 && cfg->key_col < 0 && cfg->text_key < 0) rc = add_rowid_column(cfg, err);
   if (rc == SL_OK)
     rc = sl_knn_check_config(cfg->type, cfg->dims, cfg->metric, cfg->quant, err);
-  if (rc == SL_OK && cfg->hnsw && (cfg->type != SL_VEC_F32 || cfg->metric == SL_METRIC_L1))
-    rc = sl_fail(err, "column %s: indexed by hnsw(...) needs a float vector column with distance_metric l2, cosine "
-                 "or dot, not %s with %s", cfg->cols[cfg->vec_col].name, sl_knn_type_name(cfg->type),
+  if (rc == SL_OK && (cfg->hnsw || cfg->ivf) && (cfg->type != SL_VEC_F32 || cfg->metric == SL_METRIC_L1))
+    rc = sl_fail(err, "column %s: indexed by %s(...) needs a float vector column with distance_metric l2, cosine "
+                 "or dot, not %s with %s", cfg->cols[cfg->vec_col].name, cfg->hnsw ? "hnsw" : "ivf", sl_knn_type_name(cfg->type),
                  sl_knn_metric_name(cfg->metric));
   if (rc == SL_OK && have_oversample && cfg->quant == SL_QUANT_NONE)
     rc = sl_fail(err, "oversample needs a quantizer (quantizer=int8 or quantizer=binary)");
@@ -538,7 +567,7 @@ char *vv_config_declaration(const vv_config *cfg, const char *name) {
     sqlite3_str_appendf(s, "\"%w\"%s%s, ", c->name, *type ? " " : "", type);
   }
   sqlite3_str_appendall(s, "distance HIDDEN REAL, k HIDDEN INTEGER");
-  if (cfg->hnsw && name && column_index(cfg, name) < 0) sqlite3_str_appendf(s, ", \"%w\" HIDDEN", name);
+  if ((cfg->hnsw || cfg->ivf) && name && column_index(cfg, name) < 0) sqlite3_str_appendf(s, ", \"%w\" HIDDEN", name);
   sqlite3_str_appendall(s, ")");
   return sqlite3_str_finish(s);
 }

@@ -33,16 +33,19 @@
 #include "write.h"
 #include "identity.h"
 #include "index_hnsw.h"
+#include "index_ivf.h"
 
 /* ---- create, connect, destroy ---- */
 
-static const char *const shadow_names[] = {"info", "chunks", "rowids", "aux", "hnsw_info", "hnsw_nodes"};
+static const char *const shadow_names[] = {"info", "chunks", "rowids", "aux", "hnsw_info", "hnsw_nodes",
+                                           "ivf_info", "ivf_centroids", "ivf_lists"};
 
 static void table_free(vv_table *t) {
   if (!t) return;
   vv_discard(t);
   vv_progress_end(t);
   vv_hnsw_close(t);
+  vv_ivf_close(t);
   sqlite3_free(t->pending);
   sqlite3_free(t->dirty);
   sqlite3_free(t->vmemo);
@@ -177,6 +180,7 @@ static int vv_init(sqlite3 *db, sl_cache *cache, int argc, const char *const *ar
   if (rc == SQLITE_OK) rc = create ? create_shadow(t) : check_info(t);
   if (rc == SQLITE_OK && create && t->cfg.model) rc = vv_identity_record(t);
   if (rc == SQLITE_OK) rc = vv_hnsw_open(t);
+  if (rc == SQLITE_OK) rc = vv_ivf_open(t);
   if (rc != SQLITE_OK) {
     *errmsg = t->base.zErrMsg ? sqlite3_mprintf("%s", t->base.zErrMsg) : NULL;
     table_free(t);
@@ -219,6 +223,7 @@ static int vv_destroy(sqlite3_vtab *vtab) {
   int rc = SQLITE_OK;
   vv_stmts_finalize(t);
   vv_hnsw_forget(t);
+  vv_ivf_forget(t);
   for (size_t i = 0; i < sizeof shadow_names / sizeof shadow_names[0] && rc == SQLITE_OK; i++) {
     char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_%s\"", t->schema, t->name, shadow_names[i]);
     rc = sql ? sqlite3_exec(t->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
@@ -237,8 +242,9 @@ static int vv_rename(sqlite3_vtab *vtab, const char *new_name) {
   if (rc != SQLITE_OK) return rc;
   vv_stmts_finalize(t);
   vv_hnsw_forget(t);
+  vv_ivf_forget(t);
   for (size_t i = 0; i < sizeof shadow_names / sizeof shadow_names[0] && rc == SQLITE_OK; i++) {
-    if ((i == 3 && t->cfg.n_aux == 0) || (i >= 4 && !t->cfg.hnsw)) continue;
+    if ((i == 3 && t->cfg.n_aux == 0) || (i >= 4 && i < 6 && !t->cfg.hnsw) || (i >= 6 && !t->cfg.ivf)) continue;
     char *sql = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_%s\" RENAME TO \"%w_%s\"", t->schema, t->name,
                                 shadow_names[i], new_name, shadow_names[i]);
     rc = sql ? sqlite3_exec(t->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
@@ -287,11 +293,13 @@ static int vv_end(sqlite3_vtab *vtab) {
 
 static int vv_commit(sqlite3_vtab *vtab) {
   vv_hnsw_commit((vv_table *)vtab);
+  vv_ivf_end((vv_table *)vtab);
   return vv_end(vtab);
 }
 
 static int vv_rollback(sqlite3_vtab *vtab) {
   vv_hnsw_rollback((vv_table *)vtab, 1);
+  vv_ivf_end((vv_table *)vtab);
   return vv_end(vtab);
 }
 

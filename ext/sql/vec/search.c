@@ -21,6 +21,9 @@
 **               through under VV_HNSW_FILTER_EXACT_PCT of the indexed rows (or filters
 **               on rowid) those rows are scanned exactly, else the graph search skips
 **               the others.
+**   ivf         (`indexed by ivf(...)` once it has centroids, index_ivf.h) the same path:
+**               the codes of the nprobe nearest lists give the candidates; a filtered
+**               query that the lists cannot give k rows is answered exactly.
 ** distance constraints apply to exact distances only.
 */
 #include <math.h>
@@ -33,6 +36,7 @@
 #include "../../vector/quant.h"
 #include "../../vector/score.h"
 #include "index_hnsw.h"
+#include "index_ivf.h"
 #include "search.h"
 
 /* ---- the search ---- */
@@ -424,10 +428,11 @@ static int graph_candidates(search *s, const sl_chunk_pos *pos, size_t n_pos, in
   sl_knn_hit *cand = NULL;
   size_t n = 0;
   sl_err err;
-  int rc = vv_hnsw_candidates(s->t, s->q->q, s->q->k, filtered ? pos : NULL, n_pos, &cand, &n);
+  int rc = s->t->ivf ? vv_ivf_candidates(s->t, s->q->q, s->q->k, filtered ? pos : NULL, n_pos, &cand, &n)
+                     : vv_hnsw_candidates(s->t, s->q->q, s->q->k, filtered ? pos : NULL, n_pos, &cand, &n);
   if (rc != SQLITE_OK) return rc;
   /* the best by their int8 estimates are rescored: the rest (up to ef) only steered */
-  if (n > s->q->k * VV_HNSW_RESCORE) n = s->q->k * VV_HNSW_RESCORE;
+  if (!s->t->ivf && n > s->q->k * VV_HNSW_RESCORE) n = s->q->k * VV_HNSW_RESCORE;
   sl_topk_free(&s->top);
   if (sl_topk_init(&s->top, n, &err)) rc = sl_vtab_fail(&s->t->base, s->t->name, &err);
   for (size_t i = 0; rc == SQLITE_OK && i < n; i++) sl_topk_push(&s->top, &cand[i]);
@@ -435,12 +440,19 @@ static int graph_candidates(search *s, const sl_chunk_pos *pos, size_t n_pos, in
   return rc;
 }
 
+/* A fresh top-k for the exact scan after the index was tried. */
+static int topk_reset(search *s, size_t k, sl_err *err) {
+  if (sl_topk_init(&s->top, k, err)) return sl_vtab_fail(&s->t->base, s->t->name, err);
+  s->top.by_slot = s->t->cfg.vec0;
+  return SQLITE_OK;
+}
+
 /* Whether a filtered query on an indexed column scans its rows exactly (see the top). */
 static int filter_exact(search *s, size_t n_pos, int *exact) {
   *exact = 1;
   for (int i = 0; i < s->q->n_filters; i++)
     if (s->q->filters[i].col == -1) return SQLITE_OK;
-  return vv_hnsw_filter_exact(s->t, n_pos, exact);
+  return s->t->ivf ? vv_ivf_filter_exact(s->t, n_pos, exact) : vv_hnsw_filter_exact(s->t, n_pos, exact);
 }
 
 int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits) {
@@ -452,12 +464,13 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   sl_chunk_pos *pos = NULL;
   size_t n_pos = 0, want;
   sl_err err;
-  int rc = SQLITE_OK, graph = t->hnsw && q->vec == 0, exact = 1;
+  int rc = SQLITE_OK, graph = (t->hnsw || t->ivf) && q->vec == 0, exact = 1;
   uint64_t t0 = sl_metrics_now();
 
   *hits = NULL;
   *n_hits = 0;
   if (q->k == 0) return SQLITE_OK;
+  if (graph && t->ivf && (rc = vv_ivf_usable(t, &graph)) != SQLITE_OK) return rc;  /* no centroids yet: exact */
   memset(&s, 0, sizeof s);
   s.t = t;
   s.q = q;
@@ -482,7 +495,10 @@ int vv_search(vv_table *t, const vv_query *q, sl_knn_hit **hits, size_t *n_hits)
   if (rc == SQLITE_OK && graph) {
     if (q->n_filters && (rc = filtered_positions(&s, &pos, &n_pos)) == SQLITE_OK) rc = filter_exact(&s, n_pos, &exact);
     if (rc == SQLITE_OK && (!q->n_filters || !exact)) s.graph = 1, rc = graph_candidates(&s, pos, n_pos, q->n_filters > 0);
-    else if (rc == SQLITE_OK) graph = 0, rc = scan_positions(&s, pos, n_pos);
+    /* the probed lists held fewer than k of the filtered rows: scan those rows exactly */
+    if (rc == SQLITE_OK && s.graph && t->ivf && q->n_filters && s.top.n < q->k && s.top.n < n_pos) exact = 1, s.graph = 0;
+    if (rc == SQLITE_OK && !s.graph) graph = 0, sl_topk_free(&s.top), rc = topk_reset(&s, q->k, &err);
+    if (rc == SQLITE_OK && !s.graph) rc = scan_positions(&s, pos, n_pos);
   } else if (rc == SQLITE_OK) {
     if (q->n_filters == 0) rc = scan_all(&s);
     else if ((rc = filtered_positions(&s, &pos, &n_pos)) == SQLITE_OK) rc = scan_positions(&s, pos, n_pos);

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "index_hnsw.h"
+#include "index_ivf.h"
 #include "store.h"
 
 int vv_db_error(vv_table *t, int rc) {
@@ -493,5 +494,6 @@ int vv_shadow_create(sqlite3 *db, const vv_config *cfg, const char *schema, cons
   }
   sqlite3_finalize(st);
   if (rc != SQLITE_OK) return sl_fail(err, "cannot create the shadow tables: %s", sqlite3_errmsg(db));
+  if (cfg->ivf) return vv_ivf_create(db, cfg, schema, name, err);
   return cfg->hnsw ? vv_hnsw_create(db, cfg, schema, name, err) : SL_OK;
 }

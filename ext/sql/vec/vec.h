@@ -15,6 +15,7 @@
 **   migrate.c            semlite_vec_migrate(): vec0.so's storage into this one (../sql.h)
 **   index_hnsw.c index_hnsw.h  `indexed by hnsw(...)`: its shadow tables, transactions, search
 **   index_graph.c index_graph.h the in-memory image of that graph (a node store of vector/hnsw.h)
+**   index_ivf.c index_ivf.h    `indexed by ivf(...)`: shadow tables, commands, search (vector/ivf.h)
 **   store.c    store.h   the shadow tables: statements, chunk BLOBs, slots, rows
 **   config.c   config.h  CREATE arguments, the SQL they declare, metadata checks
 **
@@ -29,6 +30,7 @@
 **   S.T_rowids  rowid INTEGER PRIMARY KEY, chunk_id, chunk_offset, m0..mN (metadata)
 **   S.T_aux     rowid INTEGER PRIMARY KEY, a0..aN (auxiliary columns; only if any)
 **   S.T_hnsw_info, S.T_hnsw_nodes   the HNSW index (only if declared; index_hnsw.h)
+**   S.T_ivf_info, S.T_ivf_centroids, S.T_ivf_lists   the IVF index (only if declared; index_ivf.h)
 ** Metadata lives beside the row's position so one SQL query over T_rowids evaluates the
 ** pushed-down filters with SQLite's own comparison, affinity and collation rules.
 **
@@ -103,12 +105,14 @@ typedef struct vv_config {
   int text_key;                /* vec0: index of the `text primary key` column, else -1 */
   int hnsw;                    /* `indexed by hnsw(...)` on the first vector column */
   int hnsw_m, hnsw_ef_construction, hnsw_ef_search;
+  int ivf;                     /* `indexed by ivf(...)` on the first vector column */
+  int ivf_nlist, ivf_nprobe;
 } vv_config;
 
 #define VV_COL_DISTANCE(cfg) ((cfg)->n_cols)
 #define VV_COL_K(cfg) ((cfg)->n_cols + 1)
 /* The hidden column named after the table that takes commands, as in sqlite-vec:
-** INSERT INTO t(t) VALUES ('ef_search=64'); declared by indexed tables only. */
+** INSERT INTO t(t) VALUES ('ef_search=64'); declared by hnsw and ivf tables only. */
 #define VV_COL_CMD(cfg) ((cfg)->n_cols + 2)
 
 /* Cached statements of a table, prepared on first use (store.h, vv_stmt). The VV_ROW_*
@@ -148,6 +152,7 @@ typedef struct vv_table {
   sqlite3_int64 *dirty;        /* chunks changed in the open transaction (see above) */
   size_t n_dirty, cap_dirty;
   struct vv_hnsw *hnsw;        /* the index's state (index_hnsw.h), or NULL */
+  struct vv_ivf *ivf;          /* the IVF index's state (index_ivf.h), or NULL */
   /* Chunk versions already read (search.c), valid while the database's data version
   ** (SQLITE_FCNTL_DATA_VERSION: any commit, this connection's too) is vmemo_data; never
   ** of a dirty chunk; forgotten when a transaction ends or rolls back (vv_chunks_clean). */

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "identity.h"
 #include "index_hnsw.h"
+#include "index_ivf.h"
 #include "store.h"
 #include "write.h"
 
@@ -99,6 +100,23 @@ static int embed_text(vv_table *t, sqlite3_value *text, float *out) {
   if (!(s = (const char *)sqlite3_value_text(text))) return SQLITE_NOMEM;
   len = (size_t)sqlite3_value_bytes(text);
   return embed_texts(t, 1, &s, &len, out);
+}
+
+/* ---- the indexes (index_hnsw.h, index_ivf.h): each does nothing unless declared ---- */
+
+static int index_insert(vv_table *t, sqlite3_int64 rowid, sqlite3_int64 chunk, size_t slot, const float *vec) {
+  int rc = vv_hnsw_insert(t, rowid, chunk, slot, vec);
+  return rc == SQLITE_OK ? vv_ivf_insert(t, rowid, vec) : rc;
+}
+
+static int index_delete(vv_table *t, sqlite3_int64 rowid) {
+  int rc = vv_hnsw_delete(t, rowid);
+  return rc == SQLITE_OK ? vv_ivf_delete(t, rowid) : rc;
+}
+
+static int index_rename(vv_table *t, sqlite3_int64 old_rowid, sqlite3_int64 rowid) {
+  int rc = vv_hnsw_rename(t, old_rowid, rowid);
+  return rc == SQLITE_OK ? vv_ivf_rename(t, old_rowid, rowid) : rc;
 }
 
 /* ---- the new vector of a row ---- */
@@ -234,7 +252,7 @@ static int vv_flush_now(vv_table *t) {
     if (nv.qvec) sl_quantize(&t->lay, out + i * dims, nv.qvec);
     rc = vv_chunk_write_vector(t, t->pending[i].chunk, t->pending[i].slot, nv.vec, nv.qvec);
     if (rc == SQLITE_OK)
-      rc = vv_hnsw_insert(t, t->pending[i].rowid, t->pending[i].chunk, t->pending[i].slot, out + i * dims);
+      rc = index_insert(t, t->pending[i].rowid, t->pending[i].chunk, t->pending[i].slot, out + i * dims);
   }
   if (rc == SQLITE_OK) {
     sl_progress_add(t->progress, (int64_t)n, 0);
@@ -303,7 +321,7 @@ static int delete_row(vv_table *t, sqlite3_int64 rowid) {
   int rc = vv_row_locate(t, rowid, &chunk, &slot);
   if (rc == SQLITE_DONE) return SQLITE_OK;
   if (rc != SQLITE_OK) return rc;
-  if ((rc = vv_slot_free(t, chunk, slot)) != SQLITE_OK || (rc = vv_hnsw_delete(t, rowid)) != SQLITE_OK ||
+  if ((rc = vv_slot_free(t, chunk, slot)) != SQLITE_OK || (rc = index_delete(t, rowid)) != SQLITE_OK ||
       (rc = vv_stmt(t, VV_ROW_DELETE, &st)) != SQLITE_OK)
     return rc;
   sqlite3_bind_int64(st, 1, rowid);
@@ -402,7 +420,7 @@ static int insert_row(vv_table *t, sqlite3_value *rowid_v, sqlite3_value **cols,
       (rc = vv_chunk_write_rowid(t, chunk, slot, rowid)) == SQLITE_OK &&
       (rc = vv_slot_take(t, chunk, slot, byte)) == SQLITE_OK)
     rc = deferred ? defer(t, rowid, chunk, slot, cols[cfg->embed_from])
-                  : vv_hnsw_insert(t, rowid, chunk, slot, (const float *)(void *)nv.vec);
+                  : index_insert(t, rowid, chunk, slot, (const float *)(void *)nv.vec);
   *out = rowid;
 done:
   vector_free(&nv);
@@ -497,10 +515,10 @@ static int update_row(vv_table *t, sqlite3_int64 old_rowid, sqlite3_value *rowid
   if (new_vec && (rc = vv_chunk_write_vector(t, chunk, slot, nv.vec, nv.qvec)) != SQLITE_OK) goto done;
   /* the index: a new vector is a new node; a new rowid alone renames the node */
   if (new_vec) {
-    if ((rc = vv_hnsw_delete(t, old_rowid)) != SQLITE_OK ||
-        (rc = vv_hnsw_insert(t, rowid, chunk, slot, (const float *)(void *)nv.vec)) != SQLITE_OK)
+    if ((rc = index_delete(t, old_rowid)) != SQLITE_OK ||
+        (rc = index_insert(t, rowid, chunk, slot, (const float *)(void *)nv.vec)) != SQLITE_OK)
       goto done;
-  } else if (rowid != old_rowid && (rc = vv_hnsw_rename(t, old_rowid, rowid)) != SQLITE_OK) {
+  } else if (rowid != old_rowid && (rc = index_rename(t, old_rowid, rowid)) != SQLITE_OK) {
     goto done;
   }
   if ((rc = extras_write(t, chunk, slot, extras)) != SQLITE_OK) goto done;
@@ -524,12 +542,13 @@ int vv_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 
   sqlite3_int64 rowid = 0;   /* rowid_arg sets it; gcc -O2 cannot tell once SQLITE_CORE inlines more */
   int rc;
   /* INSERT INTO t(t) VALUES ('command'), as in sqlite-vec */
-  if (t->cfg.hnsw && argc > 2 + VV_COL_CMD(&t->cfg) && sqlite3_value_type(argv[0]) == SQLITE_NULL &&
+  if ((t->cfg.hnsw || t->cfg.ivf) && argc > 2 + VV_COL_CMD(&t->cfg) && sqlite3_value_type(argv[0]) == SQLITE_NULL &&
       sqlite3_value_type(argv[2 + VV_COL_CMD(&t->cfg)]) != SQLITE_NULL) {
     sqlite3_value *cmd = argv[2 + VV_COL_CMD(&t->cfg)];
     if (sqlite3_value_type(cmd) != SQLITE_TEXT)
       return sl_vtab_error(&t->base, t->name, "a command must be TEXT, got %s", sl_sql_type_name(cmd));
     if ((rc = vv_flush(t)) != SQLITE_OK) return rc;
+    if (t->cfg.ivf) return vv_ivf_command(t, (const char *)sqlite3_value_text(cmd), argv[2 + t->cfg.vec_col]);
     return vv_hnsw_command(t, (const char *)sqlite3_value_text(cmd));
   }
   if (argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL)
