@@ -451,6 +451,50 @@ static void test_check(void) {
   sqlite3_close(db);
 }
 
+typedef struct later {
+  int left, calls;
+  sqlite3 *db;
+} later;
+
+/* Calls sqlite3_interrupt once `left` progress callbacks have passed. */
+static int interrupt_later(void *arg) {
+  later *l = arg;
+  l->calls++;
+  if (l->left > 0 && --l->left == 0) sqlite3_interrupt(l->db);
+  return 0;
+}
+
+static void test_interrupt(void) {
+  sqlite3 *db = build(NULL, 3000);
+  later ctx = {0, 0, db};
+  char *before = snapshot(db, "t", NULL), *after, *err;
+  /* interrupted at several points of the training and assignment: the command fails and
+  ** leaves nothing behind */
+  /* (a whole run takes about 650 callbacks of 100 instructions here) */
+  for (int at = 2; at <= 512; at *= 4) {
+    ctx.left = at;
+    sqlite3_progress_handler(db, 100, interrupt_later, &ctx);
+    err = t_query(db, "INSERT INTO t(t) VALUES ('compute-centroids')", NULL, NULL);
+    sqlite3_progress_handler(db, 0, NULL, NULL);
+    CHECK_MSG(err && !strncmp(err, "ERROR: ", 7) && strstr(err, "interrupt"), "after %d: %s", at, err ? err : "NULL");
+    sqlite3_free(err);
+    CHECK_QUERY(db, "SELECT count(*) FROM t_ivf_centroids", NULL, NULL, "0");
+    CHECK_QUERY(db, "SELECT count(*) FROM t_ivf_lists WHERE list = -1", NULL, NULL, "3000");
+  }
+  after = snapshot(db, "t", NULL);
+  CHECK_STR(after, before);
+  CHECK_OK(db);
+  /* and runs to the end when left alone */
+  ctx.left = ctx.calls = 0;
+  sqlite3_progress_handler(db, 100, interrupt_later, &ctx);
+  t_exec(db, "INSERT INTO t(t) VALUES ('compute-centroids')");
+  sqlite3_progress_handler(db, 0, NULL, NULL);
+  printf("  compute-centroids of 3000 rows: %d progress callbacks of 100 instructions\n", ctx.calls);
+  CHECK_QUERY(db, "SELECT count(*) FROM t_ivf_lists WHERE list = -1", NULL, NULL, "0");
+  sqlite3_free(before), sqlite3_free(after);
+  sqlite3_close(db);
+}
+
 static void test_vec0(void) {
   sqlite3 *db = t_open();
   t_exec(db, "CREATE VIRTUAL TABLE v USING vec0(e float[4] indexed by ivf(nlist=2, nprobe=1))");
@@ -476,6 +520,7 @@ const sl_test vtab_ivf_tests[] = {
   {"centroid_commands", test_centroid_commands},
   {"errors", test_errors},
   {"check", test_check},
+  {"interrupt", test_interrupt},
   {"vec0", test_vec0},
   {NULL, NULL},
 };

@@ -6,6 +6,11 @@
 **
 ** (FAISS only with --faiss: its build took minutes for 5,000 rows on the busy 2-core machine.)
 **
+** IVF: semlite_vec `indexed by ivf(nlist=N)` (built by INSERT of every row, then
+** 'compute-centroids': k-means on a sample of 64 * nlist rows, every row assigned) at
+** each --nprobe, against FAISS's IndexIVFFlat with the same nlist and nprobe (trained on
+** all rows, when python3 imports faiss). --no-hnsw leaves the HNSW engines out.
+**
 ** Data sets (seeded, n rows of 384 dimensions, cosine distance):
 **   clustered  low intrinsic dimension: points of 64 Gaussian clusters in a 16-dimensional
 **              latent space, mapped to 384 dimensions by a fixed random matrix, plus a
@@ -57,6 +62,7 @@ typedef struct opts {
   int n_queries, n_vec0_queries, m, efc;
   int efs[MAX_EF], n_efs;
   int filters[MAX_EF], n_filters;
+  int nlist, nprobes[MAX_EF], n_nprobes, no_hnsw;
   const char *sets;
   long seed;
   int keep, faiss;
@@ -65,7 +71,8 @@ typedef struct opts {
 static void parse_opts(int argc, char **argv, opts *o) {
   *o = (opts){.vec0 = "build/peers/vec0.so", .python = "/usr/bin/python3", .peer = "bench/ann/peer.py", .n = 100000,
               .n_queries = 200, .n_vec0_queries = 20, .m = 16, .efc = 200, .efs = {16, 32, 64, 128, 256},
-              .n_efs = 5, .sets = "clustered,uniform", .seed = 42};
+              .n_efs = 5, .sets = "clustered,uniform", .seed = 42, .nlist = 256, .nprobes = {1, 2, 4, 8, 16, 32},
+              .n_nprobes = 6};
   const bench_opt own[] = {
     OPT("--vec0", OPT_STR, &o->vec0, "PATH", "sqlite-vec's vec0.so (\"\" to leave it out)"),
     OPT("--python", OPT_STR, &o->python, "CMD", "python3 with hnswlib (and faiss) for the peers (\"\" to leave them out)"),
@@ -79,6 +86,10 @@ static void parse_opts(int argc, char **argv, opts *o) {
     OPT_LIST("--filters", OPT_INTS, o->filters, "LIST", "percents of rows a metadata filter lets through: each "
              "answered by the graph and by the exact scan (at the first ef), to place filter_exact_pct", &o->n_filters,
              MAX_EF),
+    OPT("--nlist", OPT_INT, &o->nlist, "N", "IVF lists (semlite ivf and FAISS IVF-Flat)"),
+    OPT_LIST("--nprobe", OPT_INTS, o->nprobes, "LIST", "IVF lists probed per query (0 leaves IVF out)", &o->n_nprobes,
+             MAX_EF),
+    OPT("--no-hnsw", OPT_FLAG, &o->no_hnsw, NULL, "leave the HNSW engines out (semlite hnsw, hnswlib, FAISS HNSW)"),
     OPT("--sets", OPT_STR, &o->sets, "LIST", "data sets: clustered, uniform"),
     OPT("--seed", OPT_LONG, &o->seed, "N", "seed of the data"),
     OPT("--keep", OPT_FLAG, &o->keep, NULL, "keep the scratch databases and vector files"),
@@ -237,8 +248,8 @@ static void peer_result(sqlite3 *db, const char *json, result *r) {
 
 /* Runs the peer: `build` (r gets the build) or `query EF`. NULL when it failed. */
 static char *peer(const opts *o, const char *files, const char *engine, const char *what) {
-  char *cmd = fmt("%s %s %s --engine %s --m %d --ef-construction %d --k %d %s", o->python, o->peer, files, engine, o->m,
-                  o->efc, K, what);
+  char *cmd = fmt("%s %s %s --engine %s --m %d --ef-construction %d --nlist %d --k %d %s", o->python, o->peer, files,
+                  engine, o->m, o->efc, o->nlist, K, what);
   char *out = run_peer(cmd);
   sqlite3_free(cmd);
   return out;
@@ -246,7 +257,66 @@ static char *peer(const opts *o, const char *files, const char *engine, const ch
 
 /* ---------------------------------------------------------------- one data set */
 
-static void run_set(const opts *o, const char *set, const char *const *peers, int n_peers) {
+/* semlite ivf, then FAISS IVF-Flat when ivf_peer, at each nprobe (alternating). */
+static void run_ivf(const opts *o, sqlite3 *db, sqlite3 *meta, const char *set, const char *files, const float *queries,
+                    const long *truth, int ivf_peer) {
+  result *r;
+  char *out;
+  if (o->n_nprobes < 1 || o->nprobes[0] < 1) return;
+  {
+    char *create = fmt("CREATE VIRTUAL TABLE v USING semlite_vec(e float[384] distance_metric=cosine indexed by "
+                       "ivf(nlist=%d, nprobe=1))", o->nlist);
+    const float *rows = queries - (size_t)o->n * DIM;
+    exec_sql(db, create);
+    sqlite3_free(create);
+    cpu_sample c0 = cpu_now();
+    double bc0 = cpu_s(), t0 = now_s(), fill_s, train_s, train_cpu;
+    fill(db, "v", rows, o->n, 0);
+    fill_s = now_s() - t0;
+    t0 = now_s();
+    train_cpu = cpu_s();
+    exec_sql(db, "INSERT INTO v(v) VALUES ('compute-centroids')");
+    train_s = now_s() - t0;
+    train_cpu = cpu_s() - train_cpu;
+    sqlite3_int64 bytes = run_sql(db, "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'v\\_ivf%' ESCAPE '\\'", NULL, NULL);
+    r = add_result(set, "semlite-ivf", -1);
+    r->build_s = fill_s + train_s;
+    r->build_cpu_s = cpu_s() - bc0;
+    r->bytes_per_vec = (double)bytes / o->n;
+    r->other = other_cpus(c0, cpu_now());
+    printf("%-10s %-16s build %.1f s wall (inserts %.1f s, compute-centroids %.1f s wall, %.1f s CPU), %.1f s CPU, "
+           "%.0f bytes/vector on disk (T_ivf_*), other CPUs %.2f\n", set, "semlite-ivf", r->build_s, fill_s, train_s,
+           train_cpu, r->build_cpu_s, r->bytes_per_vec, r->other);
+  }
+  if (ivf_peer && (out = peer(o, files, "faiss-ivf", "build"))) {
+    r = add_result(set, "faiss-ivf", -1);
+    peer_result(meta, out, r);
+    printf("%-10s %-16s build %.1f s wall, %.1f s CPU, %.0f bytes/vector in memory\n", set, "faiss-ivf", r->build_s,
+           r->build_cpu_s, r->bytes_per_vec);
+    free(out);
+  } else {
+    ivf_peer = 0;
+  }
+  for (int e = 0; e < o->n_nprobes; e++) {
+    int np = o->nprobes[e] < o->nlist ? o->nprobes[e] : o->nlist;
+    char *knob = fmt("INSERT INTO v(v) VALUES ('nprobe=%d')", np), *what = fmt("query --ef %d", np);
+    exec_sql(db, knob);
+    r = add_result(set, "semlite-ivf", np);
+    run_queries(db, "v", "", queries, o->n_queries, truth, NULL, r);  /* warm: the lists into the ANN cache */
+    run_queries(db, "v", "", queries, o->n_queries, truth, NULL, r);
+    print_result(r);
+    if (ivf_peer && (out = peer(o, files, "faiss-ivf", what))) {
+      r = add_result(set, "faiss-ivf", np);
+      peer_result(meta, out, r);
+      print_result(r);
+      free(out);
+    }
+    sqlite3_free(knob);
+    sqlite3_free(what);
+  }
+}
+
+static void run_set(const opts *o, const char *set, const char *const *peers, int n_peers, int ivf_peer) {
   float *v = make_set(set, o->n, o->n_queries, o->seed);
   const float *queries = v + (size_t)o->n * DIM;
   long *truth = xrealloc(NULL, (size_t)o->n_queries * K * sizeof *truth);
@@ -292,7 +362,7 @@ static void run_set(const opts *o, const char *set, const char *const *peers, in
   }
 
   /* builds */
-  {
+  if (!o->no_hnsw) {
     char *create = fmt("CREATE VIRTUAL TABLE t USING semlite_vec(e float[384] distance_metric=cosine indexed by "
                        "hnsw(m=%d, ef_construction=%d)%s)", o->m, o->efc, o->n_filters ? ", cat integer" : "");
     exec_sql(db, create);
@@ -311,7 +381,7 @@ static void run_set(const opts *o, const char *set, const char *const *peers, in
     printf("%-10s %-16s build %.1f s wall, %.1f s CPU, %.0f bytes/vector on disk (T_hnsw_*), other CPUs %.2f\n", set,
            "semlite-hnsw", build, build_cpu, r->bytes_per_vec, r->other);
   }
-  for (int p = 0; p < n_peers; p++) {
+  for (int p = 0; p < n_peers && !o->no_hnsw; p++) {
     char *out = peer(o, files, peers[p], "build");
     if (!out) continue;
     r = add_result(set, peers[p], -1);
@@ -322,7 +392,7 @@ static void run_set(const opts *o, const char *set, const char *const *peers, in
   }
 
   /* queries, alternating engines at each ef */
-  for (int e = 0; e < o->n_efs; e++) {
+  for (int e = 0; e < o->n_efs && !o->no_hnsw; e++) {
     char *knob = fmt("INSERT INTO t(t) VALUES ('ef_search=%d')", o->efs[e]), *what = fmt("query --ef %d", o->efs[e]);
     exec_sql(db, knob);
     r = add_result(set, "semlite-hnsw", o->efs[e]);
@@ -340,8 +410,9 @@ static void run_set(const opts *o, const char *set, const char *const *peers, in
     sqlite3_free(knob);
     sqlite3_free(what);
   }
+  run_ivf(o, db, meta, set, files, queries, truth, ivf_peer);
   /* filters: the graph and the exact scan at each share of rows let through */
-  if (o->n_filters) {
+  if (o->n_filters && !o->no_hnsw) {
     long *ftruth = xrealloc(NULL, (size_t)o->n_queries * K * sizeof *ftruth);
     char *knob = fmt("INSERT INTO t(t) VALUES ('ef_search=%d')", o->efs[0]);
     exec_sql(db, knob);
@@ -379,8 +450,8 @@ static void run_set(const opts *o, const char *set, const char *const *peers, in
     sqlite3_free(p);
   }
   if (!o->keep) {
-    const char *ext[] = {".base.f32", ".queries.f32", ".truth.i64", ".hnswlib", ".faiss"};
-    for (int i = 0; i < 5; i++) {
+    const char *ext[] = {".base.f32", ".queries.f32", ".truth.i64", ".hnswlib", ".faiss", ".faiss-ivf"};
+    for (int i = 0; i < 6; i++) {
       char *p = fmt("%s%s", base, ext[i]);
       remove(p);
       sqlite3_free(p);
@@ -398,7 +469,7 @@ static void run_set(const opts *o, const char *set, const char *const *peers, in
 int main(int argc, char **argv) {
   opts o;
   const char *peers[2];
-  int n_peers = 0;
+  int n_peers = 0, ivf_peer = 0;
   double la[3];
   char sets[64], *save = NULL;
   bench_init("bench_ann", 1);
@@ -408,6 +479,7 @@ int main(int argc, char **argv) {
     char *cmd = fmt("%s %s --probe", o.python, o.peer), *out = run_peer(cmd);
     if (out && strstr(out, "hnswlib")) peers[n_peers++] = "hnswlib";
     if (out && strstr(out, "faiss") && o.faiss) peers[n_peers++] = "faiss";
+    ivf_peer = out && strstr(out, "faiss") != NULL;
     free(out);
     sqlite3_free(cmd);
   }
@@ -415,13 +487,15 @@ int main(int argc, char **argv) {
   printf("bench_ann: %ld x %d, cosine, k=%d, %d queries one at a time, M=%d ef_construction=%d, peers:", o.n, DIM, K,
          o.n_queries, o.m, o.efc);
   for (int p = 0; p < n_peers; p++) printf(" %s", peers[p]);
+  if (ivf_peer && o.n_nprobes > 0 && o.nprobes[0] > 0) printf(" faiss-ivf (IndexIVFFlat, nlist=%d)", o.nlist);
   printf("\nload average at start: %.2f %.2f %.2f (a shared machine: compare ratios within this run)\n\n", la[0], la[1],
          la[2]);
-  printf("(filter-graph and filter-exact rows: the ef column is the percent of rows the filter lets through)\n");
+  printf("(filter-graph and filter-exact rows: the ef column is the percent of rows the filter lets through;\n"
+         " semlite-ivf and faiss-ivf rows: it is nprobe)\n");
   printf("%-10s %-16s %5s %9s %9s %8s %7s %9s %9s %6s\n", "set", "engine", "ef", "qps", "qps/cpu", "p50 ms", "rec@10",
          "build cpu", "B/vector", "other");
   snprintf(sets, sizeof sets, "%s", o.sets);
-  for (char *s = strtok_r(sets, ",", &save); s; s = strtok_r(NULL, ",", &save)) run_set(&o, s, peers, n_peers);
+  for (char *s = strtok_r(sets, ",", &save); s; s = strtok_r(NULL, ",", &save)) run_set(&o, s, peers, n_peers, ivf_peer);
   load_average(la);
   printf("\nload average at end: %.2f %.2f %.2f\n", la[0], la[1], la[2]);
 
@@ -434,6 +508,17 @@ int main(int argc, char **argv) {
     ve = find(r->set, "sqlite-vec-exact", 0);
     printf("%-10s ef %4d  semlite %.3f", r->set, r->ef, r->recall);
     if (h) printf("  vs hnswlib %.2fx (%.3f)", r->cpu_qps / h->cpu_qps, h->recall);
+    if (ve) printf("  vs sqlite-vec exact %.0fx", r->cpu_qps / ve->cpu_qps);
+    printf("\n");
+  }
+  printf("\nratios (semlite ivf / FAISS IVF-Flat at the same nprobe, queries per CPU-second; recall in brackets)\n");
+  for (int i = 0; i < n_results; i++) {
+    const result *r = &results[i], *f, *ve;
+    if (strcmp(r->engine, "semlite-ivf") || r->ef <= 0) continue;
+    f = find(r->set, "faiss-ivf", r->ef);
+    ve = find(r->set, "sqlite-vec-exact", 0);
+    printf("%-10s nprobe %4d  semlite %.3f", r->set, r->ef, r->recall);
+    if (f) printf("  vs faiss-ivf %.2fx (%.3f)", r->cpu_qps / f->cpu_qps, f->recall);
     if (ve) printf("  vs sqlite-vec exact %.0fx", r->cpu_qps / ve->cpu_qps);
     printf("\n");
   }
@@ -458,8 +543,9 @@ int main(int argc, char **argv) {
   snprintf(sets, sizeof sets, "%s", o.sets);
   int blocks = 0;
   for (char *s = strtok_r(sets, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
-    const char *engines[] = {"semlite-hnsw", "hnswlib", "faiss", "semlite-exact", "sqlite-vec-exact"};
-    for (int e = 0; e < 5; e++) {
+    const char *engines[] = {"semlite-hnsw", "hnswlib", "faiss", "semlite-ivf", "faiss-ivf", "semlite-exact",
+                             "sqlite-vec-exact"};
+    for (int e = 0; e < 7; e++) {
       int any = 0;
       for (int i = 0; i < n_results; i++)
         if (!strcmp(results[i].set, s) && !strcmp(results[i].engine, engines[e]) && results[i].ef >= 0) any = 1;

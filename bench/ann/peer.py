@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""peer.py: bench_ann's in-memory peers, hnswlib and FAISS's IndexHNSWFlat, on one thread.
+"""peer.py: bench_ann's in-memory peers, hnswlib, FAISS's IndexHNSWFlat and IndexIVFFlat
+(engine faiss-ivf: --nlist lists, --ef is nprobe), on one thread.
 
   peer.py --probe                          prints the peers this python3 can import
   peer.py FILES --engine E ... build       builds the index, saves it next to the vectors,
@@ -40,7 +41,7 @@ def main():
     ap.add_argument("--base"), ap.add_argument("--queries"), ap.add_argument("--truth"), ap.add_argument("--index")
     ap.add_argument("--engine", required=True)
     ap.add_argument("--m", type=int, default=16), ap.add_argument("--ef-construction", type=int, default=200)
-    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--k", type=int, default=10), ap.add_argument("--nlist", type=int, default=256)
     ap.add_argument("what", choices=["build", "query"])
     ap.add_argument("--ef", type=int, default=64)
     a = ap.parse_args()
@@ -78,6 +79,22 @@ def main():
         else:
             index = faiss.read_index(path)
             index.hnsw.efSearch = a.ef
+            queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+            search = lambda q: index.search(q, a.k)[1][0]
+    elif a.engine == "faiss-ivf":
+        import faiss
+        faiss.omp_set_num_threads(1)
+        if a.what == "build":
+            x = (base / np.linalg.norm(base, axis=1, keepdims=True)).astype(np.float32)
+            t0, c0 = time.perf_counter(), time.process_time()
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(DIM), DIM, a.nlist, faiss.METRIC_INNER_PRODUCT)
+            index.train(x)
+            index.add(x)
+            build, build_cpu = time.perf_counter() - t0, time.process_time() - c0
+            faiss.write_index(index, path)
+        else:
+            index = faiss.read_index(path)
+            index.nprobe = a.ef
             queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
             search = lambda q: index.search(q, a.k)[1][0]
     else:
