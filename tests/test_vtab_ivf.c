@@ -500,8 +500,12 @@ static void test_vec0(void) {
   t_exec(db, "CREATE VIRTUAL TABLE v USING vec0(e float[4] indexed by ivf(nlist=2, nprobe=1))");
   t_exec(db, "INSERT INTO v(rowid, e) VALUES (1, '[1, 0, 0, 0]'), (2, '[0.9, 0.1, 0, 0]'), (3, '[0, 0, 1, 0]'), "
              "(4, '[0, 0, 0.9, 0.1]')");
-  t_exec(db, "INSERT INTO v(v) VALUES ('compute-centroids')");
+  /* sqlite-vec's spelling through the rowid */
+  t_exec(db, "INSERT INTO v(rowid) VALUES ('compute-centroids')");
   CHECK_QUERY(db, "SELECT count(DISTINCT list) FROM v_ivf_lists", NULL, NULL, "2");
+  CHECK_QUERY(db, "INSERT INTO v(rowid) VALUES ('nprobe=3')", NULL, NULL,
+              "ERROR: v: ivf option nprobe must be an integer from 1 to 2, got '3'");
+  t_exec(db, "INSERT INTO v(v) VALUES ('compute-centroids')");
   CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM v WHERE e MATCH '[1, 0, 0, 0]' AND k = 4)",
               NULL, NULL, "1 2");
   CHECK_QUERY(db, "SELECT semlite_vec_check('v')", NULL, NULL, "ok");

@@ -613,6 +613,14 @@ static int compute_with_options(vv_table *t, const char *json) {
   return compute_centroids(t, (int)nlist, (int)iters, (uint64_t)seed);
 }
 
+int vv_ivf_is_command(const char *s) {
+  static const char *const prefixes[] = {"nprobe=", "filter_exact_pct=", "compute-centroids", "set-centroid:",
+                                         "assign-vectors", "clear-centroids"};
+  for (size_t i = 0; s && i < sizeof prefixes / sizeof prefixes[0]; i++)
+    if (!strncmp(s, prefixes[i], strlen(prefixes[i]))) return 1;
+  return 0;
+}
+
 int vv_ivf_command(vv_table *t, const char *cmd, sqlite3_value *vec) {
   vv_ivf *h = t->ivf;
   static const struct { const char *key; } knobs[] = {{"nprobe"}, {"filter_exact_pct"}};

@@ -61,6 +61,9 @@ int vv_ivf_rename(vv_table *t, sqlite3_int64 old_rowid, sqlite3_int64 rowid);
 ** compute-centroids, compute-centroids:{"nlist":N,"max_iterations":N,"seed":N},
 ** set-centroid:N (the vector in vec), assign-vectors, clear-centroids. */
 int vv_ivf_command(vv_table *t, const char *cmd, sqlite3_value *vec);
+/* Whether a text names one of those commands (sqlite-vec also takes them as the rowid:
+** INSERT INTO t(rowid) VALUES ('compute-centroids')). */
+int vv_ivf_is_command(const char *s);
 
 /* Whether a k-NN query on the first vector column goes through the index (it has
 ** centroids). */

@@ -551,6 +551,13 @@ int vv_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3_int64 
     if (t->cfg.ivf) return vv_ivf_command(t, (const char *)sqlite3_value_text(cmd), argv[2 + t->cfg.vec_col]);
     return vv_hnsw_command(t, (const char *)sqlite3_value_text(cmd));
   }
+  /* sqlite-vec's other spelling: INSERT INTO t(rowid) VALUES ('compute-centroids') */
+  if (t->cfg.ivf && argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL && t->cfg.text_key < 0) {
+    sqlite3_value *key = new_rowid(t, argv[1], argv + 2);
+    if (sqlite3_value_type(key) == SQLITE_TEXT && vv_ivf_is_command((const char *)sqlite3_value_text(key)))
+      return (rc = vv_flush(t)) != SQLITE_OK ? rc
+                                             : vv_ivf_command(t, (const char *)sqlite3_value_text(key), argv[2 + t->cfg.vec_col]);
+  }
   if (argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL)
     return insert_row(t, new_rowid(t, argv[1], argv + 2), argv + 2, out_rowid);
   /* UPDATE and DELETE read and move rows: pending vectors must be in place first. */
