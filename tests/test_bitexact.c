@@ -145,8 +145,31 @@ static int copy_so(const char *dir, char *path, size_t cap) {
   return ok ? 0 : -1;
 }
 
-/* Runs every workload at one level into o[dtype][work]; 0 when it ran at that level. */
-static int run_level(sl_isa isa, const inputs *in, out o[NDTYPES][NWORK]) {
+/* The cache address of one embed() per dtype at a level (hex of semlite_cache.key):
+** fp32 and int8 give the same bits at every level, so their results are stored under
+** the same key everywhere; bf16's bits depend on the level, so its keys differ. */
+#define NKEYDTYPES 3
+static const char *const key_dtypes[NKEYDTYPES] = {"fp32", "int8", "bf16"};
+typedef char level_keys[NKEYDTYPES][40];
+
+static void cache_keys(sqlite3 *db, const char *model, level_keys keys) {
+  char sql[256];
+  CHECK_QUERY(db, "SELECT semlite_model_load('e_bf16', ?1, '{\"dtype\":\"bf16\"}')", model, NULL, "e_bf16");
+  CHECK_QUERY(db, "SELECT semlite_cache_enable()", NULL, NULL, "1");
+  for (int d = 0; d < NKEYDTYPES; d++) {
+    CHECK(t_exec(db, "DELETE FROM semlite_cache") == SQLITE_OK);
+    snprintf(sql, sizeof sql, "SELECT length(embed('e_%s', 'the cache key probe'))", key_dtypes[d]);
+    CHECK_QUERY(db, sql, NULL, NULL, "1536");
+    char *k = t_query(db, "SELECT hex(key) FROM semlite_cache WHERE op = 'embed'", NULL, NULL);
+    CHECK_MSG(k && strlen(k) == 32, "%s: no cache entry", key_dtypes[d]);
+    snprintf(keys[d], sizeof keys[d], "%s", k ? k : "");
+    sqlite3_free(k);
+  }
+}
+
+/* Runs every workload at one level into o[dtype][work] and the cache keys into keys;
+** 0 when it ran at that level. */
+static int run_level(sl_isa isa, const inputs *in, out o[NDTYPES][NWORK], level_keys keys) {
   char dir[] = "/tmp/semlite-bitexact-XXXXXX", so[1100], model[1024], sql[512];
   char *err = NULL;
   sqlite3 *db = NULL;
@@ -188,6 +211,7 @@ static int run_level(sl_isa isa, const inputs *in, out o[NDTYPES][NWORK]) {
     snprintf(sql, sizeof sql, "SELECT score FROM rerank_each('r_%s', ?1, ?2) ORDER BY i", dtypes[d]);
     run_rows(db, sql, in->query, in->docs, &o[d][RERANK_MANY]);
   }
+  cache_keys(db, t_model_path(model, sizeof model, "minilm-l6-embed"), keys);
   rc = 0;
 done:
   unsetenv("SEMLITE_ISA");
@@ -200,6 +224,7 @@ done:
 /* The scalar level's bytes and the inputs, made once for both tests (kept to the end of
 ** the process). */
 static out scalar_out[NDTYPES][NWORK];
+static level_keys scalar_keys;
 static int scalar_state;   /* 0 not run, 1 ran, -1 failed */
 static inputs in;
 
@@ -213,11 +238,18 @@ static void compare_level(sl_isa isa) {
   const char *env = getenv("SEMLITE_ISA");
   char *saved = env ? strdup(env) : NULL;
   if (scalar_state == 0) {
-    scalar_state = load_inputs(&in) == 0 && run_level(SL_ISA_SCALAR, &in, scalar_out) == 0 ? 1 : -1;
+    scalar_state = load_inputs(&in) == 0 && run_level(SL_ISA_SCALAR, &in, scalar_out, scalar_keys) == 0 ? 1 : -1;
     CHECK_MSG(scalar_state == 1, "the scalar level did not run");
   }
+  level_keys keys;
   memset(o, 0, sizeof o);
-  if (scalar_state == 1 && run_level(isa, &in, o) == 0) {
+  memset(keys, 0, sizeof keys);
+  if (scalar_state == 1 && run_level(isa, &in, o, keys) == 0) {
+    for (int d = 0; d < NKEYDTYPES; d++) {
+      int same = strcmp(keys[d], scalar_keys[d]) == 0;
+      CHECK_MSG(same == (d < 2), "%s: cache key %s at %s, %s at scalar: %s", key_dtypes[d], keys[d],
+                sl_isa_name(isa), scalar_keys[d], d < 2 ? "one result, two addresses" : "two results, one address");
+    }
     for (int d = 0; d < NDTYPES; d++)
       for (int w = 0; w < NWORK; w++) {
         const out *a = &scalar_out[d][w], *b = &o[d][w];

@@ -32,6 +32,12 @@ static double now_ms(void) {
 
 static void compute_hashes(sl_model *m, const void *vocab, size_t vocab_bytes);
 
+/* The numerics of the fp32 and int8 forward passes, in the model's identity (and so in
+** every cache address): bump one whenever a change alters any output bit of that dtype,
+** so that results cached by an older release are not reused. */
+#define SL_NUMERICS_FP32 "fp32-order-1"
+#define SL_NUMERICS_INT8 "int8-order-1"
+
 int sl_model_open(const char *dir, sl_compute_dtype dtype, sl_model **out, sl_err *err) {
   double t0 = now_ms();
   char real[PATH_MAX], path[PATH_MAX + 32];
@@ -149,11 +155,17 @@ static void compute_hashes(sl_model *m, const void *vocab, size_t vocab_bytes) {
   hash_str(&st, c->pad);
   hash_str(&st, c->mask);
   hash_str(&st, sl_bert_dtype(m->bert));
-  /* SIMD levels agree to rounding, not to the bit: a result is only reused where it
-  ** would be computed again identically. */
-  hash_str(&st, sl_kernels_get()->name);
-  hash_str(&st, sl_gemm_get()->i8_name);
-  hash_str(&st, sl_gemm_get()->bf16_name);
+  /* A result is only reused where it would be computed again identically. fp32 and
+  ** int8 give the same bits at every kernel level (kernels/order.h), so only the
+  ** forward pass's numerics version counts; bf16's bits depend on its kernels. */
+  switch (sl_bert_compute_dtype(m->bert)) {
+    case SL_COMPUTE_F32: hash_str(&st, SL_NUMERICS_FP32); break;
+    case SL_COMPUTE_INT8: hash_str(&st, SL_NUMERICS_INT8); break;
+    case SL_COMPUTE_BF16:
+      hash_str(&st, sl_kernels_get()->name);
+      hash_str(&st, sl_gemm_get()->bf16_name);
+      break;
+  }
   XXH128_canonicalFromHash(&id, XXH3_128bits_digest(&st));
   memcpy(m->id, id.digest, sizeof m->id);
 }
