@@ -201,3 +201,15 @@ int sqlite3_semlite_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines 
   sl_cache_release(cache);
   return SQLITE_OK;
 }
+
+/* sqlite-vec's entry point: SQLite derives it from the letters of the file name (vec0.so:
+ * sqlite3_vec_init), so a semlite.so copied over vec0.so, or loaded as "vec0", registers
+ * the same way. */
+#ifdef _WIN32
+__declspec(dllexport)
+#else
+__attribute__((visibility("default")))
+#endif
+int sqlite3_vec_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines *api) {
+  return sqlite3_semlite_init(db, errmsg, api);
+}

@@ -43,6 +43,7 @@ static const struct { const char *name; sl_metric metric; } metrics[] = {
 };
 static const struct { const char *name; vv_type type; const char *sql; } meta_types[] = {
   {"text", VV_TEXT, "TEXT"}, {"integer", VV_INTEGER, "INTEGER"}, {"int", VV_INTEGER, "INTEGER"},
+  {"int64", VV_INTEGER, "INTEGER"},
   {"float", VV_FLOAT, "REAL"}, {"real", VV_FLOAT, "REAL"}, {"double", VV_FLOAT, "REAL"},
   {"boolean", VV_BOOLEAN, "INTEGER"}, {"bool", VV_BOOLEAN, "INTEGER"}, {"blob", VV_BLOB, "BLOB"},
 };
@@ -221,6 +222,9 @@ static int parse_column(vv_config *cfg, const arg_tokens *t, sl_err *err) {
     else return sl_fail(err, "'+' must be followed by a column name");
   }
   if (!*name) return sl_fail(err, "empty column name");
+  /* sqlite-vec's limits, checked before the rest of the argument as it does */
+  if (cfg->vec0 && aux && cfg->n_aux == VV_VEC0_MAX_AUX)
+    return sl_fail(err, "More than %d auxiliary columns were provided", VV_VEC0_MAX_AUX);
   if (aux) {
     vv_type type = VV_ANY;
     if (i < t->n) {
@@ -283,10 +287,20 @@ static int parse_column(vv_config *cfg, const arg_tokens *t, sl_err *err) {
         return add_column(cfg, name, VV_KEY, VV_INTEGER, err);
       }
       if (cfg->vec0 && two && sqlite3_stricmp(t->text[i + 1], "partition") == 0) {
+        int parts = 0;
+        for (int c = 0; c < cfg->n_cols; c++) parts += cfg->cols[c].partition;
+        if (parts == VV_VEC0_MAX_PARTITION)
+          return sl_fail(err, "More than %d partition key columns were provided", VV_VEC0_MAX_PARTITION);
         if (meta_types[j].type != VV_INTEGER && meta_types[j].type != VV_TEXT)
           return sl_fail(err, "partition key '%s' must be integer or text, not %s", name, t->text[i]);
         if ((rc = add_column(cfg, name, VV_META, meta_types[j].type, err)) == SL_OK) cfg->cols[cfg->n_cols - 1].partition = 1;
         return rc;
+      }
+      if (cfg->vec0) {
+        int metas = 0;
+        for (int c = 0; c < cfg->n_cols; c++)
+          metas += cfg->cols[c].kind == VV_META && !cfg->cols[c].partition && !cfg->cols[c].text_key;
+        if (metas == VV_VEC0_MAX_META) return sl_fail(err, "More than %d metadata columns were provided", VV_VEC0_MAX_META);
       }
       if (i + 1 < t->n) return sl_fail(err, "unexpected '%s' after column '%s %s'", t->text[i + 1], name, t->text[i]);
       return add_column(cfg, name, VV_META, meta_types[j].type, err);
@@ -611,5 +625,30 @@ int vv_check_meta(const vv_column *col, sqlite3_value *v, sl_err *err) {
       break;
     default: return SL_OK;
   }
+  if (col->partition)
+    return sl_fail(err, "Partition key type mismatch: The partition key column %s has type %s, but %s was provided.",
+                   col->name, meta_type_name(col->type), sl_sql_type_name(v));
   return sl_fail(err, "%s is a %s column, got %s", col->name, meta_type_name(col->type), sl_sql_type_name(v));
+}
+
+/* sqlite-vec's names of the storage classes in its messages (REAL is FLOAT there). */
+static const char *vec0_class_name(int t) {
+  switch (t) {
+    case SQLITE_INTEGER: return "INTEGER";
+    case SQLITE_FLOAT: return "FLOAT";
+    case SQLITE_TEXT: return "TEXT";
+    case SQLITE_BLOB: return "BLOB";
+  }
+  return "NULL";
+}
+
+int vv_check_aux(const vv_column *col, sqlite3_value *v, sl_err *err) {
+  static const int want[] = {[VV_TEXT] = SQLITE_TEXT, [VV_INTEGER] = SQLITE_INTEGER, [VV_FLOAT] = SQLITE_FLOAT,
+                             [VV_BLOB] = SQLITE_BLOB};
+  const int t = sqlite3_value_type(v);
+  if (col->kind != VV_AUX || t == SQLITE_NULL || (size_t)col->type >= sizeof want / sizeof want[0] ||
+      !want[col->type] || t == want[col->type])
+    return SL_OK;
+  return sl_fail(err, "Auxiliary column type mismatch: The auxiliary column %s has type %s, but %s was provided.",
+                 col->name, vec0_class_name(want[col->type]), vec0_class_name(t));
 }

@@ -154,7 +154,8 @@ static int vv_init(sqlite3 *db, sl_cache *cache, int argc, const char *const *ar
     return SQLITE_NOMEM;
   }
   if (vv_config_parse(argc - 3, argv + 3, vec0, &t->cfg, &err)) {
-    *errmsg = sqlite3_mprintf("%s: %s", t->name, err.msg);
+    /* in the vec0 dialect under sqlite-vec's prefix, which its users match on */
+    *errmsg = sqlite3_mprintf("%s: %s", vec0 ? "vec0 constructor error" : t->name, err.msg);
     table_free(t);
     return SQLITE_ERROR;
   }

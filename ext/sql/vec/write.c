@@ -285,6 +285,10 @@ static int check_values(vv_table *t, sqlite3_value **cols) {
   for (int i = 0; i < t->cfg.n_cols; i++)
     if (t->cfg.cols[i].kind == VV_META && vv_check_meta(&t->cfg.cols[i], cols[i], &err))
       return sl_vtab_fail(&t->base, t->name, &err);
+    else if (t->cfg.vec0 && vv_check_aux(&t->cfg.cols[i], cols[i], &err)) {
+      sl_vtab_fail(&t->base, t->name, &err);
+      return SQLITE_CONSTRAINT;  /* as sqlite-vec */
+    }
   return SQLITE_OK;
 }
 
