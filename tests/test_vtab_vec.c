@@ -1641,16 +1641,21 @@ static void test_vec0_migrate(void) {
   CHECK_QUERY(db, "SELECT count(*) || ' ' || vec_type(vec_int8('[1]')) FROM v", NULL, NULL, "41 int8");
   if (__lsan_enable) __lsan_enable();
   sqlite3_close(db);
-  /* opened with semlite */
-  db = t_open_path(path);
+  /* opened read-only with semlite: left as it was, the manual step named */
+  db = t_open_v2(path, SQLITE_OPEN_READONLY, NULL);
   CHECK_QUERY(db, "SELECT count(*) FROM v", NULL, NULL,
-              "ERROR: v: written by sqlite-vec's vec0.so, whose storage semlite does not read: run SELECT "
-              "semlite_vec_migrate('v') once to convert it in place");
-  CHECK_QUERY(db, "SELECT semlite_vec_migrate('v')", NULL, NULL, "v: 41 rows moved from sqlite-vec v0.1.9 storage to semlite's");
-  CHECK_QUERY(db, "SELECT semlite_vec_migrate('p')", NULL, NULL, "p: 3 rows moved from sqlite-vec v0.1.9 storage to semlite's");
-  CHECK_QUERY(db, "SELECT semlite_vec_migrate('b')", NULL, NULL, "b: 3 rows moved from sqlite-vec v0.1.9 storage to semlite's");
-  CHECK_QUERY(db, "SELECT semlite_vec_migrate('tk')", NULL, NULL, "tk: 2 rows moved from sqlite-vec v0.1.9 storage to semlite's");
-  CHECK_QUERY(db, "SELECT semlite_vec_migrate('mv')", NULL, NULL, "mv: 2 rows moved from sqlite-vec v0.1.9 storage to semlite's");
+              "ERROR: v: written by sqlite-vec's vec0.so, whose storage semlite does not read, and left as it was "
+              "(semlite converts the main schema's such tables when it is loaded on a writable connection): run "
+              "SELECT semlite_vec_migrate('v') once to convert it in place");
+  CHECK_QUERY(db, "SELECT semlite_vec_migrate('v')", NULL, NULL,
+              "ERROR: semlite_vec_migrate: the main schema is read-only here (a read-only connection or file)");
+  sqlite3_close(db);
+  /* opened writable with semlite: every such table is converted at load, no manual step */
+  db = t_open_path(path);
+  CHECK_QUERY(db, "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_schema WHERE name GLOB '*_vector_chunks*' "
+                  "OR name GLOB '*_metadata*' OR name GLOB '*_auxiliary' ORDER BY name)", NULL, NULL, "NULL");
+  CHECK_QUERY(db, "SELECT (SELECT count(*) FROM v) || ' ' || (SELECT count(*) FROM p) || ' ' || (SELECT count(*) FROM b) "
+                  "|| ' ' || (SELECT count(*) FROM tk) || ' ' || (SELECT count(*) FROM mv)", NULL, NULL, "41 3 3 2 2");
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('v')", NULL, NULL,
               "ERROR: semlite_vec_migrate: v is not a table written by sqlite-vec's vec0.so (nothing to migrate)");
   CHECK_QUERY(db, "SELECT semlite_vec_migrate('nope')", NULL, NULL,
@@ -1661,8 +1666,8 @@ static void test_vec0_migrate(void) {
               queries[i], got ? got : "(null)", expected[i] ? expected[i] : "(null)");
     sqlite3_free(got);
   }
-  CHECK_QUERY(db, "SELECT semlite_vec_check('v') || semlite_vec_check('p') || semlite_vec_check('b')", NULL, NULL,
-              "okokok");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('v') || semlite_vec_check('p') || semlite_vec_check('b') || "
+                  "semlite_vec_check('tk') || semlite_vec_check('mv')", NULL, NULL, "okokokokok");
   CHECK_QUERY(db, "SELECT count(*) FROM sqlite_schema WHERE name GLOB 'v_vector_chunks*' OR name GLOB 'v_metadata*' "
                   "OR name = 'v_auxiliary'", NULL, NULL, "0");
   /* it keeps taking writes */
