@@ -1179,7 +1179,7 @@ static void vec0_messages(sqlite3 *db) {
      "integerrealtextblobtext nullnullnullnullreal"},
     {"CREATE VIRTUAL TABLE p USING vec0(e float[1], p integer partition key, m int64)", NULL},
     {"INSERT INTO p(rowid, e, p) VALUES (1, '[1]', 'x')",
-     "ERROR: p: Partition key type mismatch: The partition key column p has type integer, but TEXT was provided."},
+     "ERROR: p: Partition key type mismatch: The partition key column p has type INTEGER, but TEXT was provided."},
     {"INSERT INTO p(rowid, e, m) VALUES (1, '[1]', 'x')", "ERROR: p: m is a integer column, got TEXT"},
     {"CREATE VIRTUAL TABLE lim USING vec0(+a0 int, +a1 int, +a2 int, +a3 int, +a4 int, +a5 int, +a6 int, +a7 int, "
      "+a8 int, +a9 int, +a10 int, +a11 int, +a12 int, +a13 int, +a14 int, +a15 int, +a16 int e float[1])",

@@ -627,7 +627,7 @@ int vv_check_meta(const vv_column *col, sqlite3_value *v, sl_err *err) {
   }
   if (col->partition)
     return sl_fail(err, "Partition key type mismatch: The partition key column %s has type %s, but %s was provided.",
-                   col->name, meta_type_name(col->type), sl_sql_type_name(v));
+                   col->name, col->type == VV_TEXT ? "TEXT" : "INTEGER", sl_sql_type_name(v));
   return sl_fail(err, "%s is a %s column, got %s", col->name, meta_type_name(col->type), sl_sql_type_name(v));
 }
 
