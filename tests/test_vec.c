@@ -494,6 +494,8 @@ static void test_errors(void) {
     {"vec_f32(x'')", "vec_f32: zero-length vectors are not supported."},
     {"vec_int8(x'')", "vec_int8: zero-length vectors are not supported."},
     {"vec_f32('[]')", "vec_f32: zero-length vectors are not supported."},
+    {"vec_f32(' [ ')", "vec_f32: zero-length vectors are not supported."},  /* '[' alone, as sqlite-vec */
+    {"vec_f32('1]')", "vec_f32: JSON array parsing error: Input does not start with '[' (a JSON vector is an array of numbers)"},
     {"vec_f32('abc')", "vec_f32: invalid JSON at byte 0: unexpected character 'a'"},
     {"vec_f32('[1,,2]')", "vec_f32: invalid JSON at byte 3: unexpected character ','"},
     {"vec_f32('[1, 2')", "vec_f32: invalid JSON at byte 5: unexpected end of input"},
