@@ -414,19 +414,19 @@ static void test_filters(void) {
 
 static void test_create_errors(void) {
   static const struct { const char *args, *error; } cases[] = {
-    {"category text", "ERROR: v: no vector column (e.g. 'embedding float[384]')"},
+    {"category text", "ERROR: v: At least one vector column is required (e.g. 'embedding float[384]')"},
     {"a float[8], b float[8] indexed by rescore(quantizer=bit)",
      "ERROR: v: 'indexed by rescore(...)' applies to the first vector column only"},
     {"a float[4], b bit[12]", "ERROR: v: bit vectors need a multiple of 8 dimensions, got 12"},
-    {"a float[0]", "ERROR: v: the dimension count in 'float[0]' must be an integer from 1 to 65536"},
-    {"a float[x]", "ERROR: v: the dimension count in 'float[x]' must be an integer from 1 to 65536"},
+    {"a float[0]", "ERROR: v: could not parse vector column 'a float[0]': the dimension count in 'float[0]' must be an integer from 1 to 65536"},
+    {"a float[x]", "ERROR: v: could not parse vector column 'a float[x]': the dimension count in 'float[x]' must be an integer from 1 to 65536"},
     {"a vector[4]", "ERROR: v: column 'a' has an unknown type 'vector[4]' (float[N], int8[N], bit[N], text, integer, "
                     "float, boolean)"},
-    {"a float[4], b", "ERROR: v: column 'b' needs a type (float[N], int8[N], bit[N], text, integer, float, boolean)"},
+    {"a float[4], b", "ERROR: v: Could not parse 'b': a column needs a name and a type (float[N], int8[N], bit[N], text, integer, float, boolean)"},
     {"a float[4], b date", "ERROR: v: column 'b' has an unknown type 'date' (float[N], int8[N], bit[N], text, integer, "
                            "float, boolean)"},
     {"a float[4], +b date", "ERROR: v: auxiliary column 'b' has an unknown type 'date' (text, integer, float, boolean, blob)"},
-    {"a float[4], b text, b integer", "ERROR: v: duplicate column 'b'"},
+    {"a float[4], b text, b integer", "ERROR: v: could not declare virtual table, 'duplicate column name: b'"},
     {"a float[4], distance float", "ERROR: v: 'distance' is a reserved column name"},
     {"k float[4]", "ERROR: v: 'k' is a reserved column name"},
     {"a float[4] distance_metric=hamming", "ERROR: v: distance_metric=hamming is not defined for float vectors"},
@@ -436,8 +436,8 @@ static void test_create_errors(void) {
     {"a float[4] metric=l2", "ERROR: v: unknown vector column option 'metric' (distance_metric)"},
     {"a float[4], distance_metric=l2",
      "ERROR: v: distance_metric belongs to the vector column: 'embedding float[384] distance_metric=l2'"},
-    {"a float[4], colour=blue", "ERROR: v: unknown option 'colour' (model, embed_from, chunk_size, quantizer, oversample)"},
-    {"a float[4], chunk_size=12", "ERROR: v: chunk_size must be a multiple of 8 from 8 to 65536, got '12'"},
+    {"a float[4], colour=blue", "ERROR: v: Unknown table option: colour (model, embed_from, chunk_size, quantizer, oversample)"},
+    {"a float[4], chunk_size=12", "ERROR: v: chunk_size must be divisible by 8: a multiple of 8 from 8 to 65536, got '12'"},
     {"a float[4], quantizer=pq", "ERROR: v: unknown quantizer 'pq' (none, int8, binary)"},
     {"a int8[4], quantizer=int8", "ERROR: v: a quantizer needs a float vector column, not int8"},
     {"a float[4] distance_metric=l1, quantizer=int8",
@@ -492,9 +492,9 @@ static void test_create_errors(void) {
   CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id float primary key, a float[4])", NULL, NULL,
               "ERROR: vec0 constructor error: primary key 'id' must be integer or text, not float");
   CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id text primary key, n integer primary key, a float[4])", NULL,
-              NULL, "ERROR: vec0 constructor error: more than one primary key ('id' and 'n')");
+              NULL, "ERROR: vec0 constructor error: More than one primary key definition was provided, vec0 only suports a single primary key column ('id' and 'n')");
   CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(id integer primary key, n integer primary key, a float[4])", NULL,
-              NULL, "ERROR: vec0 constructor error: more than one primary key ('id' and 'n')");
+              NULL, "ERROR: vec0 constructor error: More than one primary key definition was provided, vec0 only suports a single primary key column ('id' and 'n')");
   CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(a float[4], p float partition key)", NULL, NULL,
               "ERROR: vec0 constructor error: partition key 'p' must be integer or text, not float");
   CHECK_QUERY(db, "CREATE VIRTUAL TABLE v USING vec0(rowid integer, a float[4])", NULL, NULL,
