@@ -208,8 +208,10 @@ int sqlite3_semlite_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines 
 }
 
 /* sqlite-vec's entry point: SQLite derives it from the letters of the file name (vec0.so:
- * sqlite3_vec_init), so a semlite.so copied over vec0.so, or loaded as "vec0", registers
- * the same way. */
+** sqlite3_vec_init), so a semlite.so copied over vec0.so, or loaded as "vec0", registers
+** the same way. Not in the static library (SQLITE_CORE), where an app may link
+** sqlite-vec's own sqlite3_vec_init beside it. */
+#ifndef SQLITE_CORE
 #ifdef _WIN32
 __declspec(dllexport)
 #else
@@ -218,3 +220,4 @@ __attribute__((visibility("default")))
 int sqlite3_vec_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines *api) {
   return sqlite3_semlite_init(db, errmsg, api);
 }
+#endif
