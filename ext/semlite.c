@@ -164,6 +164,7 @@ __attribute__((visibility("default")))
 #endif
 int sqlite3_semlite_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines *api) {
   sl_cache *cache;
+  int vec0_peer;
   SQLITE_EXTENSION_INIT2(api);
   pthread_once(&preload_once, preload);
   if (preload_error[0]) {
@@ -173,6 +174,7 @@ int sqlite3_semlite_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines 
   if (!(cache = sl_cache_new(db))) return SQLITE_NOMEM;
   /* Held while registering, so that a failed registration's xDestroy cannot free it. */
   sl_cache_retain(cache);
+  vec0_peer = module_exists(db, "vec0");
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     int rc, uses_cache = (functions[i].flags & CACHE) != 0;
     if (uses_cache) sl_cache_retain(cache);
@@ -199,5 +201,23 @@ int sqlite3_semlite_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines 
     }
   }
   sl_cache_release(cache);
+  /* vec0 is ours (vec0.so was not loaded first): its tables that vec0.so wrote become
+  ** semlite's now, while no statement of the connection runs (vec/migrate.c) */
+  if (!vec0_peer) sl_vec_migrate_on_load(db);
   return SQLITE_OK;
 }
+
+/* sqlite-vec's entry point: SQLite derives it from the letters of the file name (vec0.so:
+** sqlite3_vec_init), so a semlite.so copied over vec0.so, or loaded as "vec0", registers
+** the same way. Not in the static library (SQLITE_CORE), where an app may link
+** sqlite-vec's own sqlite3_vec_init beside it. */
+#ifndef SQLITE_CORE
+#ifdef _WIN32
+__declspec(dllexport)
+#else
+__attribute__((visibility("default")))
+#endif
+int sqlite3_vec_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines *api) {
+  return sqlite3_semlite_init(db, errmsg, api);
+}
+#endif

@@ -245,10 +245,12 @@ static void test_addresses(void) {
   CHECK_QUERY(db, "SELECT embed('again', 'x') = embed('minilm', 'x')", NULL, NULL, "1");
   CHECK_QUERY(db, STATS, "embed", NULL, "3,3,3,3,0,0,0");
   /* Inputs are exact bytes. */
-  CHECK_QUERY(db, "SELECT count(*) FROM (SELECT embed('minilm', 'x '), embed('minilm', 'X'))", NULL, NULL, "1");
+  /* (both values used: SQLite >= 3.45 skips the unused columns of a subquery) */
+  CHECK_QUERY(db, "SELECT embed('minilm', 'x ') IS NOT NULL AND embed('minilm', 'X') IS NOT NULL", NULL, NULL, "1");
   CHECK_QUERY(db, STATS, "embed", NULL, "3,5,3,5,0,0,0");
   /* (query, doc) pairs are not concatenations, and order matters. */
-  CHECK_QUERY(db, "SELECT rerank('ce', 'ab', 'c') != rerank('ce', 'a', 'bc') OR 1", NULL, NULL, "1");
+  /* (no `OR 1`: SQLite >= 3.45 evaluates the constant first and skips the rest) */
+  CHECK_QUERY(db, "SELECT (rerank('ce', 'ab', 'c') != rerank('ce', 'a', 'bc')) IS NOT NULL", NULL, NULL, "1");
   CHECK_QUERY(db, "SELECT typeof(rerank('ce', 'c', 'ab'))", NULL, NULL, "real");
   CHECK_QUERY(db, STATS, "rerank", NULL, "0,3,0,3,0,0,0");
   /* The same text through embed and embed_each: two operations, two entries. */

@@ -164,11 +164,11 @@ static void test_errors(void) {
   CHECK_QUERY(db, "SELECT semlite_model_unload('nope')", NULL, NULL,
               "ERROR: semlite_model_unload: no model named 'nope'");
   CHECK_QUERY(db, "SELECT vec_length(x'000000')", NULL, NULL,
-              "ERROR: vec_length: a float32 vector BLOB must have a length divisible by 4, got 3 bytes");
+              "ERROR: vec_length: invalid float32 vector BLOB length. Must be divisible by 4, found 3");
   CHECK_QUERY(db, "SELECT vec_f32('[1, \"a\"]')", NULL, NULL,
               "ERROR: vec_f32: element 1 of the JSON vector is not a finite float32 number");
-  CHECK_QUERY(db, "SELECT vec_f32('[]')", NULL, NULL, "ERROR: vec_f32: zero-length vectors are not supported");
-  CHECK_QUERY(db, "SELECT vec_f32(1)", NULL, NULL, "ERROR: vec_f32: a vector must be a BLOB or JSON TEXT, got INTEGER");
+  CHECK_QUERY(db, "SELECT vec_f32('[]')", NULL, NULL, "ERROR: vec_f32: zero-length vectors are not supported.");
+  CHECK_QUERY(db, "SELECT vec_f32(1)", NULL, NULL, "ERROR: vec_f32: Input must have type BLOB (compact format) or TEXT (JSON), found INTEGER");
   sqlite3_close(db);
 }
 

@@ -146,6 +146,9 @@ void sl_sql_rerank(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_vec_check(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 /* semlite_vec_migrate(table): a vec0 table written by sqlite-vec's vec0.so into semlite's storage (vec/migrate.c) */
 void sl_sql_vec_migrate(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+/* Converts, at extension load, every vec0 table of the main schema that vec0.so wrote
+** (nothing on a read-only connection or a replicated read; vec/migrate.c). */
+void sl_vec_migrate_on_load(sqlite3 *db);
 void sl_sql_ha_import(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_ha_history(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void sl_sql_version(sqlite3_context *ctx, int argc, sqlite3_value **argv);

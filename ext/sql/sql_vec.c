@@ -55,10 +55,10 @@ static int read_blob(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
   const void *p = sqlite3_value_blob(v);
   const int bytes = sqlite3_value_bytes(v);
   const size_t size = out->type == SL_VEC_F32 ? sizeof(float) : 1; /* also the alignment */
-  if (bytes == 0) return sl_fail(err, "zero-length vectors are not supported");
+  if (bytes == 0) return sl_fail(err, "zero-length vectors are not supported.");
   if (!p) return sl_oom(err);
   if (bytes % size)
-    return sl_fail(err, "a float32 vector BLOB must have a length divisible by 4, got %d bytes", bytes);
+    return sl_fail(err, "invalid float32 vector BLOB length. Must be divisible by 4, found %d", bytes);
   out->n = out->type == SL_VEC_BIT ? (size_t)bytes * 8 : (size_t)bytes / size;
   if ((uintptr_t)p % size == 0) {
     out->data = p;
@@ -132,7 +132,7 @@ static int read_json(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
   if (!s) return sl_oom(err);
   while (pos < len && is_ws(s[pos])) pos++;
   if (pos < len && (s[pos] == '{' || s[pos] == '"' || number_span(s + pos, len - pos)))
-    return sl_fail(err, "a JSON vector must be an array of numbers");
+    return sl_fail(err, "JSON array parsing error: Input does not start with '[' (a JSON vector is an array of numbers)");
   if (pos >= len || s[pos] != '[') return json_fail(err, s, len, pos);
   pos++;
   for (;;) {
@@ -140,6 +140,10 @@ static int read_json(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
     double x = 0;
     while (pos < len && is_ws(s[pos])) pos++;
     if (pos < len && s[pos] == ']' && n == 0) break;  /* [] */
+    if (pos >= len && n == 0) {                        /* '[' alone: empty, as sqlite-vec says */
+      sl_fail(err, "zero-length vectors are not supported.");
+      goto done;
+    }
     if (pos < len && (s[pos] == '"' || s[pos] == '[' || s[pos] == '{' || s[pos] == 't' || s[pos] == 'f' ||
                       s[pos] == 'n')) {
       element_error(out, n, err);
@@ -176,7 +180,7 @@ static int read_json(sqlite3_value *v, sl_sql_vec *out, sl_err *err) {
     goto done;
   }
   if (n == 0) {
-    sl_fail(err, "zero-length vectors are not supported");
+    sl_fail(err, "zero-length vectors are not supported.");
     goto done;
   }
   if (!(out->owned = sqlite3_malloc64(sl_vec_bytes(out->type, n)))) {
@@ -215,11 +219,11 @@ int sl_sql_vec_read(sqlite3_value *v, int type, sl_sql_vec *out, sl_err *err) {
   if (sqlite3_value_type(v) == SQLITE_BLOB)
     rc = read_blob(v, out, err);
   else if (type == SL_VEC_BIT) /* bit vectors have no JSON form */
-    rc = sl_fail(err, "a bit vector must be a BLOB, got %s", sl_sql_type_name(v));
+    rc = sl_fail(err, "Unknown type for bitvector. A bit vector is a BLOB, got %s", sl_sql_type_name(v));
   else if (sqlite3_value_type(v) == SQLITE_TEXT)
     rc = read_json(v, out, err);
   else
-    rc = sl_fail(err, "a vector must be a BLOB or JSON TEXT, got %s", sl_sql_type_name(v));
+    rc = sl_fail(err, "Input must have type BLOB (compact format) or TEXT (JSON), found %s", sl_sql_type_name(v));
   if (rc) sl_sql_vec_free(out);
   return rc;
 }
@@ -238,16 +242,16 @@ int sl_sql_vec_read_exact(sqlite3_value *v, sl_vec_type type, size_t dims, const
   /* A BLOB that says what it holds (vec_int8(), vec_bit(), embed()) must hold ours. */
   if (sqlite3_value_type(v) == SQLITE_BLOB && (sub == SL_SUBTYPE_F32 || sub == SL_SUBTYPE_I8 || sub == SL_SUBTYPE_BIT) &&
       type_of_subtype(sub, &said, err) == SL_OK && said != (int)type)
-    return sl_fail(err, "%s: expected %s[%zu], got a %s vector", what, sl_knn_type_name(type), dims,
-                   sl_knn_type_name((sl_vec_type)said));
+    return sl_fail(err, "%s: expected to be of type %s, but a %s vector was provided (the column is %s[%zu])", what,
+                   sl_sql_vec_type_name(type), sl_sql_vec_type_name((sl_vec_type)said), sl_knn_type_name(type), dims);
   if (sl_sql_vec_read(v, (int)type, &vec, err)) {
     sl_err_prefix(err, what);
     return SL_ERROR;
   }
   if (vec.n != dims) {
     sl_sql_vec_free(&vec);
-    return sl_fail(err, "%s: expected %s[%zu], got %s[%zu]", what, sl_knn_type_name(type), dims,
-                   sl_knn_type_name(type), vec.n);
+    return sl_fail(err, "%s: Dimension mismatch. Expected %zu dimensions but received %zu (the column is %s[%zu])",
+                   what, dims, vec.n, sl_knn_type_name(type), dims);
   }
   memcpy(out, vec.data, sl_vec_bytes(type, dims));
   sl_sql_vec_free(&vec);
@@ -280,8 +284,8 @@ int sl_sql_vec_args(sqlite3_context *ctx, const char *fn, int argc, sqlite3_valu
     }
   }
   if (nvec == 2 && vecs[0].type != vecs[1].type)
-    sl_fail(&err, "vectors have different types (%s and %s)", sl_sql_vec_type_name(vecs[0].type),
-            sl_sql_vec_type_name(vecs[1].type));
+    sl_fail(&err, "Vector type mistmatch. First vector has type %s, while the second has type %s.",
+            sl_sql_vec_type_name(vecs[0].type), sl_sql_vec_type_name(vecs[1].type)); /* sqlite-vec's text */
   else if (nvec == 2 && vecs[0].n != vecs[1].n)
     sl_fail(&err, "vectors have different dimensions (%zu and %zu)", vecs[0].n, vecs[1].n);
   else

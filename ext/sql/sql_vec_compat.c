@@ -20,7 +20,7 @@ void sl_sql_vec_version(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 
 void sl_sql_vec_debug(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_result_text(ctx, "Version: " SL_VEC_COMPAT_VERSION "\nImplementation: semlite " SEMLITE_VERSION
-                      "\nBuild flags: see semlite_build_info()", -1, SQLITE_STATIC);
+                      "\nCommit: see semlite_build_info()\nBuild flags: see semlite_build_info()", -1, SQLITE_STATIC);
 }
 
 /* 'float32', 'int8' or 'bit', as the value's subtype says (NULL gives NULL). */

@@ -26,8 +26,8 @@ static void distance(sqlite3_context *ctx, int argc, sqlite3_value **argv, const
   if (!f && v[0].type == SL_VEC_BIT)
     sl_sql_errorf(ctx, fn, "not defined for bit vectors (vec_distance_hamming is)");
   else if (!f)
-    sl_sql_errorf(ctx, fn, "only defined for bit vectors, got %s (vec_quantize_binary makes them)",
-                  sl_sql_vec_type_name(v[0].type));
+    sl_sql_errorf(ctx, fn, "Cannot calculate hamming distance between two %s vectors. It is only defined for bit "
+                  "vectors (vec_quantize_binary makes them)", sl_sql_vec_type_name(v[0].type));
   else if (metric == SL_METRIC_L1 && v[0].type == SL_VEC_I8)
     sqlite3_result_int64(ctx, (sqlite3_int64)f(v[0].data, v[1].data, v[0].n));
   else
@@ -67,7 +67,7 @@ static void add(sqlite3_context *ctx, int argc, sqlite3_value **argv, const char
   void *out;
   if (!sl_sql_vec_args(ctx, fn, argc, argv, 2, SL_SQL_VEC_ANY, v)) return;
   if (v[0].type == SL_VEC_BIT) {
-    sl_sql_errorf(ctx, fn, "not defined for bit vectors");
+    sl_sql_errorf(ctx, fn, "Cannot %s two bitvectors together.", sign > 0 ? "add" : "subtract");
   } else if ((out = result_buffer(ctx, v[0].type, v[0].n)) != NULL) {
     if (v[0].type == SL_VEC_F32) {
       const float *a = v[0].data, *b = v[1].data;
@@ -124,21 +124,22 @@ static int slice_range(sqlite3_context *ctx, sqlite3_value **argv, sl_vec_type t
     }
     x[i] = sqlite3_value_int64(argv[1 + i]);
     if (x[i] < 0) {
-      sl_sql_errorf(ctx, fn, "%s is negative (%lld)", what[i], x[i]);
+      sl_sql_errorf(ctx, fn, "slice '%s' index must be a postive number. Got %lld", what[i], x[i]); /* sic, as sqlite-vec */
       return -1;
     }
     if (x[i] > n) {
-      sl_sql_errorf(ctx, fn, "%s (%lld) is past the vector's %lld dimensions", what[i], x[i], n);
+      sl_sql_errorf(ctx, fn, "slice '%s' index is greater than the number of dimensions (%lld > %lld)", what[i], x[i], n);
       return -1;
     }
   }
   if (x[0] >= x[1]) {
-    if (x[0] > x[1]) sl_sql_errorf(ctx, fn, "start (%lld) is after end (%lld)", x[0], x[1]);
-    else sl_sql_errorf(ctx, fn, "start and end are both %lld; zero-length vectors are not supported", x[0]);
+    if (x[0] > x[1]) sl_sql_errorf(ctx, fn, "slice 'start' index is greater than 'end' index (%lld > %lld)", x[0], x[1]);
+    else sl_sql_errorf(ctx, fn, "start and end are both %lld; zero-length vectors are not supported.", x[0]);
     return -1;
   }
   if (type == SL_VEC_BIT && (x[0] % 8 || x[1] % 8)) {
-    sl_sql_errorf(ctx, fn, "bit vectors are sliced at multiples of 8, got %lld and %lld", x[0], x[1]);
+    sl_sql_errorf(ctx, fn, "%s index must be divisible by 8. Bit vectors are sliced at multiples of 8, got %lld and %lld",
+                  x[0] % 8 ? "start" : "end", x[0], x[1]);
     return -1;
   }
   *start = x[0];

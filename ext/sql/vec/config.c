@@ -46,6 +46,7 @@ static const struct { const char *name; sl_metric metric; } metrics[] = {
 };
 static const struct { const char *name; vv_type type; const char *sql; } meta_types[] = {
   {"text", VV_TEXT, "TEXT"}, {"integer", VV_INTEGER, "INTEGER"}, {"int", VV_INTEGER, "INTEGER"},
+  {"int64", VV_INTEGER, "INTEGER"},
   {"float", VV_FLOAT, "REAL"}, {"real", VV_FLOAT, "REAL"}, {"double", VV_FLOAT, "REAL"},
   {"boolean", VV_BOOLEAN, "INTEGER"}, {"bool", VV_BOOLEAN, "INTEGER"}, {"blob", VV_BLOB, "BLOB"},
 };
@@ -196,7 +197,7 @@ static int column_index(const vv_config *cfg, const char *name) {
 static int add_column(vv_config *cfg, const char *name, vv_kind kind, vv_type type, sl_err *err) {
   vv_column *cols;
   if (reserved_name(name)) return sl_fail(err, "'%s' is a reserved column name", name);
-  if (column_index(cfg, name) >= 0) return sl_fail(err, "duplicate column '%s'", name);
+  if (column_index(cfg, name) >= 0) return sl_fail(err, "could not declare virtual table, 'duplicate column name: %s'", name);
   cols = sqlite3_realloc64(cfg->cols, (cfg->n_cols + 1) * sizeof *cols);
   if (!cols) return sl_oom(err);
   cfg->cols = cols;
@@ -224,6 +225,9 @@ static int parse_column(vv_config *cfg, const arg_tokens *t, sl_err *err) {
     else return sl_fail(err, "'+' must be followed by a column name");
   }
   if (!*name) return sl_fail(err, "empty column name");
+  /* sqlite-vec's limits, checked before the rest of the argument as it does */
+  if (cfg->vec0 && aux && cfg->n_aux == VV_VEC0_MAX_AUX)
+    return sl_fail(err, "More than %d auxiliary columns were provided", VV_VEC0_MAX_AUX);
   if (aux) {
     vv_type type = VV_ANY;
     if (i < t->n) {
@@ -239,13 +243,18 @@ static int parse_column(vv_config *cfg, const arg_tokens *t, sl_err *err) {
     if (i < t->n) return sl_fail(err, "unexpected '%s' after auxiliary column '%s'", t->text[i], name);
     return add_column(cfg, name, VV_AUX, type, err);
   }
-  if (i >= t->n) return sl_fail(err, "column '%s' needs a type (float[N], int8[N], bit[N], text, integer, float, boolean)", name);
+  if (i >= t->n)
+    return sl_fail(err, "Could not parse '%s': a column needs a name and a type (float[N], int8[N], bit[N], text, integer, "
+                   "float, boolean)", name);
   rc = parse_vec_type(t->text[i], &vtype, &dims, err);
-  if (rc < 0) return SL_ERROR;
+  if (rc < 0) {  /* in sqlite-vec's words first, then which rule */
+    sl_err why = *err;
+    return sl_fail(err, "could not parse vector column '%s %s': %s", name, t->text[i], why.msg);
+  }
   if (rc > 0) {
     int have_metric = 0;
     sl_metric metric = vtype == SL_VEC_BIT ? SL_METRIC_HAMMING : SL_METRIC_L2;
-    if (cfg->n_vecs == VV_MAX_VECTORS) return sl_fail(err, "more than %d vector columns", VV_MAX_VECTORS);
+    if (cfg->n_vecs == VV_MAX_VECTORS) return sl_fail(err, "Too many provided vector columns, maximum %d", VV_MAX_VECTORS);
     for (i++; i < t->n; i += 3) {
       if (!is_eq(t, i + 1) || i + 2 >= t->n)
         return sl_fail(err, "expected option=value after '%s %s', got '%s'", name, t->text[1], t->text[i]);
@@ -274,7 +283,8 @@ static int parse_column(vv_config *cfg, const arg_tokens *t, sl_err *err) {
         if (meta_types[j].type != VV_INTEGER && meta_types[j].type != VV_TEXT)
           return sl_fail(err, "primary key '%s' must be integer or text, not %s", name, t->text[i]);
         if (cfg->key_col >= 0 || cfg->text_key >= 0)
-          return sl_fail(err, "more than one primary key ('%s' and '%s')",
+          return sl_fail(err, "More than one primary key definition was provided, vec0 only suports a single primary "
+                         "key column ('%s' and '%s')", /* sic, sqlite-vec's text */
                          cfg->cols[cfg->key_col >= 0 ? cfg->key_col : cfg->text_key].name, name);
         if (meta_types[j].type == VV_TEXT) {
           /* a unique TEXT column beside an internal rowid */
@@ -286,10 +296,20 @@ static int parse_column(vv_config *cfg, const arg_tokens *t, sl_err *err) {
         return add_column(cfg, name, VV_KEY, VV_INTEGER, err);
       }
       if (cfg->vec0 && two && sqlite3_stricmp(t->text[i + 1], "partition") == 0) {
+        int parts = 0;
+        for (int c = 0; c < cfg->n_cols; c++) parts += cfg->cols[c].partition;
+        if (parts == VV_VEC0_MAX_PARTITION)
+          return sl_fail(err, "More than %d partition key columns were provided", VV_VEC0_MAX_PARTITION);
         if (meta_types[j].type != VV_INTEGER && meta_types[j].type != VV_TEXT)
           return sl_fail(err, "partition key '%s' must be integer or text, not %s", name, t->text[i]);
         if ((rc = add_column(cfg, name, VV_META, meta_types[j].type, err)) == SL_OK) cfg->cols[cfg->n_cols - 1].partition = 1;
         return rc;
+      }
+      if (cfg->vec0) {
+        int metas = 0;
+        for (int c = 0; c < cfg->n_cols; c++)
+          metas += cfg->cols[c].kind == VV_META && !cfg->cols[c].partition && !cfg->cols[c].text_key;
+        if (metas == VV_VEC0_MAX_META) return sl_fail(err, "More than %d metadata columns were provided", VV_VEC0_MAX_META);
       }
       if (i + 1 < t->n) return sl_fail(err, "unexpected '%s' after column '%s %s'", t->text[i + 1], name, t->text[i]);
       return add_column(cfg, name, VV_META, meta_types[j].type, err);
@@ -315,8 +335,13 @@ static int parse_option(vv_config *cfg, const char *key, const char *value, char
     sqlite3_free(*embed_from);
     if (!(*embed_from = sqlite3_mprintf("%s", value))) return sl_oom(err);
   } else if (sqlite3_stricmp(key, "chunk_size") == 0) {
-    if (!parse_int(value, 8, VV_MAX_CHUNK, &v) || v % 8)
-      return sl_fail(err, "chunk_size must be a multiple of 8 from 8 to %d, got '%s'", VV_MAX_CHUNK, value);
+    if (!parse_int(value, 8, VV_MAX_CHUNK, &v) || v % 8) {  /* sqlite-vec's words first, then the rule */
+      long any;
+      const char *why = !parse_int(value, 1, 0x7fffffffL, &any) ? "chunk_size must be a non-zero positive integer"
+                        : any % 8                                 ? "chunk_size must be divisible by 8"
+                                                                  : "chunk_size is too large";
+      return sl_fail(err, "%s: a multiple of 8 from 8 to %d, got '%s'", why, VV_MAX_CHUNK, value);
+    }
     cfg->chunk_size = (int)v;
   } else if (sqlite3_stricmp(key, "quantizer") == 0) {
     if (!vv_quant_parse(value, &cfg->quant))
@@ -329,7 +354,7 @@ static int parse_option(vv_config *cfg, const char *key, const char *value, char
   } else if (sqlite3_stricmp(key, "distance_metric") == 0) {
     return sl_fail(err, "distance_metric belongs to the vector column: 'embedding float[384] distance_metric=%s'", value);
   } else {
-    return sl_fail(err, "unknown option '%s' (model, embed_from, chunk_size, quantizer, oversample)", key);
+    return sl_fail(err, "Unknown table option: %s (model, embed_from, chunk_size, quantizer, oversample)", key);
   }
   return SL_OK;
 }
@@ -519,7 +544,7 @@ int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg,
       rc = sl_fail(err, "'indexed by %s(...)' applies to the first vector column only",
                    cfg->hnsw ? "hnsw" : cfg->ivf ? "ivf" : "rescore");
     else if (is_eq(t, 1)) {
-      if (t->n != 3) rc = sl_fail(err, "expected option=value, got '%s'", argv[a]);
+      if (t->n != 3) rc = sl_fail(err, "could not parse table option '%s' (expected option=value)", argv[a]);
       else rc = parse_option(cfg, t->text[0], t->text[2], &embed_from, &have_oversample, &seen, err);
     } else {
       rc = parse_column(cfg, t, err);
@@ -527,7 +552,7 @@ int vv_config_parse(int argc, const char *const *argv, int vec0, vv_config *cfg,
   }
   sqlite3_free(t);
   if (rc == SL_OK && cfg->vec_col < 0)
-    rc = sl_fail(err, "no vector column (e.g. 'embedding float[384]')");
+    rc = sl_fail(err, "At least one vector column is required (e.g. 'embedding float[384]')");
   if (rc == SL_OK && vec0 && cfg->key_col < 0 && cfg->text_key < 0) rc = add_rowid_column(cfg, err);
   if (rc == SL_OK)
     rc = sl_knn_check_config(cfg->type, cfg->dims, cfg->metric, cfg->quant, err);
@@ -640,5 +665,30 @@ int vv_check_meta(const vv_column *col, sqlite3_value *v, sl_err *err) {
       break;
     default: return SL_OK;
   }
+  if (col->partition)
+    return sl_fail(err, "Partition key type mismatch: The partition key column %s has type %s, but %s was provided.",
+                   col->name, col->type == VV_TEXT ? "TEXT" : "INTEGER", sl_sql_type_name(v));
   return sl_fail(err, "%s is a %s column, got %s", col->name, meta_type_name(col->type), sl_sql_type_name(v));
+}
+
+/* sqlite-vec's names of the storage classes in its messages (REAL is FLOAT there). */
+static const char *vec0_class_name(int t) {
+  switch (t) {
+    case SQLITE_INTEGER: return "INTEGER";
+    case SQLITE_FLOAT: return "FLOAT";
+    case SQLITE_TEXT: return "TEXT";
+    case SQLITE_BLOB: return "BLOB";
+  }
+  return "NULL";
+}
+
+int vv_check_aux(const vv_column *col, sqlite3_value *v, sl_err *err) {
+  static const int want[] = {[VV_TEXT] = SQLITE_TEXT, [VV_INTEGER] = SQLITE_INTEGER, [VV_FLOAT] = SQLITE_FLOAT,
+                             [VV_BLOB] = SQLITE_BLOB};
+  const int t = sqlite3_value_type(v);
+  if (col->kind != VV_AUX || t == SQLITE_NULL || (size_t)col->type >= sizeof want / sizeof want[0] ||
+      !want[col->type] || t == want[col->type])
+    return SL_OK;
+  return sl_fail(err, "Auxiliary column type mismatch: The auxiliary column %s has type %s, but %s was provided.",
+                 col->name, vec0_class_name(want[col->type]), vec0_class_name(t));
 }

@@ -36,5 +36,8 @@ int vv_quant_parse(const char *s, sl_quant *out);
 
 /* Checks a metadata value against its column's type; REAL columns take INTEGER too. */
 int vv_check_meta(const vv_column *col, sqlite3_value *v, sl_err *err);
+/* vec0's check of an auxiliary value: a typed `+name type` column takes that storage
+** class or NULL (semlite_vec takes the type as an affinity only). */
+int vv_check_aux(const vv_column *col, sqlite3_value *v, sl_err *err);
 
 #endif

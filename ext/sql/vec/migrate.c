@@ -11,7 +11,10 @@
 **   T_auxiliary(rowid, value00...)
 ** stages every row in a TEMP table, drops vec0.so's shadow tables, makes semlite's
 ** (store.h) and inserts the rows through the table itself, so every check of an INSERT
-** applies. The connect of such a table (module.c) fails with a message naming this.
+** applies. semlite does it by itself for the main schema when it is loaded on a writable
+** connection (sl_vec_migrate_on_load, with a one-line SQLITE_NOTICE in sqlite3_log); the
+** connect of a table left as it was (read-only, replicated read, ATTACHed) fails with a
+** message naming semlite_vec_migrate.
 */
 #include <ctype.h>
 #include <stdio.h>
@@ -275,74 +278,115 @@ static int migrate(migration *m, sqlite3_int64 *n_rows) {
   return rc;
 }
 
-void sl_sql_vec_migrate(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-  static const char fn[] = "semlite_vec_migrate";
+/* Converts the vec0 table name of the main schema written by vec0.so; *version: the
+** sqlite-vec release that wrote it (sqlite3_free it), *n_rows: the rows moved. */
+static int migrate_table(sqlite3 *db, const char *name, sqlite3_int64 *n_rows, char **version, sl_err *err) {
   migration m;
   sqlite3_stmt *st = NULL;
   char *buf = NULL, *args[MG_MAX_ARGS];
-  sqlite3_value *version = NULL;
-  sqlite3_int64 n_rows = 0;
-  int is_null, n_args = 0, rc = SL_OK, bare;
+  int n_args = 0, rc = SL_OK, bare;
 
   memset(&m, 0, sizeof m);
-  m.db = sqlite3_context_db_handle(ctx);
-  m.name = sl_sql_text_arg(ctx, fn, "table name", argv[0], &is_null);
-  if (is_null) {
-    sl_sql_errorf(ctx, fn, "the table name must be TEXT, got NULL");
-    return;
-  }
-  if (!m.name) return;
-  if (sl_sql_write_allowed(m.db, "main", &m.err)) {
-    sl_sql_error(ctx, fn, &m.err);
-    return;
-  }
-  if (sqlite3_prepare_v2(m.db, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1 AND "
-                               "sql LIKE 'CREATE VIRTUAL TABLE%USING vec0%'", -1, &st, NULL) != SQLITE_OK) {
-    sl_sql_errorf(ctx, fn, "%s", sqlite3_errmsg(m.db));
-    return;
-  }
-  sqlite3_bind_text(st, 1, m.name, -1, SQLITE_STATIC);
+  m.db = db;
+  m.name = name;
+  *version = NULL;
+  *n_rows = 0;
+  if (sl_sql_write_allowed(db, "main", err)) return SL_ERROR;
+  if (sqlite3_db_readonly(db, "main") == 1)
+    return sl_fail(err, "the main schema is read-only here (a read-only connection or file)");
+  if (sqlite3_prepare_v2(db, "SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND name = ?1 AND "
+                             "sql LIKE 'CREATE VIRTUAL TABLE%USING vec0%'", -1, &st, NULL) != SQLITE_OK)
+    return sl_fail(err, "%s", sqlite3_errmsg(db));
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   if (sqlite3_step(st) != SQLITE_ROW) {
     sqlite3_finalize(st);
-    sl_sql_errorf(ctx, fn, "no vec0 table named '%s' in the main schema", m.name);
-    return;
+    return sl_fail(err, "no vec0 table named '%s' in the main schema", name);
   }
   rc = split_args((const char *)sqlite3_column_text(st, 0), &buf, args, &n_args, &m.err);
   sqlite3_finalize(st);
   if (rc == SL_OK) {  /* vec0.so's T_info says which release wrote it; semlite's has no such key */
-    char *sql = sqlite3_mprintf("SELECT value FROM \"%w_info\" WHERE key = 'CREATE_VERSION'", m.name);
-    if (sql && sqlite3_prepare_v2(m.db, sql, -1, &st, NULL) == SQLITE_OK) {
-      if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_value_dup(sqlite3_column_value(st, 0));
+    char *sql = sqlite3_mprintf("SELECT value FROM main.\"%w_info\" WHERE key = 'CREATE_VERSION'", name);
+    if (sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+      if (sqlite3_step(st) == SQLITE_ROW) *version = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
       sqlite3_finalize(st);
     }
     sqlite3_free(sql);
-    if (!version) rc = sl_fail(&m.err, "%s is not a table written by sqlite-vec's vec0.so (nothing to migrate)", m.name);
+    if (!*version) rc = sl_fail(&m.err, "%s is not a table written by sqlite-vec's vec0.so (nothing to migrate)", name);
   }
   if (rc == SL_OK && vv_config_parse(n_args, (const char *const *)args, 1, &m.cfg, &m.err)) rc = SL_ERROR;
   sqlite3_free(buf);
+  if (rc == SL_OK) {
+    sl_chunk_layout_init(&m.lay, m.cfg.type, m.cfg.dims, m.cfg.metric, m.cfg.quant, (size_t)m.cfg.chunk_size);
+    for (int j = 1; j < m.cfg.n_vecs; j++)
+      sl_chunk_layout_init(&m.xlay[j], m.cfg.vecs[j].type, m.cfg.vecs[j].dims, m.cfg.vecs[j].metric, SL_QUANT_NONE,
+                           (size_t)m.cfg.chunk_size);
+    if (sl_sql_block_begin(db, "semlite_vec_migrate", &bare) != SQLITE_OK) {
+      rc = db_fail(&m, "savepoint");
+    } else {
+      rc = migrate(&m, n_rows);
+      sl_sql_block_end(db, "semlite_vec_migrate", bare, rc == SL_OK);
+    }
+    vv_config_free(&m.cfg);
+  }
   if (rc != SL_OK) {
-    sqlite3_value_free(version);
-    sl_sql_error(ctx, fn, &m.err);
+    *err = m.err;
+    sqlite3_free(*version);
+    *version = NULL;
+  }
+  return rc;
+}
+
+void sl_sql_vec_migrate(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  static const char fn[] = "semlite_vec_migrate";
+  sl_err err;
+  sqlite3_int64 n_rows = 0;
+  char *version = NULL;
+  int is_null;
+  const char *name = sl_sql_text_arg(ctx, fn, "table name", argv[0], &is_null);
+  if (is_null) {
+    sl_sql_errorf(ctx, fn, "the table name must be TEXT, got NULL");
     return;
   }
-  sl_chunk_layout_init(&m.lay, m.cfg.type, m.cfg.dims, m.cfg.metric, m.cfg.quant, (size_t)m.cfg.chunk_size);
-  for (int j = 1; j < m.cfg.n_vecs; j++)
-    sl_chunk_layout_init(&m.xlay[j], m.cfg.vecs[j].type, m.cfg.vecs[j].dims, m.cfg.vecs[j].metric, SL_QUANT_NONE,
-                         (size_t)m.cfg.chunk_size);
-  if (sl_sql_block_begin(m.db, "semlite_vec_migrate", &bare) != SQLITE_OK) {
-    rc = db_fail(&m, "savepoint");
-  } else {
-    rc = migrate(&m, &n_rows);
-    sl_sql_block_end(m.db, "semlite_vec_migrate", bare, rc == SL_OK);
-  }
-  if (rc == SL_OK) {
-    char *msg = sqlite3_mprintf("%s: %lld rows moved from sqlite-vec %s storage to semlite's", m.name,
-                                (long long)n_rows, (const char *)sqlite3_value_text(version));
+  if (!name) return;
+  if (migrate_table(sqlite3_context_db_handle(ctx), name, &n_rows, &version, &err) == SL_OK) {
+    char *msg = sqlite3_mprintf("%s: %lld rows moved from sqlite-vec %s storage to semlite's", name,
+                                (long long)n_rows, version);
     if (msg) sqlite3_result_text(ctx, msg, -1, sqlite3_free);
     else sqlite3_result_error_nomem(ctx);
   } else {
-    sl_sql_error(ctx, fn, &m.err);
+    sl_sql_error(ctx, fn, &err);
   }
-  sqlite3_value_free(version);
-  vv_config_free(&m.cfg);
+  sqlite3_free(version);
+}
+
+/* At load, no statement of the connection runs yet: the one point where dropping
+** vec0.so's shadow tables cannot meet SQLITE_LOCKED and no prepare is under way (an
+** xConnect runs inside another statement's prepare, an xFilter inside its step). */
+void sl_vec_migrate_on_load(sqlite3 *db) {
+  sqlite3_stmt *st;
+  char *names[64];
+  int n = 0;
+  /* vec0 tables of the main schema whose T_info vec0.so wrote (it holds CREATE_VERSION) */
+  if (sqlite3_db_readonly(db, "main") != 0 ||
+      sqlite3_prepare_v2(db, "SELECT name FROM main.sqlite_schema s WHERE type = 'table' AND "
+                             "sql LIKE 'CREATE VIRTUAL TABLE%USING vec0%' AND EXISTS (SELECT 1 FROM main.sqlite_schema "
+                             "WHERE type = 'table' AND name = s.name || '_vector_chunks00') ORDER BY name",
+                         -1, &st, NULL) != SQLITE_OK)
+    return;
+  while (n < (int)(sizeof names / sizeof names[0]) && sqlite3_step(st) == SQLITE_ROW)
+    if ((names[n] = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0))) != NULL) n++;
+  sqlite3_finalize(st);
+  for (int i = 0; i < n; i++) {
+    sl_err err;
+    sqlite3_int64 n_rows;
+    char *version;
+    if (migrate_table(db, names[i], &n_rows, &version, &err) == SL_OK)
+      sqlite3_log(SQLITE_NOTICE, "semlite: vec0 table %s: %lld rows converted from sqlite-vec %s storage to semlite's "
+                  "(once, at load)", names[i], (long long)n_rows, version);
+    else
+      sqlite3_log(SQLITE_NOTICE, "semlite: vec0 table %s, written by sqlite-vec's vec0.so, stays unconverted: %s",
+                  names[i], err.msg);
+    sqlite3_free(version);
+    sqlite3_free(names[i]);
+  }
 }

@@ -104,7 +104,8 @@ static int check_info(vv_table *t) {
     return sl_vtab_error(&t->base, t->name, "cannot read shadow table %s_info: %s", t->name, sqlite3_errmsg(t->db));
   if (!(seen & 1) && vec0_so)
     return sl_vtab_error(&t->base, t->name, "written by sqlite-vec's vec0.so, whose storage semlite does not "
-                         "read: run SELECT semlite_vec_migrate('%s') once to convert it in place", t->name);
+                         "read, and left as it was (semlite converts the main schema's such tables when it is loaded on a "
+                         "writable connection): run SELECT semlite_vec_migrate('%s') once to convert it in place", t->name);
   if (!seen_more && t->cfg.n_vecs > 1)
     return sl_vtab_error(&t->base, t->name, "shadow table %s_info lacks 'vectors'", t->name);
   for (int i = 0; i < VV_N_FACTS; i++)
@@ -157,7 +158,8 @@ static int vv_init(sqlite3 *db, sl_cache *cache, int argc, const char *const *ar
     return SQLITE_NOMEM;
   }
   if (vv_config_parse(argc - 3, argv + 3, vec0, &t->cfg, &err)) {
-    *errmsg = sqlite3_mprintf("%s: %s", t->name, err.msg);
+    /* in the vec0 dialect under sqlite-vec's prefix, which its users match on */
+    *errmsg = sqlite3_mprintf("%s: %s", vec0 ? "vec0 constructor error" : t->name, err.msg);
     table_free(t);
     return SQLITE_ERROR;
   }

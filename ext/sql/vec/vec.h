@@ -55,6 +55,9 @@
 #define VV_MAX_DIMS 65536
 #define VV_MAX_K 100000
 #define VV_MAX_VECTORS 16         /* vector columns per table */
+#define VV_VEC0_MAX_AUX 16        /* sqlite-vec's limits, in tables made as vec0 */
+#define VV_VEC0_MAX_META 16
+#define VV_VEC0_MAX_PARTITION 4
 #define VV_DEFAULT_OVERSAMPLE 4
 #define VV_RESCORE_OVERSAMPLE 8   /* sqlite-vec's default for `indexed by rescore(...)` */
 #define VV_MAX_OVERSAMPLE 100     /* k * oversample candidates are held in memory */

@@ -303,6 +303,12 @@ static int check_values(vv_table *t, sqlite3_value **cols) {
   for (int i = 0; i < t->cfg.n_cols; i++)
     if (t->cfg.cols[i].kind == VV_META && vv_check_meta(&t->cfg.cols[i], cols[i], &err))
       return sl_vtab_fail(&t->base, t->name, &err);
+    else if (t->cfg.vec0 && vv_check_aux(&t->cfg.cols[i], cols[i], &err)) {
+      /* sqlite-vec's exact text and code, which its users compare with */
+      sqlite3_free(t->base.zErrMsg);
+      t->base.zErrMsg = sqlite3_mprintf("%s", err.msg);
+      return t->base.zErrMsg ? SQLITE_CONSTRAINT : SQLITE_NOMEM;
+    }
   return SQLITE_OK;
 }
 
