@@ -404,7 +404,7 @@ static void test_errors(void) {
   CHECK_QUERY(db, "INSERT INTO t(t) VALUES ('set-centroid:1')", NULL, NULL,
               "ERROR: t: set-centroid:1 needs the centroid in column e");
   CHECK_QUERY(db, "INSERT INTO t(t, e) VALUES ('set-centroid:1', '[1, 2]')", NULL, NULL,
-              "ERROR: t: e: expected float[4], got float[2]");
+              "ERROR: t: e: Dimension mismatch. Expected 4 dimensions but received 2 (the column is float[4])");
   t_exec(db, "INSERT INTO t(rowid, e) VALUES (1, '[1, 0, 0, 0]'), (2, '[0, 1, 0, 0]'), (3, '[0, 0, 1, 0]')");
   CHECK_QUERY(db, "INSERT INTO t(t) VALUES ('compute-centroids:{\"nlist\":0}')", NULL, NULL,
               "ERROR: t: compute-centroids: option 'nlist' must be nlist (1 to 4), max_iterations (1 to 1000) or seed, "
