@@ -204,7 +204,8 @@ static int bind_all(sl_bert *b, sl_err *err) {
       size_t n = b->compute == SL_COMPUTE_INT8 ? 5 : 6;
       for (size_t j = 0; j < n; j++) {
         if (sl_quantize_weights(all[j]->w, (size_t)all[j]->out, (size_t)all[j]->in, b->compute,
-                                &all[j]->q, err))
+                                &all[j]->q, err) ||
+            sl_qweights_pack(&all[j]->q, sl_gemm_get(), err))
           return SL_ERROR;
         b->quantized_bytes += sl_qweights_bytes(&all[j]->q);
       }
@@ -245,7 +246,7 @@ void sl_bert_drop_replaced(sl_bert *b) {
     linear *all[] = {&b->layers[i].q, &b->layers[i].k, &b->layers[i].v,
                      &b->layers[i].attn_out, &b->layers[i].ff_in, &b->layers[i].ff_out};
     for (size_t j = 0; j < sizeof all / sizeof all[0]; j++) {
-      if (!all[j]->q.wq && !all[j]->q.wb) continue;
+      if (!all[j]->q.wq && !all[j]->q.wb && !all[j]->q.wqp && !all[j]->q.wbp) continue;
       /* Pages shared with a neighbouring tensor stay (sl_st_release drops whole pages
       ** only); the forward pass reads the quantized copy, never w again. */
       sl_st_release(b->st, all[j]->w, (size_t)all[j]->out * (size_t)all[j]->in * sizeof(float));
@@ -299,7 +300,13 @@ typedef struct linear_task {
 static void linear_columns(void *ctx, size_t c0, size_t c1) {
   const linear_task *t = ctx;
   const linear *l = t->l;
-  if (l->q.wq) {
+  if (l->q.wqp) {
+    sl_gemm_get()->gemm_i8_packed(t->xu, l->q.kpad, t->xs, t->rows, l->q.wqp, l->q.ws, l->q.wsum,
+                                  l->b, c0, c1, l->q.kpad, t->y, (size_t)l->out);
+  } else if (l->q.wbp) {
+    sl_gemm_get()->gemm_bf16_packed(t->xb, l->q.kpad, t->rows, l->q.wbp, l->b, c0, c1, l->q.kpad,
+                                    t->y, (size_t)l->out);
+  } else if (l->q.wq) {
     sl_gemm_get()->gemm_i8(t->xu, l->q.kpad, t->xs, t->rows, l->q.wq, l->q.ws, l->q.wsum, l->b,
                            c0, c1, l->q.kpad, t->y, (size_t)l->out);
   } else if (l->q.wb) {
@@ -316,13 +323,13 @@ static void linear_columns(void *ctx, size_t c0, size_t c1) {
 ** rows floats of scales). */
 static void apply_linear(const linear *l, const float *x, size_t rows, float *y, void *act) {
   linear_task t = {l, x, rows, y, NULL, NULL, NULL};
-  if (l->q.wq) {
+  if (l->q.wq || l->q.wqp) {
     float *xs = act;
     uint8_t *xu = (uint8_t *)(xs + rows);
     sl_gemm_get()->quantize_rows(x, (size_t)l->in, rows, (size_t)l->in, xu, l->q.kpad, xs);
     t.xu = xu;
     t.xs = xs;
-  } else if (l->q.wb) {
+  } else if (l->q.wb || l->q.wbp) {
     uint16_t *xb = act;
     for (size_t r = 0; r < rows; r++) {
       sl_gemm_get()->to_bf16(x + r * (size_t)l->in, (size_t)l->in, xb + r * l->q.kpad);

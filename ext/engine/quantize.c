@@ -80,7 +80,25 @@ int sl_quantize_weights(const float *w, size_t out, size_t in, sl_compute_dtype 
   return rc;
 }
 
+int sl_qweights_pack(sl_qweights *q, const sl_gemm_kernels *g, sl_err *err) {
+  const size_t n = sl_gemm_packed_elems(q->out, q->kpad);
+  if (q->wq && g->gemm_i8_packed) {
+    if (!(q->wqp = sl_malloc(n))) return sl_oom(err);
+    sl_gemm_pack_i8(q->wq, q->out, q->kpad, q->wqp);
+    sl_free(q->wq);
+    q->wq = NULL;
+  } else if (q->wb && g->gemm_bf16_packed) {
+    if (!(q->wbp = sl_malloc(n * sizeof *q->wbp))) return sl_oom(err);
+    sl_gemm_pack_bf16(q->wb, q->out, q->kpad, q->wbp);
+    sl_free(q->wb);
+    q->wb = NULL;
+  }
+  return SL_OK;
+}
+
 void sl_qweights_free(sl_qweights *q) {
+  sl_free(q->wqp);
+  sl_free(q->wbp);
   sl_free(q->wq);
   sl_free(q->ws);
   sl_free(q->wsum);
@@ -89,6 +107,8 @@ void sl_qweights_free(sl_qweights *q) {
 }
 
 size_t sl_qweights_bytes(const sl_qweights *q) {
-  return (q->wq ? q->out * q->kpad + q->out * (sizeof *q->ws + sizeof *q->wsum) : 0) +
-         (q->wb ? q->out * q->kpad * sizeof *q->wb : 0);
+  const size_t packed = sl_gemm_packed_elems(q->out, q->kpad);
+  return (q->wq ? q->out * q->kpad : 0) + (q->wqp ? packed : 0) +
+         (q->ws ? q->out * (sizeof *q->ws + sizeof *q->wsum) : 0) +
+         (q->wb ? q->out * q->kpad * sizeof *q->wb : 0) + (q->wbp ? packed * sizeof *q->wbp : 0);
 }

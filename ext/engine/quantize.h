@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../base/status.h"
+#include "../kernels/gemm.h"
 
 typedef enum sl_compute_dtype { SL_COMPUTE_F32, SL_COMPUTE_INT8, SL_COMPUTE_BF16 } sl_compute_dtype;
 
@@ -26,10 +27,15 @@ typedef struct sl_qweights {
   float *ws;         /* int8: per-row scale */
   int32_t *wsum;     /* int8: per-row sum of wq */
   uint16_t *wb;      /* bf16: out * kpad */
+  int8_t *wqp;       /* int8 packed for the kernels' panel products (gemm.h), instead of wq */
+  uint16_t *wbp;     /* bf16 packed, instead of wb */
 } sl_qweights;
 
 int sl_quantize_weights(const float *w, size_t out, size_t in, sl_compute_dtype dtype,
                         sl_qweights *q, sl_err *err);
+/* Replaces the copy with the packed one (gemm.h's panels) when the kernels g have a
+** packed product for its dtype; otherwise leaves it as it is. */
+int sl_qweights_pack(sl_qweights *q, const sl_gemm_kernels *g, sl_err *err);
 void sl_qweights_free(sl_qweights *q);
 size_t sl_qweights_bytes(const sl_qweights *q);
 

@@ -142,8 +142,32 @@ static void gemm_bf16(const uint16_t *xb, size_t ldx, size_t M, const uint16_t *
   }
 }
 
+/* ---- packed weights (gemm.h's panel layout) ---- */
+
+size_t sl_gemm_packed_elems(size_t N, size_t K) {
+  return (N + SL_GEMM_PANEL - 1) / SL_GEMM_PANEL * SL_GEMM_PANEL * K;
+}
+
+/* G elements of a row per step; T the element type. */
+#define PACK(T, G, w, N, K, wp)                                                              \
+  do {                                                                                       \
+    const size_t np_ = (N + SL_GEMM_PANEL - 1) / SL_GEMM_PANEL;                              \
+    for (size_t p = 0; p < np_; p++)                                                         \
+      for (size_t s = 0; s < (K) / (G); s++) {                                               \
+        T *dst = (wp) + (p * ((K) / (G)) + s) * SL_GEMM_PANEL * (G);                         \
+        for (size_t c = 0; c < SL_GEMM_PANEL; c++) {                                         \
+          const size_t n = p * SL_GEMM_PANEL + c;                                            \
+          for (size_t g = 0; g < (G); g++) dst[c * (G) + g] = n < (N) ? (w)[n * (K) + s * (G) + g] : 0; \
+        }                                                                                    \
+      }                                                                                      \
+  } while (0)
+
+void sl_gemm_pack_i8(const int8_t *w, size_t N, size_t K, int8_t *wp) { PACK(int8_t, 4, w, N, K, wp); }
+void sl_gemm_pack_bf16(const uint16_t *w, size_t N, size_t K, uint16_t *wp) { PACK(uint16_t, 2, w, N, K, wp); }
+
 static const sl_gemm_kernels scalar = {
   "scalar", "scalar", "scalar", gemm_f32, quantize_rows, gemm_i8, to_bf16, gemm_bf16,
+  NULL, NULL, NULL, NULL, /* no packed products */
 };
 
 #ifdef SL_X86
@@ -182,6 +206,7 @@ static void build_levels(void) {
     int vnni, bf16;
     cpu_extensions(&vnni, &bf16);
     sl_gemm_fill_avx512(&levels[SL_ISA_AVX512], vnni, bf16);
+    sl_gemm_fill_packed_avx512(&levels[SL_ISA_AVX512], vnni, bf16);
   }
 #endif
 }

@@ -46,6 +46,8 @@
 ** whether cpuid reports AVX512_VNNI and AVX512_BF16. */
 void sl_gemm_fill_avx2(sl_gemm_kernels *t);
 void sl_gemm_fill_avx512(sl_gemm_kernels *t, int vnni, int bf16);
+/* gemm_packed_avx512.c: the packed-weight products (gemm.h's panels). */
+void sl_gemm_fill_packed_avx512(sl_gemm_kernels *t, int vnni, int bf16);
 
 /* The table for one level, capped at what this CPU runs, so the tests can check and time
 ** every level in one process; sl_gemm_get() is this at sl_kernels_get()->isa. */
