@@ -96,7 +96,36 @@ int sl_qweights_pack(sl_qweights *q, const sl_gemm_kernels *g, sl_err *err) {
   return SL_OK;
 }
 
+int sl_qweights_center(sl_qweights *q, sl_err *err) {
+  if (!q->ws) return SL_OK;
+  if (!(q->wsw = sl_malloc(q->out * sizeof *q->wsw))) return sl_oom(err);
+  for (size_t n = 0; n < q->out; n++) q->wsw[n] = q->ws[n] * (float)q->wsum[n];
+  return SL_OK;
+}
+
+/* Plain loops of elementwise float operations (the compiler vectorizes them; with
+** -ffp-contract=off each result is the same bits however it is computed). */
+void sl_center_rows(float *x, size_t ldx, size_t rows, size_t K, float *c) {
+  for (size_t m = 0; m < rows; m++) {
+    float *r = x + m * ldx, lo = r[0], hi = r[0];
+    for (size_t k = 1; k < K; k++) {
+      lo = r[k] < lo ? r[k] : lo;
+      hi = r[k] > hi ? r[k] : hi;
+    }
+    const float mid = 0.5f * lo + 0.5f * hi;   /* no overflow near FLT_MAX */
+    c[m] = mid == mid && mid - mid == 0.0f ? mid : 0.0f;   /* inf or NaN ends: not centered */
+    for (size_t k = 0; k < K; k++) r[k] -= c[m];
+  }
+}
+
+void sl_add_row_offsets(float *y, size_t ldy, size_t rows, const float *c, const float *wsw,
+                        size_t n0, size_t n1) {
+  for (size_t m = 0; m < rows; m++)
+    for (size_t n = n0; n < n1; n++) y[m * ldy + n] += c[m] * wsw[n];
+}
+
 void sl_qweights_free(sl_qweights *q) {
+  sl_free(q->wsw);
   sl_free(q->wqp);
   sl_free(q->wbp);
   sl_free(q->wq);
@@ -109,6 +138,6 @@ void sl_qweights_free(sl_qweights *q) {
 size_t sl_qweights_bytes(const sl_qweights *q) {
   const size_t packed = sl_gemm_packed_elems(q->out, q->kpad);
   return (q->wq ? q->out * q->kpad : 0) + (q->wqp ? packed : 0) +
-         (q->ws ? q->out * (sizeof *q->ws + sizeof *q->wsum) : 0) +
+         (q->ws ? q->out * (sizeof *q->ws + sizeof *q->wsum) : 0) + (q->wsw ? q->out * sizeof *q->wsw : 0) +
          (q->wb ? q->out * q->kpad * sizeof *q->wb : 0) + (q->wbp ? packed * sizeof *q->wbp : 0);
 }
