@@ -2,8 +2,9 @@
 ** gemm.c: the scalar versions of gemm.h's kernels, which are the reference the SIMD
 ** ones are tested against and what runs off x86, and the choice of level: the one
 ** kernels.h chose (cpuid, capped by SEMLITE_ISA), with the AVX-512 products only where
-** cpuid also reports AVX512_VNNI (int8) and AVX512_BF16 (bf16). The exact arithmetic
-** every level shares is spelled out in gemm_isa.h.
+** cpuid also reports AVX512_VNNI (int8) and AVX512_BF16 (bf16), and above it AMX when
+** amx.h's checks and self-test pass. The exact arithmetic every level shares is spelled
+** out in gemm_isa.h.
 **
 ** The scalar int8 product is plain integer arithmetic, so its int32 sums equal the
 ** SIMD ones whatever their order; the float epilogue is written in the same operations
@@ -16,6 +17,7 @@
 #include <math.h>
 #include <pthread.h>
 
+#include "amx.h"
 #include "gemm_isa.h"
 #include "order.h"
 
@@ -219,4 +221,37 @@ const sl_gemm_kernels *sl_gemm_for_isa(sl_isa isa) {
   return &levels[isa > best ? best : isa];
 }
 
-const sl_gemm_kernels *sl_gemm_get(void) { return sl_gemm_for_isa(sl_kernels_get()->isa); }
+/* AMX over the avx512 table, decided once (amx.h). */
+static sl_gemm_kernels amx_table;
+static const char *amx_state;
+static int amx_on;
+static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+
+static void decide_amx(void) {
+  const sl_gemm_kernels *base = sl_gemm_for_isa(sl_kernels_get()->isa);
+  int bf16;
+  if (!sl_amx_cpu(&bf16)) {
+    amx_state = SL_AMX_NO_CPU;
+  } else if (sl_kernels_get()->isa != SL_ISA_AVX512 || sl_isa_env_caps()) {
+    amx_state = SL_AMX_CAPPED;
+  } else {
+    amx_table = *base;
+    amx_state = sl_amx_enable(&amx_table);
+    amx_on = strncmp(amx_state, SL_AMX_ON, strlen(SL_AMX_ON)) == 0;
+  }
+}
+
+const sl_gemm_kernels *sl_gemm_amx(void) {
+  pthread_once(&amx_once, decide_amx);
+  return amx_on ? &amx_table : NULL;
+}
+
+const char *sl_gemm_amx_state(void) {
+  pthread_once(&amx_once, decide_amx);
+  return amx_state;
+}
+
+const sl_gemm_kernels *sl_gemm_get(void) {
+  const sl_gemm_kernels *amx = sl_gemm_amx();
+  return amx ? amx : sl_gemm_for_isa(sl_kernels_get()->isa);
+}
