@@ -8,7 +8,9 @@
 **
 ** A block is PMR = 6 rows of X by PNB = 4 panels (64 columns): 24 accumulators and 4
 ** weight vectors of the 32 registers; per step 4 loads of W and 6 broadcasts of X feed
-** 24 products. Column blocks are the outer loop, so a block's panels (64 x K bytes of
+** 24 products (the empty asm after the loop keeps each accumulator in its register: as
+** in gemm_simd.h, GCC 12 otherwise copies all of them to the stack on every step).
+** Column blocks are the outer loop, so a block's panels (64 x K bytes of
 ** int8: 24 KB at K = 384) stay in L1 while every row of X passes them. Rows past M are
 ** not computed (each row count has its own instance), columns past n1 are masked off.
 **
@@ -53,6 +55,8 @@ static inline __mmask16 col_mask(size_t cols, size_t j) {
         _Pragma("GCC unroll 4") for (size_t j = 0; j < (nb); j++) acc[i][j] = OP(acc[i][j], xb, w[j]); \
       }                                                                                     \
     }                                                                                       \
+    _Pragma("GCC unroll 6") for (size_t i = 0; i < (mr); i++)                               \
+      _Pragma("GCC unroll 4") for (size_t j = 0; j < (nb); j++) __asm__("" : "+v"(acc[i][j])); \
   } while (0)
 
 #define OP_I8(a, x, w) _mm512_dpbusd_epi32(a, x, w)
