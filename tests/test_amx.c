@@ -8,6 +8,9 @@
 **                 on slices that start and end inside the matrix; outside the slice and
 **                 below row M nothing is written.
 **   packed_bf16   the same for bf16, within float rounding of sum |x w|.
+**   centered      quantize_rows_centered (the second feed-forward layer's rows) gives the
+**                 same bytes, scales and centres at every level, for awkward lengths and
+**                 rows with NaN, inf, signed zeros and denormals, and the centre it should.
 **   self_test     amx.h's self-test passes for the VNNI products and fails for a
 **                 product one bit off (so a wrong AMX kernel cannot slip through).
 **   state         the reason semlite_build_info() gives is consistent with cpuid and
@@ -207,6 +210,51 @@ static void test_packed_bf16(void) {
   if (!nc) sl_test_skip("no packed bf16 product on this CPU");
 }
 
+static void test_centered(void) {
+  static const size_t Ks[] = {1, 7, 15, 16, 17, 33, 64, 100, 1536};
+  uint64_t seed = 13;
+  const sl_gemm_kernels *ref = sl_gemm_for_isa(SL_ISA_SCALAR);
+  for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
+    const size_t K = Ks[ki], M = 9, ldx = K + 3, ldq = (K + 63) / 64 * 64 + 64;
+    float *x = xmalloc(M * ldx * 4), xs[2][9], xc[2][9];
+    uint8_t *q[2] = {xmalloc(M * ldq), xmalloc(M * ldq)};
+    for (size_t m = 0; m < M; m++)
+      for (size_t k = 0; k < ldx; k++) {
+        float v = (float)((int)(rng(&seed) % 20001) - 2000) * 1e-3f;   /* about -2 to 18 */
+        if (m == 1) v = k % 2 ? -0.0f : 0.0f;                          /* signed zeros */
+        if (m == 2 && k == K / 2) v = NAN;
+        if (m == 3 && k == K - 1) v = -INFINITY;
+        if (m == 4) v = v * 1e-39f;                                    /* denormals */
+        if (m == 5) v = NAN;                                           /* nothing but NaN */
+        if (m == 6) v = -0.17f + (float)(k % 5) * 0.01f;              /* all negative */
+        x[m * ldx + k] = v;
+      }
+    ref->quantize_rows_centered(x, ldx, M, K, q[0], ldq, xs[0], xc[0]);
+    for (int isa = SL_ISA_AVX2; isa <= (int)sl_cpu_best_isa(); isa++) {
+      const sl_gemm_kernels *t = sl_gemm_for_isa((sl_isa)isa);
+      memset(q[1], 0xee, M * ldq);
+      t->quantize_rows_centered(x, ldx, M, K, q[1], ldq, xs[1], xc[1]);
+      CHECK_MSG(memcmp(q[0], q[1], M * ldq) == 0 && memcmp(xs[0], xs[1], sizeof xs[0]) == 0 &&
+                    memcmp(xc[0], xc[1], sizeof xc[0]) == 0,
+                "%s quantize_rows_centered K=%zu differs from scalar", sl_isa_name((sl_isa)isa), K);
+    }
+    /* the centre: (min + max) / 2, +0 for the zeros, 0 for rows with inf or only NaN */
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t k = 0; k < K; k++) lo = fminf(lo, x[k]), hi = fmaxf(hi, x[k]);
+    CHECK(xc[0][0] == 0.5f * lo + 0.5f * hi);
+    CHECK(xc[0][1] == 0.0f && !signbit(xc[0][1]));
+    CHECK(xc[0][3] == 0.0f && xc[0][5] == 0.0f);
+    CHECK(isnan(xs[0][2]) && isnan(xs[0][5]) && isinf(xs[0][3]));
+    /* the row's ends at -127 and 127 */
+    if (K > 1) {
+      int has_lo = 0, has_hi = 0;
+      for (size_t k = 0; k < K; k++) has_lo |= q[0][k] == 1, has_hi |= q[0][k] == 255;
+      CHECK_MSG(has_lo && has_hi, "K=%zu: the row's min and max are not at -127 and 127", K);
+    }
+    free(x), free(q[0]), free(q[1]);
+  }
+}
+
 /* The VNNI product with one output one bit off. */
 static void (*real_i8)(const uint8_t *, size_t, const float *, size_t, const int8_t *, const float *,
                        const int32_t *, const float *, size_t, size_t, size_t, float *, size_t);
@@ -266,6 +314,7 @@ static void test_hardware(void) {
 const sl_test amx_tests[] = {
   {"packed_i8", test_packed_i8},
   {"packed_bf16", test_packed_bf16},
+  {"centered", test_centered},
   {"self_test", test_self_test},
   {"state", test_state},
   {"hardware", test_hardware},

@@ -323,18 +323,19 @@ static void linear_columns(void *ctx, size_t c0, size_t c1) {
 
 /* y[rows][l->out] = x[rows][l->in] . W^T + b, split by output columns across cores.
 ** act is scratch for the reduced-precision activations (rows * kpad * 2 bytes, plus
-** rows floats of scales). An int8 layer with centered activations centers x in place. */
-static void apply_linear(const linear *l, float *x, size_t rows, float *y, void *act) {
+** rows floats of scales, and rows floats of row centres for centered int8 layers). */
+static void apply_linear(const linear *l, const float *x, size_t rows, float *y, void *act) {
   linear_task t = {l, x, rows, y, NULL, NULL, NULL, NULL};
   if (l->q.wq || l->q.wqp) {
     float *xs = act;
     uint8_t *xu = (uint8_t *)(xs + rows);
     if (l->q.wsw) {   /* rows floats after xu: inside act (kpad >= 64 bytes a row spare) */
       float *xc = (float *)(xu + rows * l->q.kpad);
-      sl_center_rows(x, (size_t)l->in, rows, (size_t)l->in, xc);
+      sl_gemm_get()->quantize_rows_centered(x, (size_t)l->in, rows, (size_t)l->in, xu, l->q.kpad, xs, xc);
       t.xc = xc;
+    } else {
+      sl_gemm_get()->quantize_rows(x, (size_t)l->in, rows, (size_t)l->in, xu, l->q.kpad, xs);
     }
-    sl_gemm_get()->quantize_rows(x, (size_t)l->in, rows, (size_t)l->in, xu, l->q.kpad, xs);
     t.xu = xu;
     t.xs = xs;
   } else if (l->q.wb || l->q.wbp) {

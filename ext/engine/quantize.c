@@ -103,21 +103,8 @@ int sl_qweights_center(sl_qweights *q, sl_err *err) {
   return SL_OK;
 }
 
-/* Plain loops of elementwise float operations (the compiler vectorizes them; with
+/* A plain loop of elementwise float operations (the compiler vectorizes it; with
 ** -ffp-contract=off each result is the same bits however it is computed). */
-void sl_center_rows(float *x, size_t ldx, size_t rows, size_t K, float *c) {
-  for (size_t m = 0; m < rows; m++) {
-    float *r = x + m * ldx, lo = r[0], hi = r[0];
-    for (size_t k = 1; k < K; k++) {
-      lo = r[k] < lo ? r[k] : lo;
-      hi = r[k] > hi ? r[k] : hi;
-    }
-    const float mid = 0.5f * lo + 0.5f * hi;   /* no overflow near FLT_MAX */
-    c[m] = mid == mid && mid - mid == 0.0f ? mid : 0.0f;   /* inf or NaN ends: not centered */
-    for (size_t k = 0; k < K; k++) r[k] -= c[m];
-  }
-}
-
 void sl_add_row_offsets(float *y, size_t ldy, size_t rows, const float *c, const float *wsw,
                         size_t n0, size_t n1) {
   for (size_t m = 0; m < rows; m++)

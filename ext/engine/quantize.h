@@ -39,14 +39,12 @@ int sl_quantize_weights(const float *w, size_t out, size_t in, sl_compute_dtype 
 int sl_qweights_pack(sl_qweights *q, const sl_gemm_kernels *g, sl_err *err);
 /* Centered activations for an int8 layer whose inputs are lopsided (the GELU output of
 ** the second feed-forward layer: about -0.17 to several units). Each row x is quantized
-** as x - c, c = (min + max) / 2 of the row, so the 255 levels span [min, max] instead of
-** [-max, max]; the product then lacks c * sum_k w[n][k], which the caller adds back as
-** c[m] * wsw[n] after the GEMM (sl_add_row_offsets). The integer GEMM is unchanged, so
-** the results stay bit-identical across levels. */
+** as x - c, c = (min + max) / 2 of the row (the kernels' quantize_rows_centered), so the
+** 255 levels span [min, max] instead of [-max, max]; the product then lacks
+** c * sum_k w[n][k], which the caller adds back as c[m] * wsw[n] after the GEMM
+** (sl_add_row_offsets). The integer GEMM is unchanged, so the results stay bit-identical
+** across levels. */
 int sl_qweights_center(sl_qweights *q, sl_err *err);
-/* x[m][0..K) -= c[m] = (min + max) / 2 of the row, for m < rows (row stride ldx). A row
-** with NaN keeps it (the quantizer then makes the row's outputs NaN). */
-void sl_center_rows(float *x, size_t ldx, size_t rows, size_t K, float *c);
 /* y[m][n] += c[m] * wsw[n] for m < rows, n in [n0, n1). */
 void sl_add_row_offsets(float *y, size_t ldy, size_t rows, const float *c, const float *wsw,
                         size_t n0, size_t n1);

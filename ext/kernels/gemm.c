@@ -26,32 +26,47 @@
 #define SL_X86 1
 #endif
 
+/* gemm_isa.h's rule on row r minus c (c = 0: the plain rule; x - 0 is x, bit for bit). */
+static void quantize_row(const float *r, size_t K, float c, uint8_t *q, size_t ldq, float *xs) {
+  uint32_t abits = 0;
+  for (size_t k = 0; k < K; k++) {
+    uint32_t a = sl_f32_bits(r[k] - c) & 0x7fffffffu;
+    if (a > abits) abits = a;
+  }
+  float amax;
+  memcpy(&amax, &abits, sizeof amax);
+  *xs = amax / 127.0f;
+  const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+  for (size_t k = 0; k < K; k++) {
+    float v = (r[k] - c) * inv;
+    if (v != v) v = 0.0f;
+    if (v > 127.0f) v = 127.0f;  /* only when inv overflowed (amax denormal) */
+    if (v < -127.0f) v = -127.0f;
+    /* v + 1.5*2^23 has no fraction bits left, so the add rounds v to an integer in
+    ** the current rounding mode (to nearest even), as cvtps2dq does; inline, where
+    ** nearbyintf is a libm call on baseline x86-64. */
+    v = (v + 12582912.0f) - 12582912.0f;
+    q[k] = (uint8_t)((int)v + 128);
+  }
+  memset(q + K, 128, ldq - K);
+}
+
 static void quantize_rows(const float *x, size_t ldx, size_t M, size_t K, uint8_t *xu,
                           size_t ldq, float *xs) {
+  for (size_t m = 0; m < M; m++) quantize_row(x + m * ldx, K, 0.0f, xu + m * ldq, ldq, xs + m);
+}
+
+static void quantize_rows_centered(const float *x, size_t ldx, size_t M, size_t K, uint8_t *xu,
+                                   size_t ldq, float *xs, float *xc) {
   for (size_t m = 0; m < M; m++) {
     const float *r = x + m * ldx;
-    uint8_t *q = xu + m * ldq;
-    uint32_t abits = 0;
+    float lo = INFINITY, hi = -INFINITY;
     for (size_t k = 0; k < K; k++) {
-      uint32_t a = sl_f32_bits(r[k]) & 0x7fffffffu;
-      if (a > abits) abits = a;
+      lo = r[k] < lo ? r[k] : lo;
+      hi = r[k] > hi ? r[k] : hi;
     }
-    float amax;
-    memcpy(&amax, &abits, sizeof amax);
-    xs[m] = amax / 127.0f;
-    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-    for (size_t k = 0; k < K; k++) {
-      float v = r[k] * inv;
-      if (v != v) v = 0.0f;
-      if (v > 127.0f) v = 127.0f;  /* only when inv overflowed (amax denormal) */
-      if (v < -127.0f) v = -127.0f;
-      /* v + 1.5*2^23 has no fraction bits left, so the add rounds v to an integer in
-      ** the current rounding mode (to nearest even), as cvtps2dq does; inline, where
-      ** nearbyintf is a libm call on baseline x86-64. */
-      v = (v + 12582912.0f) - 12582912.0f;
-      q[k] = (uint8_t)((int)v + 128);
-    }
-    memset(q + K, 128, ldq - K);
+    xc[m] = sl_row_center(lo, hi);
+    quantize_row(r, K, xc[m], xu + m * ldq, ldq, xs + m);
   }
 }
 
@@ -168,8 +183,8 @@ void sl_gemm_pack_i8(const int8_t *w, size_t N, size_t K, int8_t *wp) { PACK(int
 void sl_gemm_pack_bf16(const uint16_t *w, size_t N, size_t K, uint16_t *wp) { PACK(uint16_t, 2, w, N, K, wp); }
 
 static const sl_gemm_kernels scalar = {
-  "scalar", "scalar", "scalar", gemm_f32, quantize_rows, gemm_i8, to_bf16, gemm_bf16,
-  NULL, NULL, NULL, NULL, /* no packed products */
+  "scalar", "scalar", "scalar", gemm_f32, quantize_rows, quantize_rows_centered, gemm_i8,
+  to_bf16, gemm_bf16, NULL, NULL, NULL, NULL, /* no packed products */
 };
 
 #ifdef SL_X86

@@ -52,6 +52,11 @@ typedef struct sl_gemm_kernels {
   ** padded with the zero point 128 up to ldq) and xs[m] = max|x[m]| / 127. */
   void (*quantize_rows)(const float *x, size_t ldx, size_t M, size_t K, uint8_t *xu,
                         size_t ldq, float *xs);
+  /* The same on centered rows: xc[m] = the row's centre (gemm_isa.h), and row m
+  ** quantized as x[m] - xc[m]. The product then lacks xc[m] * sum_k w[n][k], which the
+  ** caller adds back (for rows whose values are lopsided, such as GELU outputs). */
+  void (*quantize_rows_centered)(const float *x, size_t ldx, size_t M, size_t K, uint8_t *xu,
+                                 size_t ldq, float *xs, float *xc);
 
   void (*gemm_i8)(const uint8_t *xu, size_t ldq, const float *xs, size_t M,
                   const int8_t *wq, const float *ws, const int32_t *wsum, const float *bias,
