@@ -90,9 +90,6 @@ static void test_models_rows(void) {
   CHECK_QUERY(db, "SELECT (SELECT bytes FROM semlite_models WHERE name = 'q_int8') - "
                   "(SELECT bytes FROM semlite_models WHERE name = 'q_fp32')",
               NULL, NULL, "10791936");
-  CHECK_QUERY(db, "SELECT (SELECT bytes FROM semlite_models WHERE name = 'q_int8') - "
-                  "(SELECT bytes FROM semlite_models WHERE name = 'q_fp32') BETWEEN 10700000 AND 10900000",
-              NULL, NULL, "1");
   CHECK_QUERY(db, "SELECT (SELECT bytes FROM semlite_models WHERE name = 'q_bf16') - "
                   "(SELECT bytes FROM semlite_models WHERE name = 'q_fp32') BETWEEN 20000000 AND 22000000",
               NULL, NULL, "1");

@@ -37,7 +37,8 @@
 ** in only when cpuid reports it (otherwise the AVX2 versions stay in the table).
 ** On AVX-512 the reduction costs about 45 vector operations per 16 outputs against K/64
 ** vpdpbusd per output, which is why K = 384 runs at about 65% of the vpdpbusd peak and
-** K = 1536 at about 80%; a W packed at load time for broadcast-X products would avoid it.
+** K = 1536 at about 80%; the engine therefore runs the packed products of
+** gemm_packed_avx512.c where the CPU has VNNI / BF16, and these where W is in place.
 **
 ** quantize_rows and to_bf16 follow gemm_isa.h exactly, W lanes at a time with masked
 ** tails, so their output equals the scalar one bit for bit.
