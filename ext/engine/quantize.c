@@ -43,13 +43,21 @@ static int quantize_i8(const float *w, sl_qweights *q, sl_err *err) {
     int8_t *qrow = q->wq + n * q->kpad;
     float amax = 0;
     int32_t sum = 0;
-    for (size_t k = 0; k < q->in; k++) amax = fmaxf(amax, fabsf(row[k]));
+    for (size_t k = 0; k < q->in; k++) {   /* fmaxf's rule (a NaN is skipped), inline */
+      const float a = fabsf(row[k]);
+      if (a > amax) amax = a;
+    }
     q->ws[n] = amax / 127.0f;
     if (amax > 0) {
       float inv = 127.0f / amax;
       for (size_t k = 0; k < q->in; k++) {
-        long v = lrintf(row[k] * inv);
-        qrow[k] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        /* lrintf's result, inline: |v| <= 127 (a hair more by rounding) rounds to the
+        ** nearest integer, ties to even, by adding and removing 1.5 * 2^23; a product
+        ** that is not finite (a NaN or inf weight, or inv overflowed) is -127, as
+        ** x86's lrintf (LONG_MIN), clamped, made it */
+        float v = row[k] * inv;
+        long r = !(v - v == 0.0f) ? -127 : (long)((v + 12582912.0f) - 12582912.0f);
+        qrow[k] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
         sum += qrow[k];
       }
     }
