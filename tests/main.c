@@ -14,7 +14,7 @@ extern const sl_test json_tests[], safetensors_tests[], tokenizer_tests[], kerne
     gemm_tests[], embed_tests[], quant_tests[], rerank_tests[], vec_tests[], vtab_vec_tests[], vtab_hnsw_tests[], vtab_ivf_tests[],
     metrics_tests[], cache_tests[], replicated_tests[], synergy_tests[], version_tests[], stress_tests[],
     faults_tests[], model_files_tests[], progress_tests[], identity_tests[], ha_yaml_tests[], ha_history_tests[],
-    bitexact_tests[];
+    bitexact_tests[], amx_tests[];
 
 static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"json", json_tests},
@@ -22,6 +22,7 @@ static const struct { const char *name; const sl_test *tests; } suites[] = {
   {"tokenizer", tokenizer_tests},
   {"kernels", kernels_tests},
   {"gemm", gemm_tests},
+  {"amx", amx_tests},
   {"embed", embed_tests},
   {"model_files", model_files_tests},
   {"quant", quant_tests},

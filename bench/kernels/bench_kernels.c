@@ -8,7 +8,9 @@
 **             (one short text), 512 x 384 x 384, 512 x 1536 x 384 and 512 x 384 x 1536.
 **             fp32 in 64-column slices, as the encoder's tasks call it; int8 (VNNI where
 **             present) on weights quantized as the engine does at load, plus the time to
-**             quantize the activations; bf16 plus the time to round the activations. The
+**             quantize the activations; bf16 plus the time to round the activations;
+**             int8p and bf16p the same products on packed weights (gemm.h's panels: what
+**             the engine runs where the level has them, AMX when it runs). The
 **             scalar level skips the 512-row shapes (seconds each). GOPS = 2 M N K / time.
 **             Each figure is the fastest call within --seconds of calls (at least 3): on a
 **             shared machine the minimum is the figure least disturbed by other processes.
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "../../ext/engine/quantize.h"
+#include "../../ext/kernels/amx.h"
 #include "../../ext/kernels/distance_isa.h"
 #include "../../ext/kernels/gemm_isa.h"
 
@@ -56,8 +59,8 @@ static float urand(uint64_t *s) { return (float)(2 * rng_unit(s) - 1); }   /* [-
 
 /* ---------------------------------------------------------------- gemm */
 
-enum { FP32, INT8, BF16, NKIND };
-static const char *const KIND[NKIND] = { "fp32", "int8", "bf16" };
+enum { FP32, INT8, BF16, INT8P, BF16P, NKIND };
+static const char *const KIND[NKIND] = { "fp32", "int8", "bf16", "int8p", "bf16p" };
 
 typedef struct gemm_row {
   size_t M, N, K;
@@ -86,10 +89,18 @@ static void bench_gemm_shape(const size_t shape[3], const sl_isa *isa, int n_isa
       sl_quantize_weights(w, N, K, SL_COMPUTE_BF16, &q16, &err) != SL_OK)
     die("sl_quantize_weights: %s", err.msg);
   if (q8.kpad != K || q16.kpad != K) die("K = %zu is not a multiple of %d", K, SL_GEMM_K_ALIGN);
+  int8_t *wqp = xmalloc(sl_gemm_packed_elems(N, K));
+  uint16_t *wbp = xmalloc(sl_gemm_packed_elems(N, K) * 2);
+  sl_gemm_pack_i8(q8.wq, N, K, wqp);
+  sl_gemm_pack_bf16(q16.wb, N, K, wbp);
   for (int l = 0; l < n_isa; l++) {
     gemm_row *r = &rows[l];
     const sl_gemm_kernels *k = sl_gemm_for_isa(isa[l]);
-    *r = (gemm_row){ .M = M, .N = N, .K = K, .kernel = { k->f32_name, k->i8_name, k->bf16_name } };
+    const sl_gemm_kernels *pk = isa[l] == SL_ISA_AVX512 && sl_gemm_amx() ? sl_gemm_amx() : k;
+    *r = (gemm_row){ .M = M, .N = N, .K = K,
+                     .kernel = { k->f32_name, k->i8_name, k->bf16_name, pk->i8_packed_name ? pk->i8_packed_name : "-",
+                                 pk->bf16_packed_name ? pk->bf16_packed_name : "-" },
+                     .s = { NAN, NAN, NAN, NAN, NAN } };
     if (isa[l] == SL_ISA_SCALAR && M > 12) continue;   /* the scalar level would take seconds */
     r->ran = 1;
     TIME_BEST(r->s[FP32], secs, for (size_t n0 = 0; n0 < N; n0 += 64)
@@ -98,10 +109,19 @@ static void bench_gemm_shape(const size_t shape[3], const sl_isa *isa, int n_isa
     TIME_BEST(r->s[INT8], secs, k->gemm_i8(xu, q8.kpad, xs, M, q8.wq, q8.ws, q8.wsum, b, 0, N, q8.kpad, y, N));
     TIME_BEST(r->prep_s[BF16], secs, k->to_bf16(x, M * K, xb));
     TIME_BEST(r->s[BF16], secs, k->gemm_bf16(xb, K, M, q16.wb, b, 0, N, q16.kpad, y, N));
+    r->prep_s[INT8P] = r->prep_s[INT8], r->prep_s[BF16P] = r->prep_s[BF16];
+    if (pk->gemm_i8_packed)
+      TIME_BEST(r->s[INT8P], secs, for (size_t n0 = 0; n0 < N; n0 += 64)
+                                     pk->gemm_i8_packed(xu, q8.kpad, xs, M, wqp, q8.ws, q8.wsum, b, n0,
+                                                        n0 + 64 < N ? n0 + 64 : N, q8.kpad, y, N));
+    if (pk->gemm_bf16_packed)
+      TIME_BEST(r->s[BF16P], secs, for (size_t n0 = 0; n0 < N; n0 += 64)
+                                     pk->gemm_bf16_packed(xb, K, M, wbp, b, n0, n0 + 64 < N ? n0 + 64 : N,
+                                                          q16.kpad, y, N));
   }
   sl_qweights_free(&q8);
   sl_qweights_free(&q16);
-  free(x), free(w), free(b), free(y), free(xs), free(xu), free(xb);
+  free(x), free(w), free(b), free(y), free(xs), free(xu), free(xb), free(wqp), free(wbp);
 }
 
 /* ---------------------------------------------------------------- distance */
@@ -154,6 +174,7 @@ static void print_gemm(const gemm_row rows[N_SHAPES][MAX_LEVELS], const sl_isa *
       snprintf(shape, sizeof shape, "%zu x %zu x %zu", r->M, r->N, r->K);
       double ops = 2.0 * r->M * r->N * r->K;
       for (int k = 0; k < NKIND; k++) {
+        if (isnan(r->s[k])) continue;   /* no packed product at this level */
         fnum(ratio, sizeof ratio, "%.2fx", k ? r->s[FP32] / r->s[k] : NAN);
         fnum(prep, sizeof prep, "%.1f", k ? r->prep_s[k] * 1e6 : NAN);
         printf("%-16s %-7s %-5s %-12s %10.1f %7.1f %8s %10s\n", shape, sl_isa_name(isa[l]), KIND[k], r->kernel[k],

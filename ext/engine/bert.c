@@ -194,17 +194,18 @@ static int bind_all(sl_bert *b, sl_err *err) {
   }
   if (b->compute != SL_COMPUTE_F32) {
     /* Only the encoder's linear layers, where the FLOPs are; the pooler and classifier
-    ** run once per sequence and stay float32. In int8 the second feed-forward layer
-    ** stays float32 too: its input is the GELU output, long-tailed, and per-row int8 of
-    ** it cost the most rank agreement on TREC pairs (Spearman vs fp32 over 300 pairs:
-    ** 0.9885 all int8, 0.9933 with this layer in fp32, docs/models.md). */
+    ** run once per sequence and stay float32. In int8 the second feed-forward layer's
+    ** input is the GELU output, lopsided (about -0.17 to several units): its rows are
+    ** centered before they are quantized (quantize.h), which halves their step; plain
+    ** per-row int8 of it cost the most rank agreement on TREC pairs (docs/models.md). */
     for (int i = 0; i < c->layers; i++) {
       linear *all[] = {&b->layers[i].q, &b->layers[i].k, &b->layers[i].v,
                        &b->layers[i].attn_out, &b->layers[i].ff_in, &b->layers[i].ff_out};
-      size_t n = b->compute == SL_COMPUTE_INT8 ? 5 : 6;
-      for (size_t j = 0; j < n; j++) {
+      for (size_t j = 0; j < 6; j++) {
         if (sl_quantize_weights(all[j]->w, (size_t)all[j]->out, (size_t)all[j]->in, b->compute,
-                                &all[j]->q, err))
+                                &all[j]->q, err) ||
+            (j == 5 && sl_qweights_center(&all[j]->q, err)) ||
+            sl_qweights_pack(&all[j]->q, sl_gemm_get(), err))
           return SL_ERROR;
         b->quantized_bytes += sl_qweights_bytes(&all[j]->q);
       }
@@ -245,7 +246,7 @@ void sl_bert_drop_replaced(sl_bert *b) {
     linear *all[] = {&b->layers[i].q, &b->layers[i].k, &b->layers[i].v,
                      &b->layers[i].attn_out, &b->layers[i].ff_in, &b->layers[i].ff_out};
     for (size_t j = 0; j < sizeof all / sizeof all[0]; j++) {
-      if (!all[j]->q.wq && !all[j]->q.wb) continue;
+      if (!all[j]->q.wq && !all[j]->q.wb && !all[j]->q.wqp && !all[j]->q.wbp) continue;
       /* Pages shared with a neighbouring tensor stay (sl_st_release drops whole pages
       ** only); the forward pass reads the quantized copy, never w again. */
       sl_st_release(b->st, all[j]->w, (size_t)all[j]->out * (size_t)all[j]->in * sizeof(float));
@@ -293,15 +294,24 @@ typedef struct linear_task {
   const uint8_t *xu;        /* int8: the activations quantized once for every task */
   const float *xs;
   const uint16_t *xb;       /* bf16: the activations rounded once for every task */
+  const float *xc;          /* int8, centered rows: each row's center (quantize.h) */
 } linear_task;
 
 /* y[:, c0:c1] = x . W[c0:c1]^T + b[c0:c1] on a slice of the weights. */
 static void linear_columns(void *ctx, size_t c0, size_t c1) {
   const linear_task *t = ctx;
   const linear *l = t->l;
-  if (l->q.wq) {
+  if (l->q.wqp) {
+    sl_gemm_get()->gemm_i8_packed(t->xu, l->q.kpad, t->xs, t->rows, l->q.wqp, l->q.ws, l->q.wsum,
+                                  l->b, c0, c1, l->q.kpad, t->y, (size_t)l->out);
+    if (t->xc) sl_add_row_offsets(t->y, (size_t)l->out, t->rows, t->xc, l->q.wsw, c0, c1);
+  } else if (l->q.wbp) {
+    sl_gemm_get()->gemm_bf16_packed(t->xb, l->q.kpad, t->rows, l->q.wbp, l->b, c0, c1, l->q.kpad,
+                                    t->y, (size_t)l->out);
+  } else if (l->q.wq) {
     sl_gemm_get()->gemm_i8(t->xu, l->q.kpad, t->xs, t->rows, l->q.wq, l->q.ws, l->q.wsum, l->b,
                            c0, c1, l->q.kpad, t->y, (size_t)l->out);
+    if (t->xc) sl_add_row_offsets(t->y, (size_t)l->out, t->rows, t->xc, l->q.wsw, c0, c1);
   } else if (l->q.wb) {
     sl_gemm_get()->gemm_bf16(t->xb, l->q.kpad, t->rows, l->q.wb, l->b, c0, c1, l->q.kpad, t->y,
                              (size_t)l->out);
@@ -313,16 +323,22 @@ static void linear_columns(void *ctx, size_t c0, size_t c1) {
 
 /* y[rows][l->out] = x[rows][l->in] . W^T + b, split by output columns across cores.
 ** act is scratch for the reduced-precision activations (rows * kpad * 2 bytes, plus
-** rows floats of scales). */
+** rows floats of scales, and rows floats of row centres for centered int8 layers). */
 static void apply_linear(const linear *l, const float *x, size_t rows, float *y, void *act) {
-  linear_task t = {l, x, rows, y, NULL, NULL, NULL};
-  if (l->q.wq) {
+  linear_task t = {l, x, rows, y, NULL, NULL, NULL, NULL};
+  if (l->q.wq || l->q.wqp) {
     float *xs = act;
     uint8_t *xu = (uint8_t *)(xs + rows);
-    sl_gemm_get()->quantize_rows(x, (size_t)l->in, rows, (size_t)l->in, xu, l->q.kpad, xs);
+    if (l->q.wsw) {   /* rows floats after xu: inside act (kpad >= 64 bytes a row spare) */
+      float *xc = (float *)(xu + rows * l->q.kpad);
+      sl_gemm_get()->quantize_rows_centered(x, (size_t)l->in, rows, (size_t)l->in, xu, l->q.kpad, xs, xc);
+      t.xc = xc;
+    } else {
+      sl_gemm_get()->quantize_rows(x, (size_t)l->in, rows, (size_t)l->in, xu, l->q.kpad, xs);
+    }
     t.xu = xu;
     t.xs = xs;
-  } else if (l->q.wb) {
+  } else if (l->q.wb || l->q.wbp) {
     uint16_t *xb = act;
     for (size_t r = 0; r < rows; r++) {
       sl_gemm_get()->to_bf16(x + r * (size_t)l->in, (size_t)l->in, xb + r * l->q.kpad);

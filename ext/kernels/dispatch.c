@@ -12,6 +12,9 @@
 ** fall back to the best available: the variable is a knob for testing and benchmarking,
 ** and a typo in it must not stop the extension from loading.
 **
+** A named level also rules AMX out (sl_isa_env_caps; amx.h): SEMLITE_ISA=avx512 runs the
+** AVX-512 products on an AMX machine, so the tests can cover both there.
+**
 ** On other architectures the SIMD files compile to NULL tables and everything resolves
 ** to scalar.
 */
@@ -93,6 +96,14 @@ const sl_kernels *sl_kernels_for(sl_isa isa) {
   case SL_ISA_AVX512: return sl_kernels_avx512_table;
   }
   return NULL;
+}
+
+int sl_isa_env_caps(void) {
+  const char *v = getenv("SEMLITE_ISA");
+  if (!v) return 0;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(v, names[i].name) == 0) return 1;
+  return 0;
 }
 
 static const sl_kernels *resolved;

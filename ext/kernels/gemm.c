@@ -2,8 +2,9 @@
 ** gemm.c: the scalar versions of gemm.h's kernels, which are the reference the SIMD
 ** ones are tested against and what runs off x86, and the choice of level: the one
 ** kernels.h chose (cpuid, capped by SEMLITE_ISA), with the AVX-512 products only where
-** cpuid also reports AVX512_VNNI (int8) and AVX512_BF16 (bf16). The exact arithmetic
-** every level shares is spelled out in gemm_isa.h.
+** cpuid also reports AVX512_VNNI (int8) and AVX512_BF16 (bf16), and above it AMX when
+** amx.h's checks and self-test pass. The exact arithmetic every level shares is spelled
+** out in gemm_isa.h.
 **
 ** The scalar int8 product is plain integer arithmetic, so its int32 sums equal the
 ** SIMD ones whatever their order; the float epilogue is written in the same operations
@@ -16,6 +17,7 @@
 #include <math.h>
 #include <pthread.h>
 
+#include "amx.h"
 #include "gemm_isa.h"
 #include "order.h"
 
@@ -24,32 +26,47 @@
 #define SL_X86 1
 #endif
 
+/* gemm_isa.h's rule on row r minus c (c = 0: the plain rule; x - 0 is x, bit for bit). */
+static void quantize_row(const float *r, size_t K, float c, uint8_t *q, size_t ldq, float *xs) {
+  uint32_t abits = 0;
+  for (size_t k = 0; k < K; k++) {
+    uint32_t a = sl_f32_bits(r[k] - c) & 0x7fffffffu;
+    if (a > abits) abits = a;
+  }
+  float amax;
+  memcpy(&amax, &abits, sizeof amax);
+  *xs = amax / 127.0f;
+  const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+  for (size_t k = 0; k < K; k++) {
+    float v = (r[k] - c) * inv;
+    if (v != v) v = 0.0f;
+    if (v > 127.0f) v = 127.0f;  /* only when inv overflowed (amax denormal) */
+    if (v < -127.0f) v = -127.0f;
+    /* v + 1.5*2^23 has no fraction bits left, so the add rounds v to an integer in
+    ** the current rounding mode (to nearest even), as cvtps2dq does; inline, where
+    ** nearbyintf is a libm call on baseline x86-64. */
+    v = (v + 12582912.0f) - 12582912.0f;
+    q[k] = (uint8_t)((int)v + 128);
+  }
+  memset(q + K, 128, ldq - K);
+}
+
 static void quantize_rows(const float *x, size_t ldx, size_t M, size_t K, uint8_t *xu,
                           size_t ldq, float *xs) {
+  for (size_t m = 0; m < M; m++) quantize_row(x + m * ldx, K, 0.0f, xu + m * ldq, ldq, xs + m);
+}
+
+static void quantize_rows_centered(const float *x, size_t ldx, size_t M, size_t K, uint8_t *xu,
+                                   size_t ldq, float *xs, float *xc) {
   for (size_t m = 0; m < M; m++) {
     const float *r = x + m * ldx;
-    uint8_t *q = xu + m * ldq;
-    uint32_t abits = 0;
+    float lo = INFINITY, hi = -INFINITY;
     for (size_t k = 0; k < K; k++) {
-      uint32_t a = sl_f32_bits(r[k]) & 0x7fffffffu;
-      if (a > abits) abits = a;
+      lo = r[k] < lo ? r[k] : lo;
+      hi = r[k] > hi ? r[k] : hi;
     }
-    float amax;
-    memcpy(&amax, &abits, sizeof amax);
-    xs[m] = amax / 127.0f;
-    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-    for (size_t k = 0; k < K; k++) {
-      float v = r[k] * inv;
-      if (v != v) v = 0.0f;
-      if (v > 127.0f) v = 127.0f;  /* only when inv overflowed (amax denormal) */
-      if (v < -127.0f) v = -127.0f;
-      /* v + 1.5*2^23 has no fraction bits left, so the add rounds v to an integer in
-      ** the current rounding mode (to nearest even), as cvtps2dq does; inline, where
-      ** nearbyintf is a libm call on baseline x86-64. */
-      v = (v + 12582912.0f) - 12582912.0f;
-      q[k] = (uint8_t)((int)v + 128);
-    }
-    memset(q + K, 128, ldq - K);
+    xc[m] = sl_row_center(lo, hi);
+    quantize_row(r, K, xc[m], xu + m * ldq, ldq, xs + m);
   }
 }
 
@@ -142,8 +159,32 @@ static void gemm_bf16(const uint16_t *xb, size_t ldx, size_t M, const uint16_t *
   }
 }
 
+/* ---- packed weights (gemm.h's panel layout) ---- */
+
+size_t sl_gemm_packed_elems(size_t N, size_t K) {
+  return (N + SL_GEMM_PANEL - 1) / SL_GEMM_PANEL * SL_GEMM_PANEL * K;
+}
+
+/* G elements of a row per step; T the element type. */
+#define PACK(T, G, w, N, K, wp)                                                              \
+  do {                                                                                       \
+    const size_t np_ = (N + SL_GEMM_PANEL - 1) / SL_GEMM_PANEL;                              \
+    for (size_t p = 0; p < np_; p++)                                                         \
+      for (size_t s = 0; s < (K) / (G); s++) {                                               \
+        T *dst = (wp) + (p * ((K) / (G)) + s) * SL_GEMM_PANEL * (G);                         \
+        for (size_t c = 0; c < SL_GEMM_PANEL; c++) {                                         \
+          const size_t n = p * SL_GEMM_PANEL + c;                                            \
+          for (size_t g = 0; g < (G); g++) dst[c * (G) + g] = n < (N) ? (w)[n * (K) + s * (G) + g] : 0; \
+        }                                                                                    \
+      }                                                                                      \
+  } while (0)
+
+void sl_gemm_pack_i8(const int8_t *w, size_t N, size_t K, int8_t *wp) { PACK(int8_t, 4, w, N, K, wp); }
+void sl_gemm_pack_bf16(const uint16_t *w, size_t N, size_t K, uint16_t *wp) { PACK(uint16_t, 2, w, N, K, wp); }
+
 static const sl_gemm_kernels scalar = {
-  "scalar", "scalar", "scalar", gemm_f32, quantize_rows, gemm_i8, to_bf16, gemm_bf16,
+  "scalar", "scalar", "scalar", gemm_f32, quantize_rows, quantize_rows_centered, gemm_i8,
+  to_bf16, gemm_bf16, NULL, NULL, NULL, NULL, /* no packed products */
 };
 
 #ifdef SL_X86
@@ -182,6 +223,7 @@ static void build_levels(void) {
     int vnni, bf16;
     cpu_extensions(&vnni, &bf16);
     sl_gemm_fill_avx512(&levels[SL_ISA_AVX512], vnni, bf16);
+    sl_gemm_fill_packed_avx512(&levels[SL_ISA_AVX512], vnni, bf16);
   }
 #endif
 }
@@ -194,4 +236,37 @@ const sl_gemm_kernels *sl_gemm_for_isa(sl_isa isa) {
   return &levels[isa > best ? best : isa];
 }
 
-const sl_gemm_kernels *sl_gemm_get(void) { return sl_gemm_for_isa(sl_kernels_get()->isa); }
+/* AMX over the avx512 table, decided once (amx.h). */
+static sl_gemm_kernels amx_table;
+static const char *amx_state;
+static int amx_on;
+static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+
+static void decide_amx(void) {
+  const sl_gemm_kernels *base = sl_gemm_for_isa(sl_kernels_get()->isa);
+  int bf16;
+  if (!sl_amx_cpu(&bf16)) {
+    amx_state = SL_AMX_NO_CPU;
+  } else if (sl_kernels_get()->isa != SL_ISA_AVX512 || sl_isa_env_caps()) {
+    amx_state = SL_AMX_CAPPED;
+  } else {
+    amx_table = *base;
+    amx_state = sl_amx_enable(&amx_table);
+    amx_on = strncmp(amx_state, SL_AMX_ON, strlen(SL_AMX_ON)) == 0;
+  }
+}
+
+const sl_gemm_kernels *sl_gemm_amx(void) {
+  pthread_once(&amx_once, decide_amx);
+  return amx_on ? &amx_table : NULL;
+}
+
+const char *sl_gemm_amx_state(void) {
+  pthread_once(&amx_once, decide_amx);
+  return amx_state;
+}
+
+const sl_gemm_kernels *sl_gemm_get(void) {
+  const sl_gemm_kernels *amx = sl_gemm_amx();
+  return amx ? amx : sl_gemm_for_isa(sl_kernels_get()->isa);
+}

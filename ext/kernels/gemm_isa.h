@@ -15,6 +15,10 @@
 **                  xq = clamp(rint(x * inv), -127, 127), rint to nearest even, with a
 **                  NaN product (x NaN, or inf * 0) quantized to 0. A row holding inf or
 **                  NaN therefore gets a non-finite xs and comes out of gemm_i8 as NaN.
+**   quantize_rows_centered  lo, hi = min and max of the row, NaN skipped (starting from
+**                  +inf and -inf: x < lo ? x : lo, x > hi ? x : hi, as minps/maxps with
+**                  the data first); xc = sl_row_center(lo, hi) below; then quantize_rows'
+**                  rule on v = x - xc (amax over |v|, and so on).
 **   gemm_i8        acc = sum_k xu*wq - 128 * wsum[n], an exact int32 (|acc| <= 255 * 127
 **                  * K: K up to 66,000); y = (float)acc * (xs[m] * ws[n]) + bias[n],
 **                  two float products and one sum, each rounded (no FMA), so every level
@@ -46,6 +50,8 @@
 ** whether cpuid reports AVX512_VNNI and AVX512_BF16. */
 void sl_gemm_fill_avx2(sl_gemm_kernels *t);
 void sl_gemm_fill_avx512(sl_gemm_kernels *t, int vnni, int bf16);
+/* gemm_packed_avx512.c: the packed-weight products (gemm.h's panels). */
+void sl_gemm_fill_packed_avx512(sl_gemm_kernels *t, int vnni, int bf16);
 
 /* The table for one level, capped at what this CPU runs, so the tests can check and time
 ** every level in one process; sl_gemm_get() is this at sl_kernels_get()->isa. */
@@ -100,6 +106,15 @@ static inline uint16_t sl_bf16_round(float f) {
   uint32_t u = sl_f32_bits(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
   return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+}
+
+/* The centre of a row from its min and max: 0.5 lo + 0.5 hi (no overflow near FLT_MAX);
+** 0 when that is not finite (inf in the row, or no value but NaN: inf - inf); a zero
+** always +0, since the sign of a zero min or max depends on the order zeros met. */
+static inline float sl_row_center(float lo, float hi) {
+  const float c = 0.5f * lo + 0.5f * hi;
+  if (!(c - c == 0.0f)) return 0.0f;
+  return c + 0.0f;
 }
 
 #endif

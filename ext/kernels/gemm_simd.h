@@ -37,7 +37,8 @@
 ** in only when cpuid reports it (otherwise the AVX2 versions stay in the table).
 ** On AVX-512 the reduction costs about 45 vector operations per 16 outputs against K/64
 ** vpdpbusd per output, which is why K = 384 runs at about 65% of the vpdpbusd peak and
-** K = 1536 at about 80%; a W packed at load time for broadcast-X products would avoid it.
+** K = 1536 at about 80%; the engine therefore runs the packed products of
+** gemm_packed_avx512.c where the CPU has VNNI / BF16, and these where W is in place.
 **
 ** quantize_rows and to_bf16 follow gemm_isa.h exactly, W lanes at a time with masked
 ** tails, so their output equals the scalar one bit for bit.
@@ -49,6 +50,8 @@
 #include "gemm_isa.h"
 #include "order.h"
 #include "simd.h"
+
+#include <math.h>
 
 #if SL_SIMD_X86
 
@@ -67,35 +70,86 @@ static inline VI quantize(VF x, VF inv) {
   return vf_to_i32(v);
 }
 
-static void quantize_rows(const float *x, size_t ldx, size_t M, size_t K, uint8_t *xu,
-                          size_t ldq, float *xs) {
+/* One row, gemm_isa.h's rule on r - c when centered (c: the row's centre), else on r. */
+INLINE void quantize_row(const int centered, const float *r, size_t K, float c, uint8_t *q,
+                         size_t ldq, float *xs) {
   const VI absmask = vi_set1_i32(0x7fffffff);
-  for (size_t m = 0; m < M; m++) {
-    const float *r = x + m * ldx;
-    uint8_t *q = xu + m * ldq;
-    /* |x| as integers: NaN patterns are above inf, so a NaN wins the max */
-    VI amax = vi_zero();
+  const VF cv = vf_set1(c);
+  /* |x| as integers: NaN patterns are above inf, so a NaN wins the max */
+  VI amax = vi_zero();
+  uint32_t abits;
+  if (!centered) {
     for (size_t k = 0; k < K; k += W)
       amax = vi_max_i32(amax, vi_and(vi_maskz_load_i32(lanes(K - k), r + k), absmask));
-    uint32_t abits = (uint32_t)vi_reduce_max_i32(amax);
-    float a;
-    memcpy(&a, &abits, sizeof a);
-    xs[m] = a / 127.0f;
-    const VF inv = vf_set1(a > 0.0f ? 127.0f / a : 0.0f);
+    abits = (uint32_t)vi_reduce_max_i32(amax);
+  } else {
+    /* the masked tail would read 0 - c: the last W values again instead (a max does not
+    ** mind repeats), or, in a row shorter than W, one value at a time */
     size_t k = 0;
-    /* 4W at a time: saturating packs (the values are in [-127, 127], so nothing
-    ** saturates) to signed bytes, and the zero point added by flipping the top bit */
-    for (; k + 4 * W <= K; k += 4 * W) {
-      VI b = vi_pack_i32x4_i8(quantize(vf_loadu(r + k), inv), quantize(vf_loadu(r + k + W), inv),
-                              quantize(vf_loadu(r + k + 2 * W), inv),
-                              quantize(vf_loadu(r + k + 3 * W), inv));
-      vi_storeu(q + k, vi_xor(b, vi_set1_i8((char)0x80)));
+    for (; k + W <= K; k += W) amax = vi_max_i32(amax, vi_and(vf_as_vi(vf_sub(vf_loadu(r + k), cv)), absmask));
+    if (k < K && K >= W) amax = vi_max_i32(amax, vi_and(vf_as_vi(vf_sub(vf_loadu(r + K - W), cv)), absmask));
+    abits = (uint32_t)vi_reduce_max_i32(amax);
+    if (K < W)
+      for (; k < K; k++) {
+        uint32_t a = sl_f32_bits(r[k] - c) & 0x7fffffffu;
+        if (a > abits) abits = a;
+      }
+  }
+  float a;
+  memcpy(&a, &abits, sizeof a);
+  *xs = a / 127.0f;
+  const VF inv = vf_set1(a > 0.0f ? 127.0f / a : 0.0f);
+#define CENTER(v) (centered ? vf_sub(v, cv) : (v))
+  size_t k = 0;
+  /* 4W at a time: saturating packs (the values are in [-127, 127], so nothing
+  ** saturates) to signed bytes, and the zero point added by flipping the top bit */
+  for (; k + 4 * W <= K; k += 4 * W) {
+    VI b = vi_pack_i32x4_i8(quantize(CENTER(vf_loadu(r + k)), inv), quantize(CENTER(vf_loadu(r + k + W)), inv),
+                            quantize(CENTER(vf_loadu(r + k + 2 * W)), inv),
+                            quantize(CENTER(vf_loadu(r + k + 3 * W)), inv));
+    vi_storeu(q + k, vi_xor(b, vi_set1_i8((char)0x80)));
+  }
+  for (; k < K; k += W) {
+    VI i = quantize(CENTER(vf_maskz_loadu(lanes(K - k), r + k)), inv);
+    vi_store_i32_u8(q + k, K - k, vi_add_i32(i, vi_set1_i32(128)));
+  }
+#undef CENTER
+  memset(q + K, 128, ldq - K);
+}
+
+static void quantize_rows(const float *x, size_t ldx, size_t M, size_t K, uint8_t *xu,
+                          size_t ldq, float *xs) {
+  for (size_t m = 0; m < M; m++) quantize_row(0, x + m * ldx, K, 0.0f, xu + m * ldq, ldq, xs + m);
+}
+
+/* min and max with the data as the first operand: a NaN gives back the running value
+** (minps / maxps return their second operand when either is NaN), as gemm_isa.h's
+** x < lo ? x : lo does; the tail reads the last W values again. */
+static void quantize_rows_centered(const float *x, size_t ldx, size_t M, size_t K, uint8_t *xu,
+                                   size_t ldq, float *xs, float *xc) {
+  for (size_t m = 0; m < M; m++) {
+    const float *r = x + m * ldx;
+    float lo = INFINITY, hi = -INFINITY;
+    size_t k = 0;
+    if (K >= W) {
+      VF vlo = vf_set1(INFINITY), vhi = vf_set1(-INFINITY);
+      for (; k + W <= K; k += W) {
+        const VF v = vf_loadu(r + k);
+        vlo = vf_min(v, vlo), vhi = vf_max(v, vhi);
+      }
+      if (k < K) {
+        const VF v = vf_loadu(r + K - W);
+        vlo = vf_min(v, vlo), vhi = vf_max(v, vhi);
+      }
+      lo = vf_reduce_min(vlo), hi = vf_reduce_max(vhi);
+      k = K;
     }
-    for (; k < K; k += W) {
-      VI i = quantize(vf_maskz_loadu(lanes(K - k), r + k), inv);
-      vi_store_i32_u8(q + k, K - k, vi_add_i32(i, vi_set1_i32(128)));
+    for (; k < K; k++) {
+      lo = r[k] < lo ? r[k] : lo;
+      hi = r[k] > hi ? r[k] : hi;
     }
-    memset(q + K, 128, ldq - K);
+    xc[m] = sl_row_center(lo, hi);
+    quantize_row(1, r, K, xc[m], xu + m * ldq, ldq, xs + m);
   }
 }
 
@@ -465,6 +519,7 @@ static void gemm_fill(sl_gemm_kernels *t, int has_i8, int has_bf16) {
   t->f32_name = SL_SIMD_NAME;
   t->gemm_f32 = gemm_f32;
   t->quantize_rows = quantize_rows;
+  t->quantize_rows_centered = quantize_rows_centered;
   t->to_bf16 = to_bf16;
   if (has_i8) t->gemm_i8 = gemm_i8, t->i8_name = I8_NAME;
   if (has_bf16) t->gemm_bf16 = gemm_bf16, t->bf16_name = BF16_NAME;

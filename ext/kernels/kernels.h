@@ -66,5 +66,8 @@ const char *sl_isa_name(sl_isa isa);
 /* The SEMLITE_ISA rule, pure so tests can check it without the environment: the level
 ** named by value (NULL, empty or unknown: best), never above best. */
 sl_isa sl_isa_from_env(const char *value, sl_isa best);
+/* Whether SEMLITE_ISA names a level (scalar, avx2, avx512): a named level also rules out
+** AMX (amx.h); unset, empty, "amx" or unknown leave the best path. */
+int sl_isa_env_caps(void);
 
 #endif

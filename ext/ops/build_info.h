@@ -14,6 +14,7 @@ typedef struct sl_build_info {
   sl_isa isa_cpu;                 /* the best level this CPU and OS support */
   const char *isa_selected;       /* the level in use (SEMLITE_ISA may cap it) */
   const char *gemm_f32, *gemm_int8, *gemm_bf16; /* the GEMM kernels in use */
+  const char *amx;                /* "amx: on", or why AMX does not run (kernels/amx.h) */
   int threads;                    /* threads a forward pass uses: the caller + pool workers */
 } sl_build_info;
 

@@ -5,10 +5,12 @@
 ** json_extract/json_each read it):
 **   {"version":"0.1.0","build":"loadable","compiler":"gcc 12.2.0",
 **    "isa":{"compiled":["scalar","avx2","avx512"],"cpu":"avx512","selected":"avx512",
-**           "gemm_f32":"avx512","gemm_int8":"avx512-vnni","gemm_bf16":"avx512-bf16"},
+**           "gemm_f32":"avx512","gemm_int8":"avx512-vnni","gemm_bf16":"avx512-bf16",
+**           "amx":"amx: not on this CPU"},
 **    "threads":2,"sqlite":{"compiled":"3.40.1","runtime":"3.40.1"}}
 ** "build" is "static" when compiled with SQLITE_CORE into libsemlite.a. The gemm_*
-** entries name the matrix-product kernels in use (semlite's own; there is no BLAS).
+** entries name the matrix-product kernels in use (semlite's own; there is no BLAS); "amx"
+** says whether AMX tiles run them and, if not, why (ext/kernels/amx.h).
 */
 #include "sql.h"
 
@@ -63,6 +65,7 @@ void sl_sql_build_info(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   json_field(s, ",", "gemm_f32", info.gemm_f32);
   json_field(s, ",", "gemm_int8", info.gemm_int8);
   json_field(s, ",", "gemm_bf16", info.gemm_bf16);
+  json_field(s, ",", "amx", info.amx);
   sqlite3_str_appendf(s, "},\"threads\":%d", info.threads);
   json_field(s, ",\"sqlite\":{", "compiled", SQLITE_VERSION);
   json_field(s, ",", "runtime", sqlite3_libversion());
