@@ -36,7 +36,7 @@ static void compute_hashes(sl_model *m, const void *vocab, size_t vocab_bytes);
 ** every cache address): bump one whenever a change alters any output bit of that dtype,
 ** so that results cached by an older release are not reused. */
 #define SL_NUMERICS_FP32 "fp32-order-1"
-#define SL_NUMERICS_INT8 "int8-order-1"
+#define SL_NUMERICS_INT8 "int8-order-2"
 
 int sl_model_open(const char *dir, sl_compute_dtype dtype, sl_model **out, sl_err *err) {
   double t0 = now_ms();
@@ -164,6 +164,7 @@ static void compute_hashes(sl_model *m, const void *vocab, size_t vocab_bytes) {
     case SL_COMPUTE_BF16:
       hash_str(&st, sl_kernels_get()->name);
       hash_str(&st, sl_gemm_get()->bf16_name);
+      hash_str(&st, sl_gemm_get()->bf16_packed_name);
       break;
   }
   XXH128_canonicalFromHash(&id, XXH3_128bits_digest(&st));
