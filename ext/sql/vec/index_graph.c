@@ -135,11 +135,13 @@ static int ensure(vv_graph *g, uint32_t need) {
 }
 
 void vv_graph_touch(vv_graph *g, uint32_t node) {
-  if (g->dirty[node]) return;
+  /* (reads only when node is marked or all is to be written: sl_hnsw_insert_batch's
+  ** parallel step relies on that) */
+  if (g->dirty[node] || (g->top_dirty & 2)) return;
   if (g->n_dirty == g->cap_dirty) {
     size_t cap = g->cap_dirty ? 2 * g->cap_dirty : 256;
     uint32_t *p = sl_realloc(g->dirty_list, cap * sizeof *p);
-    if (!p) { g->top_dirty = 2; return; }  /* 2: everything must be written */
+    if (!p) { g->top_dirty |= 2; return; }  /* 2: everything must be written */
     g->dirty_list = p;
     g->cap_dirty = cap;
   }
