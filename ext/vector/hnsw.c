@@ -1,8 +1,9 @@
 /*
 ** hnsw.c: the HNSW graph algorithm (hnsw.h): greedy descent through the upper levels,
 ** the best-first beam search of one level (hnswlib's searchBaseLayerST, with its filter
-** and tombstone rules), insertion with the neighbour selection heuristic of the paper's
-** Algorithm 4 (hnswlib's getNeighborsByHeuristic2), and the purge of tombstones.
+** and tombstone rules), insertion in deterministic parallel batches with the neighbour
+** selection heuristic of the paper's Algorithm 4 (hnswlib's getNeighborsByHeuristic2), and
+** the purge of tombstones.
 ** All state is in the caller's store; scratch memory is the caller's too.
 */
 #include "../base/alloc.h"
@@ -248,47 +249,6 @@ int sl_hnsw_random_level(uint64_t key, uint64_t seed, int m) {
   u = ((double)(z >> 11) + 1.0) / 9007199254740992.0;
   level = (int)(-log(u) / log((double)(m < 2 ? 2 : m)));
   return level > SL_HNSW_MAX_LEVEL ? SL_HNSW_MAX_LEVEL : level;
-}
-
-int sl_hnsw_insert(const sl_hnsw_store *s, const sl_hnsw_params *p, sl_hnsw_scratch *sc, uint32_t node,
-                   sl_err *err) {
-  sl_hnsw_top *top = s->top;
-  const int level = s->level(s->ctx, node);
-  const void *q = s->code(s->ctx, node);
-  uint32_t cur = top->entry;
-  float d;
-  int rc;
-  if (cur == SL_HNSW_NONE) {
-    top->entry = node;
-    top->max_level = level;
-    return SL_OK;
-  }
-  d = s->distance(s->ctx, q, cur);
-  descend(s, sc, q, top->max_level, level, &cur, &d);
-  for (int l = level < top->max_level ? level : top->max_level; l >= 0; l--) {
-    size_t n = 0, m = 0;
-    if ((rc = search_level(s, sc, q, cur, d, (size_t)p->ef_construction, l, 1, NULL, NULL, &n, err)) != SL_OK)
-      return rc;
-    /* the candidates nearest first; tombstones route but get no new links */
-    qsort(sc->res, n, sizeof *sc->res, cand_cmp);
-    for (size_t i = 0; i < n; i++)
-      if (sc->res[i].id != node && s->live(s->ctx, sc->res[i].id)) sc->res[m++] = sc->res[i];
-    if (m) cur = sc->res[0].id, d = sc->res[0].d;
-    m = select_neighbours(s, sc->res, m, (size_t)p->m);
-    if ((rc = set_from(s, sc, node, l, sc->res, m, err)) != SL_OK) return rc;
-    /* sc->res is reused by link_back's heuristic: keep the chosen ids aside */
-    {
-      uint32_t chosen[2 * SL_HNSW_MAX_M];
-      for (size_t i = 0; i < m; i++) chosen[i] = sc->res[i].id;
-      for (size_t i = 0; i < m; i++)
-        if ((rc = link_back(s, p, sc, chosen[i], node, l, err)) != SL_OK) return rc;
-    }
-  }
-  if (level > top->max_level) {
-    top->entry = node;
-    top->max_level = level;
-  }
-  return SL_OK;
 }
 
 /* ---- bulk insertion ---- */

@@ -77,22 +77,17 @@ void sl_hnsw_scratch_free(sl_hnsw_scratch *sc);
 ** key and seed so a given row always gets the same level. */
 int sl_hnsw_random_level(uint64_t key, uint64_t seed, int m);
 
-/* Links a node the store already holds (its code and level set, its lists empty) into
-** the graph. */
-int sl_hnsw_insert(const sl_hnsw_store *s, const sl_hnsw_params *p, sl_hnsw_scratch *sc, uint32_t node,
-                   sl_err *err);
-
-/* Bulk insertion: links nodes[0..n), which the store already holds (codes and levels
-** set, lists empty, all live), as if inserted one by one in that order, on the worker
-** pool (base/pool.h). It goes in batches of SL_HNSW_BATCH nodes: (1) in parallel, each
-** node of a batch searches the graph as it stood before the batch (as sl_hnsw_insert
-** does) and adds, by exact distance, the batch's earlier nodes, then chooses its links
+/* Insertion: links nodes[0..n), which the store already holds (codes and levels set,
+** lists empty, all live), in that order, on the worker pool (base/pool.h). It goes in batches of SL_HNSW_BATCH nodes: (1) in parallel, each
+** node of a batch searches the graph as it stood before the batch (greedy descent, then
+** a beam of ef_construction on each of its levels) and adds, by exact distance, the batch's earlier nodes, then chooses its links
 ** by the heuristic; (2) in order, each node's lists are set and the entry point moved;
 ** (3) in parallel over the nodes that get a link back, each such list takes its new
 ** links in batch order (shrunk by the heuristic when full). No step depends on which
-** thread ran what, so the graph is the same for any thread count and timing; it differs
-** from sl_hnsw_insert's one-by-one graph (a node does not search through the links its
-** batch's earlier nodes made). Step (3) calls set_links from several threads at once,
+** thread ran what, so the graph is the same for any thread count and timing; it is not
+** the one-by-one graph of hnswlib (a node does not search through the links its batch's
+** earlier nodes made, it compares itself with them directly), and it depends on where
+** the batches start (on n: a one-row insert is a batch of one). Step (3) calls set_links from several threads at once,
 ** for distinct nodes only; each such node was given its current list by a set_links call
 ** in step (2) first (so a store that tracks changes tracks them before). done(arg, i) is
 ** called after each batch with the nodes linked so far (NULL: not called). */
