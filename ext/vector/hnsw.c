@@ -146,10 +146,21 @@ static int search_level(const sl_hnsw_store *s, sl_hnsw_scratch *sc, const void 
     const uint32_t *ln;
     if (c.d > bound && n == ef) break;
     ln = s->links(s->ctx, c.id, level, &cnt);
+    /* the unvisited neighbours first, their codes' first bytes fetched ahead (as hnswlib
+    ** does): the memory latency of one overlaps the distances of the others */
+    if (grow((void **)&sc->ids, &sc->cap_ids, cnt + 1, sizeof *sc->ids)) return sl_oom(err);
+    {
+      uint32_t m = 0;
+      for (uint32_t i = 0; i < cnt; i++)
+        if (!visited(sc, ln[i])) {
+          sc->ids[m++] = ln[i];
+          __builtin_prefetch(s->code(s->ctx, ln[i]));
+        }
+      cnt = m;
+    }
     for (uint32_t i = 0; i < cnt; i++) {
-      uint32_t id = ln[i];
+      uint32_t id = sc->ids[i];
       float d;
-      if (visited(sc, id)) continue;
       d = s->distance(s->ctx, q, id);
       sc->visits++;
       if (n < ef || d < bound) {
