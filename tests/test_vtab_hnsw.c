@@ -5,9 +5,11 @@
 ** graph, reopening a file database, upserts and updates, filters (graph and exact
 ** paths), the knob command, the CREATE option messages, semlite_vec_check finding
 ** a damaged links BLOB, the process-wide cache, a writer killed mid-transaction, and the
-** bulk build (INSERT ... SELECT and hnsw-rebuild give the same graph on 1 and 2 threads).
+** bulk build (INSERT ... SELECT and hnsw-rebuild give the same graph on 1 and 2 threads,
+** its hnsw-build progress job).
 */
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,13 +525,36 @@ static void test_bulk(void) {
   insert_rows(db, "x", NULL, 1, 2000);
   for (int i = 0; i < 2; i++) {
     char *sql = sqlite3_mprintf("UPDATE semlite_limits SET value = %d WHERE name = 'threads'", i ? 64 : 1);
+    FILE *log = i ? tmpfile() : NULL;
+    int saved = -1;
     t_exec(db, sql);
     sqlite3_free(sql);
     sql = sqlite3_mprintf("CREATE VIRTUAL TABLE t%d USING semlite_vec(e float[64] distance_metric=cosine indexed by "
                           "hnsw(m=16, ef_construction=200), cat integer);"
                           "INSERT INTO t%d(rowid, e, cat) SELECT rowid, e, cat FROM x ORDER BY rowid", i, i);
+    /* the second build's progress, as semlite_progress_report prints it to stderr */
+    if (log) {
+      fflush(stderr);
+      saved = dup(2);
+      CHECK(saved >= 0 && dup2(fileno(log), 2) == 2);
+      t_exec(db, "SELECT semlite_progress_report(1)");
+    }
     t_exec(db, sql);
     sqlite3_free(sql);
+    if (log) {
+      char text[4096];
+      size_t n;
+      t_exec(db, "SELECT semlite_progress_report(0)");
+      fflush(stderr);
+      dup2(saved, 2);
+      close(saved);
+      rewind(log);
+      n = fread(text, 1, sizeof text - 1, log);
+      text[n] = 0;
+      fclose(log);
+      CHECK_MSG(strstr(text, "semlite: hnsw-build t1: 2000/2000 (") && strstr(text, " done\n"),
+                "progress printed: %s", text);
+    }
   }
   t_exec(db, "UPDATE semlite_limits SET value = 64 WHERE name = 'threads'");
   g[0] = graph_text(db, "t0");
