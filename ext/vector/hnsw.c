@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void workers_free(struct sl_hnsw_workers *w);
+
 void sl_hnsw_scratch_free(sl_hnsw_scratch *sc) {
+  workers_free(sc->workers);
   sl_free(sc->mark);
   sl_free(sc->cand);
   sl_free(sc->res);
@@ -273,6 +276,21 @@ typedef struct batch_worker {
   sl_err err;
 } batch_worker;
 
+/* The threads' memory, kept in the caller's scratch between calls. */
+struct sl_hnsw_workers {
+  int n;
+  batch_worker w[];
+};
+
+static void workers_free(struct sl_hnsw_workers *ws) {
+  if (!ws) return;
+  for (int k = 0; k < ws->n; k++) {
+    sl_hnsw_scratch_free(&ws->w[k].sc);
+    sl_free(ws->w[k].bd), sl_free(ws->w[k].m);
+  }
+  sl_free(ws);
+}
+
 /* A link back: target gets node on level (step 3). */
 typedef struct link_pair {
   uint32_t target, node;
@@ -407,15 +425,18 @@ static int link_batch(batch_run *r, sl_err *err) {
   return SL_OK;
 }
 
-int sl_hnsw_insert_batch(const sl_hnsw_store *s, const sl_hnsw_params *p, const uint32_t *nodes, size_t n,
-                         void (*done)(void *arg, size_t linked), void *arg, sl_err *err) {
+int sl_hnsw_insert_batch(const sl_hnsw_store *s, const sl_hnsw_params *p, sl_hnsw_scratch *sc, const uint32_t *nodes,
+                         size_t n, void (*done)(void *arg, size_t linked), void *arg, sl_err *err) {
   batch_run r = {.s = s, .p = p};
   size_t cap_chosen = 0, cap_n_chosen = 0, cap_pairs = 0, cap_groups = 0;
   int rc = SL_OK;
   r.n_w = sl_pool_workers() + 1;
+  if (sc->workers && sc->workers->n != r.n_w) workers_free(sc->workers), sc->workers = NULL;
+  if (!sc->workers && (sc->workers = sl_calloc(1, sizeof *sc->workers + (size_t)r.n_w * sizeof(batch_worker))))
+    sc->workers->n = r.n_w;
   r.lvl = sl_malloc(SL_HNSW_BATCH * sizeof *r.lvl);
   r.base = sl_malloc(SL_HNSW_BATCH * sizeof *r.base);
-  r.w = sl_calloc((size_t)r.n_w, sizeof *r.w);
+  r.w = sc->workers ? sc->workers->w : NULL;
   r.busy = sl_calloc((size_t)r.n_w, sizeof *r.busy);
   if (!r.lvl || !r.base || !r.w || !r.busy) rc = sl_oom(err);
   for (int k = 0; r.busy && k < r.n_w; k++) atomic_init(&r.busy[k], 0);
@@ -446,12 +467,8 @@ int sl_hnsw_insert_batch(const sl_hnsw_store *s, const sl_hnsw_params *p, const 
     }
     if (rc == SL_OK && done) done(arg, at + r.n);
   }
-  for (int k = 0; r.w && k < r.n_w; k++) {
-    sl_hnsw_scratch_free(&r.w[k].sc);
-    sl_free(r.w[k].bd), sl_free(r.w[k].m);
-  }
   sl_free(r.lvl), sl_free(r.base), sl_free(r.chosen), sl_free(r.n_chosen), sl_free(r.pairs), sl_free(r.groups);
-  sl_free(r.w), sl_free((void *)r.busy);
+  sl_free((void *)r.busy);
   return rc;
 }
 

@@ -69,6 +69,7 @@ typedef struct sl_hnsw_scratch {
   uint32_t *ids;
   size_t cap_ids;
   size_t visits;                   /* distances computed by the last call */
+  struct sl_hnsw_workers *workers; /* sl_hnsw_insert_batch's per-thread memory, kept for the next call */
 } sl_hnsw_scratch;
 
 void sl_hnsw_scratch_free(sl_hnsw_scratch *sc);
@@ -90,10 +91,12 @@ int sl_hnsw_random_level(uint64_t key, uint64_t seed, int m);
 ** the batches start (on n: a one-row insert is a batch of one). Step (3) calls set_links from several threads at once,
 ** for distinct nodes only; each such node was given its current list by a set_links call
 ** in step (2) first (so a store that tracks changes tracks them before). done(arg, i) is
-** called after each batch with the nodes linked so far (NULL: not called). */
+** called after each batch with the nodes linked so far (NULL: not called). sc keeps the
+** threads' working memory (visited marks over every node) between calls, so a one-row
+** insert does not allocate it again. */
 #define SL_HNSW_BATCH 256
-int sl_hnsw_insert_batch(const sl_hnsw_store *s, const sl_hnsw_params *p, const uint32_t *nodes, size_t n,
-                         void (*done)(void *arg, size_t linked), void *arg, sl_err *err);
+int sl_hnsw_insert_batch(const sl_hnsw_store *s, const sl_hnsw_params *p, sl_hnsw_scratch *sc, const uint32_t *nodes,
+                         size_t n, void (*done)(void *arg, size_t linked), void *arg, sl_err *err);
 
 /* Filter of a search: whether a live node may be returned. */
 typedef int (*sl_hnsw_accept)(void *arg, uint32_t node);

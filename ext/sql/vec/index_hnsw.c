@@ -391,7 +391,7 @@ static int link_pending(vv_table *t) {
   if (h->n_pend >= PROGRESS_MIN) job = sl_progress_begin("hnsw-build", t->name, (int64_t)h->n_pend);
   vv_graph_store(g, &s);
   before = g->top;
-  rc = sl_hnsw_insert_batch(&s, &g->p, h->pend, h->n_pend, job ? progress_done : NULL, &job, &err);
+  rc = sl_hnsw_insert_batch(&s, &g->p, &h->sc, h->pend, h->n_pend, job ? progress_done : NULL, &job, &err);
   sl_progress_end(job);
   h->n_pend = 0;
   if (rc) return engine_error(t, &err);
