@@ -104,7 +104,7 @@ valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 
 # ThreadSanitizer over the tests that run many threads at once.
 TSAN_TESTS = kernels.dispatch_threads tokenizer.threads embed.threads embed.load_unload_race \
-             metrics.exact_counts_threads cache.threads progress.threads stress
+             metrics.exact_counts_threads cache.threads progress.threads vtab_hnsw.bulk stress
 # One round of the stress test under TSan (every case overlaps every other in it).
 TSAN_STRESS_ROUNDS = 1
 tsan:

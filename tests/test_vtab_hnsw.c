@@ -4,11 +4,15 @@
 ** clustered data, deleted rows never returned, ROLLBACK and ROLLBACK TO restoring the
 ** graph, reopening a file database, upserts and updates, filters (graph and exact
 ** paths), the knob command, the CREATE option messages, semlite_vec_check finding
-** a damaged links BLOB, the process-wide cache, and a writer killed mid-transaction.
+** a damaged links BLOB, the process-wide cache, a writer killed mid-transaction, and the
+** bulk build (INSERT ... SELECT and hnsw-rebuild give the same graph on 1 and 2 threads,
+** its hnsw-build progress job).
 */
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -495,7 +499,99 @@ static void test_check(void) {
   sqlite3_close(db);
 }
 
+/* The graph of table, node by node, as one string. */
+static char *graph_text(sqlite3 *db, const char *table) {
+  char *sql = sqlite3_mprintf("SELECT group_concat(node || ':' || ifnull(rowid, '-') || ':' || level || ':' || hex(links), "
+                              "' ') || ' entry ' || (SELECT value FROM \"%w_hnsw_info\" WHERE key = 'entry') FROM "
+                              "(SELECT * FROM \"%w_hnsw_nodes\" ORDER BY node)", table, table);
+  sqlite3_stmt *st;
+  char *out = NULL;
+  CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+  if (sqlite3_step(st) == SQLITE_ROW) out = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_free(sql);
+  return out;
+}
+
+/* Bulk build: one INSERT ... SELECT of 2000 rows links them in parallel batches at the
+** commit. The graph does not depend on the thread count (1 or every core), and
+** hnsw-rebuild (rowid order) makes the same graph again; recall as for row-by-row. */
+static void test_bulk(void) {
+  sqlite3 *db = t_open();
+  char *g[2];
+  t_exec(db, CREATE_X);
+  make_centers(17);
+  rng_seed(99);
+  insert_rows(db, "x", NULL, 1, 2000);
+  for (int i = 0; i < 2; i++) {
+    char *sql = sqlite3_mprintf("UPDATE semlite_limits SET value = %d WHERE name = 'threads'", i ? 64 : 1);
+    FILE *log = i ? tmpfile() : NULL;
+    int saved = -1;
+    t_exec(db, sql);
+    sqlite3_free(sql);
+    sql = sqlite3_mprintf("CREATE VIRTUAL TABLE t%d USING semlite_vec(e float[64] distance_metric=cosine indexed by "
+                          "hnsw(m=16, ef_construction=200), cat integer);"
+                          "INSERT INTO t%d(rowid, e, cat) SELECT rowid, e, cat FROM x ORDER BY rowid", i, i);
+    /* the second build's progress, as semlite_progress_report prints it to stderr */
+    if (log) {
+      fflush(stderr);
+      saved = dup(2);
+      CHECK(saved >= 0 && dup2(fileno(log), 2) == 2);
+      t_exec(db, "SELECT semlite_progress_report(1)");
+    }
+    t_exec(db, sql);
+    sqlite3_free(sql);
+    if (log) {
+      char text[4096];
+      size_t n;
+      t_exec(db, "SELECT semlite_progress_report(0)");
+      fflush(stderr);
+      dup2(saved, 2);
+      close(saved);
+      rewind(log);
+      n = fread(text, 1, sizeof text - 1, log);
+      text[n] = 0;
+      fclose(log);
+      CHECK_MSG(strstr(text, "semlite: hnsw-build t1: 2000/2000 (") && strstr(text, " done\n"),
+                "progress printed: %s", text);
+    }
+  }
+  t_exec(db, "UPDATE semlite_limits SET value = 64 WHERE name = 'threads'");
+  g[0] = graph_text(db, "t0");
+  g[1] = graph_text(db, "t1");
+  CHECK(g[0] && g[1] && strlen(g[0]) > 2000 * 10);
+  CHECK_MSG(g[0] && g[1] && strcmp(g[0], g[1]) == 0, "the graphs built on 1 and 2 threads differ");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('t0') || semlite_vec_check('t1')", NULL, NULL, "okok");
+  {
+    double r = recall(db, "t1", "x", 100, 7, NULL);
+    printf("  recall@10 after INSERT ... SELECT of 2000 rows (batches of 256): %.3f\n", r);
+    CHECK_MSG(r >= 0.95, "recall@10 %.3f < 0.95", r);
+  }
+  t_exec(db, "INSERT INTO t1(t1) VALUES ('hnsw-rebuild')");
+  sqlite3_free(g[1]);
+  g[1] = graph_text(db, "t1");
+  CHECK_MSG(g[0] && g[1] && strcmp(g[0], g[1]) == 0, "hnsw-rebuild made another graph");
+  /* a search inside the transaction sees rows not linked yet */
+  t_exec(db, "BEGIN; INSERT INTO t1(rowid, e, cat) SELECT rowid + 5000, e, cat FROM x WHERE rowid <= 300");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM t1 WHERE e MATCH (SELECT e FROM x WHERE "
+                  "rowid = 123) AND k = 2 ORDER BY rowid)", NULL, NULL, "123 5123");
+  t_exec(db, "ROLLBACK");
+  CHECK_QUERY(db, "SELECT count(*) FROM t1_hnsw_nodes", NULL, NULL, "2000");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('t1')", NULL, NULL, "ok");
+  /* a savepoint links and writes out what came before it; ROLLBACK TO drops what came after */
+  t_exec(db, "BEGIN; INSERT INTO t1(rowid, e, cat) SELECT rowid + 5000, e, cat FROM x WHERE rowid <= 300; SAVEPOINT s;"
+             "INSERT INTO t1(rowid, e, cat) SELECT rowid + 9000, e, cat FROM x WHERE rowid <= 200; ROLLBACK TO s; COMMIT");
+  CHECK_QUERY(db, "SELECT count(*) || ' ' || max(rowid) FROM t1_hnsw_nodes", NULL, NULL, "2300 5300");
+  CHECK_QUERY(db, "SELECT semlite_vec_check('t1')", NULL, NULL, "ok");
+  CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM t1 WHERE e MATCH (SELECT e FROM x WHERE "
+                  "rowid = 7) AND k = 2 ORDER BY rowid)", NULL, NULL, "7 5007");
+  sqlite3_free(g[0]);
+  sqlite3_free(g[1]);
+  sqlite3_close(db);
+}
+
 const sl_test vtab_hnsw_tests[] = {
+  {"bulk", test_bulk},
   {"recall", test_recall},
   {"deletes", test_deletes},
   {"rollback", test_rollback},

@@ -19,8 +19,10 @@
 ** Queries are drawn from the same distribution and never inserted.
 **
 ** Per data set: semlite builds its index through SQL (INSERT of every row, 10,000 per
-** transaction: build time is that, index bytes are the shadow tables' pages per vector,
-** from dbstat); hnswlib and FAISS build theirs in the peer on one thread and save them.
+** transaction, each linked in parallel batches at its commit: build time is that, index
+** bytes are the shadow tables' pages per vector, from dbstat); hnswlib and FAISS build
+** theirs in the peer and save them. Both build on --build-threads threads (default 2,
+** semlite's `threads` limit and hnswlib's num_threads; FAISS on one).
 ** Then, for each ef_search, one query at a time: semlite's prepared k-NN statement, then
 ** each peer (which reloads its saved index and answers the same queries), alternating
 ** so a noisy neighbour on the shared machine hits all of them alike. recall@10 is
@@ -65,14 +67,14 @@ typedef struct opts {
   int nlist, nprobes[MAX_EF], n_nprobes, no_hnsw;
   const char *sets;
   long seed;
-  int keep, faiss;
+  int keep, faiss, build_threads;
 } opts;
 
 static void parse_opts(int argc, char **argv, opts *o) {
   *o = (opts){.vec0 = "build/peers/vec0.so", .python = "/usr/bin/python3", .peer = "bench/ann/peer.py", .n = 100000,
               .n_queries = 200, .n_vec0_queries = 20, .m = 16, .efc = 200, .efs = {16, 32, 64, 128, 256},
               .n_efs = 5, .sets = "clustered,uniform", .seed = 42, .nlist = 256, .nprobes = {1, 2, 4, 8, 16, 32},
-              .n_nprobes = 6};
+              .n_nprobes = 6, .build_threads = 2};
   const bench_opt own[] = {
     OPT("--vec0", OPT_STR, &o->vec0, "PATH", "sqlite-vec's vec0.so (\"\" to leave it out)"),
     OPT("--python", OPT_STR, &o->python, "CMD", "python3 with hnswlib (and faiss) for the peers (\"\" to leave them out)"),
@@ -91,13 +93,14 @@ static void parse_opts(int argc, char **argv, opts *o) {
              MAX_EF),
     OPT("--no-hnsw", OPT_FLAG, &o->no_hnsw, NULL, "leave the HNSW engines out (semlite hnsw, hnswlib, FAISS HNSW)"),
     OPT("--sets", OPT_STR, &o->sets, "LIST", "data sets: clustered, uniform"),
+    OPT("--build-threads", OPT_INT, &o->build_threads, "N", "threads of semlite's and hnswlib's builds"),
     OPT("--seed", OPT_LONG, &o->seed, "N", "seed of the data"),
     OPT("--keep", OPT_FLAG, &o->keep, NULL, "keep the scratch databases and vector files"),
     OPT("--faiss", OPT_FLAG, &o->faiss, NULL, "add FAISS's IndexHNSWFlat (slow to build here)"),
     OPT_END,
   };
   parse_args(argc, argv, "[options]", ARG_SO | ARG_OUT | ARG_PLOT, own);
-  if (o->n < 100 || o->n_queries < 1 || o->m < 2 || o->efc < 1) usage_exit();
+  if (o->n < 100 || o->n_queries < 1 || o->m < 2 || o->efc < 1 || o->build_threads < 1) usage_exit();
 }
 
 /* ---------------------------------------------------------------- data */
@@ -248,8 +251,8 @@ static void peer_result(sqlite3 *db, const char *json, result *r) {
 
 /* Runs the peer: `build` (r gets the build) or `query EF`. NULL when it failed. */
 static char *peer(const opts *o, const char *files, const char *engine, const char *what) {
-  char *cmd = fmt("%s %s %s --engine %s --m %d --ef-construction %d --nlist %d --k %d %s", o->python, o->peer, files,
-                  engine, o->m, o->efc, o->nlist, K, what);
+  char *cmd = fmt("%s %s %s --engine %s --m %d --ef-construction %d --nlist %d --k %d --build-threads %d %s", o->python,
+                  o->peer, files, engine, o->m, o->efc, o->nlist, K, o->build_threads, what);
   char *out = run_peer(cmd);
   sqlite3_free(cmd);
   return out;
@@ -365,6 +368,9 @@ static void run_set(const opts *o, const char *set, const char *const *peers, in
   if (!o->no_hnsw) {
     char *create = fmt("CREATE VIRTUAL TABLE t USING semlite_vec(e float[384] distance_metric=cosine indexed by "
                        "hnsw(m=%d, ef_construction=%d)%s)", o->m, o->efc, o->n_filters ? ", cat integer" : "");
+    exec_sql(db, create);
+    sqlite3_free(create);
+    create = fmt("UPDATE semlite_limits SET value = %d WHERE name = 'threads'", o->build_threads);
     exec_sql(db, create);
     sqlite3_free(create);
     cpu_sample c0 = cpu_now();

@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--engine", required=True)
     ap.add_argument("--m", type=int, default=16), ap.add_argument("--ef-construction", type=int, default=200)
     ap.add_argument("--k", type=int, default=10), ap.add_argument("--nlist", type=int, default=256)
+    ap.add_argument("--build-threads", type=int, default=1)
     ap.add_argument("what", choices=["build", "query"])
     ap.add_argument("--ef", type=int, default=64)
     a = ap.parse_args()
@@ -53,11 +54,11 @@ def main():
     if a.engine == "hnswlib":
         import hnswlib
         index = hnswlib.Index(space="cosine", dim=DIM)
-        index.set_num_threads(1)
+        index.set_num_threads(a.build_threads if a.what == "build" else 1)
         if a.what == "build":
             t0, c0 = time.perf_counter(), time.process_time()
             index.init_index(max_elements=len(base), M=a.m, ef_construction=a.ef_construction, random_seed=100)
-            index.add_items(base, np.arange(len(base)), num_threads=1)
+            index.add_items(base, np.arange(len(base)), num_threads=a.build_threads)
             build, build_cpu = time.perf_counter() - t0, time.process_time() - c0
             index.save_index(path)
         else:

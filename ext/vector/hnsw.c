@@ -1,18 +1,24 @@
 /*
 ** hnsw.c: the HNSW graph algorithm (hnsw.h): greedy descent through the upper levels,
 ** the best-first beam search of one level (hnswlib's searchBaseLayerST, with its filter
-** and tombstone rules), insertion with the neighbour selection heuristic of the paper's
-** Algorithm 4 (hnswlib's getNeighborsByHeuristic2), and the purge of tombstones.
+** and tombstone rules), insertion in deterministic parallel batches with the neighbour
+** selection heuristic of the paper's Algorithm 4 (hnswlib's getNeighborsByHeuristic2), and
+** the purge of tombstones.
 ** All state is in the caller's store; scratch memory is the caller's too.
 */
 #include "../base/alloc.h"
+#include "../base/pool.h"
 #include "hnsw.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+static void workers_free(struct sl_hnsw_workers *w);
+
 void sl_hnsw_scratch_free(sl_hnsw_scratch *sc) {
+  workers_free(sc->workers);
   sl_free(sc->mark);
   sl_free(sc->cand);
   sl_free(sc->res);
@@ -143,10 +149,21 @@ static int search_level(const sl_hnsw_store *s, sl_hnsw_scratch *sc, const void 
     const uint32_t *ln;
     if (c.d > bound && n == ef) break;
     ln = s->links(s->ctx, c.id, level, &cnt);
+    /* the unvisited neighbours first, their codes' first bytes fetched ahead (as hnswlib
+    ** does): the memory latency of one overlaps the distances of the others */
+    if (grow((void **)&sc->ids, &sc->cap_ids, cnt + 1, sizeof *sc->ids)) return sl_oom(err);
+    {
+      uint32_t m = 0;
+      for (uint32_t i = 0; i < cnt; i++)
+        if (!visited(sc, ln[i])) {
+          sc->ids[m++] = ln[i];
+          __builtin_prefetch(s->code(s->ctx, ln[i]));
+        }
+      cnt = m;
+    }
     for (uint32_t i = 0; i < cnt; i++) {
-      uint32_t id = ln[i];
+      uint32_t id = sc->ids[i];
       float d;
-      if (visited(sc, id)) continue;
       d = s->distance(s->ctx, q, id);
       sc->visits++;
       if (n < ef || d < bound) {
@@ -248,45 +265,211 @@ int sl_hnsw_random_level(uint64_t key, uint64_t seed, int m) {
   return level > SL_HNSW_MAX_LEVEL ? SL_HNSW_MAX_LEVEL : level;
 }
 
-int sl_hnsw_insert(const sl_hnsw_store *s, const sl_hnsw_params *p, sl_hnsw_scratch *sc, uint32_t node,
-                   sl_err *err) {
-  sl_hnsw_top *top = s->top;
-  const int level = s->level(s->ctx, node);
+/* ---- bulk insertion ---- */
+
+/* One thread's working memory during a batch. */
+typedef struct batch_worker {
+  sl_hnsw_scratch sc;
+  float *bd;                  /* distances to the batch's earlier nodes */
+  sl_hnsw_cand *m;            /* candidates of one level */
+  size_t cap_bd, cap_m;
+  sl_err err;
+} batch_worker;
+
+/* The threads' memory, kept in the caller's scratch between calls. */
+struct sl_hnsw_workers {
+  int n;
+  batch_worker w[];
+};
+
+static void workers_free(struct sl_hnsw_workers *ws) {
+  if (!ws) return;
+  for (int k = 0; k < ws->n; k++) {
+    sl_hnsw_scratch_free(&ws->w[k].sc);
+    sl_free(ws->w[k].bd), sl_free(ws->w[k].m);
+  }
+  sl_free(ws);
+}
+
+/* A link back: target gets node on level (step 3). */
+typedef struct link_pair {
+  uint32_t target, node;
+  int level;
+  uint32_t order;             /* the node's place in the batch */
+} link_pair;
+
+typedef struct batch_run {
+  const sl_hnsw_store *s;
+  const sl_hnsw_params *p;
+  const uint32_t *nodes;      /* this batch */
+  size_t n;
+  sl_hnsw_top top;            /* as before the batch */
+  int *lvl;                   /* per batch node */
+  size_t *base;               /* per batch node: its first (node, level) slot */
+  uint32_t *chosen;           /* per slot: m ids */
+  uint32_t *n_chosen;         /* per slot */
+  link_pair *pairs;
+  size_t *groups;             /* starts of the runs of pairs with one (target, level), then the end */
+  size_t n_groups;
+  batch_worker *w;
+  atomic_int *busy;
+  int n_w;
+  atomic_int failed;          /* 1 + the worker whose err says why, or 0 */
+} batch_run;
+
+static int worker_take(batch_run *r) {
+  for (;;)
+    for (int k = 0; k < r->n_w; k++)
+      if (!atomic_exchange(&r->busy[k], 1)) return k;
+}
+
+static void worker_fail(batch_run *r, int k) {
+  int none = 0;
+  atomic_compare_exchange_strong(&r->failed, &none, k + 1);
+}
+
+/* Step 1 for batch node i: its links on each of its levels, into r->chosen. */
+static int plan_node(batch_run *r, batch_worker *w, size_t i) {
+  const sl_hnsw_store *s = r->s;
+  const uint32_t node = r->nodes[i];
+  const int level = r->lvl[i];
   const void *q = s->code(s->ctx, node);
-  uint32_t cur = top->entry;
-  float d;
-  int rc;
-  if (cur == SL_HNSW_NONE) {
-    top->entry = node;
-    top->max_level = level;
-    return SL_OK;
+  uint32_t cur = r->top.entry;
+  float d = 0;
+  if (grow((void **)&w->bd, &w->cap_bd, i + 1, sizeof *w->bd)) return sl_oom(&w->err);
+  for (size_t j = 0; j < i; j++) w->bd[j] = s->distance(s->ctx, q, r->nodes[j]);
+  if (cur != SL_HNSW_NONE) {
+    d = s->distance(s->ctx, q, cur);
+    descend(s, &w->sc, q, r->top.max_level, level, &cur, &d);
   }
-  d = s->distance(s->ctx, q, cur);
-  descend(s, sc, q, top->max_level, level, &cur, &d);
-  for (int l = level < top->max_level ? level : top->max_level; l >= 0; l--) {
-    size_t n = 0, m = 0;
-    if ((rc = search_level(s, sc, q, cur, d, (size_t)p->ef_construction, l, 1, NULL, NULL, &n, err)) != SL_OK)
-      return rc;
-    /* the candidates nearest first; tombstones route but get no new links */
-    qsort(sc->res, n, sizeof *sc->res, cand_cmp);
-    for (size_t i = 0; i < n; i++)
-      if (sc->res[i].id != node && s->live(s->ctx, sc->res[i].id)) sc->res[m++] = sc->res[i];
-    if (m) cur = sc->res[0].id, d = sc->res[0].d;
-    m = select_neighbours(s, sc->res, m, (size_t)p->m);
-    if ((rc = set_from(s, sc, node, l, sc->res, m, err)) != SL_OK) return rc;
-    /* sc->res is reused by link_back's heuristic: keep the chosen ids aside */
-    {
-      uint32_t chosen[2 * SL_HNSW_MAX_M];
-      for (size_t i = 0; i < m; i++) chosen[i] = sc->res[i].id;
-      for (size_t i = 0; i < m; i++)
-        if ((rc = link_back(s, p, sc, chosen[i], node, l, err)) != SL_OK) return rc;
+  for (int l = level; l >= 0; l--) {
+    size_t n = 0, m = 0, kept;
+    uint32_t *out = r->chosen + (r->base[i] + (size_t)l) * (size_t)r->p->m;
+    if (cur != SL_HNSW_NONE && l <= r->top.max_level) {
+      if (search_level(s, &w->sc, q, cur, d, (size_t)r->p->ef_construction, l, 1, NULL, NULL, &n, &w->err))
+        return SL_ERROR;
+      qsort(w->sc.res, n, sizeof *w->sc.res, cand_cmp);
     }
-  }
-  if (level > top->max_level) {
-    top->entry = node;
-    top->max_level = level;
+    if (grow((void **)&w->m, &w->cap_m, n + i + 1, sizeof *w->m)) return sl_oom(&w->err);
+    for (size_t k = 0; k < n; k++)
+      if (w->sc.res[k].id != node && s->live(s->ctx, w->sc.res[k].id)) w->m[m++] = w->sc.res[k];
+    if (m) cur = w->m[0].id, d = w->m[0].d;
+    for (size_t j = 0; j < i; j++)
+      if (r->lvl[j] >= l) w->m[m++] = (sl_hnsw_cand){w->bd[j], r->nodes[j]};
+    qsort(w->m, m, sizeof *w->m, cand_cmp);
+    kept = select_neighbours(s, w->m, m, (size_t)r->p->m);
+    for (size_t k = 0; k < kept; k++) out[k] = w->m[k].id;
+    r->n_chosen[r->base[i] + (size_t)l] = (uint32_t)kept;
   }
   return SL_OK;
+}
+
+static void plan_range(void *ctx, size_t begin, size_t end) {
+  batch_run *r = ctx;
+  int k = worker_take(r);
+  for (size_t i = begin; i < end && !atomic_load(&r->failed); i++)
+    if (plan_node(r, &r->w[k], i)) worker_fail(r, k);
+  atomic_store(&r->busy[k], 0);
+}
+
+/* Step 3 for the groups [begin, end). */
+static void link_range(void *ctx, size_t begin, size_t end) {
+  batch_run *r = ctx;
+  int k = worker_take(r);
+  for (size_t g = begin; g < end && !atomic_load(&r->failed); g++)
+    for (size_t i = r->groups[g]; i < r->groups[g + 1]; i++) {
+      const link_pair *lp = &r->pairs[i];
+      if (link_back(r->s, r->p, &r->w[k].sc, lp->target, lp->node, lp->level, &r->w[k].err)) {
+        worker_fail(r, k);
+        break;
+      }
+    }
+  atomic_store(&r->busy[k], 0);
+}
+
+static int pair_cmp(const void *a, const void *b) {
+  const link_pair *x = a, *y = b;
+  if (x->target != y->target) return x->target < y->target ? -1 : 1;
+  if (x->level != y->level) return x->level < y->level ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Steps 2 and 3 (steps: sl_hnsw_insert_batch in hnsw.h). */
+static int link_batch(batch_run *r, sl_err *err) {
+  const sl_hnsw_store *s = r->s;
+  size_t np = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    for (int l = 0; l <= r->lvl[i]; l++) {
+      const size_t slot = r->base[i] + (size_t)l;
+      const uint32_t *ids = r->chosen + slot * (size_t)r->p->m;
+      if (s->set_links(s->ctx, r->nodes[i], l, ids, r->n_chosen[slot], err)) return SL_ERROR;
+      for (uint32_t k = 0; k < r->n_chosen[slot]; k++)
+        r->pairs[np++] = (link_pair){ids[k], r->nodes[i], l, (uint32_t)i};
+    }
+    if (s->top->entry == SL_HNSW_NONE || r->lvl[i] > s->top->max_level) {
+      s->top->entry = r->nodes[i];
+      s->top->max_level = r->lvl[i];
+    }
+  }
+  qsort(r->pairs, np, sizeof *r->pairs, pair_cmp);
+  r->n_groups = 0;
+  for (size_t i = 0; i < np; i++) {
+    if (i && r->pairs[i].target == r->pairs[i - 1].target && r->pairs[i].level == r->pairs[i - 1].level) continue;
+    uint32_t cnt;
+    const uint32_t *ln = s->links(s->ctx, r->pairs[i].target, r->pairs[i].level, &cnt);
+    if (s->set_links(s->ctx, r->pairs[i].target, r->pairs[i].level, ln, cnt, err)) return SL_ERROR;
+    r->groups[r->n_groups++] = i;
+  }
+  r->groups[r->n_groups] = np;
+  sl_parallel_for(r->n_groups, 8, link_range, r);
+  return SL_OK;
+}
+
+int sl_hnsw_insert_batch(const sl_hnsw_store *s, const sl_hnsw_params *p, sl_hnsw_scratch *sc, const uint32_t *nodes,
+                         size_t n, void (*done)(void *arg, size_t linked), void *arg, sl_err *err) {
+  batch_run r = {.s = s, .p = p};
+  size_t cap_chosen = 0, cap_n_chosen = 0, cap_pairs = 0, cap_groups = 0;
+  int rc = SL_OK;
+  r.n_w = sl_pool_workers() + 1;
+  if (sc->workers && sc->workers->n != r.n_w) workers_free(sc->workers), sc->workers = NULL;
+  if (!sc->workers && (sc->workers = sl_calloc(1, sizeof *sc->workers + (size_t)r.n_w * sizeof(batch_worker))))
+    sc->workers->n = r.n_w;
+  r.lvl = sl_malloc(SL_HNSW_BATCH * sizeof *r.lvl);
+  r.base = sl_malloc(SL_HNSW_BATCH * sizeof *r.base);
+  r.w = sc->workers ? sc->workers->w : NULL;
+  r.busy = sl_calloc((size_t)r.n_w, sizeof *r.busy);
+  if (!r.lvl || !r.base || !r.w || !r.busy) rc = sl_oom(err);
+  for (int k = 0; r.busy && k < r.n_w; k++) atomic_init(&r.busy[k], 0);
+  for (size_t at = 0; rc == SL_OK && at < n; at += r.n) {
+    size_t slot = 0, links;
+    r.nodes = nodes + at;
+    r.n = n - at < SL_HNSW_BATCH ? n - at : SL_HNSW_BATCH;
+    r.top = *s->top;
+    atomic_init(&r.failed, 0);
+    for (size_t i = 0; i < r.n; i++) {
+      r.lvl[i] = s->level(s->ctx, r.nodes[i]);
+      r.base[i] = slot;
+      slot += (size_t)r.lvl[i] + 1;
+    }
+    links = slot * (size_t)p->m;
+    if (grow((void **)&r.chosen, &cap_chosen, links, sizeof *r.chosen) ||
+        grow((void **)&r.n_chosen, &cap_n_chosen, slot, sizeof *r.n_chosen) ||
+        grow((void **)&r.pairs, &cap_pairs, links, sizeof *r.pairs) ||
+        grow((void **)&r.groups, &cap_groups, links + 1, sizeof *r.groups)) {
+      rc = sl_oom(err);
+      break;
+    }
+    sl_parallel_for(r.n, 4, plan_range, &r);
+    if (!atomic_load(&r.failed)) rc = link_batch(&r, err);
+    if (rc == SL_OK && atomic_load(&r.failed)) {
+      const sl_err *e = &r.w[atomic_load(&r.failed) - 1].err;
+      rc = sl_fail(err, "%s", e->msg);
+    }
+    if (rc == SL_OK && done) done(arg, at + r.n);
+  }
+  sl_free(r.lvl), sl_free(r.base), sl_free(r.chosen), sl_free(r.n_chosen), sl_free(r.pairs), sl_free(r.groups);
+  sl_free((void *)r.busy);
+  return rc;
 }
 
 /* ---- tombstones ---- */

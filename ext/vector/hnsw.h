@@ -69,6 +69,7 @@ typedef struct sl_hnsw_scratch {
   uint32_t *ids;
   size_t cap_ids;
   size_t visits;                   /* distances computed by the last call */
+  struct sl_hnsw_workers *workers; /* sl_hnsw_insert_batch's per-thread memory, kept for the next call */
 } sl_hnsw_scratch;
 
 void sl_hnsw_scratch_free(sl_hnsw_scratch *sc);
@@ -77,10 +78,25 @@ void sl_hnsw_scratch_free(sl_hnsw_scratch *sc);
 ** key and seed so a given row always gets the same level. */
 int sl_hnsw_random_level(uint64_t key, uint64_t seed, int m);
 
-/* Links a node the store already holds (its code and level set, its lists empty) into
-** the graph. */
-int sl_hnsw_insert(const sl_hnsw_store *s, const sl_hnsw_params *p, sl_hnsw_scratch *sc, uint32_t node,
-                   sl_err *err);
+/* Insertion: links nodes[0..n), which the store already holds (codes and levels set,
+** lists empty, all live), in that order, on the worker pool (base/pool.h). It goes in batches of SL_HNSW_BATCH nodes: (1) in parallel, each
+** node of a batch searches the graph as it stood before the batch (greedy descent, then
+** a beam of ef_construction on each of its levels) and adds, by exact distance, the batch's earlier nodes, then chooses its links
+** by the heuristic; (2) in order, each node's lists are set and the entry point moved;
+** (3) in parallel over the nodes that get a link back, each such list takes its new
+** links in batch order (shrunk by the heuristic when full). No step depends on which
+** thread ran what, so the graph is the same for any thread count and timing; it is not
+** the one-by-one graph of hnswlib (a node does not search through the links its batch's
+** earlier nodes made, it compares itself with them directly), and it depends on where
+** the batches start (on n: a one-row insert is a batch of one). Step (3) calls set_links from several threads at once,
+** for distinct nodes only; each such node was given its current list by a set_links call
+** in step (2) first (so a store that tracks changes tracks them before). done(arg, i) is
+** called after each batch with the nodes linked so far (NULL: not called). sc keeps the
+** threads' working memory (visited marks over every node) between calls, so a one-row
+** insert does not allocate it again. */
+#define SL_HNSW_BATCH 256
+int sl_hnsw_insert_batch(const sl_hnsw_store *s, const sl_hnsw_params *p, sl_hnsw_scratch *sc, const uint32_t *nodes,
+                         size_t n, void (*done)(void *arg, size_t linked), void *arg, sl_err *err);
 
 /* Filter of a search: whether a live node may be returned. */
 typedef int (*sl_hnsw_accept)(void *arg, uint32_t node);

@@ -18,8 +18,10 @@ FUZZ_ARGS    ?=
 FUZZ_OUT     := build/fuzz
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Wno-unused-parameter \
+                   -fvisibility=hidden -pthread -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_CI_SECONDS ?= 10
-FUZZ_NAMES   := json safetensors config vocab tokenize vec preload home yaml
+FUZZ_NAMES   := json safetensors config vocab tokenize vec preload home yaml hnsw_sql hnsw_shadow
 FUZZ_HDRS    := $(wildcard ext/*/*.h ext/*/*/*.h)
 # file.c: the one file reader, which json.c (sl_json_parse_file) and the tokenizer
 # (sl_tokenizer_load) call.
@@ -46,6 +48,19 @@ FUZZ_SRC_home        := tests/fuzz/fuzz_home.c tests/fuzz/fuzz_home_init.c ext/s
 # HA's YAML without SQLite (ha_import.c's document limit reads ext/ops/limits.c).
 FUZZ_SRC_yaml        := tests/fuzz/fuzz_yaml.c $(FUZZ_HA_SRC) ext/ops/limits.c ext/ops/cache_l1.c ext/base/pool.c \
                         ext/vector/chunk_cache.c ext/vector/ann_cache.c ext/base/json.c ext/base/file.c ext/base/status.c ext/base/alloc.c
+# The HNSW fuzzers drive semlite_vec through SQL: the whole extension, linked in and
+# registered with sqlite3_auto_extension. Its objects are built once under
+# $(FUZZ_OUT)/obj with coverage (fuzzer-no-link) and each SIMD kernel with its ISA flags.
+FUZZ_EXT_OBJ         := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(EXT_SRC) build/release/gen/sql_scripts.c)
+FUZZ_SRC_hnsw_sql    := tests/fuzz/fuzz_hnsw_sql.c $(FUZZ_EXT_OBJ)
+FUZZ_SRC_hnsw_shadow := tests/fuzz/fuzz_hnsw_shadow.c $(FUZZ_EXT_OBJ)
+FUZZ_LIBS_hnsw_sql   := -lsqlite3 -l:libyaml.a -lm -lpthread
+FUZZ_LIBS_hnsw_shadow := -lsqlite3 -l:libyaml.a -lm -lpthread
+
+$(FUZZ_OUT)/obj/%.o: %.c $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_OBJ_CFLAGS) $(call isa_flags,$<) -Iext -c $< -o $@
+
 # Libraries a target needs besides libc (libyaml statically, as the extension links it;
 # it is not instrumented, so coverage guides the fuzzer through semlite's side only).
 FUZZ_LIBS_vec        := -lsqlite3 -lm

@@ -106,24 +106,39 @@ static void hdel(vv_graph *g, int64_t rowid) {
   }
 }
 
+/* Filled to at most 3/4 (12-24 bytes per row at 12 bytes a slot). */
 static int hadd(vv_graph *g, int64_t rowid, uint32_t node) {
-  if ((g->hn + 1) * 2 > g->hcap && hgrow(g)) return -1;
+  if ((g->hn + 1) * 4 > g->hcap * 3 && hgrow(g)) return -1;
   hput(g, rowid, node);
   return 0;
 }
 
 /* ---- nodes ---- */
 
-#define GROW(field, n) do { void *p_ = sl_realloc(g->field, (size_t)(n) * sizeof *g->field); if (!p_) return -1; g->field = p_; } while (0)
+/* Room for node ids below need. The arrays grow by a quarter (at most a fifth of the
+** slots unused, so bytes per vector stay near a node's own; realloc of large blocks
+** moves pages, not bytes); a load trims them to its nodes (vv_graph_loaded). */
+static int resize(vv_graph *g, uint32_t cap);
 
 static int ensure(vv_graph *g, uint32_t need) {
-  uint32_t cap = g->cap ? g->cap : 256, old = g->cap;
+  uint32_t cap = g->cap ? g->cap : 256;
   if (need <= g->cap) return 0;
-  while (cap < need) cap *= 2;
-  GROW(level, cap); GROW(dead, cap); GROW(rowid, cap); GROW(chunk, cap); GROW(slot, cap);
-  GROW(upper, cap); GROW(dirty, cap);
-  { void *p = sl_realloc(g->l0, (size_t)cap * l0_stride(g) * sizeof *g->l0); if (!p) return -1; g->l0 = p; }
-  { void *p = sl_realloc(g->codes, (size_t)cap * g->code_bytes); if (!p) return -1; g->codes = p; }
+  while (cap < need) cap = cap + cap / 4 > cap ? cap + cap / 4 : UINT32_MAX;
+  return resize(g, cap);
+}
+
+/* A failed shrink keeps the larger block, which serves as well: only growing can fail. */
+static int resize(vv_graph *g, uint32_t cap) {
+  uint32_t old = g->cap;
+  const int shrink = cap < old;
+#define RESIZE(field, bytes) \
+  do { void *p_ = sl_realloc(g->field, bytes); if (p_) g->field = p_; else if (!shrink) return -1; } while (0)
+  RESIZE(level, cap * sizeof *g->level); RESIZE(dead, cap * sizeof *g->dead);
+  RESIZE(rowid, cap * sizeof *g->rowid); RESIZE(chunk, cap * sizeof *g->chunk);
+  RESIZE(slot, cap * sizeof *g->slot); RESIZE(upper, cap * sizeof *g->upper); RESIZE(dirty, cap * sizeof *g->dirty);
+  RESIZE(l0, (size_t)cap * l0_stride(g) * sizeof *g->l0);
+  RESIZE(codes, (size_t)cap * g->code_bytes);
+#undef RESIZE
   for (uint32_t i = old; i < cap; i++) {
     g->level[i] = -1;
     g->dead[i] = g->dirty[i] = 0;
@@ -135,11 +150,13 @@ static int ensure(vv_graph *g, uint32_t need) {
 }
 
 void vv_graph_touch(vv_graph *g, uint32_t node) {
-  if (g->dirty[node]) return;
+  /* (reads only when node is marked or all is to be written: sl_hnsw_insert_batch's
+  ** parallel step relies on that) */
+  if (g->dirty[node] || (g->top_dirty & 2)) return;
   if (g->n_dirty == g->cap_dirty) {
     size_t cap = g->cap_dirty ? 2 * g->cap_dirty : 256;
     uint32_t *p = sl_realloc(g->dirty_list, cap * sizeof *p);
-    if (!p) { g->top_dirty = 2; return; }  /* 2: everything must be written */
+    if (!p) { g->top_dirty |= 2; return; }  /* 2: everything must be written */
     g->dirty_list = p;
     g->cap_dirty = cap;
   }
@@ -149,6 +166,11 @@ void vv_graph_touch(vv_graph *g, uint32_t node) {
 
 void vv_graph_clean(vv_graph *g) {
   for (size_t i = 0; i < g->n_dirty; i++) g->dirty[g->dirty_list[i]] = 0;
+  if (g->cap_dirty > 4096) {  /* a bulk change's list: not kept in the cached image */
+    sl_free(g->dirty_list);
+    g->dirty_list = NULL;
+    g->cap_dirty = 0;
+  }
   g->n_dirty = 0;
   g->top_dirty = 0;
 }
@@ -191,6 +213,8 @@ int vv_graph_loaded(vv_graph *g, sl_err *err) {
   uint32_t end = 0;
   for (uint32_t i = 0; i < g->cap; i++)
     if (g->level[i] >= 0) end = i + 1;
+  /* no slack after a load: the image is often only read */
+  if (end && end < g->cap && resize(g, end)) return sl_oom(err);
   g->n_free = 0;
   for (uint32_t i = 0; i < end; i++) {
     if (g->level[i] >= 0) continue;

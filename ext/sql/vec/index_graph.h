@@ -39,7 +39,7 @@ typedef struct vv_graph {
   uint8_t *dirty;              /* per node: changed since the last write-out */
   uint32_t *dirty_list;
   size_t n_dirty, cap_dirty;
-  int top_dirty;               /* entry point changed */
+  int top_dirty;               /* bits: 1 the entry point changed, 2 every node is to be written */
 } vv_graph;
 
 /* An empty image for a float[dims] column with this metric (l2, cosine or dot). */

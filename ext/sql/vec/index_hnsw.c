@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../base/alloc.h"
+#include "../../ops/progress.h"
 #include "../../vector/ann_cache.h"
 #include "../../vector/quant.h"
 #include "index_hnsw.h"
@@ -22,6 +23,8 @@ typedef struct vv_hnsw {
   int writing;                 /* g was changed in this transaction and is not in the cache */
   int txn_wrote;               /* the index changed in this transaction (not published yet) */
   int failed;                  /* a change failed half way: the image no longer matches the rows */
+  uint32_t *pend;              /* nodes added to g but not linked yet (link_pending), in order */
+  size_t n_pend, cap_pend;
   int ef_search, filter_pct;
   sl_hnsw_scratch sc;
   uint8_t *allow;              /* per node: may be returned (filtered search) */
@@ -244,6 +247,7 @@ static void drop_image(vv_hnsw *h) {
   vv_graph_free(h->g);
   h->g = NULL;
   h->writing = 0;
+  h->n_pend = 0;
 }
 
 void vv_hnsw_close(vv_table *t) {
@@ -255,7 +259,7 @@ void vv_hnsw_close(vv_table *t) {
   drop_image(h);
   finalize_all(h);
   sl_hnsw_scratch_free(&h->sc);
-  sl_free(h->allow), sl_free(h->cand), sl_free(h->qcode);
+  sl_free(h->allow), sl_free(h->cand), sl_free(h->qcode), sl_free(h->pend);
   sl_free(h);
   t->hnsw = NULL;
 }
@@ -321,6 +325,8 @@ static int graph_for_write(vv_table *t, vv_graph **out) {
   return SQLITE_OK;
 }
 
+static int link_pending(vv_table *t);
+
 /* The image to search: the connection's own if current, else the cache's (pinned: release
 ** with sl_ann_cache_release), else loaded (and published when it may be). */
 static int graph_for_read(vv_table *t, vv_graph **out, int *pinned) {
@@ -332,7 +338,7 @@ static int graph_for_read(vv_table *t, vv_graph **out, int *pinned) {
   *pinned = 0;
   if (h->writing) {
     *out = h->g;
-    return SQLITE_OK;
+    return link_pending(t);
   }
   if ((rc = read_state(t, version)) != SQLITE_OK) return rc;
   if (h->g && memcmp(version, h->version, sizeof version) == 0) {
@@ -359,6 +365,37 @@ static int graph_for_read(vv_table *t, vv_graph **out, int *pinned) {
   }
   sqlite3_free(name);
   *out = g;
+  return SQLITE_OK;
+}
+
+/* ---- linking ---- */
+
+static int engine_error(vv_table *t, const sl_err *err);
+
+/* Bulk builds of at least this many nodes are a semlite_progress job "hnsw-build". */
+#define PROGRESS_MIN 1024
+
+static void progress_done(void *arg, size_t linked) { sl_progress_set(*(int *)arg, (int64_t)linked); }
+
+/* Links the nodes inserts added since the last call (vv_hnsw_insert only adds them), in
+** batches on the worker pool (sl_hnsw_insert_batch). Called before anything reads or
+** changes the graph otherwise: a search by this connection, a delete, a write-out. */
+static int link_pending(vv_table *t) {
+  vv_hnsw *h = t->hnsw;
+  vv_graph *g = h->g;
+  sl_hnsw_store s;
+  sl_hnsw_top before;
+  sl_err err;
+  int job = 0, rc;
+  if (!h->n_pend || !g) return SQLITE_OK;
+  if (h->n_pend >= PROGRESS_MIN) job = sl_progress_begin("hnsw-build", t->name, (int64_t)h->n_pend);
+  vv_graph_store(g, &s);
+  before = g->top;
+  rc = sl_hnsw_insert_batch(&s, &g->p, &h->sc, h->pend, h->n_pend, job ? progress_done : NULL, &job, &err);
+  sl_progress_end(job);
+  h->n_pend = 0;
+  if (rc) return engine_error(t, &err);
+  if (before.entry != g->top.entry || before.max_level != g->top.max_level) g->top_dirty |= 1;
   return SQLITE_OK;
 }
 
@@ -392,9 +429,11 @@ int vv_hnsw_flush(vv_table *t) {
   if (h && h->failed)
     return sl_vtab_error(&t->base, t->name, "hnsw index: a change in this transaction failed half way (out of memory); "
                          "roll it back");
-  if (!g || !h->writing || (!g->n_dirty && !g->top_dirty)) return SQLITE_OK;
+  if (!g || !h->writing) return SQLITE_OK;
+  if ((rc = link_pending(t)) != SQLITE_OK) return rc;
+  if (!g->n_dirty && !g->top_dirty) return SQLITE_OK;
   if (!(buf = sl_malloc(vv_graph_links_max(g)))) return SQLITE_NOMEM;
-  if (g->top_dirty == 2) {  /* lost track of what changed: write every node */
+  if (g->top_dirty & 2) {  /* lost track of what changed: write every node */
     char *sql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w_hnsw_nodes\"", t->schema, t->name);
     rc = sql ? sqlite3_exec(t->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
     sqlite3_free(sql);
@@ -469,22 +508,29 @@ static int purge_if_due(vv_table *t, vv_graph *g) {
   return SQLITE_OK;
 }
 
+/* The node is added now and linked later with the others of its transaction
+** (link_pending), so a bulk insert links in parallel batches. */
 int vv_hnsw_insert(vv_table *t, sqlite3_int64 rowid, sqlite3_int64 chunk, size_t slot, const float *vec) {
+  vv_hnsw *h = t->hnsw;
   vv_graph *g;
-  sl_hnsw_store s;
-  sl_hnsw_top before;
   uint32_t node;
   sl_err err;
   int rc;
-  if (!t->hnsw) return SQLITE_OK;
+  if (!h) return SQLITE_OK;
   if ((rc = graph_for_write(t, &g)) != SQLITE_OK) return rc;
-  if ((node = vv_graph_find(g, rowid)) != SL_HNSW_NONE) vv_graph_kill(g, node);  /* a new vector */
+  if ((node = vv_graph_find(g, rowid)) != SL_HNSW_NONE) {  /* a new vector: the old node goes */
+    if ((rc = link_pending(t)) != SQLITE_OK) return rc;
+    vv_graph_kill(g, node);
+  }
+  if (h->n_pend == h->cap_pend) {
+    size_t cap = h->cap_pend ? 2 * h->cap_pend : 256;
+    uint32_t *p = sl_realloc(h->pend, cap * sizeof *p);
+    if (!p) return SQLITE_NOMEM;
+    h->pend = p, h->cap_pend = cap;
+  }
   if (vv_graph_add(g, rowid, chunk, (int32_t)slot, vec, sl_hnsw_random_level((uint64_t)rowid, SEED, g->p.m), &node, &err))
     return engine_error(t, &err);
-  vv_graph_store(g, &s);
-  before = g->top;
-  if (sl_hnsw_insert(&s, &g->p, &t->hnsw->sc, node, &err)) return engine_error(t, &err);
-  if (before.entry != g->top.entry || before.max_level != g->top.max_level) g->top_dirty |= 1;
+  h->pend[h->n_pend++] = node;
   return SQLITE_OK;
 }
 
@@ -493,7 +539,7 @@ int vv_hnsw_delete(vv_table *t, sqlite3_int64 rowid) {
   uint32_t node;
   int rc;
   if (!t->hnsw) return SQLITE_OK;
-  if ((rc = graph_for_write(t, &g)) != SQLITE_OK) return rc;
+  if ((rc = graph_for_write(t, &g)) != SQLITE_OK || (rc = link_pending(t)) != SQLITE_OK) return rc;
   if ((node = vv_graph_find(g, rowid)) == SL_HNSW_NONE) return SQLITE_OK;
   vv_graph_kill(g, node);
   return purge_if_due(t, g);
@@ -505,7 +551,7 @@ int vv_hnsw_rename(vv_table *t, sqlite3_int64 old_rowid, sqlite3_int64 rowid) {
   sl_err err;
   int rc;
   if (!t->hnsw) return SQLITE_OK;
-  if ((rc = graph_for_write(t, &g)) != SQLITE_OK) return rc;
+  if ((rc = graph_for_write(t, &g)) != SQLITE_OK || (rc = link_pending(t)) != SQLITE_OK) return rc;
   if ((node = vv_graph_find(g, old_rowid)) == SL_HNSW_NONE)
     return sl_vtab_error(&t->base, t->name, "row %lld has no node in the hnsw index (run semlite_vec_check)",
                          (long long)old_rowid);
@@ -530,6 +576,7 @@ static int rebuild(vv_table *t) {
     else {
       vv_graph_free(h->g);
       h->g = fresh;
+      h->n_pend = 0;  /* the old image's */
       fresh->top_dirty = 2;  /* everything is written anew */
     }
   }
@@ -578,7 +625,7 @@ int vv_hnsw_command(vv_table *t, const char *cmd) {
   }
   if (sqlite3_stricmp(cmd, "hnsw-rebuild") == 0) return rebuild(t);
   if (sqlite3_stricmp(cmd, "hnsw-purge") == 0) {
-    if ((rc = graph_for_write(t, &g)) != SQLITE_OK) return rc;
+    if ((rc = graph_for_write(t, &g)) != SQLITE_OK || (rc = link_pending(t)) != SQLITE_OK) return rc;
     vv_graph_store(g, &s);
     if (sl_hnsw_purge(&s, &g->p, &h->sc, &err)) return engine_error(t, &err);
     g->top_dirty |= 1;
