@@ -1,7 +1,8 @@
 /*
-** fuzz_hnsw_sql.c: libFuzzer target for semlite_vec's `indexed by hnsw(...)` declarations
-** and commands (ext/sql/vec/config.c, index_hnsw.c), driven through SQL on the whole
-** extension (linked in, registered by sqlite3_auto_extension).
+** fuzz_hnsw_sql.c: libFuzzer target for semlite_vec's approximate indexes, `indexed by
+** hnsw(...)` and `indexed by ivf(...)`: declarations and commands (ext/sql/vec/config.c,
+** index_hnsw.c, index_ivf.c; the ivf* seeds train, probe and clear IVF lists), driven
+** through SQL on the whole extension (linked in, registered by sqlite3_auto_extension).
 **
 ** The input is lines: the first completes `CREATE VIRTUAL TABLE t USING semlite_vec(e
 ** float[8] ...)` (options, `indexed by hnsw(...)` and more columns); when the table is
