@@ -164,7 +164,7 @@ static void compute_hashes(sl_model *m, const void *vocab, size_t vocab_bytes) {
     case SL_COMPUTE_BF16:
       hash_str(&st, sl_kernels_get()->name);
       hash_str(&st, sl_gemm_get()->bf16_name);
-      hash_str(&st, sl_gemm_get()->bf16_packed_name);
+      hash_str(&st, sl_gemm_get()->bf16_packed_name ? sl_gemm_get()->bf16_packed_name : "unpacked");
       break;
   }
   XXH128_canonicalFromHash(&id, XXH3_128bits_digest(&st));

@@ -11,13 +11,7 @@
 
 #include "../base/status.h"
 #include "../kernels/gemm.h"
-
-typedef enum sl_compute_dtype { SL_COMPUTE_F32, SL_COMPUTE_INT8, SL_COMPUTE_BF16 } sl_compute_dtype;
-
-/* "fp32", "int8", "bf16" */
-const char *sl_compute_dtype_name(sl_compute_dtype d);
-/* Parses a name; SL_ERROR for anything else. */
-int sl_compute_dtype_parse(const char *name, sl_compute_dtype *out, sl_err *err);
+#include "dtype.h"
 
 /* The quantized form of one [out][in] weight matrix. Rows are padded with zeros to
 ** kpad = in rounded up to SL_GEMM_K_ALIGN. */

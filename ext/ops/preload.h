@@ -11,7 +11,7 @@
 #define SEMLITE_PRELOAD_H
 
 #include "../base/status.h"
-#include "../engine/quantize.h"
+#include "../engine/dtype.h"
 
 /* Calls fn for every entry of spec, in order, stopping at the first error (a malformed
 ** entry, or fn's). Messages name the entry: "entry 2 ('x'): ...". */

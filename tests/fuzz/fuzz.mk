@@ -36,7 +36,7 @@ FUZZ_SRC_tokenize    := tests/fuzz/fuzz_tokenize.c $(FUZZ_TOKENIZER) ext/base/st
 FUZZ_SRC_vec         := tests/fuzz/fuzz_vec.c tests/fuzz/fuzz_vec_init.c ext/sql/sql_vec.c \
                         ext/sql/sql_util.c ext/vector/layout.c ext/kernels/distance.c ext/base/json.c ext/base/file.c \
                         ext/base/status.c ext/base/alloc.c
-FUZZ_SRC_preload     := tests/fuzz/fuzz_preload.c ext/ops/preload.c ext/engine/quantize.c \
+FUZZ_SRC_preload     := tests/fuzz/fuzz_preload.c ext/ops/preload.c ext/engine/dtype.c \
                         ext/base/status.c ext/base/alloc.c
 # The import reads sql/synergy.sql as compiled into the .so (build/release/gen).
 FUZZ_HA_SRC          := ext/synergy/ha_import.c ext/synergy/ha_config.c ext/synergy/ha_yaml.c ext/synergy/arena.c
