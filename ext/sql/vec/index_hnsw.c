@@ -37,20 +37,6 @@ typedef struct vv_hnsw {
 
 /* ---- SQL ---- */
 
-static int prep(vv_table *t, sqlite3_stmt **st, const char *fmt) {
-  char *sql;
-  int rc;
-  if (*st) {
-    sqlite3_reset(*st);
-    sqlite3_clear_bindings(*st);
-    return SQLITE_OK;
-  }
-  if (!(sql = sqlite3_mprintf(fmt, t->schema, t->name))) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v3(t->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
-  sqlite3_free(sql);
-  return rc == SQLITE_OK ? rc : vv_db_error(t, rc);
-}
-
 static void finalize_all(vv_hnsw *h) {
   sqlite3_finalize(h->info_get), sqlite3_finalize(h->info_put), sqlite3_finalize(h->node_put);
   sqlite3_finalize(h->node_del);
@@ -59,7 +45,7 @@ static void finalize_all(vv_hnsw *h) {
 
 static int info_put_int(vv_table *t, const char *key, sqlite3_int64 v) {
   vv_hnsw *h = t->hnsw;
-  int rc = prep(t, &h->info_put, "INSERT OR REPLACE INTO \"%w\".\"%w_hnsw_info\"(key, value) VALUES (?1, ?2)");
+  int rc = vv_stmt_fmt(t, &h->info_put, "INSERT OR REPLACE INTO \"%w\".\"%w_hnsw_info\"(key, value) VALUES (?1, ?2)");
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_text(h->info_put, 1, key, -1, SQLITE_STATIC);
   sqlite3_bind_int64(h->info_put, 2, v);
@@ -69,7 +55,7 @@ static int info_put_int(vv_table *t, const char *key, sqlite3_int64 v) {
 /* The version and ef_search the shadow tables hold now. */
 static int read_state(vv_table *t, unsigned char version[SL_ANN_VERSION_BYTES]) {
   vv_hnsw *h = t->hnsw;
-  int rc = prep(t, &h->info_get,
+  int rc = vv_stmt_fmt(t, &h->info_get,
                 "SELECT key, value FROM \"%w\".\"%w_hnsw_info\" WHERE key IN ('version', 'ef_search', "
                 "'filter_exact_pct')"), have = 0;
   if (rc != SQLITE_OK) return rc;
@@ -405,11 +391,11 @@ static int write_node(vv_table *t, vv_graph *g, uint32_t id, unsigned char *buf)
   vv_hnsw *h = t->hnsw;
   int rc;
   if (g->level[id] < 0) {
-    if ((rc = prep(t, &h->node_del, "DELETE FROM \"%w\".\"%w_hnsw_nodes\" WHERE node = ?1")) != SQLITE_OK) return rc;
+    if ((rc = vv_stmt_fmt(t, &h->node_del, "DELETE FROM \"%w\".\"%w_hnsw_nodes\" WHERE node = ?1")) != SQLITE_OK) return rc;
     sqlite3_bind_int64(h->node_del, 1, id);
     return vv_step_done(t, h->node_del);
   }
-  if ((rc = prep(t, &h->node_put, "INSERT OR REPLACE INTO \"%w\".\"%w_hnsw_nodes\"(node, rowid, level, code, links) "
+  if ((rc = vv_stmt_fmt(t, &h->node_put, "INSERT OR REPLACE INTO \"%w\".\"%w_hnsw_nodes\"(node, rowid, level, code, links) "
                                   "VALUES (?1, ?2, ?3, ?4, ?5)")) != SQLITE_OK)
     return rc;
   sqlite3_bind_int64(h->node_put, 1, id);
@@ -434,10 +420,7 @@ int vv_hnsw_flush(vv_table *t) {
   if (!g->n_dirty && !g->top_dirty) return SQLITE_OK;
   if (!(buf = sl_malloc(vv_graph_links_max(g)))) return SQLITE_NOMEM;
   if (g->top_dirty & 2) {  /* lost track of what changed: write every node */
-    char *sql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w_hnsw_nodes\"", t->schema, t->name);
-    rc = sql ? sqlite3_exec(t->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
-    sqlite3_free(sql);
-    if (rc != SQLITE_OK) rc = vv_db_error(t, rc);
+    rc = vv_exec_fmt(t, "DELETE FROM \"%w\".\"%w_hnsw_nodes\"");
     for (uint32_t id = 0; id < g->cap && rc == SQLITE_OK; id++)
       if (g->level[id] >= 0) rc = write_node(t, g, id, buf);
   } else {
@@ -448,7 +431,7 @@ int vv_hnsw_flush(vv_table *t) {
   if (rc == SQLITE_OK) rc = info_put_int(t, "max_level", g->top.max_level);
   if (rc == SQLITE_OK) {
     sqlite3_randomness(sizeof version, version);
-    if ((rc = prep(t, &h->info_put, "INSERT OR REPLACE INTO \"%w\".\"%w_hnsw_info\"(key, value) VALUES (?1, ?2)")) ==
+    if ((rc = vv_stmt_fmt(t, &h->info_put, "INSERT OR REPLACE INTO \"%w\".\"%w_hnsw_info\"(key, value) VALUES (?1, ?2)")) ==
         SQLITE_OK) {
       st = h->info_put;
       sqlite3_bind_text(st, 1, "version", -1, SQLITE_STATIC);

@@ -34,28 +34,6 @@ typedef struct vv_ivf {
 
 /* ---- SQL ---- */
 
-static int prep(vv_table *t, sqlite3_stmt **st, const char *fmt) {
-  char *sql;
-  int rc;
-  if (*st) {
-    sqlite3_reset(*st);
-    sqlite3_clear_bindings(*st);
-    return SQLITE_OK;
-  }
-  if (!(sql = sqlite3_mprintf(fmt, t->schema, t->name))) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v3(t->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
-  sqlite3_free(sql);
-  return rc == SQLITE_OK ? rc : vv_db_error(t, rc);
-}
-
-/* Runs SQL on the table's shadow tables (%1$s: schema, %2$s: name, both quoted for %w). */
-static int exec(vv_table *t, const char *fmt) {
-  char *sql = sqlite3_mprintf(fmt, t->schema, t->name);
-  int rc = sql ? sqlite3_exec(t->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
-  sqlite3_free(sql);
-  return rc == SQLITE_OK || rc == SQLITE_NOMEM ? rc : vv_db_error(t, rc);
-}
-
 static void finalize_all(vv_ivf *h) {
   sqlite3_finalize(h->info_get), sqlite3_finalize(h->info_put), sqlite3_finalize(h->list_put);
   sqlite3_finalize(h->list_del), sqlite3_finalize(h->list_rename);
@@ -64,7 +42,7 @@ static void finalize_all(vv_ivf *h) {
 
 static int info_put(vv_table *t, const char *key, sqlite3_int64 v, const unsigned char *blob) {
   vv_ivf *h = t->ivf;
-  int rc = prep(t, &h->info_put, "INSERT OR REPLACE INTO \"%w\".\"%w_ivf_info\"(key, value) VALUES (?1, ?2)");
+  int rc = vv_stmt_fmt(t, &h->info_put, "INSERT OR REPLACE INTO \"%w\".\"%w_ivf_info\"(key, value) VALUES (?1, ?2)");
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_text(h->info_put, 1, key, -1, SQLITE_STATIC);
   if (blob) sqlite3_bind_blob(h->info_put, 2, blob, SL_ANN_VERSION_BYTES, SQLITE_STATIC);
@@ -87,7 +65,7 @@ static int bump(vv_table *t, int centroids) {
 /* The versions and knobs the shadow tables hold now. */
 static int read_state(vv_table *t, unsigned char version[SL_ANN_VERSION_BYTES], unsigned char cver[SL_ANN_VERSION_BYTES]) {
   vv_ivf *h = t->ivf;
-  int rc = prep(t, &h->info_get, "SELECT key, value FROM \"%w\".\"%w_ivf_info\" WHERE key IN ('version', 'centroids', "
+  int rc = vv_stmt_fmt(t, &h->info_get, "SELECT key, value FROM \"%w\".\"%w_ivf_info\" WHERE key IN ('version', 'centroids', "
                                  "'nprobe', 'filter_exact_pct')"), have = 0;
   if (rc != SQLITE_OK) return rc;
   while ((rc = sqlite3_step(h->info_get)) == SQLITE_ROW) {
@@ -329,7 +307,7 @@ static int image(vv_table *t, sl_ivf **out, int *pinned) {
 /* Writes a row's list and code. */
 static int put_row(vv_table *t, sqlite3_int64 rowid, sqlite3_int64 list, const float *vec) {
   vv_ivf *h = t->ivf;
-  int rc = prep(t, &h->list_put, "INSERT OR REPLACE INTO \"%w\".\"%w_ivf_lists\"(rowid, list, code) VALUES (?1, ?2, ?3)");
+  int rc = vv_stmt_fmt(t, &h->list_put, "INSERT OR REPLACE INTO \"%w\".\"%w_ivf_lists\"(rowid, list, code) VALUES (?1, ?2, ?3)");
   sl_chunk_layout lay;
   if (rc != SQLITE_OK) return rc;
   sl_chunk_layout_init(&lay, SL_VEC_F32, t->cfg.dims, t->cfg.metric, SL_QUANT_INT8, 8);
@@ -359,7 +337,7 @@ int vv_ivf_delete(vv_table *t, sqlite3_int64 rowid) {
   vv_ivf *h = t->ivf;
   int rc;
   if (!h) return SQLITE_OK;
-  if ((rc = prep(t, &h->list_del, "DELETE FROM \"%w\".\"%w_ivf_lists\" WHERE rowid = ?1")) != SQLITE_OK) return rc;
+  if ((rc = vv_stmt_fmt(t, &h->list_del, "DELETE FROM \"%w\".\"%w_ivf_lists\" WHERE rowid = ?1")) != SQLITE_OK) return rc;
   sqlite3_bind_int64(h->list_del, 1, rowid);
   if ((rc = vv_step_done(t, h->list_del)) != SQLITE_OK) return rc;
   return bump(t, 0);
@@ -369,7 +347,7 @@ int vv_ivf_rename(vv_table *t, sqlite3_int64 old_rowid, sqlite3_int64 rowid) {
   vv_ivf *h = t->ivf;
   int rc;
   if (!h) return SQLITE_OK;
-  if ((rc = prep(t, &h->list_rename, "UPDATE \"%w\".\"%w_ivf_lists\" SET rowid = ?2 WHERE rowid = ?1")) != SQLITE_OK)
+  if ((rc = vv_stmt_fmt(t, &h->list_rename, "UPDATE \"%w\".\"%w_ivf_lists\" SET rowid = ?2 WHERE rowid = ?1")) != SQLITE_OK)
     return rc;
   sqlite3_bind_int64(h->list_rename, 1, old_rowid);
   sqlite3_bind_int64(h->list_rename, 2, rowid);
@@ -501,7 +479,7 @@ static int compute_centroids(vv_table *t, int nlist, int iterations, uint64_t se
       pos[i] = pos[j], pos[j] = tmp;
       sample[i] = pos[i];
     }
-    qsort(sample, m, sizeof *sample, sl_chunk_pos_cmp);
+    if (m > 1) qsort(sample, m, sizeof *sample, sl_chunk_pos_cmp);
     rc = read_vectors(t, sample, m, x);
   }
   if (rc == SQLITE_OK && sl_ivf_kmeans(x, m, t->cfg.dims, t->cfg.metric, (uint32_t)nlist, iterations, seed, interrupted,
@@ -509,8 +487,8 @@ static int compute_centroids(vv_table *t, int nlist, int iterations, uint64_t se
     rc = strcmp(err.msg, "interrupted") ? SQLITE_NOMEM : SQLITE_INTERRUPT;
   sl_free(x), sl_free(sample);
   x = NULL;
-  if (rc == SQLITE_OK) rc = exec(t, "DELETE FROM \"%w\".\"%w_ivf_centroids\"");
-  if (rc == SQLITE_OK) rc = prep(t, &st, "INSERT INTO \"%w\".\"%w_ivf_centroids\"(centroid, vector) VALUES (?1, ?2)");
+  if (rc == SQLITE_OK) rc = vv_exec_fmt(t, "DELETE FROM \"%w\".\"%w_ivf_centroids\"");
+  if (rc == SQLITE_OK) rc = vv_stmt_fmt(t, &st, "INSERT INTO \"%w\".\"%w_ivf_centroids\"(centroid, vector) VALUES (?1, ?2)");
   for (uint32_t c = 0; rc == SQLITE_OK && c < made; c++) {
     sqlite3_reset(st);
     sqlite3_bind_int(st, 1, (int)c);
@@ -522,7 +500,7 @@ static int compute_centroids(vv_table *t, int nlist, int iterations, uint64_t se
   if (rc == SQLITE_OK) rc = bump(t, 1);
   if (rc == SQLITE_OK) rc = centroids(t, version);
   if (rc == SQLITE_OK) {
-    qsort(pos, n, sizeof *pos, sl_chunk_pos_cmp);
+    if (n > 1) qsort(pos, n, sizeof *pos, sl_chunk_pos_cmp);
     rc = assign_rows(t, pos, n);
   }
   sl_free(pos);
@@ -532,7 +510,7 @@ static int compute_centroids(vv_table *t, int nlist, int iterations, uint64_t se
 
 /* Every row unassigned (the centroids changed). */
 static int unassign_all(vv_table *t) {
-  int rc = exec(t, "UPDATE \"%w\".\"%w_ivf_lists\" SET list = -1 WHERE list <> -1");
+  int rc = vv_exec_fmt(t, "UPDATE \"%w\".\"%w_ivf_lists\" SET list = -1 WHERE list <> -1");
   return rc == SQLITE_OK ? bump(t, 1) : rc;
 }
 
@@ -550,7 +528,7 @@ static int assign_vectors(vv_table *t) {
   rc = all_rows(t, where, &pos, &n);
   sqlite3_free(where);
   if (rc != SQLITE_OK) return rc;
-  qsort(pos, n, sizeof *pos, sl_chunk_pos_cmp);
+  if (n > 1) qsort(pos, n, sizeof *pos, sl_chunk_pos_cmp);
   rc = assign_rows(t, pos, n);
   sl_free(pos);
   if (rc == SQLITE_INTERRUPT) return sl_vtab_error(&t->base, t->name, "assign-vectors: interrupted");
@@ -575,7 +553,7 @@ static int set_centroid(vv_table *t, const char *arg, sqlite3_value *vec) {
     sl_free(v);
     return sl_vtab_fail(&t->base, t->name, &err);
   }
-  rc = prep(t, &st, "INSERT OR REPLACE INTO \"%w\".\"%w_ivf_centroids\"(centroid, vector) VALUES (?1, ?2)");
+  rc = vv_stmt_fmt(t, &st, "INSERT OR REPLACE INTO \"%w\".\"%w_ivf_centroids\"(centroid, vector) VALUES (?1, ?2)");
   if (rc == SQLITE_OK) {
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_blob(st, 2, v, (int)t->lay.vec_bytes, SQLITE_STATIC);
@@ -644,7 +622,7 @@ int vv_ivf_command(vv_table *t, const char *cmd, sqlite3_value *vec) {
   if (!strncmp(cmd, "set-centroid:", 13)) return set_centroid(t, cmd + 13, vec);
   if (!strcmp(cmd, "assign-vectors")) return assign_vectors(t);
   if (!strcmp(cmd, "clear-centroids")) {
-    int rc = exec(t, "DELETE FROM \"%w\".\"%w_ivf_centroids\"");
+    int rc = vv_exec_fmt(t, "DELETE FROM \"%w\".\"%w_ivf_centroids\"");
     return rc == SQLITE_OK ? unassign_all(t) : rc;
   }
   return sl_vtab_error(&t->base, t->name, "unknown command '%s' (nprobe=N, filter_exact_pct=N, compute-centroids, "

@@ -118,6 +118,27 @@ static int prepare(vv_table *t, const char *sql, unsigned flags, sqlite3_stmt **
   return rc == SQLITE_OK ? rc : vv_db_error(t, rc);
 }
 
+int vv_stmt_fmt(vv_table *t, sqlite3_stmt **st, const char *fmt) {
+  char *sql;
+  int rc;
+  if (*st) {
+    sqlite3_reset(*st);
+    sqlite3_clear_bindings(*st);
+    return SQLITE_OK;
+  }
+  if (!(sql = sqlite3_mprintf(fmt, t->schema, t->name))) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v3(t->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+  sqlite3_free(sql);
+  return rc == SQLITE_OK ? rc : vv_db_error(t, rc);
+}
+
+int vv_exec_fmt(vv_table *t, const char *fmt) {
+  char *sql = sqlite3_mprintf(fmt, t->schema, t->name);
+  int rc = sql ? sqlite3_exec(t->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  return rc == SQLITE_OK || rc == SQLITE_NOMEM ? rc : vv_db_error(t, rc);
+}
+
 int vv_stmt(vv_table *t, int which, sqlite3_stmt **st) {
   char *sql;
   int rc;

@@ -15,6 +15,13 @@ int vv_db_error(vv_table *t, int rc);
 
 /* ---- statements ---- */
 
+/* An index's own statement on its shadow tables, prepared once into *st from fmt
+** (%1$w: schema, %2$w: table name; sqlite3_mprintf) and kept (persistent); later calls
+** reset it and clear its bindings. */
+int vv_stmt_fmt(vv_table *t, sqlite3_stmt **st, const char *fmt);
+/* Runs SQL made from fmt as above, once (DDL, bulk deletes). */
+int vv_exec_fmt(vv_table *t, const char *fmt);
+
 /* The table's cached statement `which` (VV_ROW_GET...), reset and with bindings
 ** cleared. */
 int vv_stmt(vv_table *t, int which, sqlite3_stmt **st);
