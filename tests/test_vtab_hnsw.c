@@ -16,104 +16,12 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "test_ann.h"
 
 #define DIMS 64
 #define CLUSTERS 16
 
-/* ---- seeded data ---- */
-
-static uint64_t rng_state;
-
-static void rng_seed(uint64_t s) { rng_state = s * 0x9E3779B97F4A7C15ull + 1; }
-
-static uint64_t rng_next(void) { return t_splitmix(&rng_state); }
-
-static double rng_unit(void) { return ((rng_next() >> 11) + 0.5) / 9007199254740992.0; }
-
-static float rng_gauss(void) { return (float)(sqrt(-2.0 * log(rng_unit())) * cos(6.283185307179586 * rng_unit())); }
-
-static float centers[CLUSTERS][DIMS];
-
-static void make_centers(uint64_t seed) {
-  rng_seed(seed);
-  for (int c = 0; c < CLUSTERS; c++)
-    for (int d = 0; d < DIMS; d++) centers[c][d] = rng_gauss();
-}
-
-/* A point of a cluster: its center plus noise (seeded by the caller's rng state). */
-static void make_point(float *v) {
-  int c = (int)(rng_next() % CLUSTERS);
-  for (int d = 0; d < DIMS; d++) v[d] = centers[c][d] + 0.45f * rng_gauss();
-}
-
-/* ---- SQL helpers ---- */
-
-/* Inserts rows first..first+n-1 (cat = rowid % 10) into every table named in tables
-** (comma-separated, at most 2), with points from the current rng state. */
-static void insert_rows(sqlite3 *db, const char *table, const char *twin, int first, int n) {
-  sqlite3_stmt *st[2] = {NULL, NULL};
-  const char *names[2] = {table, twin};
-  float v[DIMS];
-  t_exec(db, "BEGIN");
-  for (int j = 0; j < 2 && names[j]; j++) {
-    char *sql = sqlite3_mprintf("INSERT INTO \"%w\"(rowid, e, cat) VALUES (?1, ?2, ?3)", names[j]);
-    CHECK(sqlite3_prepare_v2(db, sql, -1, &st[j], NULL) == SQLITE_OK);
-    sqlite3_free(sql);
-  }
-  for (int i = 0; i < n; i++) {
-    make_point(v);
-    for (int j = 0; j < 2 && st[j]; j++) {
-      sqlite3_bind_int64(st[j], 1, first + i);
-      sqlite3_bind_blob(st[j], 2, v, sizeof v, SQLITE_TRANSIENT);
-      sqlite3_bind_int(st[j], 3, (first + i) % 10);
-      CHECK_MSG(sqlite3_step(st[j]) == SQLITE_DONE, "insert %d: %s", first + i, sqlite3_errmsg(db));
-      sqlite3_reset(st[j]);
-    }
-  }
-  for (int j = 0; j < 2; j++) sqlite3_finalize(st[j]);
-  t_exec(db, "COMMIT");
-}
-
-/* The rowids of a k-NN query on table (with `and` appended to the WHERE), into out. */
-static int knn(sqlite3 *db, const char *table, const float *q, int k, const char *and, sqlite3_int64 *out) {
-  char *sql = sqlite3_mprintf("SELECT rowid FROM \"%w\" WHERE e MATCH ?1 AND k = %d %s", table, k, and ? and : "");
-  sqlite3_stmt *st;
-  int n = 0, rc;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-    sl_test_fail(__FILE__, __LINE__, "%s: %s", sql, sqlite3_errmsg(db));
-    sqlite3_free(sql);
-    return 0;
-  }
-  sqlite3_bind_blob(st, 1, q, DIMS * sizeof *q, SQLITE_STATIC);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < k) out[n++] = sqlite3_column_int64(st, 0);
-  CHECK_MSG(rc == SQLITE_DONE || rc == SQLITE_ROW, "%s: %s", sql, sqlite3_errmsg(db));
-  sqlite3_finalize(st);
-  sqlite3_free(sql);
-  return n;
-}
-
-static int overlap(const sqlite3_int64 *a, int na, const sqlite3_int64 *b, int nb) {
-  int hits = 0;
-  for (int i = 0; i < na; i++)
-    for (int j = 0; j < nb; j++)
-      if (a[i] == b[j]) { hits++; break; }
-  return hits;
-}
-
-/* recall@10 of table against twin over n seeded queries. */
-static double recall(sqlite3 *db, const char *table, const char *twin, int n, uint64_t seed, const char *and) {
-  sqlite3_int64 a[10], b[10];
-  float q[DIMS];
-  int hit = 0, total = 0;
-  rng_seed(seed);
-  for (int i = 0; i < n; i++) {
-    make_point(q);
-    int na = knn(db, table, q, 10, and, a), nb = knn(db, twin, q, 10, and, b);
-    hit += overlap(a, na, b, nb);
-    total += nb;
-  }
-  return total ? (double)hit / total : 0;
-}
+static t_ann_data data;  /* DIMS x CLUSTERS, noise 0.45 */
 
 #define CREATE_T "CREATE VIRTUAL TABLE t USING semlite_vec(e float[64] distance_metric=cosine indexed by hnsw(m=16, ef_construction=200), cat integer)"
 #define CREATE_X "CREATE VIRTUAL TABLE x USING semlite_vec(e float[64] distance_metric=cosine, cat integer)"
@@ -124,32 +32,17 @@ static sqlite3 *build(const char *path, int n) {
   sqlite3 *db = path ? t_open_path(path) : t_open();
   t_exec(db, CREATE_T);
   t_exec(db, CREATE_X);
-  make_centers(17);
-  rng_seed(99);
-  insert_rows(db, "t", "x", 1, n);
+  t_ann_init(&data, DIMS, CLUSTERS, 0.45f, 17);
+  t_ann_seed(&data, 99);
+  t_ann_insert(db, &data, "t", "x", 1, n);
   return db;
-}
-
-/* The results of 20 seeded queries, as one string (to compare before and after). */
-static char *snapshot(sqlite3 *db, const char *table) {
-  sqlite3_str *s = sqlite3_str_new(db);
-  sqlite3_int64 r[10];
-  float q[DIMS];
-  rng_seed(4242);
-  for (int i = 0; i < 20; i++) {
-    make_point(q);
-    int n = knn(db, table, q, 10, NULL, r);
-    for (int j = 0; j < n; j++) sqlite3_str_appendf(s, "%lld ", (long long)r[j]);
-    sqlite3_str_appendall(s, "| ");
-  }
-  return sqlite3_str_finish(s);
 }
 
 /* ---- tests ---- */
 
 static void test_recall(void) {
   sqlite3 *db = build(NULL, 5000);
-  double r = recall(db, "t", "x", 100, 7, NULL);
+  double r = t_ann_recall(db, &data, "t", "x", 100, 7, NULL);
   printf("  recall@10 vs exact, 5000 x 64 clustered, cosine, m=16 ef_construction=200 ef_search=64: %.3f\n", r);
   CHECK_MSG(r >= 0.95, "recall@10 %.3f < 0.95", r);
   CHECK_OK(db);
@@ -175,7 +68,7 @@ static void test_deletes(void) {
   /* a purge ran (tombstones over 12% of the nodes): fewer nodes than ever inserted */
   CHECK(t_query_int(db, "SELECT count(*) FROM t_hnsw_nodes") < 2000);
   CHECK_QUERY(db, "SELECT count(*) FROM t_hnsw_nodes WHERE rowid IS NOT NULL", NULL, NULL, "1334");
-  r = recall(db, "t", "x", 50, 8, NULL);
+  r = t_ann_recall(db, &data, "t", "x", 50, 8, NULL);
   CHECK_MSG(r >= 0.95, "recall@10 after deletes %.3f < 0.95", r);
   /* a deleted row is never returned, even when its vector is the query */
   CHECK_INT(t_query_int(db, "SELECT count(*) FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 4) "
@@ -195,17 +88,17 @@ static void test_deletes(void) {
 
 static void test_rollback(void) {
   sqlite3 *db = build(NULL, 1500);
-  char *before = snapshot(db, "t"), *after;
+  char *before = t_ann_snapshot(db, &data, "t", NULL), *after;
   char *nodes = t_query(db, "SELECT sum(length(links)) || ':' || count(*) FROM t_hnsw_nodes", NULL, NULL);
   t_exec(db, "BEGIN");
   t_exec(db, "INSERT INTO t(rowid, e, cat) SELECT rowid + 10000, e, cat FROM x WHERE rowid <= 300");
   t_exec(db, "DELETE FROM t WHERE rowid BETWEEN 100 AND 600");
   t_exec(db, "UPDATE t SET e = (SELECT e FROM x WHERE x.rowid = t.rowid + 1) WHERE rowid BETWEEN 700 AND 760");
-  after = snapshot(db, "t");
+  after = t_ann_snapshot(db, &data, "t", NULL);
   CHECK(strcmp(before, after) != 0);
   sqlite3_free(after);
   t_exec(db, "ROLLBACK");
-  after = snapshot(db, "t");
+  after = t_ann_snapshot(db, &data, "t", NULL);
   CHECK_STR(after, before);
   sqlite3_free(after);
   CHECK_QUERY(db, "SELECT sum(length(links)) || ':' || count(*) FROM t_hnsw_nodes", NULL, NULL, nodes);
@@ -242,17 +135,17 @@ static void test_reopen(void) {
   t_remove_db(path);
   db = build(path, 1000);
   t_exec(db, "INSERT INTO t(t) VALUES ('ef_search=120')");
-  before = snapshot(db, "t");
+  before = t_ann_snapshot(db, &data, "t", NULL);
   sqlite3_close(db);
   db = t_open_path(path);
-  after = snapshot(db, "t");
+  after = t_ann_snapshot(db, &data, "t", NULL);
   CHECK_STR(after, before);
   CHECK_QUERY(db, "SELECT value FROM t_hnsw_info WHERE key = 'ef_search'", NULL, NULL, "120");
   CHECK_OK(db);
   /* a second connection sees the first one's commits */
   {
     sqlite3 *db2 = t_open_path(path);
-    char *s2 = snapshot(db2, "t");
+    char *s2 = t_ann_snapshot(db2, &data, "t", NULL);
     CHECK_STR(s2, before);
     sqlite3_free(s2);
     t_exec(db, "DELETE FROM t WHERE rowid <= 500");
@@ -298,17 +191,17 @@ static void test_upsert_update(void) {
 
 static void test_filters(void) {
   sqlite3 *db = build(NULL, 3000);
-  double loose = recall(db, "t", "x", 40, 9, "AND cat IN (1, 2, 3, 4, 5)");
-  double selective = recall(db, "t", "x", 40, 10, "AND cat = 7 AND rowid < 2000");
+  double loose = t_ann_recall(db, &data, "t", "x", 40, 9, "AND cat IN (1, 2, 3, 4, 5)");
+  double selective = t_ann_recall(db, &data, "t", "x", 40, 10, "AND cat = 7 AND rowid < 2000");
   printf("  filtered recall@10: 50%% of rows (graph) %.3f, 6.7%% of rows (exact) %.3f\n", loose, selective);
   CHECK_MSG(loose >= 0.95, "loose filter recall %.3f", loose);
   CHECK_MSG(selective == 1.0, "selective filter (exact scan) recall %.3f", selective);
   /* the switch forced either way: the graph under a selective filter still finds most,
   ** the exact scan under a loose one finds all */
   t_exec(db, "INSERT INTO t(t) VALUES ('filter_exact_pct=0')");
-  selective = recall(db, "t", "x", 40, 10, "AND cat = 7 AND cat IS NOT NULL");
+  selective = t_ann_recall(db, &data, "t", "x", 40, 10, "AND cat = 7 AND cat IS NOT NULL");
   t_exec(db, "INSERT INTO t(t) VALUES ('filter_exact_pct=100')");
-  loose = recall(db, "t", "x", 40, 9, "AND cat IN (1, 2, 3, 4, 5)");
+  loose = t_ann_recall(db, &data, "t", "x", 40, 9, "AND cat IN (1, 2, 3, 4, 5)");
   printf("  forced: 10%% of rows through the graph %.3f, 50%% of rows exact %.3f\n", selective, loose);
   CHECK_MSG(selective >= 0.9, "selective filter through the graph: recall %.3f", selective);
   CHECK_MSG(loose == 1.0, "loose filter scanned exactly: recall %.3f", loose);
@@ -358,13 +251,13 @@ static void test_knob(void) {
 ** keeps its own image and answers the same. */
 static void test_cache(void) {
   sqlite3 *db = build(NULL, 800);
-  char *before = snapshot(db, "t"), *after;
+  char *before = t_ann_snapshot(db, &data, "t", NULL), *after;
   CHECK(t_query_int(db, "SELECT bytes FROM semlite_memory WHERE kind = 'ann_cache'") > 800 * 400);
   CHECK_QUERY(db, "SELECT detail LIKE 'semlite_vec hnsw indexes held: %, % vectors, % bytes/vector' FROM "
                   "semlite_memory WHERE kind = 'ann_cache'", NULL, NULL, "1");
   t_exec(db, "UPDATE semlite_limits SET value = 0 WHERE name = 'ann_cache_mb'");
   CHECK_QUERY(db, "SELECT bytes FROM semlite_memory WHERE kind = 'ann_cache'", NULL, NULL, "0");
-  after = snapshot(db, "t");
+  after = t_ann_snapshot(db, &data, "t", NULL);
   CHECK_STR(after, before);
   sqlite3_free(after);
   t_exec(db, "DELETE FROM t WHERE rowid <= 100");
@@ -520,9 +413,9 @@ static void test_bulk(void) {
   sqlite3 *db = t_open();
   char *g[2];
   t_exec(db, CREATE_X);
-  make_centers(17);
-  rng_seed(99);
-  insert_rows(db, "x", NULL, 1, 2000);
+  t_ann_init(&data, DIMS, CLUSTERS, 0.45f, 17);
+  t_ann_seed(&data, 99);
+  t_ann_insert(db, &data, "x", NULL, 1, 2000);
   for (int i = 0; i < 2; i++) {
     char *sql = sqlite3_mprintf("UPDATE semlite_limits SET value = %d WHERE name = 'threads'", i ? 64 : 1);
     FILE *log = i ? tmpfile() : NULL;
@@ -563,7 +456,7 @@ static void test_bulk(void) {
   CHECK_MSG(g[0] && g[1] && strcmp(g[0], g[1]) == 0, "the graphs built on 1 and 2 threads differ");
   CHECK_QUERY(db, "SELECT semlite_vec_check('t0') || semlite_vec_check('t1')", NULL, NULL, "okok");
   {
-    double r = recall(db, "t1", "x", 100, 7, NULL);
+    double r = t_ann_recall(db, &data, "t1", "x", 100, 7, NULL);
     printf("  recall@10 after INSERT ... SELECT of 2000 rows (batches of 256): %.3f\n", r);
     CHECK_MSG(r >= 0.95, "recall@10 %.3f < 0.95", r);
   }

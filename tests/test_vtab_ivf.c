@@ -12,46 +12,18 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "test_ann.h"
 
 #define DIMS 32
 #define CLUSTERS 24
 
-static uint64_t rng_state;
-
-static void rng_seed(uint64_t s) { rng_state = s * 0x9E3779B97F4A7C15ull + 1; }
-static double rng_unit(void) { return ((t_splitmix(&rng_state) >> 11) + 0.5) / 9007199254740992.0; }
-static float rng_gauss(void) { return (float)(sqrt(-2.0 * log(rng_unit())) * cos(6.283185307179586 * rng_unit())); }
-
-static float centers[CLUSTERS][DIMS];
-
-static void make_point(float *v) {
-  int c = (int)(t_splitmix(&rng_state) % CLUSTERS);
-  for (int d = 0; d < DIMS; d++) v[d] = centers[c][d] + 0.5f * rng_gauss();
-}
+static t_ann_data data;  /* DIMS x CLUSTERS, noise 0.5 */
 
 /* n clustered rows (cat = rowid % 10) into t and its twin x, from rowid 1. */
 static void fill(sqlite3 *db, int n) {
-  sqlite3_stmt *st[2];
-  float v[DIMS];
-  rng_seed(17);
-  for (int c = 0; c < CLUSTERS; c++)
-    for (int d = 0; d < DIMS; d++) centers[c][d] = rng_gauss();
-  rng_seed(99);
-  t_exec(db, "BEGIN");
-  CHECK(sqlite3_prepare_v2(db, "INSERT INTO t(rowid, e, cat) VALUES (?1, ?2, ?3)", -1, &st[0], NULL) == SQLITE_OK);
-  CHECK(sqlite3_prepare_v2(db, "INSERT INTO x(rowid, e, cat) VALUES (?1, ?2, ?3)", -1, &st[1], NULL) == SQLITE_OK);
-  for (int i = 1; i <= n; i++) {
-    make_point(v);
-    for (int j = 0; j < 2; j++) {
-      sqlite3_bind_int(st[j], 1, i);
-      sqlite3_bind_blob(st[j], 2, v, sizeof v, SQLITE_TRANSIENT);
-      sqlite3_bind_int(st[j], 3, i % 10);
-      CHECK_MSG(sqlite3_step(st[j]) == SQLITE_DONE, "insert %d: %s", i, sqlite3_errmsg(db));
-      sqlite3_reset(st[j]);
-    }
-  }
-  sqlite3_finalize(st[0]), sqlite3_finalize(st[1]);
-  t_exec(db, "COMMIT");
+  t_ann_init(&data, DIMS, CLUSTERS, 0.5f, 17);
+  t_ann_seed(&data, 99);
+  t_ann_insert(db, &data, "t", "x", 1, n);
 }
 
 #define CREATE_T "CREATE VIRTUAL TABLE t USING semlite_vec(e float[32] distance_metric=cosine indexed by ivf(nlist=32, nprobe=4), cat integer)"
@@ -66,53 +38,9 @@ static sqlite3 *build(const char *path, int n) {
   return db;
 }
 
-static int knn(sqlite3 *db, const char *table, const float *q, int k, const char *and, sqlite3_int64 *out) {
-  char *sql = sqlite3_mprintf("SELECT rowid FROM \"%w\" WHERE e MATCH ?1 AND k = %d %s", table, k, and ? and : "");
-  sqlite3_stmt *st = NULL;
-  int n = 0, rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-  CHECK_MSG(rc == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
-  sqlite3_bind_blob(st, 1, q, DIMS * sizeof *q, SQLITE_STATIC);
-  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW && n < k) out[n++] = sqlite3_column_int64(st, 0), rc = SQLITE_OK;
-  CHECK_MSG(rc == SQLITE_DONE || rc == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
-  sqlite3_finalize(st);
-  sqlite3_free(sql);
-  return n;
-}
-
-/* recall@10 of t against x over n seeded queries. */
-static double recall(sqlite3 *db, int n, const char *and) {
-  sqlite3_int64 a[10], b[10];
-  float q[DIMS];
-  int hit = 0, total = 0;
-  rng_seed(7);
-  for (int i = 0; i < n; i++) {
-    make_point(q);
-    int na = knn(db, "t", q, 10, and, a), nb = knn(db, "x", q, 10, and, b);
-    for (int u = 0; u < na; u++)
-      for (int v = 0; v < nb; v++) hit += a[u] == b[v];
-    total += nb;
-  }
-  return total ? (double)hit / total : 0;
-}
-
-/* The results of 20 seeded queries on a table, as one string. */
-static char *snapshot(sqlite3 *db, const char *table, const char *and) {
-  sqlite3_str *s = sqlite3_str_new(db);
-  sqlite3_int64 r[10];
-  float q[DIMS];
-  rng_seed(4242);
-  for (int i = 0; i < 20; i++) {
-    make_point(q);
-    int n = knn(db, table, q, 10, and, r);
-    for (int j = 0; j < n; j++) sqlite3_str_appendf(s, "%lld ", (long long)r[j]);
-    sqlite3_str_appendall(s, "| ");
-  }
-  return sqlite3_str_finish(s);
-}
-
 #define SAME_AS_TWIN(db, and)                                  \
   do {                                                         \
-    char *sa_ = snapshot(db, "t", and), *sb_ = snapshot(db, "x", and); \
+    char *sa_ = t_ann_snapshot(db, &data, "t", and), *sb_ = t_ann_snapshot(db, &data, "x", and); \
     CHECK_STR(sa_, sb_);                                       \
     sqlite3_free(sa_), sqlite3_free(sb_);                      \
   } while (0)
@@ -136,11 +64,11 @@ static void test_recall(void) {
   CHECK_QUERY(db, "SELECT count(*) FROM t_ivf_lists WHERE list = -1", NULL, NULL, "0");
   CHECK_QUERY(db, "SELECT count(DISTINCT list) > 16 FROM t_ivf_lists", NULL, NULL, "1");
   CHECK_OK(db);
-  r4 = recall(db, 100, NULL);
+  r4 = t_ann_recall(db, &data, "t", "x", 100, 7, NULL);
   t_exec(db, "INSERT INTO t(t) VALUES ('nprobe=1')");
-  r1 = recall(db, 100, NULL);
+  r1 = t_ann_recall(db, &data, "t", "x", 100, 7, NULL);
   t_exec(db, "INSERT INTO t(t) VALUES ('nprobe=32')");
-  r32 = recall(db, 100, NULL);
+  r32 = t_ann_recall(db, &data, "t", "x", 100, 7, NULL);
   printf("  recall@10 vs exact, 6000 x 32 clustered, cosine, nlist=32: nprobe=1 %.3f, 4 %.3f, 32 %.3f\n", r1, r4, r32);
   CHECK_MSG(r4 >= 0.95, "recall@10 at nprobe=4 %.3f < 0.95", r4);
   CHECK_MSG(r1 < r4 + 1e-9, "nprobe=1 %.3f above nprobe=4 %.3f", r1, r4);
@@ -193,7 +121,7 @@ static void test_writes(void) {
   CHECK_QUERY(db, "SELECT group_concat(rowid, ' ') FROM (SELECT rowid FROM t WHERE e MATCH (SELECT e FROM x WHERE "
                   "rowid = 50000) AND k = 2 ORDER BY rowid)", NULL, NULL, "10007 50000");
   CHECK_OK(db);
-  r = recall(db, 50, NULL);
+  r = t_ann_recall(db, &data, "t", "x", 50, 7, NULL);
   CHECK_MSG(r >= 0.95, "recall@10 after writes %.3f < 0.95", r);
   /* every row deleted, then rows again */
   t_exec(db, "DELETE FROM t");
@@ -209,17 +137,17 @@ static void test_rollback(void) {
   sqlite3 *db = build(NULL, 1500);
   char *before, *after, *lists;
   t_exec(db, "INSERT INTO t(t) VALUES ('compute-centroids')");
-  before = snapshot(db, "t", NULL);
+  before = t_ann_snapshot(db, &data, "t", NULL);
   lists = t_query(db, "SELECT count(*) || ':' || sum(list * rowid) FROM t_ivf_lists", NULL, NULL);
   t_exec(db, "BEGIN");
   t_exec(db, "INSERT INTO t(rowid, e, cat) SELECT rowid + 10000, e, cat FROM x WHERE rowid <= 300");
   t_exec(db, "DELETE FROM t WHERE rowid BETWEEN 100 AND 600");
   t_exec(db, "UPDATE t SET e = (SELECT e FROM x WHERE x.rowid = t.rowid + 1) WHERE rowid BETWEEN 700 AND 760");
-  after = snapshot(db, "t", NULL);
+  after = t_ann_snapshot(db, &data, "t", NULL);
   CHECK(strcmp(before, after) != 0);
   sqlite3_free(after);
   t_exec(db, "ROLLBACK");
-  after = snapshot(db, "t", NULL);
+  after = t_ann_snapshot(db, &data, "t", NULL);
   CHECK_STR(after, before);
   sqlite3_free(after);
   CHECK_QUERY(db, "SELECT count(*) || ':' || sum(list * rowid) FROM t_ivf_lists", NULL, NULL, lists);
@@ -230,7 +158,7 @@ static void test_rollback(void) {
   SAME_AS_TWIN(db, NULL);
   t_exec(db, "ROLLBACK");
   CHECK_QUERY(db, "SELECT count(*) FROM t_ivf_centroids", NULL, NULL, "32");
-  after = snapshot(db, "t", NULL);
+  after = t_ann_snapshot(db, &data, "t", NULL);
   CHECK_STR(after, before);
   sqlite3_free(after);
   /* ROLLBACK TO a savepoint keeps what came before it */
@@ -264,17 +192,17 @@ static void test_reopen(void) {
   db = build(path, 1500);
   t_exec(db, "INSERT INTO t(t) VALUES ('compute-centroids')");
   t_exec(db, "INSERT INTO t(t) VALUES ('nprobe=3')");
-  before = snapshot(db, "t", NULL);
+  before = t_ann_snapshot(db, &data, "t", NULL);
   sqlite3_close(db);
   db = t_open_path(path);
-  after = snapshot(db, "t", NULL);
+  after = t_ann_snapshot(db, &data, "t", NULL);
   CHECK_STR(after, before);
   sqlite3_free(after);
   CHECK_QUERY(db, "SELECT value FROM t_ivf_info WHERE key = 'nprobe'", NULL, NULL, "3");
   CHECK_OK(db);
   /* a second connection sees the first one's commits */
   db2 = t_open_path(path);
-  after = snapshot(db2, "t", NULL);
+  after = t_ann_snapshot(db2, &data, "t", NULL);
   CHECK_STR(after, before);
   sqlite3_free(after);
   t_exec(db, "DELETE FROM t WHERE rowid <= 500");
@@ -292,7 +220,7 @@ static void test_filters(void) {
   double r;
   t_exec(db, "INSERT INTO t(t) VALUES ('compute-centroids')");
   /* a loose filter (half the rows) goes through the lists */
-  r = recall(db, 50, "AND cat < 5");
+  r = t_ann_recall(db, &data, "t", "x", 50, 7, "AND cat < 5");
   printf("  filtered recall@10 (cat < 5, through the lists): %.3f\n", r);
   CHECK_MSG(r >= 0.9, "filtered recall %.3f < 0.9", r);
   CHECK_INT(t_query_int(db, "SELECT count(*) FROM (SELECT rowid, cat FROM t WHERE e MATCH (SELECT e FROM x WHERE rowid = 9) "
@@ -319,8 +247,8 @@ static void test_centroid_commands(void) {
   double r;
   /* user-given centroids: rows stay unassigned (always scanned) until assign-vectors */
   for (int i = 0; i < 8; i++) {
-    rng_seed(500 + (uint64_t)i);
-    make_point(c);
+    t_ann_seed(&data, 500 + (uint64_t)i);
+    t_ann_point(&data, c);
     CHECK(sqlite3_prepare_v2(db, "INSERT INTO t(t, e) VALUES (?1, ?2)", -1, &st, NULL) == SQLITE_OK);
     char cmd[32];
     snprintf(cmd, sizeof cmd, "set-centroid:%d", i * 4);
@@ -331,7 +259,7 @@ static void test_centroid_commands(void) {
   }
   CHECK_QUERY(db, "SELECT count(*) || ' ' || max(centroid) FROM t_ivf_centroids", NULL, NULL, "8 28");
   CHECK_QUERY(db, "SELECT count(*) FROM t_ivf_lists WHERE list = -1", NULL, NULL, "1000");
-  r = recall(db, 30, NULL);
+  r = t_ann_recall(db, &data, "t", "x", 30, 7, NULL);
   CHECK_MSG(r >= 0.95, "recall with unassigned rows %.3f < 0.95", r);
   t_exec(db, "INSERT INTO t(t) VALUES ('assign-vectors')");
   CHECK_QUERY(db, "SELECT count(*) FROM t_ivf_lists WHERE list = -1", NULL, NULL, "0");
@@ -467,7 +395,7 @@ static int interrupt_later(void *arg) {
 static void test_interrupt(void) {
   sqlite3 *db = build(NULL, 3000);
   later ctx = {0, 0, db};
-  char *before = snapshot(db, "t", NULL), *after, *err;
+  char *before = t_ann_snapshot(db, &data, "t", NULL), *after, *err;
   /* interrupted at several points of the training and assignment: the command fails and
   ** leaves nothing behind */
   /* (a whole run takes about 650 callbacks of 100 instructions here) */
@@ -481,7 +409,7 @@ static void test_interrupt(void) {
     CHECK_QUERY(db, "SELECT count(*) FROM t_ivf_centroids", NULL, NULL, "0");
     CHECK_QUERY(db, "SELECT count(*) FROM t_ivf_lists WHERE list = -1", NULL, NULL, "3000");
   }
-  after = snapshot(db, "t", NULL);
+  after = t_ann_snapshot(db, &data, "t", NULL);
   CHECK_STR(after, before);
   CHECK_OK(db);
   /* and runs to the end when left alone */
