@@ -89,15 +89,18 @@ test: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 test-isa: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	for isa in avx2 scalar; do SEMLITE_ISA=$$isa $(TEST_ENV) $(BUILD)/tests/run embed.reference quant.reference vec.compat || exit 1; done
 
-# Valgrind over every test but those that run hundreds of forward passes (they run under
-# ASan in CI), and the two that drive sqlite-vec's own vec0.so, whose definite leaks are
-# its own (ASan's leak check covers semlite's side of them); a few minutes.
+# Valgrind over every test but those that run hundreds of forward passes or build large
+# graphs (they run under ASan in CI), the two that drive sqlite-vec's own vec0.so, whose
+# definite leaks are its own (ASan's leak check covers semlite's side of them), and
+# model_files.truncated_while_loaded, whose child misses its deadline at valgrind's
+# speed; about 15 minutes.
 VALGRIND_TESTS = json safetensors tokenizer kernels ha_yaml ha_history embed.blob embed.nulls embed.errors \
                  embed.wrong embed.flags embed.models embed.pooling embed.corrupt embed.bad_config \
                  quant.option_errors vec vtab_vec -vtab_vec.vec0_compat -vtab_vec.vec0_migrate \
                  -vtab_vec.embed_on_insert -vtab_vec.embed_batches rerank.sql rerank.num_labels \
                  cache -cache.each -cache.killed_writer -cache.two_connections -cache.threads \
-                 synergy -synergy.real_home -synergy.models -synergy.large_home version
+                 synergy -synergy.real_home -synergy.models -synergy.large_home version vtab_ivf identity replicated \
+                 model_files -model_files.truncated_while_loaded amx
 valgrind: $(BUILD)/semlite.so $(BUILD)/tests/run twins vec0
 	$(TEST_ENV) valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
 	  $(BUILD)/tests/run $(VALGRIND_TESTS)
