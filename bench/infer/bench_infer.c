@@ -86,7 +86,7 @@ static void parse_opts(int argc, char **argv, opts *o) {
     OPT("--no-ort", OPT_FLAG, &o->no_ort, NULL, "semlite only"),
     OPT_END,
   };
-  parse_args(argc, argv, "[options]", ARG_SO | ARG_EMBED | ARG_RERANK | ARG_SHARED | ARG_OUT | ARG_PLOT | ARG_ORT_PEER |
+  parse_args(argc, argv, "[options]", ARG_SO | ARG_EMBED | ARG_RERANK | ARG_SHARED | ARG_OUT | ARG_PLOT | ARG_PEER | ARG_NODE | ARG_LOAD_REPS |
              ARG_SECONDS | ARG_BATCHES, own);
 }
 
