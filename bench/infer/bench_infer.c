@@ -852,13 +852,13 @@ static void write_results(const run *R) {
 /* Load times, the peaks, the machine's load, and the agreement, under the table. */
 static void print_summary(const run *R) {
   const double (*lt)[NDT] = R->lt;
-  char b[8][32];
+  char b[10][32];
   printf("\nload p50 ms (%d reps): embed fp32 %s bf16 %s int8 %s | rerank fp32 %s bf16 %s int8 %s | ORT (tokenizer "
          "+ session) embed %s (1 thread) %s (2) rerank %s %s\n", args.load_reps,
          fnum(b[0], 32, "%.1f", lt[0][0]), fnum(b[1], 32, "%.1f", lt[0][1]), fnum(b[2], 32, "%.1f", lt[0][2]),
          fnum(b[3], 32, "%.1f", lt[1][0]), fnum(b[4], 32, "%.1f", lt[1][1]), fnum(b[5], 32, "%.1f", lt[1][2]),
          fnum(b[6], 32, "%.1f", R->ort_load[0][1]), fnum(b[7], 32, "%.1f", R->ort_load[0][2]),
-         fnum(b[0], 32, "%.1f", R->ort_load[1][1]), fnum(b[1], 32, "%.1f", R->ort_load[1][2]));
+         fnum(b[8], 32, "%.1f", R->ort_load[1][1]), fnum(b[9], 32, "%.1f", R->ort_load[1][2]));
   printf("peak (bench/peak, %s): fp32 FMA %s / %s GFLOPS (1 / 2 threads), int8 VNNI %s / %s GOPS, bf16 %s / %s "
          "GFLOPS\n", R->o.peak ? R->o.peak : "-", fnum(b[0], 32, "%.1f", R->pk.fma[1]), fnum(b[1], 32, "%.1f", R->pk.fma[2]),
          fnum(b[2], 32, "%.0f", R->pk.vnni[1]), fnum(b[3], 32, "%.0f", R->pk.vnni[2]),
