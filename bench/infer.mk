@@ -5,13 +5,14 @@
 # the rule that builds $(BENCH_BIN)/bench_infer.
 #
 #   make bench-peak                      fp32 FMA / int8 VNNI / bf16 peak -> $(BENCH_OUT)/peak.txt (~3 s)
-#   make bench-infer                     the whole grid, both engines, ~4-6 min on a quiet machine
-#   make bench-infer BENCH_INFER_FLAGS='--batches 1,32 --lengths 16'   a subset
+#   make bench-infer                     the whole matrix: ORT at 1 and 2 threads, semlite per path
+#                                        (avx512, avx2), dtype and 1 or 2 threads; ~40 min quiet
+#   make bench-infer BENCH_INFER_FLAGS='--batches 1,32 --lengths 16 --paths avx512 --dtypes fp32'   a subset
 #
 # Results: $(BENCH_OUT)/infer.csv, infer.png (throughput), infer-latency.png (p50),
 # infer-ort.json (the peer's raw output), infer-workload.json (the exact texts).
 
-BENCH_INFER_SECONDS ?= 0.5
+BENCH_INFER_SECONDS ?= 0.2
 BENCH_INFER_FLAGS   ?=
 
 .PHONY: bench-infer bench-peak
@@ -34,5 +35,5 @@ bench-infer: $(SO) twins $(BENCH_BIN)/bench_infer bench-peers bench-peak
 	cp $(SO) $(BENCH_OUT)/semlite.so
 	$(BENCH_BIN)/bench_infer --so $(BENCH_OUT)/semlite.so --embed $(MODELS)/minilm-l6-embed \
 	  --rerank $(MODELS)/minilm-l6-rerank --shared $(SHARED) --out $(BENCH_OUT) \
-	  --peak $(BENCH_OUT)/peak.txt --threads $(BENCH_THREADS) --seconds $(BENCH_INFER_SECONDS) \
+	  --peak $(BENCH_OUT)/peak.txt --seconds $(BENCH_INFER_SECONDS) \
 	  $(BENCH_INFER_FLAGS)

@@ -17,6 +17,7 @@ bench: bench-kernels
 # The kernels are called directly, not through SQL: the program also links the objects of
 # every ext/ source outside the SQL layer, as the test runner does (LIB_SRC in the top Makefile).
 $(BENCH_BIN)/bench_kernels: $(call obj,$(LIB_SRC))
+$(BENCH_BIN)/bench_kernels: BENCH_LDLIBS = $(YAML_LIB) -lpthread
 
 bench-kernels: $(BENCH_BIN)/bench_kernels
 	@mkdir -p $(BENCH_OUT)

@@ -21,6 +21,10 @@
 **                  result bit-identical whatever M, the row's place and the column slice
 **                  (what makes embed() equal embed_each()); odd K, strides, no bias;
 **                  and every level bit-identical to the scalar one (order.h)
+**   gemm_f32.h     gemm_packed (weights packed by sl_f32_pack) and gemm_kn (B [K][N],
+**                  row-major and leaf-major) equal, bit for bit, gemm_f32 on the same
+**                  operands at every level and without FMA: slices from any panel, rows
+**                  past M and columns outside the slice untouched
 ** Speed is measured by bench/kernels (make bench-kernels), never here.
 */
 #include <float.h>
@@ -28,6 +32,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "../ext/kernels/gemm_f32.h"
 #include "../ext/kernels/gemm_isa.h"
 #include "test.h"
 
@@ -606,6 +611,55 @@ static void test_f32_levels_exact(void) {
     }
 }
 
+/* gemm_f32.h: both products equal the scalar gemm_f32 bit for bit (order.h's order), at
+** every level (t = 0: the scalar table without FMA). Guards around the outputs catch
+** writes outside the slice. */
+static void test_f32_packed_exact(void) {
+  static const size_t Ms[] = {1, 2, 3, 4, 5, 8, 13, 33};
+  static const size_t Ks[] = {1, 7, 15, 16, 17, 32, 33, 47, 64, 100, 384};
+  static const size_t Ns[] = {1, 5, 16, 23, 40};
+  const sl_gemm_kernels *ref = sl_gemm_for_isa(SL_ISA_SCALAR);
+  uint64_t seed = 43;
+  for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+    for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++)
+      for (size_t ni = 0; ni < sizeof Ns / sizeof Ns[0]; ni++) {
+        const size_t M = Ms[mi], K = Ks[ki], N = Ns[ni], ldx = K + 3, ldy = N + 2;
+        const size_t n0 = N > 4 && mi % 2 ? SL_F32_PANEL : 0, n1 = N - (N > 8 && ki % 2);
+        const size_t lt = (K + 15) / 16, ldb = N + 1;
+        float *x = xmalloc(M * ldx * 4), *w = xmalloc(N * K * 4), *bias = xmalloc(N * 4);
+        float *wp = xmalloc(sl_f32_packed_floats(N, K) * 4), *bt = xmalloc(K * ldb * 4);
+        float *bl = xmalloc(16 * lt * ldb * 4);
+        float *want = xmalloc((M + 1) * ldy * 4), *got = xmalloc((M + 1) * ldy * 4);
+        for (size_t i = 0; i < M * ldx; i++) x[i] = urand(&seed, -2, 2) * (i % 7 == 0 ? 1e3f : 1.0f);
+        for (size_t i = 0; i < N * K; i++) w[i] = urand(&seed, -0.5f, 0.5f) * (i % 5 == 0 ? 1e-3f : 1.0f);
+        for (size_t n = 0; n < N; n++) bias[n] = urand(&seed, -1, 1);
+        sl_f32_pack(w, K, N, K, wp);
+        for (size_t k = 0; k < K; k++)   /* B = W^T, row-major and leaf-major */
+          for (size_t n = 0; n < N; n++) bt[k * ldb + n] = bl[(k % 16 * lt + k / 16) * ldb + n] = w[n * K + k];
+        const float *b = (mi + ni) % 2 ? bias : NULL;
+        for (int form = 0; form < 3; form++) {
+          for (size_t i = 0; i < (M + 1) * ldy; i++) want[i] = GUARD;
+          if (form == 0) ref->gemm_f32(x, ldx, M, w, K, b, n0, n1, K, want, ldy);
+          else ref->gemm_f32(x, ldx, M, w, K, NULL, 0, N, K, want, ldy);
+          for (int t = 0; t <= (int)sl_cpu_best_isa(); t++) {
+            const sl_f32_kernels *kt = t ? sl_f32_for_isa((sl_isa)t) : sl_f32_scalar_nofma();
+            for (size_t i = 0; i < (M + 1) * ldy; i++) got[i] = GUARD;
+            if (form == 0) kt->gemm_packed(x, ldx, M, wp, K, b, n0, n1, got, ldy);
+            else if (form == 1) kt->gemm_kn(x, ldx, M, bt, ldb, 16 * ldb, N, K, got, ldy);
+            else kt->gemm_kn(x, ldx, M, bl, lt * ldb, ldb, N, K, got, ldy);
+            size_t diff = 0;
+            for (size_t i = 0; i < (M + 1) * ldy; i++)
+              if (memcmp(&got[i], &want[i], sizeof got[i]) != 0) diff++;
+            CHECK_MSG(diff == 0, "%s %s M=%zu N=%zu K=%zu: %zu outputs differ from gemm_f32's bits",
+                      t ? kt->name : "scalar without FMA",
+                      form == 0 ? "gemm_packed" : form == 1 ? "gemm_kn row-major" : "gemm_kn leaf-major", M, N, K,
+                      diff);
+          }
+        }
+        free(x), free(w), free(bias), free(wp), free(bt), free(bl), free(want), free(got);
+      }
+}
+
 const sl_test gemm_tests[] = {
   {"levels", test_levels},
   {"quantize", test_quantize},
@@ -616,5 +670,6 @@ const sl_test gemm_tests[] = {
   {"bf16_end_to_end", test_bf16_end_to_end},
   {"f32_gemm", test_f32_gemm},
   {"f32_levels_exact", test_f32_levels_exact},
+  {"f32_packed_exact", test_f32_packed_exact},
   {0, 0},
 };

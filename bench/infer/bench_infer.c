@@ -1,8 +1,10 @@
 /*
-** bench_infer.c: the batched-inference benchmark (issue "rerank(), batched inference and fast
-** kernels"). semlite's embed_each / rerank_each / embed() in fp32, bf16 and int8 beside ONNX
-** Runtime (fp32, the same twin graphs, its best settings), in one run, as ratios, and as a
-** fraction of this machine's arithmetic peak (bench/peak).
+** bench_infer.c: the batched-inference benchmark (issues "rerank(), batched inference and fast
+** kernels" and 16). semlite's embed_each / rerank_each / embed() per dtype (fp32, bf16, int8),
+** kernel path (avx512, avx2: SEMLITE_ISA) and thread count (the `threads` limit, 1 and 2),
+** beside ONNX Runtime fp32 (the same twin graphs, its best settings) with 1 and 2 intra-op
+** threads, in one run, engines alternating cell by cell, as ratios at the same thread count
+** and as a fraction of this machine's arithmetic ceiling (bench/peak).
 **
 ** What it runs (semlite through sqlite3_load_extension + SQL, exactly as a user does):
 **   embed   SELECT i, embedding FROM embed_each(m, json_array_of_B_texts)     B x L grid
@@ -13,33 +15,48 @@
 ** text is exactly L ids long ([CLS] ... [SEP], counted by semlite_tokenize); for rerank the
 ** pair [CLS] query [SEP] doc [SEP] is exactly L ids. The texts are real: STS sentences (test +
 ** dev) for embed, TREC passages for rerank, joined and cut at a word boundary to the length.
-** The ORT peer (bench/peers/ort_infer.mjs) gets the same texts from a workload file and runs
-** each iteration as one padded batch (all texts of a grid cell have the same length, so the
-** padding costs nothing there; trec100 pads to its longest pair, as a user's batch would).
+** The ORT peer (bench/peers/ort_infer.mjs --serve) gets the same texts from a workload file and
+** runs each iteration as one padded batch (all texts of a grid cell have the same length, so
+** the padding costs nothing there; trec100 pads to its longest pair, as a user's batch would).
 **
+** Paths: each kernel path gets a private copy of semlite.so loaded with SEMLITE_ISA set to it
+** (the level is chosen once per loaded library), on a connection of its own, which
+** semlite_build_info() must confirm; a path the CPU lacks is skipped with a message.
+** Alternation: for every cell, every configuration (ORT at each thread count, semlite at each
+** path, dtype and thread count) runs in turn, ORT first on even cells and last on odd ones, so
+** a change of the machine's load hits all of them alike; the load average and the CPU other
+** processes took are recorded per measurement (the peer's own CPU, read from /proc, is not
+** counted as other).
 ** Why ratios against ORT fp32 only: ORT runs the fp32 graphs; an int8 ORT graph needs
 ** onnxruntime's Python quantizer, which is not available here. The issue's targets compare
 ** semlite int8 with ORT fp32, which is what a user switching engines gets.
-** Why a peak fraction: a ratio to another engine says nothing about how much is left. Each
-** figure's useful work (real tokens only: linear layers 2*n*(4h^2+2hI) and attention 4*n^2*h
-** FLOPs per layer) is divided by the time that work would take at the measured peaks, with
-** each part at its own unit's peak: for int8 the five int8 layers at the VNNI peak and the
-** second feed-forward layer (kept fp32, docs/models.md) and attention at the FMA peak; for
-** bf16 the linear layers at the vdpbf16ps peak.
-** Why one process runs both engines: numbers of two runs (other load, other clocks) do not
-** compare; the CPU other processes used during each engine's turn is measured and printed.
+** Why a ceiling fraction: a ratio to another engine says nothing about how much is left. Each
+** figure's useful work (real tokens only: the six linear layers 2*n*(4h^2+2hI) and attention
+** 4*n^2*h FLOPs per layer) is divided by the time that work would take at the measured peaks
+** of as many cores as the configuration's threads, each part at its own unit's peak: for int8
+** the five int8 layers at the VNNI peak and the second feed-forward layer (fp32 in int8 models,
+** docs/models.md) and attention at the FMA peak; for bf16 the linear layers at the vdpbf16ps
+** peak. (Runs before 2026-12-03 left the second feed-forward layer out of the fp32 count:
+** their peak % read two thirds of the true fraction.)
 ** Correctness first: semlite fp32's first embedding and all trec100 scores must match ORT's
-** (max abs diff <= 1e-4), else the exit status is 2.
+** (max abs diff <= 1e-4) on every path, else the exit status is 2.
 */
 #include "../common.h"
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define MAXV 8
 #define NDT 3
 static const char *DTYPES[NDT] = { "fp32", "bf16", "int8" };
+#define NPATH 2
+static const char *PATHS[NPATH] = { "avx512", "avx2" };
+#define MAXCFG 32
 
 /* MiniLM-L6 shapes (both twins): hidden, intermediate, layers. */
 #define H 384.0
@@ -47,28 +64,46 @@ static const char *DTYPES[NDT] = { "fp32", "bf16", "int8" };
 #define LAYERS 6
 
 typedef struct opts {
-  const char *onnx_dir, *peak;
+  const char *onnx_dir, *peak, *paths_s, *dtypes_s;
   int no_ort;
   int lengths[MAXV], n_l;
+  int sem_threads[4], n_st;
+  int ort_threads[4], n_ot;
 } opts;
 
 static void parse_opts(int argc, char **argv, opts *o) {
-  *o = (opts){ .lengths = {16, 64, 256}, .n_l = 3 };
-  args = (bench_args){ .seconds = 0.5, .batches = {1, 8, 32, 128}, .n_batches = 4 };
+  *o = (opts){ .lengths = {16, 64, 256}, .n_l = 3, .paths_s = "avx512,avx2", .dtypes_s = "fp32,bf16,int8",
+               .sem_threads = {1, 2}, .n_st = 2, .ort_threads = {1, 2}, .n_ot = 2 };
+  args = (bench_args){ .seconds = 0.3, .batches = {1, 8, 32, 128}, .n_batches = 4 };
   const bench_opt own[] = {
     OPT("--onnx-dir", OPT_STR, &o->onnx_dir, "DIR", "ONNX graphs (SHARED/models/synthetic/onnx)"),
-    OPT("--peak", OPT_STR, &o->peak, "FILE", "output of bench/peak (BENCH_OUT/peak.txt); missing: no peak fractions"),
+    OPT("--peak", OPT_STR, &o->peak, "FILE", "output of bench/peak (BENCH_OUT/peak.txt); missing: no ceiling fractions"),
     OPT_LIST("--lengths", OPT_INTS, o->lengths, "LIST", "tokens per text or pair", &o->n_l, MAXV),
+    OPT("--paths", OPT_STR, &o->paths_s, "LIST", "semlite kernel paths (SEMLITE_ISA): avx512, avx2"),
+    OPT("--dtypes", OPT_STR, &o->dtypes_s, "LIST", "semlite dtypes: fp32, bf16, int8"),
+    OPT_LIST("--sem-threads", OPT_INTS, o->sem_threads, "LIST", "semlite's threads limit", &o->n_st, 4),
+    OPT_LIST("--ort-threads", OPT_INTS, o->ort_threads, "LIST", "ORT's intra-op threads", &o->n_ot, 4),
     OPT("--no-ort", OPT_FLAG, &o->no_ort, NULL, "semlite only"),
     OPT_END,
   };
-  parse_args(argc, argv, "[options]", ARG_SO | ARG_EMBED | ARG_RERANK | ARG_SHARED | ARG_OUT | ARG_PLOT | ARG_ORT_PEER |
+  parse_args(argc, argv, "[options]", ARG_SO | ARG_EMBED | ARG_RERANK | ARG_SHARED | ARG_OUT | ARG_PLOT | ARG_PEER | ARG_NODE | ARG_LOAD_REPS |
              ARG_SECONDS | ARG_BATCHES, own);
+}
+
+/* Whether word is one of the comma-separated list. */
+static int in_list(const char *list, const char *word) {
+  size_t n = strlen(word);
+  for (const char *p = list; p && *p;) {
+    const char *e = strchr(p, ',');
+    size_t k = e ? (size_t)(e - p) : strlen(p);
+    if (k == n && !strncmp(p, word, n)) return 1;
+    p = e ? e + 1 : NULL;
+  }
+  return 0;
 }
 
 /* ---------------------------------------------------------------- texts */
 
-/* TREC DL 2019 passages (id \t text \t kind), in file order, ids kept beside. */
 static void read_passages(const char *path, strv *text, strv *ids) {
   char *q = shq(path), *cmd = fmt("gzip -dc %s", q);
   FILE *f = popen(cmd, "r");
@@ -170,15 +205,26 @@ static char *json_array_of(sqlite3 *db, char **texts, int n) {
 
 /* ---------------------------------------------------------------- workloads */
 
+
+/* ---------------------------------------------------------------- workloads and configurations */
+
 enum { EMBED, RERANK };
 enum { GRID, SINGLE, TREC };
 
 typedef struct res {
   int ok;
   long iters;
-  double seconds, ips, p50, p95, other_cpus;
+  double seconds, ips, p50, p95, other_cpus, load;
   double *out; int n_out;   /* embed: first embedding; rerank: all scores of one iteration */
+  double diff;              /* semlite fp32: max abs diff vs ORT at the same thread count */
 } res;
+
+/* One way of running a cell: ORT fp32 at some intra-op threads, or semlite on one path, dtype
+** and threads limit. */
+typedef struct config {
+  int ort, path, dt, threads;
+  char name[32];
+} config;
 
 typedef struct cell {
   char name[48];
@@ -186,17 +232,16 @@ typedef struct cell {
   char **texts; int n;             /* the B texts (single: the texts cycled) */
   const char *query;
   char *json;                      /* texts as a JSON array */
-  double flops_lin, flops_ffn2, flops_att;   /* useful FLOPs of one item, mean over items */
+  double flops_lin, flops_ffn2, flops_att;   /* useful FLOPs of the items of one iteration */
   long tokens;                     /* real ids over the items of one iteration */
   int warmup, min_iters;
-  res sem[NDT], ort;
-  double diff;                     /* max abs diff semlite fp32 vs ORT */
+  res r[MAXCFG];                   /* per configuration */
 } cell;
 
 /* Useful FLOPs of one sequence of n ids: per layer, Q K V and attention-output projections
-** (4 h^2), the two feed-forward layers (2 h I), QK^T and PV (2 n h each, per id). */
+** (4 h^2) and the two feed-forward layers (2 h I), QK^T and PV (2 n h each, per id). */
 static void add_flops(cell *c, int n) {
-  c->flops_lin += LAYERS * 2.0 * n * (4 * H * H + H * I);
+  c->flops_lin += LAYERS * 2.0 * n * (4 * H * H + 2 * H * I);
   c->flops_ffn2 += LAYERS * 2.0 * n * H * I;
   c->flops_att += LAYERS * 4.0 * (double)n * n * H;
   c->tokens += n;
@@ -248,10 +293,16 @@ static void run_cell_call(long k, void *ctx) {
   run_iter(x->db, x->st, x->c, x->r);
 }
 
-static void sem_cell(sqlite3 *db, cell *c, int dt, double seconds) {
-  res *r = &c->sem[dt];
-  char *model = fmt("%s_%s", c->task == EMBED ? "e" : "r", DTYPES[dt]);
+static void set_threads(sqlite3 *db, int threads) {
+  char *sql = fmt("UPDATE semlite_limits SET value = %d WHERE name = 'threads'", threads);
+  exec_sql(db, sql);
+  sqlite3_free(sql);
+}
+
+static void sem_cell(sqlite3 *db, cell *c, const config *g, res *r, double seconds) {
+  char *model = fmt("%s_%s", c->task == EMBED ? "e" : "r", DTYPES[g->dt]);
   sqlite3_stmt *st;
+  set_threads(db, g->threads);
   if (c->kind == SINGLE) st = prep(db, "SELECT embed(?1, ?2)");
   else if (c->task == EMBED) st = prep(db, "SELECT i, embedding FROM embed_each(?1, ?2)");
   else st = prep(db, "SELECT i, score FROM rerank_each(?1, ?3, ?2)");
@@ -259,6 +310,7 @@ static void sem_cell(sqlite3 *db, cell *c, int dt, double seconds) {
   if (c->task == RERANK) sqlite3_bind_text(st, 3, c->query, -1, SQLITE_STATIC);
   if (c->kind != SINGLE) sqlite3_bind_text(st, 2, c->json, -1, SQLITE_STATIC);
   cell_call call = { db, st, c, r };
+  r->load = load_average(NULL);
   cpu_sample c0 = cpu_now();
   double *ms = timed_loop(c->warmup, c->min_iters, 0, seconds, run_cell_call, &call, &r->iters, &r->seconds);
   r->other_cpus = other_cpus(c0, cpu_now());
@@ -302,79 +354,129 @@ static void write_workload(const char *path, cell *c, int n, double seconds) {
   out_close(f, path);
 }
 
-/* Runs the peer on the workload file and fills the ORT result of every cell; *other_cpus:
-** what other processes took meanwhile. 0 when the peer failed. */
-static int run_ort_peer(const opts *o, const char *wpath, cell *c, int n, double load_ms[2],
-                        double *other) {
-  char *scratch = fmt("%s/ort-infer-scratch", args.out);
-  char *q[7] = { shq(args.node), shq(args.peer), shq(args.embed), shq(args.rerank), shq(o->onnx_dir),
-                 shq(scratch), shq(wpath) };
-  char *cmd = fmt("%s %s --embed-model %s --rerank-model %s --onnx-dir %s --scratch %s "
-                  "--workload %s --threads %d --load-reps %d",
-                  q[0], q[1], q[2], q[3], q[4], q[5], q[6], args.threads, args.load_reps);
-  cpu_sample c0 = cpu_now();
-  char *json = run_peer(cmd);
-  *other = other_cpus(c0, cpu_now());
-  for (int i = 0; i < 7; i++) sqlite3_free(q[i]);
-  sqlite3_free(cmd);
-  sqlite3_free(scratch);
-  if (!json) return 0;
-  char *raw = fmt("%s/infer-ort.json", args.out);
-  write_file(raw, json);
-  sqlite3_free(raw);
+/* The peer in --serve mode: a child with a pipe each way. */
+typedef struct peer {
+  pid_t pid;
+  FILE *to, *from;
+  sqlite3 *json_db;            /* SQLite's JSON functions read its answers */
+  char *line;
+  size_t cap;
+} peer;
 
-  sqlite3 *db = open_db(":memory:", NULL, NULL);
-  load_ms[0] = jnum(db, json, "$.load.embed.p50_ms");
-  load_ms[1] = jnum(db, json, "$.load.rerank.p50_ms");
-  for (int i = 0; i < n; i++) {
-    res *r = &c[i].ort;
-    r->iters = (long)jnum(db, json, "$.workloads[%d].iters", i);
-    r->seconds = jnum(db, json, "$.workloads[%d].seconds", i);
-    r->ips = jnum(db, json, "$.workloads[%d].items_per_s", i);
-    r->p50 = jnum(db, json, "$.workloads[%d].p50_ms", i);
-    r->p95 = jnum(db, json, "$.workloads[%d].p95_ms", i);
-    r->other_cpus = *other;
-    jdoubles(db, json, &r->out, &r->n_out, "$.workloads[%d].result", i);
-    r->ok = r->iters > 0;
+/* The peer's CPU seconds so far (utime + stime of /proc/PID/stat), NaN when unknown. */
+static double peer_cpu(const peer *p) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)p->pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return NAN;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *s = strrchr(buf, ')');   /* the command name may hold spaces */
+  unsigned long ut = 0, st = 0;
+  if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return NAN;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Starts `sh -c cmd` with its stdin and stdout on pipes; reads its first line (the "ready"
+** object) into *ready. 0 when it failed. */
+static int peer_start(peer *p, const char *cmd, char **ready) {
+  int in[2], out[2];
+  warn("starting the peer: %s", cmd);
+  fflush(NULL);
+  if (pipe(in) || pipe(out)) die("pipe: %s", strerror(errno));
+  p->pid = fork();
+  if (p->pid < 0) die("fork: %s", strerror(errno));
+  if (p->pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
   }
-  sqlite3_close(db);
-  free(json);
+  close(in[0]), close(out[1]);
+  p->to = fdopen(in[1], "w");
+  p->from = fdopen(out[0], "r");
+  p->json_db = open_db(":memory:", NULL, NULL);
+  if (getline(&p->line, &p->cap, p->from) <= 0) return 0;
+  *ready = xstrdup(p->line);
+  return 1;
+}
+
+/* Workload i on the sessions of `threads`: its result line, NULL when the peer died. */
+static const char *peer_run(peer *p, int i, int threads) {
+  fprintf(p->to, "run %d %d\n", i, threads);
+  fflush(p->to);
+  if (getline(&p->line, &p->cap, p->from) <= 0) return NULL;
+  return p->line;
+}
+
+static void peer_stop(peer *p) {
+  if (!p->to) return;
+  fputs("quit\n", p->to);
+  fclose(p->to);
+  fclose(p->from);
+  waitpid(p->pid, NULL, 0);
+  sqlite3_close(p->json_db);
+  free(p->line);
+  p->to = NULL;
+}
+
+static int ort_cell(peer *p, cell *c, int index, const config *g, res *r) {
+  r->load = load_average(NULL);
+  cpu_sample c0 = cpu_now();
+  double p0 = peer_cpu(p);
+  const char *json = peer_run(p, index, g->threads);
+  cpu_sample c1 = cpu_now();
+  if (!json) return 0;
+  double p1 = peer_cpu(p);
+  r->other_cpus = other_cpus(c0, c1);
+  if (!isnan(p1 - p0) && c1.t > c0.t) r->other_cpus = fmax(0, r->other_cpus - (p1 - p0) / (c1.t - c0.t));
+  r->iters = (long)jnum(p->json_db, json, "$.iters");
+  r->seconds = jnum(p->json_db, json, "$.seconds");
+  r->ips = jnum(p->json_db, json, "$.items_per_s");
+  r->p50 = jnum(p->json_db, json, "$.p50_ms");
+  r->p95 = jnum(p->json_db, json, "$.p95_ms");
+  jdoubles(p->json_db, json, &r->out, &r->n_out, "$.result");
+  r->ok = r->iters > 0;
+  (void)c;
   return 1;
 }
 
 /* ---------------------------------------------------------------- peak */
 
-typedef struct peak { double fma, vnni, bf16; } peak;
+/* bench/peak's figures per thread count (index 1 and 2; 0 unused). */
+typedef struct peak { double fma[3], vnni[3], bf16[3]; } peak;
 
-/* bench/peak's lines "kind threads value unit ...": the figure at the most threads. */
+/* bench/peak's lines "kind threads value unit ...". */
 static peak read_peak(const char *path) {
-  peak p = { NAN, NAN, NAN };
-  int best[3] = {0};
+  peak p;
+  for (int t = 0; t < 3; t++) p.fma[t] = p.vnni[t] = p.bf16[t] = NAN;
   FILE *f = path ? fopen(path, "r") : NULL;
   if (!f) return p;
-  char kind[32], unit[16];
+  char kind[32], unit[16], line[256];
   int th;
   double v;
-  char line[256];
   while (fgets(line, sizeof line, f)) {
-    if (sscanf(line, "%31s %d %lf %15s", kind, &th, &v, unit) != 4) continue;
-    double *d = !strcmp(kind, "fp32_fma") ? &p.fma : !strcmp(kind, "int8_vnni") ? &p.vnni
-              : !strcmp(kind, "bf16_dpbf16") ? &p.bf16 : NULL;
-    int *b = d == &p.fma ? &best[0] : d == &p.vnni ? &best[1] : &best[2];
-    if (d && th >= *b) { *d = v; *b = th; }
+    if (sscanf(line, "%31s %d %lf %15s", kind, &th, &v, unit) != 4 || th < 1 || th > 2) continue;
+    if (!strcmp(kind, "fp32_fma")) p.fma[th] = v;
+    else if (!strcmp(kind, "int8_vnni")) p.vnni[th] = v;
+    else if (!strcmp(kind, "bf16_dpbf16")) p.bf16[th] = v;
   }
   fclose(f);
   return p;
 }
 
-/* Seconds one item's useful work takes at peak, each part on its own unit (see the header). */
-static double peak_seconds(const cell *c, int dt, const peak *p) {
+/* Seconds one item's useful work takes at the peak of `threads` cores, each part on its own
+** unit (see the header); ORT is priced as fp32. */
+static double peak_seconds(const cell *c, int dt, int threads, const peak *p) {
   double items = c->kind == SINGLE ? 1 : c->n;
   double lin = c->flops_lin / items, ffn2 = c->flops_ffn2 / items, att = c->flops_att / items;
-  double fma = p->fma * 1e9;
+  int t = threads >= 2 ? 2 : 1;
+  double fma = p->fma[t] * 1e9;
   if (dt == 0) return (lin + att) / fma;
-  if (dt == 1) return lin / (p->bf16 * 1e9) + att / fma;
-  return (lin - ffn2) / (p->vnni * 1e9) + (ffn2 + att) / fma;
+  if (dt == 1) return lin / (p->bf16[t] * 1e9) + att / fma;
+  return (lin - ffn2) / (p->vnni[t] * 1e9) + (ffn2 + att) / fma;
 }
 
 /* ---------------------------------------------------------------- the run, step by step */
@@ -391,30 +493,88 @@ typedef struct run {
   opts o;
   peak pk;
   double load0, load1;              /* load average at the start and at the end */
-  sqlite3 *db;                      /* semlite, every model and dtype loaded */
-  double lt[2][NDT];                /* load p50 ms: [embed, rerank][dtype] */
+  sqlite3 *db[NPATH];               /* semlite per path (a private copy of the .so each), or NULL */
+  sqlite3 *tokdb;                   /* the first of them */
+  double lt[2][NDT];                /* load p50 ms: [embed, rerank][dtype], on the first path */
+  config cfg[MAXCFG];
+  int ncfg;
   cell *c;
   int nc;
-  double sem_s, sem_other;          /* semlite's turn: seconds, CPUs other processes took */
+  peer pr;
   int peer_ok;
-  double ort_load[2], ort_other;    /* the peer's load p50 (embed, rerank), other CPUs */
+  double ort_load[2][3];            /* the peer's load p50: [embed, rerank][threads] */
+  char *versions;                   /* the peer's versions object */
+  double seconds;                   /* the whole measuring part */
   int bad;                          /* semlite fp32 and ORT disagree */
 } run;
 
-/* The connection, the load times (first, while nothing else is loaded: fp32 is mmap +
-** checks; bf16 and int8 convert every linear layer at load, the issue's "< 100 ms fp32, int8
-** quantisation < 1 s"), then every model in every dtype as e_<dtype> and r_<dtype>. */
+/* Each path's private copy of the library, loaded with SEMLITE_ISA set to it, which
+** semlite_build_info() must confirm; then the load times (first path only: fp32 is a read and
+** the packing of the linear layers; bf16 and int8 convert them) and every model in every dtype
+** as e_<dtype> and r_<dtype> (fp32 always: the texts are counted with it). */
 static void open_semlite(run *R) {
-  R->db = open_db(":memory:", args.so, NULL);
-  for (int t = 0; t < 2; t++)
-    for (int d = 0; d < NDT; d++) R->lt[t][d] = sem_load(R->db, t ? args.rerank : args.embed, DTYPES[d], args.load_reps);
-  for (int t = 0; t < 2; t++)
-    for (int d = 0; d < NDT; d++) {
-      char *name = fmt("%s_%s", t ? "r" : "e", DTYPES[d]);
-      load_model(R->db, name, t ? args.rerank : args.embed, DTYPES[d]);
-      sqlite3_free(name);
+  const char *saved = getenv("SEMLITE_ISA");
+  char *keep = saved ? xstrdup(saved) : NULL;
+  int first = -1;
+  for (int p = 0; p < NPATH; p++) {
+    if (!in_list(R->o.paths_s, PATHS[p])) continue;
+    char *copy = fmt("%s/semlite-%s.so", args.out, PATHS[p]);
+    char *cmd = fmt("cp %s %s", shq(args.so), shq(copy));
+    if (system(cmd) != 0) die("cannot copy %s", args.so);
+    setenv("SEMLITE_ISA", PATHS[p], 1);
+    sqlite3 *db = open_db(":memory:", copy, "sqlite3_semlite_init");
+    sqlite3_stmt *st = prep(db, "SELECT json_extract(semlite_build_info(), '$.isa.selected')");
+    if (sqlite3_step(st) != SQLITE_ROW) die_db(db, "semlite_build_info");
+    const char *sel = (const char *)sqlite3_column_text(st, 0);
+    int ok = sel && !strcmp(sel, PATHS[p]);
+    if (!ok) warn("path %s: this CPU runs %s at most; skipped", PATHS[p], sel ? sel : "?");
+    sqlite3_finalize(st);
+    if (keep) setenv("SEMLITE_ISA", keep, 1);
+    else unsetenv("SEMLITE_ISA");
+    sqlite3_free(cmd);
+    sqlite3_free(copy);
+    if (!ok) { sqlite3_close(db); continue; }
+    R->db[p] = db;
+    if (first < 0) {
+      first = p;
+      for (int t = 0; t < 2; t++)
+        for (int d = 0; d < NDT; d++)
+          R->lt[t][d] = in_list(R->o.dtypes_s, DTYPES[d]) ? sem_load(db, t ? args.rerank : args.embed, DTYPES[d], args.load_reps) : NAN;
     }
+    for (int t = 0; t < 2; t++)
+      for (int d = 0; d < NDT; d++) {
+        if (!in_list(R->o.dtypes_s, DTYPES[d]) && !(d == 0 && p == first)) continue;
+        char *name = fmt("%s_%s", t ? "r" : "e", DTYPES[d]);
+        load_model(db, name, t ? args.rerank : args.embed, DTYPES[d]);
+        sqlite3_free(name);
+      }
+  }
+  if (first < 0) die("no semlite path to run (--paths %s)", R->o.paths_s);
+  R->tokdb = R->db[first];   /* the texts are counted on it */
+  free(keep);
 }
+
+/* The configurations in the order they run within a cell: ORT at each thread count, then
+** semlite per path, dtype and thread count. */
+static void make_configs(run *R) {
+  const opts *o = &R->o;
+  R->ncfg = 0;
+  if (!o->no_ort)
+    for (int t = 0; t < o->n_ot; t++) {
+      config *g = &R->cfg[R->ncfg++];
+      *g = (config){ 1, -1, 0, o->ort_threads[t], "" };
+      snprintf(g->name, sizeof g->name, "ORT/t%d", g->threads);
+    }
+  for (int p = 0; p < NPATH; p++)
+    for (int d = 0; d < NDT; d++)
+      for (int t = 0; t < o->n_st; t++) {
+        if (!R->db[p] || !in_list(o->dtypes_s, DTYPES[d]) || R->ncfg == MAXCFG) continue;
+        config *g = &R->cfg[R->ncfg++];
+        *g = (config){ 0, p, d, o->sem_threads[t], "" };
+        snprintf(g->name, sizeof g->name, "%s/%s/t%d", DTYPES[d], PATHS[p], g->threads);
+      }
+}
+
 
 /* The first query of queries.tsv; its candidates: its judged passages (qrels), in passage-file
 ** order, topped up with the file's next passages to 100. */
@@ -463,9 +623,9 @@ static void read_texts(texts *t) {
 ** by semlite_tokenize), the single embed() calls at 16 ids, and trec100; each as a JSON array. */
 static void build_cells(run *R, const texts *t) {
   const opts *o = &R->o;
-  sqlite3_stmt *tok_e = prep(R->db, "SELECT json_array_length(semlite_tokenize(?1, ?2))");
+  sqlite3_stmt *tok_e = prep(R->tokdb, "SELECT json_array_length(semlite_tokenize(?1, ?2))");
   sqlite3_bind_text(tok_e, 1, "e_fp32", -1, SQLITE_STATIC);
-  sqlite3_stmt *tok_r = prep(R->db, "SELECT json_array_length(semlite_tokenize(?1, ?2))");
+  sqlite3_stmt *tok_r = prep(R->tokdb, "SELECT json_array_length(semlite_tokenize(?1, ?2))");
   sqlite3_bind_text(tok_r, 1, "r_fp32", -1, SQLITE_STATIC);
   int qlen = ntokens(tok_r, t->query);   /* [CLS] query [SEP] */
 
@@ -513,129 +673,214 @@ static void build_cells(run *R, const texts *t) {
   }
   x->warmup = 1; x->min_iters = 3;
   warn("texts built in %.1f s (query '%s', %d ids)", (now_ms() - t_texts) / 1e3, t->query, qlen);
-  for (int i = 0; i < nc; i++) c[i].json = json_array_of(R->db, c[i].texts, c[i].n);
+  for (int i = 0; i < nc; i++) c[i].json = json_array_of(R->tokdb, c[i].texts, c[i].n);
   R->nc = nc;
   sqlite3_finalize(tok_e);
   sqlite3_finalize(tok_r);
 }
 
 /* semlite: every cell, fp32 / bf16 / int8. */
-static void run_semlite(run *R) {
-  double t0 = now_ms();
-  cpu_sample c0 = cpu_now();
-  for (int d = 0; d < NDT; d++)
-    for (int i = 0; i < R->nc; i++) {
-      warn("semlite %s %s", DTYPES[d], R->c[i].name);
-      sem_cell(R->db, &R->c[i], d, args.seconds);
-    }
-  R->sem_s = (now_ms() - t0) / 1e3;
-  R->sem_other = other_cpus(c0, cpu_now());
-}
 
-/* ORT on the same texts, under the same iteration rule (warm-up, minimum, --seconds). */
-static void run_ort(run *R) {
+/* The peer in --serve mode with a session per thread count; its load times and versions. */
+static void start_ort(run *R) {
+  if (R->o.no_ort) return;
+  for (int t = 0; t < 2; t++)
+    for (int k = 0; k < 3; k++) R->ort_load[t][k] = NAN;
   char *wpath = fmt("%s/infer-workload.json", args.out);
   write_workload(wpath, R->c, R->nc, args.seconds);
-  R->ort_load[0] = R->ort_load[1] = R->ort_other = NAN;
-  R->peer_ok = !R->o.no_ort && run_ort_peer(&R->o, wpath, R->c, R->nc, R->ort_load, &R->ort_other);
+  char list[32] = "";
+  for (int t = 0; t < R->o.n_ot; t++)
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", t ? "," : "", R->o.ort_threads[t]);
+  char *scratch = fmt("%s/ort-infer-scratch", args.out);
+  char *q[8] = { shq(args.node), shq(args.peer), shq(args.embed), shq(args.rerank), shq(R->o.onnx_dir),
+                 shq(scratch), shq(wpath), shq(list) };
+  char *cmd = fmt("%s %s --embed-model %s --rerank-model %s --onnx-dir %s --scratch %s --workload %s "
+                  "--serve 1 --threads-list %s --load-reps %d", q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7],
+                  args.load_reps);
+  char *ready = NULL;
+  R->peer_ok = peer_start(&R->pr, cmd, &ready);
+  if (R->peer_ok) {
+    for (int t = 0; t < R->o.n_ot; t++) {
+      int th = R->o.ort_threads[t];
+      if (th > 2) continue;
+      R->ort_load[0][th] = jnum(R->pr.json_db, ready, "$.load.embed.\"%d\".p50_ms", th);
+      R->ort_load[1][th] = jnum(R->pr.json_db, ready, "$.load.rerank.\"%d\".p50_ms", th);
+    }
+    char *v = jtext(R->pr.json_db, ready, "$.versions");
+    R->versions = v;
+  } else {
+    warn("the peer did not start; see its messages above");
+  }
+  free(ready);
+  for (int i = 0; i < 8; i++) sqlite3_free(q[i]);
+  sqlite3_free(cmd);
+  sqlite3_free(scratch);
   sqlite3_free(wpath);
 }
 
-/* Agreement, semlite fp32 against ORT: the first embedding, or every score. */
+/* Every cell, every configuration in turn (ORT first on even cells, last on odd ones). */
+static void run_all(run *R) {
+  double t0 = now_ms();
+  for (int i = 0; i < R->nc; i++) {
+    cell *x = &R->c[i];
+    for (int k = 0; k < R->ncfg; k++) {
+      int j = i % 2 ? (k + R->o.n_ot * !R->o.no_ort) % R->ncfg : k;   /* odd cells: semlite first */
+      const config *g = &R->cfg[j];
+      warn("%s %s (load %.1f)", x->name, g->name, load_average(NULL));
+      if (g->ort) {
+        if (R->peer_ok && !ort_cell(&R->pr, x, i, g, &x->r[j])) {
+          warn("the peer died; ORT is left out from here on");
+          R->peer_ok = 0;
+        }
+      } else {
+        sem_cell(R->db[g->path], x, g, &x->r[j], args.seconds);
+      }
+    }
+  }
+  R->seconds = (now_ms() - t0) / 1e3;
+}
+
+/* The ORT configuration with g's thread count, or -1. */
+static int ort_of(const run *R, const config *g) {
+  for (int j = 0; j < R->ncfg; j++)
+    if (R->cfg[j].ort && R->cfg[j].threads == g->threads) return j;
+  return -1;
+}
+
+/* Agreement, semlite fp32 against ORT at the same thread count (else any): the first
+** embedding, or every score. */
 static void check_agreement(run *R) {
   for (int i = 0; i < R->nc; i++) {
     cell *x = &R->c[i];
-    x->diff = NAN;
-    if (!R->peer_ok || !x->ort.ok) continue;
-    const res *s = &x->sem[0], *r = &x->ort;
-    int n = x->task == EMBED ? s->n_out : (s->n_out < r->n_out ? s->n_out : r->n_out);
-    if (n == 0 || s->n_out != r->n_out) { R->bad = 1; continue; }
-    double m = 0;
-    for (int k = 0; k < n; k++) m = fmax(m, fabs(s->out[k] - r->out[k]));
-    x->diff = m;
-    if (m > 1e-4) R->bad = 1;
+    for (int j = 0; j < R->ncfg; j++) {
+      const config *g = &R->cfg[j];
+      res *s = &x->r[j];
+      s->diff = NAN;
+      if (g->ort || g->dt != 0 || !s->ok) continue;
+      int o = ort_of(R, g);
+      if (o < 0) for (int k = 0; k < R->ncfg && o < 0; k++) if (R->cfg[k].ort) o = k;
+      if (o < 0 || !x->r[o].ok) continue;
+      const res *r = &x->r[o];
+      int n = x->task == EMBED ? s->n_out : (s->n_out < r->n_out ? s->n_out : r->n_out);
+      if (n == 0 || s->n_out != r->n_out) { R->bad = 1; continue; }
+      double m = 0;
+      for (int k = 0; k < n; k++) m = fmax(m, fabs(s->out[k] - r->out[k]));
+      s->diff = m;
+      if (m > 1e-4) R->bad = 1;
+    }
   }
 }
 
-/* One table row and one CSV row per engine and dtype of a cell. */
+/* One table row and one CSV row per configuration of a cell. */
 static void report_cell(const run *R, const cell *x, FILE *csv) {
-  char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
-  double ort_ips = R->peer_ok && x->ort.ok ? x->ort.ips : NAN;
-  for (int e = -1; e < NDT; e++) {
-    const res *r = e < 0 ? &x->ort : &x->sem[e];
+  char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], b7[32];
+  for (int j = 0; j < R->ncfg; j++) {
+    const config *g = &R->cfg[j];
+    const res *r = &x->r[j];
     if (!r->ok) continue;
-    int dt = e < 0 ? 0 : e;
-    double gflops = (x->flops_lin + x->flops_att) / (x->kind == SINGLE ? 1 : x->n) * r->ips / 1e9;
-    double frac = peak_seconds(x, dt, &R->pk) * r->ips;
-    double ratio = r->ips / ort_ips;
-    printf("%-20s %-5s %9s %8s %8s %7s %6s %7ld\n", x->name, e < 0 ? "ORT" : DTYPES[e],
-           fnum(b1, sizeof b1, "%.1f", r->ips), fnum(b2, sizeof b2, "%.2f", r->p50),
-           fnum(b3, sizeof b3, "%.2f", r->p95), e < 0 ? "" : fnum(b4, sizeof b4, "%.2fx", ratio),
-           fnum(b5, sizeof b5, "%.0f%%", 100 * frac), r->iters);
-    fprintf(csv, "%s,%s,%d,%d,%s,%s,%.3f,%.3f,%.3f,%ld,%.3f,%s,%.2f,%s,%.2f,%s\n", x->name,
-            x->task == EMBED ? (x->kind == SINGLE ? "embed()" : "embed_each") : "rerank_each",
-            x->batch, x->len, e < 0 ? "ort" : "semlite", DTYPES[dt], r->ips, r->p50, r->p95,
-            r->iters, r->seconds, e < 0 ? "" : fnum(b4, sizeof b4, "%.3f", ratio), gflops,
-            fnum(b5, sizeof b5, "%.3f", frac), r->other_cpus,
-            e == 0 || e < 0 ? fnum(b6, sizeof b6, "%.2e", x->diff) : "");
+    int o = g->ort ? -1 : ort_of(R, g);
+    double ratio = o >= 0 && x->r[o].ok ? r->ips / x->r[o].ips : NAN;
+    double items = x->kind == SINGLE ? 1 : x->n;
+    double gflops = (x->flops_lin + x->flops_att) / items * r->ips / 1e9;
+    double frac = peak_seconds(x, g->dt, g->threads, &R->pk) * r->ips;
+    printf("%-18s %-16s %9s %9s %9s %7s %6s %5ld %5s\n", x->name, g->name, fnum(b1, sizeof b1, "%.1f", r->ips),
+           fnum(b2, sizeof b2, "%.2f", r->p50), fnum(b3, sizeof b3, "%.2f", r->p95),
+           g->ort ? "" : fnum(b4, sizeof b4, "%.2fx", ratio), fnum(b5, sizeof b5, "%.0f%%", 100 * frac), r->iters,
+           fnum(b7, sizeof b7, "%.1f", r->load));
+    fprintf(csv, "%s,%s,%d,%d,%s,%s,%s,%d,%.3f,%.3f,%.3f,%ld,%.3f,%s,%.2f,%s,%.2f,%.2f,%s\n", x->name,
+            x->task == EMBED ? (x->kind == SINGLE ? "embed()" : "embed_each") : "rerank_each", x->batch, x->len,
+            g->ort ? "ort" : "semlite", DTYPES[g->dt], g->ort ? "" : PATHS[g->path], g->threads, r->ips, r->p50,
+            r->p95, r->iters, r->seconds, g->ort ? "" : fnum(b4, sizeof b4, "%.3f", ratio), gflops,
+            fnum(b5, sizeof b5, "%.3f", frac), r->other_cpus, r->load,
+            g->ort || g->dt == 0 ? fnum(b6, sizeof b6, "%.2e", r->diff) : "");
   }
 }
 
-/* The table on stdout, infer.csv (every cell, then the load rows) and infer-plot.dat. */
+/* The configuration of the plot's series: the first path's dtype d at the most threads, or
+** ORT (d < 0) at that thread count. */
+static int plot_cfg(const run *R, int d) {
+  int best = -1, th = 0;
+  for (int j = 0; j < R->ncfg; j++)
+    if (!R->cfg[j].ort && R->cfg[j].threads > th) th = R->cfg[j].threads;
+  for (int j = 0; j < R->ncfg && best < 0; j++) {
+    const config *g = &R->cfg[j];
+    if (g->threads != th) continue;
+    if (d < 0 ? g->ort : (!g->ort && g->dt == d && R->db[g->path] == R->tokdb)) best = j;
+  }
+  return best;
+}
+
+/* The table on stdout, infer.csv (every cell and configuration, then the load rows) and
+** infer-plot.dat (the first path at the most threads, beside ORT at as many). */
 static void write_results(const run *R) {
   char *csvp = fmt("%s/infer.csv", args.out), *datp = fmt("%s/infer-plot.dat", args.out);
   FILE *csv = out_open(csvp, "w"), *dat = out_open(datp, "w");
-  fprintf(csv, "workload,task,batch,tokens,engine,dtype,items_per_s,p50_ms,p95_ms,iters,seconds,"
-               "ratio_vs_ort_fp32,gflops,peak_frac,other_cpus,max_abs_diff_vs_ort\n");
-  /* plot data: task len batch, then per series (ort, fp32, bf16, int8): items/s p50 p95 */
+  fprintf(csv, "workload,task,batch,tokens,engine,dtype,path,threads,items_per_s,p50_ms,p95_ms,iters,seconds,"
+               "ratio_vs_ort_fp32,gflops,peak_frac,other_cpus,load_avg,max_abs_diff_vs_ort\n");
   fprintf(dat, "# task len batch ort_ips ort_p50 ort_p95 fp32_ips fp32_p50 fp32_p95 bf16_ips bf16_p50 bf16_p95 int8_ips int8_p50 int8_p95\n");
-  printf("\nsemlite (embed_each / rerank_each / embed) vs onnxruntime-node %s threads, fp32 graphs\n",
-         R->peer_ok ? "2" : "(not run)");
-  printf("%-20s %-5s %9s %8s %8s %7s %6s %7s\n", "workload", "eng", "items/s", "p50 ms", "p95 ms",
-         "vs ORT", "peak%", "iters");
+  printf("\nsemlite (embed_each / rerank_each / embed) vs onnxruntime-node (fp32 graphs); vs ORT: at the same "
+         "thread count; peak%%: of the ceiling of as many cores; load: 1-minute load average at the start\n");
+  printf("%-18s %-16s %9s %9s %9s %7s %6s %5s %5s\n", "workload", "config", "items/s", "p50 ms", "p95 ms", "vs ORT",
+         "peak%", "iters", "load");
+  int series[4] = { plot_cfg(R, -1), plot_cfg(R, 0), plot_cfg(R, 1), plot_cfg(R, 2) };
   for (int i = 0; i < R->nc; i++) {
     const cell *x = &R->c[i];
     report_cell(R, x, csv);
     if (x->kind != GRID) continue;
     fprintf(dat, "%d %d %d", x->task, x->len, x->batch);
-    fprintf(dat, " %g %g %g", R->peer_ok && x->ort.ok ? x->ort.ips : NAN, x->ort.ok ? x->ort.p50 : NAN,
-            x->ort.ok ? x->ort.p95 : NAN);
-    for (int d = 0; d < NDT; d++) fprintf(dat, " %g %g %g", x->sem[d].ips, x->sem[d].p50, x->sem[d].p95);
+    for (int s = 0; s < 4; s++) {
+      const res *r = series[s] >= 0 ? &x->r[series[s]] : NULL;
+      if (r && r->ok) fprintf(dat, " %g %g %g", r->ips, r->p50, r->p95);
+      else fprintf(dat, " NaN NaN NaN");
+    }
     fputc('\n', dat);
   }
   for (int t = 0; t < 2; t++)
     for (int d = 0; d < NDT; d++)
-      fprintf(csv, "load_%s,load,,,semlite,%s,,%.3f,,%d,,,,,,\n", t ? "rerank" : "embed", DTYPES[d], R->lt[t][d],
+      fprintf(csv, "load_%s,load,,,semlite,%s,,,,%.3f,,%d,,,,,,,\n", t ? "rerank" : "embed", DTYPES[d], R->lt[t][d],
               args.load_reps);
   for (int t = 0; t < 2; t++)
-    fprintf(csv, "load_%s,load,,,ort,fp32,,%.3f,,%d,,,,,,\n", t ? "rerank" : "embed", R->ort_load[t], args.load_reps);
+    for (int k = 1; k <= 2; k++)
+      fprintf(csv, "load_%s,load,,,ort,fp32,,%d,,%.3f,,%d,,,,,,,\n", t ? "rerank" : "embed", k, R->ort_load[t][k],
+              args.load_reps);
   out_close(csv, csvp);
   out_close(dat, datp);
   sqlite3_free(csvp);
   sqlite3_free(datp);
 }
 
-/* Load times, the peak, the machine's other load, and the agreement, under the table. */
+/* Load times, the peaks, the machine's load, and the agreement, under the table. */
 static void print_summary(const run *R) {
   const double (*lt)[NDT] = R->lt;
-  char b1[32], b2[32], b3[32];
-  printf("\nload p50 ms (%d reps): embed fp32 %.1f bf16 %.1f int8 %.1f | rerank fp32 %.1f bf16 %.1f "
-         "int8 %.1f | ORT (tokenizer + session) embed %s rerank %s\n", args.load_reps,
-         lt[0][0], lt[0][1], lt[0][2], lt[1][0], lt[1][1], lt[1][2],
-         fnum(b1, sizeof b1, "%.1f", R->ort_load[0]), fnum(b2, sizeof b2, "%.1f", R->ort_load[1]));
-  printf("peak (bench/peak, %s): fp32 FMA %s GFLOPS, int8 VNNI %s GOPS, bf16 %s GFLOPS\n",
-         R->o.peak ? R->o.peak : "-", fnum(b1, sizeof b1, "%.0f", R->pk.fma), fnum(b2, sizeof b2, "%.0f", R->pk.vnni),
-         fnum(b3, sizeof b3, "%.0f", R->pk.bf16));
-  printf("other processes: %.2f CPUs during semlite (%.0f s), %s CPUs during ORT; load average "
-         "%.2f at start, %.2f at end\n", R->sem_other, R->sem_s, fnum(b1, sizeof b1, "%.2f", R->ort_other),
-         R->load0, R->load1);
-  if (R->sem_other > 0.15 || R->ort_other > 0.15)
-    printf("WARNING: other processes used CPU during the run; both engines are understated and "
-           "the ratios are unreliable\n");
-  printf("semlite fp32 vs ORT: ");
+  char b[10][32];
+  printf("\nload p50 ms (%d reps): embed fp32 %s bf16 %s int8 %s | rerank fp32 %s bf16 %s int8 %s | ORT (tokenizer "
+         "+ session) embed %s (1 thread) %s (2) rerank %s %s\n", args.load_reps,
+         fnum(b[0], 32, "%.1f", lt[0][0]), fnum(b[1], 32, "%.1f", lt[0][1]), fnum(b[2], 32, "%.1f", lt[0][2]),
+         fnum(b[3], 32, "%.1f", lt[1][0]), fnum(b[4], 32, "%.1f", lt[1][1]), fnum(b[5], 32, "%.1f", lt[1][2]),
+         fnum(b[6], 32, "%.1f", R->ort_load[0][1]), fnum(b[7], 32, "%.1f", R->ort_load[0][2]),
+         fnum(b[8], 32, "%.1f", R->ort_load[1][1]), fnum(b[9], 32, "%.1f", R->ort_load[1][2]));
+  printf("peak (bench/peak, %s): fp32 FMA %s / %s GFLOPS (1 / 2 threads), int8 VNNI %s / %s GOPS, bf16 %s / %s "
+         "GFLOPS\n", R->o.peak ? R->o.peak : "-", fnum(b[0], 32, "%.1f", R->pk.fma[1]), fnum(b[1], 32, "%.1f", R->pk.fma[2]),
+         fnum(b[2], 32, "%.0f", R->pk.vnni[1]), fnum(b[3], 32, "%.0f", R->pk.vnni[2]),
+         fnum(b[4], 32, "%.0f", R->pk.bf16[1]), fnum(b[5], 32, "%.0f", R->pk.bf16[2]));
+  double other = 0;
+  int n = 0;
+  for (int i = 0; i < R->nc; i++)
+    for (int j = 0; j < R->ncfg; j++)
+      if (R->c[i].r[j].ok && !isnan(R->c[i].r[j].other_cpus)) other += R->c[i].r[j].other_cpus, n++;
+  printf("measuring took %.0f s; other processes: %.2f CPUs on average over the measurements; load average %.2f "
+         "at start, %.2f at end%s%s\n", R->seconds, n ? other / n : NAN, R->load0, R->load1,
+         R->versions ? "; peer " : "", R->versions ? R->versions : "");
+  if (n && other / n > 0.15)
+    printf("WARNING: other processes used CPU during the run; every engine is understated, the ratios less "
+           "so (engines alternate cell by cell), but they are still noisy\n");
+  printf("semlite fp32 vs ORT (max abs diff): ");
   for (int i = 0; i < R->nc; i++) {
     const cell *x = &R->c[i];
-    if (!isnan(x->diff) && (x->kind != GRID || x->batch == 1)) printf("%s %.1e  ", x->name, x->diff);
+    if (x->kind == GRID && x->batch != 1) continue;
+    double m = NAN;
+    for (int j = 0; j < R->ncfg; j++) if (!isnan(x->r[j].diff)) m = isnan(m) ? x->r[j].diff : fmax(m, x->r[j].diff);
+    if (!isnan(m)) printf("%s %.1e  ", x->name, m);
   }
   printf("\nresults: %s/infer.csv\n", args.out);
 }
@@ -661,6 +906,7 @@ int main(int argc, char **argv) {
   bench_init("bench_infer", 1);
   parse_opts(argc, argv, &R.o);
   if (!R.o.onnx_dir) R.o.onnx_dir = fmt("%s/models/synthetic/onnx", args.shared);
+  signal(SIGPIPE, SIG_IGN);
   mkdirs(args.out);
   R.pk = read_peak(R.o.peak);
   R.load0 = load_average(NULL);
@@ -669,15 +915,17 @@ int main(int argc, char **argv) {
   open_semlite(&R);
   read_texts(&t);
   build_cells(&R, &t);
-  run_semlite(&R);
-  run_ort(&R);
+  make_configs(&R);
+  start_ort(&R);
+  run_all(&R);
+  peer_stop(&R.pr);
   R.load1 = load_average(NULL);
   check_agreement(&R);
 
   write_results(&R);
   print_summary(&R);
   if (args.plot && *args.plot) plot(&R);
-  sqlite3_close(R.db);
+  for (int p = 0; p < NPATH; p++) if (R.db[p]) sqlite3_close(R.db[p]);
   if (!R.o.no_ort && !R.peer_ok) return 1;
   if (R.bad) { warn("semlite fp32 and ORT disagree (> 1e-4)"); return 2; }
   return 0;

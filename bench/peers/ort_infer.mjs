@@ -11,9 +11,14 @@
 // optimisation 'all', intra-op threads --threads (2), inter-op 1, sequential.
 //
 //   node bench/peers/ort_infer.mjs --embed-model DIR --rerank-model DIR --onnx-dir DIR
-//        --scratch DIR --workload FILE [--threads 2] [--load-reps 3]
+//        --scratch DIR --workload FILE [--threads 2] [--load-reps 3] [--serve 1 --threads-list 1,2]
 //
 // Prints one JSON object on stdout (progress on stderr); exit 1 on any error.
+// --serve 1: a session per task and intra-op thread count of --threads-list, then one JSON
+// line ({"ready": true, versions, load: {embed: {"1": {p50_ms, ...}, ...}, ...}}), then a
+// loop over stdin: "run I T" runs workload I (its warm-up and timed loop) on the sessions of
+// T threads and answers one JSON line with that workload's result; "quit" (or the end of
+// stdin) ends it. That lets bench_infer alternate engines cell by cell.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,8 +32,9 @@ function parseOptions(argv) {
   const a = parseArgs('ort_infer', argv, {
     '--embed-model': ['embedModel', String], '--rerank-model': ['rerankModel', String],
     '--onnx-dir': ['onnxDir', String], '--scratch': ['scratch', String], '--workload': ['workload', String],
-    '--threads': ['threads', Number], '--load-reps': ['loadReps', Number],
-  }, { threads: 2, loadReps: 3 }, ['embedModel', 'rerankModel', 'onnxDir', 'scratch', 'workload']);
+    '--threads': ['threads', Number], '--load-reps': ['loadReps', Number], '--serve': ['serve', Number],
+    '--threads-list': ['threadsList', String],
+  }, { threads: 2, loadReps: 3, serve: 0, threadsList: '' }, ['embedModel', 'rerankModel', 'onnxDir', 'scratch', 'workload']);
   if (!(a.threads >= 1) || !(a.loadReps >= 1)) die('--threads and --load-reps must be >= 1');
   return a;
 }
@@ -89,8 +95,51 @@ async function runWorkload(models, w) {
   };
 }
 
+// Sessions for every task at each thread count; load (tokenizer + session) timed at each.
+async function loadAll(a, counts) {
+  const models = {}, load = {};
+  for (const [task, dir, file] of [['embed', a.embedModel, 'minilm-l6-embed.onnx'], ['rerank', a.rerankModel, 'minilm-l6-rerank.onnx']]) {
+    const graph = prepareScratch(dir, path.join(a.onnxDir, file), path.join(a.scratch, task));
+    load[task] = {};
+    for (const t of counts) {
+      const times = [];
+      let m = null;
+      for (let r = 0; r < a.loadReps; r++) {
+        if (m) await m.session.release();
+        const t0 = performance.now();
+        const tok = loadTokenizer(dir);
+        const session = await ort.InferenceSession.create(graph, sessionOptions(t));
+        times.push(performance.now() - t0);
+        m = { tok, session };
+      }
+      (models[t] ??= {})[task] = m;
+      load[task][t] = { reps_ms: times, p50_ms: percentile([...times].sort((x, y) => x - y), 50) };
+    }
+  }
+  return { models, load };
+}
+
+async function serve(a, spec) {
+  const counts = a.threadsList.split(',').map(Number);
+  if (!counts.length || counts.some((t) => !(t >= 1))) die('--threads-list: thread counts >= 1, comma-separated');
+  const { models, load } = await loadAll(a, counts);
+  process.stdout.write(JSON.stringify({ ready: true, engine: 'onnxruntime-node', versions: versions(),
+    threads: { intra_op: counts, inter_op: 1, execution_mode: 'sequential' }, graph_optimization: 'all', load }) + '\n');
+  const readline = await import('node:readline');
+  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+  for await (const line of rl) {
+    const [cmd, i, t] = line.trim().split(/\s+/);
+    if (cmd === 'quit') break;
+    if (cmd !== 'run' || !spec.workloads[Number(i)] || !models[Number(t)]) die(`bad command: ${line}`);
+    const r = await runWorkload(models[Number(t)], spec.workloads[Number(i)]);
+    process.stdout.write(JSON.stringify(r) + '\n');
+  }
+  for (const byTask of Object.values(models)) for (const m of Object.values(byTask)) await m.session.release();
+}
+
 async function main() {
   const a = parseOptions(process.argv.slice(2));
+  if (a.serve) return serve(a, JSON.parse(fs.readFileSync(a.workload, 'utf8')));
   const spec = JSON.parse(fs.readFileSync(a.workload, 'utf8'));
   const models = {}, load = {};
   for (const [task, dir, file] of [['embed', a.embedModel, 'minilm-l6-embed.onnx'], ['rerank', a.rerankModel, 'minilm-l6-rerank.onnx']]) {

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "../kernels/gemm.h"
+#include "../kernels/gemm_f32.h"
 #include "../kernels/kernels.h"
 #include "../base/pool.h"
 #include "quantize.h"
@@ -34,6 +35,7 @@ typedef struct linear {
   const float *b;   /* [out] */
   int out, in;
   sl_qweights q;    /* int8 or bf16 copy of w, when the model computes in that dtype */
+  const float *wp;  /* fp32: w packed for gemm_f32.h's gemm_packed (owned, 64-byte aligned) */
 } linear;
 
 typedef struct layer {
@@ -151,6 +153,32 @@ static int bind_linear(sl_bert *b, const char *prefix, const char *name, int out
   return l->b ? SL_OK : SL_ERROR;
 }
 
+/* Keeps p (from sl_malloc) in b's owned list, counted in bytes. */
+static int own(sl_bert *b, void *p, size_t bytes) {
+  void **grown = sl_realloc(b->owned, (b->n_owned + 1) * sizeof *grown);
+  if (!grown) return SL_ERROR;
+  b->owned = grown;
+  b->owned[b->n_owned++] = p;
+  b->owned_bytes += bytes;
+  return SL_OK;
+}
+
+/* fp32: the packed copy of l->w (gemm_f32.h), made once here; the forward pass reads only
+** it, and the image's pages of w are given back after the identity hash
+** (sl_bert_drop_replaced), so the model's memory stays that of one copy. */
+static int pack_linear(sl_bert *b, linear *l, sl_err *err) {
+  size_t floats = sl_f32_packed_floats((size_t)l->out, (size_t)l->in), bytes = floats * sizeof(float) + 64;
+  char *raw = sl_malloc(bytes);
+  if (!raw || own(b, raw, bytes)) {
+    sl_free(raw);
+    return sl_fail_code(err, SL_CODE_NOMEM, "out of memory packing the weights");
+  }
+  float *wp = (float *)(raw + (64 - (uintptr_t)raw % 64) % 64);
+  sl_f32_pack(l->w, (size_t)l->in, (size_t)l->out, (size_t)l->in, wp);
+  l->wp = wp;
+  return SL_OK;
+}
+
 static int bind_all(sl_bert *b, sl_err *err) {
   const sl_model_config *c = &b->cfg;
   const char *p = sl_st_find(b->st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
@@ -191,6 +219,14 @@ static int bind_all(sl_bert *b, sl_err *err) {
         !(L->ln2_g = bind(b, p, g2, c->hidden, 0, err)) ||
         !(L->ln2_b = bind(b, p, b2, c->hidden, 0, err)))
       return SL_ERROR;
+  }
+  if (b->compute == SL_COMPUTE_F32) {
+    for (int i = 0; i < c->layers; i++) {
+      linear *all[] = {&b->layers[i].q, &b->layers[i].k, &b->layers[i].v,
+                       &b->layers[i].attn_out, &b->layers[i].ff_in, &b->layers[i].ff_out};
+      for (size_t j = 0; j < sizeof all / sizeof all[0]; j++)
+        if (pack_linear(b, all[j], err)) return SL_ERROR;
+    }
   }
   if (b->compute != SL_COMPUTE_F32) {
     /* Only the encoder's linear layers, where the FLOPs are; the pooler and classifier
@@ -246,9 +282,9 @@ void sl_bert_drop_replaced(sl_bert *b) {
     linear *all[] = {&b->layers[i].q, &b->layers[i].k, &b->layers[i].v,
                      &b->layers[i].attn_out, &b->layers[i].ff_in, &b->layers[i].ff_out};
     for (size_t j = 0; j < sizeof all / sizeof all[0]; j++) {
-      if (!all[j]->q.wq && !all[j]->q.wb && !all[j]->q.wqp && !all[j]->q.wbp) continue;
+      if (!all[j]->q.wq && !all[j]->q.wb && !all[j]->q.wqp && !all[j]->q.wbp && !all[j]->wp) continue;
       /* Pages shared with a neighbouring tensor stay (sl_st_release drops whole pages
-      ** only); the forward pass reads the quantized copy, never w again. */
+      ** only); the forward pass reads the quantized or packed copy, never w again. */
       sl_st_release(b->st, all[j]->w, (size_t)all[j]->out * (size_t)all[j]->in * sizeof(float));
       all[j]->w = NULL;
     }
@@ -281,88 +317,137 @@ size_t sl_bert_owned_bytes(const sl_bert *b) { return b->owned_bytes + b->quanti
 const char *sl_bert_dtype(const sl_bert *b) { return sl_compute_dtype_name(b->compute); }
 sl_compute_dtype sl_bert_compute_dtype(const sl_bert *b) { return b->compute; }
 
-/* Output columns per parallel task: a multiple of 16 floats, small enough that the
-** smallest layer (384 columns) still splits across cores. */
+/* How a linear layer's product is split into parallel tasks: blocks of COLUMN_GRAIN output
+** columns (a multiple of 16 floats and of the packed panel, small enough that the
+** smallest layer, 384 columns, still splits across cores) by blocks of at most ROW_BLOCK
+** rows, so that a pass of hundreds of tokens gives both cores many tasks of about the
+** same size and a core slowed by another process holds back at most one small task.
+** Tasks of one column block are consecutive, so a core that takes several in a row
+** reads that block's weights from its own cache. No split is along a sum: the results
+** do not depend on it. */
 #define COLUMN_GRAIN 64
-#define GELU_GRAIN 16384
+#define ROW_BLOCK 128
+
+/* A forward pass runs over at most PASS_TOKENS tokens at a time (whole sequences; a
+** longer one alone): sl_bert_embed and sl_bert_classify cut a batch into such passes,
+** so the activations of one pass (7 x 384 + 1,536 floats a token: 8.4 MB at 512 tokens)
+** stay in L3 while each layer's weights stream past once per pass. Measured on the Zen 4
+** machine of docs/performance.md (64 texts of 64 tokens, one thread, CPU time): passes of
+** 128 / 256 / 512 / 1,024 / all 4,096 tokens ran at 70-79 / 77-82 / 86-88 / 79-83 / 65-67
+** GFLOPS. */
+#define PASS_TOKENS 512
 
 typedef struct linear_task {
-  const linear *l;
+  const linear *l[3];       /* products of the same input: q, k, v; or one */
+  float *y[3];
+  size_t n;
   const float *x;
   size_t rows;
-  float *y;
   const uint8_t *xu;        /* int8: the activations quantized once for every task */
   const float *xs;
   const uint16_t *xb;       /* bf16: the activations rounded once for every task */
   const float *xc;          /* int8, centered rows: each row's center (quantize.h) */
+  size_t row_blocks, rb;    /* row blocks of rb rows (the last shorter) */
+  size_t col_blocks[3];
+  const sl_kernels *gelu;   /* set: GELU on the outputs as each task stores them (ff_in) */
 } linear_task;
 
-/* y[:, c0:c1] = x . W[c0:c1]^T + b[c0:c1] on a slice of the weights. */
-static void linear_columns(void *ctx, size_t c0, size_t c1) {
-  const linear_task *t = ctx;
-  const linear *l = t->l;
+/* y[r0:r1, c0:c1] = x[r0:r1] . W[c0:c1]^T + b[c0:c1]. */
+static void linear_tile(const linear_task *t, const linear *l, float *y, size_t r0, size_t r1, size_t c0,
+                        size_t c1) {
+  const size_t rows = r1 - r0, ldy = (size_t)l->out;
+  float *yr = y + r0 * ldy;
   if (l->q.wqp) {
-    sl_gemm_get()->gemm_i8_packed(t->xu, l->q.kpad, t->xs, t->rows, l->q.wqp, l->q.ws, l->q.wsum,
-                                  l->b, c0, c1, l->q.kpad, t->y, (size_t)l->out);
-    if (t->xc) sl_add_row_offsets(t->y, (size_t)l->out, t->rows, t->xc, l->q.wsw, c0, c1);
+    sl_gemm_get()->gemm_i8_packed(t->xu + r0 * l->q.kpad, l->q.kpad, t->xs + r0, rows, l->q.wqp, l->q.ws,
+                                  l->q.wsum, l->b, c0, c1, l->q.kpad, yr, ldy);
+    if (t->xc) sl_add_row_offsets(yr, ldy, rows, t->xc + r0, l->q.wsw, c0, c1);
   } else if (l->q.wbp) {
-    sl_gemm_get()->gemm_bf16_packed(t->xb, l->q.kpad, t->rows, l->q.wbp, l->b, c0, c1, l->q.kpad,
-                                    t->y, (size_t)l->out);
+    sl_gemm_get()->gemm_bf16_packed(t->xb + r0 * l->q.kpad, l->q.kpad, rows, l->q.wbp, l->b, c0, c1, l->q.kpad,
+                                    yr, ldy);
   } else if (l->q.wq) {
-    sl_gemm_get()->gemm_i8(t->xu, l->q.kpad, t->xs, t->rows, l->q.wq, l->q.ws, l->q.wsum, l->b,
-                           c0, c1, l->q.kpad, t->y, (size_t)l->out);
-    if (t->xc) sl_add_row_offsets(t->y, (size_t)l->out, t->rows, t->xc, l->q.wsw, c0, c1);
+    sl_gemm_get()->gemm_i8(t->xu + r0 * l->q.kpad, l->q.kpad, t->xs + r0, rows, l->q.wq, l->q.ws, l->q.wsum,
+                           l->b, c0, c1, l->q.kpad, yr, ldy);
+    if (t->xc) sl_add_row_offsets(yr, ldy, rows, t->xc + r0, l->q.wsw, c0, c1);
   } else if (l->q.wb) {
-    sl_gemm_get()->gemm_bf16(t->xb, l->q.kpad, t->rows, l->q.wb, l->b, c0, c1, l->q.kpad, t->y,
-                             (size_t)l->out);
-  } else {
-    sl_gemm_get()->gemm_f32(t->x, (size_t)l->in, t->rows, l->w, (size_t)l->in, l->b, c0, c1,
-                            (size_t)l->in, t->y, (size_t)l->out);
+    sl_gemm_get()->gemm_bf16(t->xb + r0 * l->q.kpad, l->q.kpad, rows, l->q.wb, l->b, c0, c1, l->q.kpad, yr,
+                             ldy);
+  } else if (l->wp) {
+    sl_f32_get()->gemm_packed(t->x + r0 * (size_t)l->in, (size_t)l->in, rows, l->wp, (size_t)l->in, l->b, c0,
+                              c1, yr, ldy);
+  } else {   /* the pooler and the classifier, read in place */
+    sl_gemm_get()->gemm_f32(t->x + r0 * (size_t)l->in, (size_t)l->in, rows, l->w, (size_t)l->in, l->b, c0, c1,
+                            (size_t)l->in, yr, ldy);
+  }
+  if (t->gelu)
+    for (size_t r = 0; r < rows; r++) t->gelu->gelu(yr + r * ldy + c0, c1 - c0);
+}
+
+/* Tasks [b, e): product j's column block, then row block, row blocks fastest. */
+static void linear_tasks(void *ctx, size_t b, size_t e) {
+  const linear_task *t = ctx;
+  for (size_t i = b; i < e; i++) {
+    size_t j = 0, rest = i;
+    while (rest >= t->col_blocks[j] * t->row_blocks) rest -= t->col_blocks[j++] * t->row_blocks;
+    const linear *l = t->l[j];
+    size_t c0 = rest / t->row_blocks * COLUMN_GRAIN, r0 = rest % t->row_blocks * t->rb;
+    size_t c1 = c0 + COLUMN_GRAIN < (size_t)l->out ? c0 + COLUMN_GRAIN : (size_t)l->out;
+    size_t r1 = r0 + t->rb < t->rows ? r0 + t->rb : t->rows;
+    linear_tile(t, l, t->y[j], r0, r1, c0, c1);
   }
 }
 
-/* y[rows][l->out] = x[rows][l->in] . W^T + b, split by output columns across cores.
-** act is scratch for the reduced-precision activations (rows * kpad * 2 bytes, plus
-** rows floats of scales, and rows floats of row centres for centered int8 layers). */
-static void apply_linear(const linear *l, const float *x, size_t rows, float *y, void *act) {
-  linear_task t = {l, x, rows, y, NULL, NULL, NULL, NULL};
-  if (l->q.wq || l->q.wqp) {
+/* y[i][rows][l[i]->out] = x[rows][in] . W_i^T + b_i for the n products of one input (the
+** same in and dtype), in one parallel region. act is scratch for the reduced-precision
+** activations (rows * kpad * 2 bytes, plus rows floats of scales, and rows floats of row
+** centres for centered int8 layers), made once for all n.
+** gelu: apply GELU to the outputs. */
+static void apply_linears(const linear *const *l, float *const *y, size_t n, const float *x, size_t rows,
+                          void *act, const sl_kernels *gelu) {
+  linear_task t = {.n = n, .x = x, .rows = rows, .row_blocks = 1, .rb = rows, .gelu = gelu};
+  const linear *l0 = l[0];
+  if (l0->q.wq || l0->q.wqp) {
     float *xs = act;
     uint8_t *xu = (uint8_t *)(xs + rows);
-    if (l->q.wsw) {   /* rows floats after xu: inside act (kpad >= 64 bytes a row spare) */
-      float *xc = (float *)(xu + rows * l->q.kpad);
-      sl_gemm_get()->quantize_rows_centered(x, (size_t)l->in, rows, (size_t)l->in, xu, l->q.kpad, xs, xc);
+    if (l0->q.wsw) {   /* rows floats after xu: inside act (kpad >= 64 bytes a row spare) */
+      float *xc = (float *)(xu + rows * l0->q.kpad);
+      sl_gemm_get()->quantize_rows_centered(x, (size_t)l0->in, rows, (size_t)l0->in, xu, l0->q.kpad, xs, xc);
       t.xc = xc;
     } else {
-      sl_gemm_get()->quantize_rows(x, (size_t)l->in, rows, (size_t)l->in, xu, l->q.kpad, xs);
+      sl_gemm_get()->quantize_rows(x, (size_t)l0->in, rows, (size_t)l0->in, xu, l0->q.kpad, xs);
     }
     t.xu = xu;
     t.xs = xs;
-  } else if (l->q.wb || l->q.wbp) {
+  } else if (l0->q.wb || l0->q.wbp) {
     uint16_t *xb = act;
     for (size_t r = 0; r < rows; r++) {
-      sl_gemm_get()->to_bf16(x + r * (size_t)l->in, (size_t)l->in, xb + r * l->q.kpad);
-      memset(xb + r * l->q.kpad + l->in, 0, (l->q.kpad - (size_t)l->in) * sizeof *xb);
+      sl_gemm_get()->to_bf16(x + r * (size_t)l0->in, (size_t)l0->in, xb + r * l0->q.kpad);
+      memset(xb + r * l0->q.kpad + l0->in, 0, (l0->q.kpad - (size_t)l0->in) * sizeof *xb);
     }
     t.xb = xb;
   }
-  sl_parallel_for((size_t)l->out, COLUMN_GRAIN, linear_columns, &t);
+  if (rows > ROW_BLOCK) {
+    t.row_blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
+    t.rb = ((rows + t.row_blocks - 1) / t.row_blocks + 3) / 4 * 4;
+    t.row_blocks = (rows + t.rb - 1) / t.rb;
+  }
+  size_t tasks = 0;
+  for (size_t i = 0; i < n; i++) {
+    t.l[i] = l[i];
+    t.y[i] = y[i];
+    t.col_blocks[i] = ((size_t)l[i]->out + COLUMN_GRAIN - 1) / COLUMN_GRAIN;
+    tasks += t.col_blocks[i] * t.row_blocks;
+  }
+  sl_parallel_for(tasks, 1, linear_tasks, &t);
 }
 
-typedef struct gelu_task {
-  const sl_kernels *k;
-  float *x;
-} gelu_task;
-
-static void gelu_range(void *ctx, size_t b, size_t e) {
-  const gelu_task *t = ctx;
-  t->k->gelu(t->x + b, e - b);
+static void apply_linear(const linear *l, const float *x, size_t rows, float *y, void *act) {
+  apply_linears(&l, &y, 1, x, rows, act, NULL);
 }
 
 /* Scratch for one forward pass, sized from the batch: one scores matrix per head, so
 ** heads can run in parallel. */
 typedef struct scratch {
-  float *x, *q, *k, *v, *vt, *ctx, *tmp, *ff, *scores;
+  float *x, *q, *k, *v, *kt, *ctx, *tmp, *ff, *scores;
   void *act;                  /* reduced-precision activations (apply_linear) */
   size_t longest;
   void *block;
@@ -379,25 +464,33 @@ static size_t scratch_floats(const sl_model_config *c, size_t tokens, size_t lon
          act_floats;
 }
 
+/* What memory_budget_mb is checked against: the scratch of all of a call's tokens in one
+** pass. A call allocates that of its largest pass (PASS_TOKENS, or one longer sequence),
+** plus 16 rows of hidden floats and alignment (attention's leaf-major values). */
 size_t sl_bert_scratch_bytes(const sl_model_config *c, size_t tokens, size_t longest) {
   return scratch_floats(c, tokens, longest) * sizeof(float);
 }
 
+/* Every buffer starts on a 64-byte line (rows of 384 floats then do too), which the
+** SIMD loads of the products prefer. */
 static int scratch_alloc(scratch *s, size_t tokens, size_t longest, const sl_model_config *c,
                          sl_err *err) {
   size_t th = tokens * (size_t)c->hidden;
-  float *p = sl_malloc(scratch_floats(c, tokens, longest) * sizeof(float));
-  if (!p) return sl_fail_code(err, SL_CODE_NOMEM, "out of memory for a batch of %zu tokens", tokens);
-  s->block = p;
-  s->x = p; p += th;
-  s->q = p; p += th;
-  s->k = p; p += th;
-  s->v = p; p += th;
-  s->vt = p; p += th;
-  s->ctx = p; p += th;
-  s->tmp = p; p += th;
-  s->ff = p; p += tokens * (size_t)c->intermediate;
-  s->scores = p; p += (size_t)c->heads * longest * longest;
+  char *raw = sl_malloc((scratch_floats(c, tokens, longest) + 16 * (size_t)c->hidden + 10 * 16) * sizeof(float));
+  if (!raw) return sl_fail_code(err, SL_CODE_NOMEM, "out of memory for a batch of %zu tokens", tokens);
+  float *p = (float *)(raw + (64 - (uintptr_t)raw % 64) % 64);
+#define TAKE(field, n) (s->field = p, p += ((n) + 15) / 16 * 16)
+  s->block = raw;
+  TAKE(x, th);
+  TAKE(q, th);
+  TAKE(k, th);
+  TAKE(v, th);
+  TAKE(kt, th);
+  TAKE(ctx, th);
+  TAKE(tmp, th + 16 * (size_t)c->hidden);   /* attention's leaf-major values: 15 rows more a head */
+  TAKE(ff, tokens * (size_t)c->intermediate);
+  TAKE(scores, (size_t)c->heads * longest * longest);
+#undef TAKE
   s->act = p;
   s->longest = longest;
   return SL_OK;
@@ -431,41 +524,44 @@ typedef struct attention_task {
 } attention_task;
 
 /* Self-attention of heads [h0, h1) over every sequence of the batch: per sequence,
-** scores = softmax(Q K^T / sqrt(dh)), ctx = scores V. No mask: nothing is padded.
-** Both products are gemm_f32's row-times-row form: V's columns of the head are first
-** transposed into vt (head h at rows [h dh, (h+1) dh), one row per column of V). */
+** scores = softmax(Q K^T / sqrt(dh)), ctx = scores V. No mask: nothing is padded. Both
+** products are gemm_f32.h's gemm_kn (order.h's sums, as every product), on the head's
+** keys transposed (kt: head h at h dh longest) and its values copied leaf-major (into
+** tmp, free until the attention output: head h at h dh (longest + 15)). */
 static void attention_heads(void *ctx, size_t h0, size_t h1) {
   const attention_task *t = ctx;
-  const sl_gemm_kernels *g = sl_gemm_get();
+  const sl_f32_kernels *g = sl_f32_get();
   const size_t H = (size_t)t->c->hidden, dh = H / (size_t)t->c->heads, base = t->batch->offsets[0];
-  const size_t tokens = t->batch->offsets[t->batch->n_seq] - base;
   const float scale = 1.0f / sqrtf((float)dh);
   const scratch *s = t->s;
   for (size_t h = h0; h < h1; h++) {
-    float *scores = s->scores + h * s->longest * s->longest, *vt = s->vt + h * dh * tokens;
+    float *scores = s->scores + h * s->longest * s->longest, *kt = s->kt + h * dh * s->longest;
+    float *vh = s->tmp + h * dh * (s->longest + 15);
     size_t col = h * dh;
-    for (size_t r = 0; r < tokens; r++)
-      for (size_t d = 0; d < dh; d++) vt[d * tokens + r] = s->v[r * H + col + d];
     for (size_t seq = 0; seq < t->batch->n_seq; seq++) {
       size_t r0 = t->batch->offsets[seq] - base;
-      size_t len = t->batch->offsets[seq + 1] - t->batch->offsets[seq];
-      g->gemm_f32(s->q + r0 * H + col, H, len, s->k + r0 * H + col, H, NULL, 0, len, dh, scores, len);
+      size_t len = t->batch->offsets[seq + 1] - t->batch->offsets[seq], lt = (len + 15) / 16;
+      /* K^T row-major (a partial sum has dh / 16 rows); V leaf-major: token r at row
+      ** (r mod 16) lt + r / 16, of 16 lt <= len + 15 */
+      for (size_t r = 0; r < len; r++) {
+        const float *kr = s->k + (r0 + r) * H + col;
+        for (size_t d = 0; d < dh; d++) kt[d * len + r] = kr[d];
+        memcpy(vh + (r % 16 * lt + r / 16) * dh, s->v + (r0 + r) * H + col, dh * sizeof(float));
+      }
+      g->gemm_kn(s->q + r0 * H + col, H, len, kt, len, 16 * len, len, dh, scores, len);
       t->k->softmax_rows(scores, len, len, len, scale);
-      g->gemm_f32(scores, len, len, vt + r0, tokens, NULL, 0, dh, len, s->ctx + r0 * H + col, H);
+      g->gemm_kn(scores, len, len, vh, lt * dh, dh, dh, len, s->ctx + r0 * H + col, H);
     }
   }
 }
 
-/* Runs the encoder; on success s->x holds the last hidden state of every token. */
-static int encode(const sl_bert *b, const sl_batch *batch, scratch *s, sl_err *err) {
+/* Runs the encoder over one pass; on success s->x holds the last hidden state of every
+** token. */
+static void encode(const sl_bert *b, const sl_batch *batch, scratch *s) {
   const sl_model_config *c = &b->cfg;
   const sl_kernels *k = sl_kernels_get();
   const size_t H = (size_t)c->hidden, base = batch->offsets[0];
-  size_t tokens = 0, longest = 0;
-
-  if (check_batch(b, batch, &tokens, &longest, err) ||
-      scratch_alloc(s, tokens, longest, c, err))
-    return SL_ERROR;
+  const size_t tokens = batch->offsets[batch->n_seq] - base;
 
   for (size_t seq = 0; seq < batch->n_seq; seq++) {
     for (size_t t = batch->offsets[seq]; t < batch->offsets[seq + 1]; t++) {
@@ -480,22 +576,43 @@ static int encode(const sl_bert *b, const sl_batch *batch, scratch *s, sl_err *e
 
   for (int li = 0; li < c->layers; li++) {
     const layer *L = &b->layers[li];
-    apply_linear(&L->q, s->x, tokens, s->q, s->act);
-    apply_linear(&L->k, s->x, tokens, s->k, s->act);
-    apply_linear(&L->v, s->x, tokens, s->v, s->act);
+    const linear *qkv[3] = {&L->q, &L->k, &L->v};
+    float *const qkv_out[3] = {s->q, s->k, s->v};
+    apply_linears(qkv, qkv_out, 3, s->x, tokens, s->act, NULL);
     attention_task at = {c, batch, s, k};
     sl_parallel_for((size_t)c->heads, 1, attention_heads, &at);
     apply_linear(&L->attn_out, s->ctx, tokens, s->tmp, s->act);
     k->add_layernorm(s->tmp, s->x, tokens, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
-    apply_linear(&L->ff_in, s->tmp, tokens, s->ff, s->act);
-    {
-      gelu_task gt = {k, s->ff};
-      sl_parallel_for(tokens * (size_t)c->intermediate, GELU_GRAIN, gelu_range, &gt);
-    }
+    const linear *ff_in = &L->ff_in;
+    apply_linears(&ff_in, &s->ff, 1, s->tmp, tokens, s->act, k);
     apply_linear(&L->ff_out, s->ff, tokens, s->x, s->act);
     k->add_layernorm(s->x, s->tmp, tokens, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
   }
-  return SL_OK;
+}
+
+/* The passes of a batch: from sequence *s0, as many as fit in PASS_TOKENS (at least one);
+** sets *s1 past the last. */
+static void next_pass(const sl_batch *batch, size_t s0, size_t *s1) {
+  size_t e = s0 + 1;
+  while (e < batch->n_seq && batch->offsets[e + 1] - batch->offsets[s0] <= PASS_TOKENS) e++;
+  *s1 = e;
+}
+
+/* Checks the batch and allocates scratch for its largest pass. */
+static int begin_passes(const sl_bert *b, const sl_batch *batch, scratch *s, sl_err *err) {
+  size_t tokens, longest, most = 0;
+  if (check_batch(b, batch, &tokens, &longest, err)) return SL_ERROR;
+  for (size_t s0 = 0, s1; s0 < batch->n_seq; s0 = s1) {
+    next_pass(batch, s0, &s1);
+    if (batch->offsets[s1] - batch->offsets[s0] > most) most = batch->offsets[s1] - batch->offsets[s0];
+  }
+  return scratch_alloc(s, most, longest, &b->cfg, err);
+}
+
+/* Sequences [s0, s1) of batch as a batch of their own. */
+static sl_batch sub_batch(const sl_batch *batch, size_t s0, size_t s1) {
+  sl_batch p = {s1 - s0, batch->offsets + s0, batch->ids, batch->type_ids};
+  return p;
 }
 
 int sl_bert_embed(const sl_bert *b, const sl_batch *batch, float *out, sl_err *err) {
@@ -506,27 +623,29 @@ int sl_bert_embed(const sl_bert *b, const sl_batch *batch, float *out, sl_err *e
 
   if (c->kind != SL_KIND_EMBED) return sl_fail(err, "not an embedding model");
   if (batch->n_seq == 0) return SL_OK;
-  if (encode(b, batch, &s, err)) {
-    sl_free(s.block);
-    return SL_ERROR;
-  }
-  for (size_t seq = 0; seq < batch->n_seq; seq++) {
-    size_t len = batch->offsets[seq + 1] - batch->offsets[seq];
-    const float *rows = s.x + (batch->offsets[seq] - batch->offsets[0]) * H;
-    float *o = out + seq * H;
-    switch (c->pooling) {
-      case SL_POOL_CLS: memcpy(o, rows, H * sizeof(float)); break;
-      case SL_POOL_MAX: k->max_rows(rows, len, H, o); break;
-      case SL_POOL_MEAN_SQRT_LEN:
-        k->sum_rows(rows, len, H, o);
-        k->scale(o, H, 1.0f / sqrtf((float)len));
-        break;
-      default:
-        k->sum_rows(rows, len, H, o);
-        k->scale(o, H, 1.0f / (float)len);
-        break;
+  if (begin_passes(b, batch, &s, err)) return SL_ERROR;
+  for (size_t s0 = 0, s1; s0 < batch->n_seq; s0 = s1) {
+    next_pass(batch, s0, &s1);
+    sl_batch pass = sub_batch(batch, s0, s1);
+    encode(b, &pass, &s);
+    for (size_t seq = s0; seq < s1; seq++) {
+      size_t len = batch->offsets[seq + 1] - batch->offsets[seq];
+      const float *rows = s.x + (batch->offsets[seq] - batch->offsets[s0]) * H;
+      float *o = out + seq * H;
+      switch (c->pooling) {
+        case SL_POOL_CLS: memcpy(o, rows, H * sizeof(float)); break;
+        case SL_POOL_MAX: k->max_rows(rows, len, H, o); break;
+        case SL_POOL_MEAN_SQRT_LEN:
+          k->sum_rows(rows, len, H, o);
+          k->scale(o, H, 1.0f / sqrtf((float)len));
+          break;
+        default:
+          k->sum_rows(rows, len, H, o);
+          k->scale(o, H, 1.0f / (float)len);
+          break;
+      }
+      if (c->normalize) sl_kernels_normalize(k, o, H);
     }
-    if (c->normalize) sl_kernels_normalize(k, o, H);
   }
   sl_free(s.block);
   return SL_OK;
@@ -536,21 +655,22 @@ int sl_bert_classify(const sl_bert *b, const sl_batch *batch, float *out, sl_err
   const sl_model_config *c = &b->cfg;
   const size_t H = (size_t)c->hidden;
   scratch s = {0};
-  float *pooled;
 
   if (c->kind != SL_KIND_RERANK) return sl_fail(err, "not a sequence classification model");
   if (batch->n_seq == 0) return SL_OK;
-  if (encode(b, batch, &s, err)) {
-    sl_free(s.block);
-    return SL_ERROR;
+  if (begin_passes(b, batch, &s, err)) return SL_ERROR;
+  for (size_t s0 = 0, s1; s0 < batch->n_seq; s0 = s1) {
+    next_pass(batch, s0, &s1);
+    sl_batch pass = sub_batch(batch, s0, s1);
+    encode(b, &pass, &s);
+    /* The pooler reads each sequence's [CLS] row; gather them, then two small GEMMs. */
+    float *pooled = s.q;
+    for (size_t seq = s0; seq < s1; seq++)
+      memcpy(s.ctx + (seq - s0) * H, s.x + (batch->offsets[seq] - batch->offsets[s0]) * H, H * sizeof(float));
+    apply_linear(&b->pooler, s.ctx, s1 - s0, pooled, NULL);
+    sl_kernels_get()->tanh(pooled, (s1 - s0) * H);   /* not libm's: the same bits everywhere */
+    apply_linear(&b->classifier, pooled, s1 - s0, out + s0 * (size_t)c->num_labels, NULL);
   }
-  /* The pooler reads each sequence's [CLS] row; gather them, then two small GEMMs. */
-  pooled = s.q;
-  for (size_t seq = 0; seq < batch->n_seq; seq++)
-    memcpy(s.ctx + seq * H, s.x + (batch->offsets[seq] - batch->offsets[0]) * H, H * sizeof(float));
-  apply_linear(&b->pooler, s.ctx, batch->n_seq, pooled, NULL);
-  sl_kernels_get()->tanh(pooled, batch->n_seq * H);   /* not libm's: the same bits everywhere */
-  apply_linear(&b->classifier, pooled, batch->n_seq, out, NULL);
   sl_free(s.block);
   return SL_OK;
 }
