@@ -1,7 +1,7 @@
 #!/bin/sh
 # check_deps.sh SO: the release file needs nothing at run time but the C library: its
 # NEEDED entries are only libc, libm and libpthread (glibc 2.34+ has folded libpthread
-# into libc, so it may not appear), and it exports only the extension's entry point, so
+# into libc, so it may not appear), and it exports only the extension's entry point (and its alias sqlite3_vec_init), so
 # nothing in it can meet the host's symbols. Prints the size and `ldd`, the
 # figures the release notes quote. Prints "dist: N passed, N failed"; exits 1 on a failure.
 set -eu
@@ -25,7 +25,9 @@ resolved=$(ldd "$so" | awk '{print $1}' | grep -v -x -e 'linux-vdso.so.1' -e 'li
 check "ldd" "$([ -z "$resolved" ] && echo 1 || echo 0)" "also loads: $resolved"
 
 exports=$(nm -D --defined-only "$so" | awk '{print $3}' | tr '\n' ' ')
-check "exports" "$([ "$exports" = "sqlite3_semlite_init " ] && echo 1 || echo 0)" "exports: $exports"
+# sqlite3_vec_init: the same entry point under sqlite-vec's name, so code that loads
+# "vec0" (SQLite derives the entry point from the file name) can load semlite instead.
+check "exports" "$([ "$exports" = "sqlite3_semlite_init sqlite3_vec_init " ] && echo 1 || echo 0)" "exports: $exports"
 
 check "stripped" "$(readelf -S "$so" | grep -q -e '\.symtab' -e '\.debug_' && echo 0 || echo 1)" "has a symbol table or debug info"
 
